@@ -1,0 +1,266 @@
+"""Durations and working days: the arithmetic behind deadlines and timers.
+
+Workflow rules speak in calendar durations ("within one month", "every six months", "one
+year of probation") and in working days ("5 working days of public notice"). Durations are
+ISO 8601 text (`P6M`, `PT12H`) added with month-end clamping. Working days follow the
+official mainland China calendar: Monday-Friday except statutory holidays, plus the
+weekend days the State Council's yearly notice turns into working days (调休). That notice
+is only known for the years the installed `holidays` package records, so every working-day
+computation that touches another year refuses with `CalendarCoverageError` rather than
+guess.
+
+Everything here is pure: no clock is read.
+"""
+
+from __future__ import annotations
+
+import calendar as _stdcalendar
+import re
+import threading
+from dataclasses import dataclass, fields
+from datetime import date, datetime, timedelta, timezone
+from typing import overload
+
+import holidays
+from holidays.countries.china import ChinaStaticHolidays
+from holidays.version import __version__ as _HOLIDAYS_VERSION
+
+__all__ = [
+    "CHINA_TZ",
+    "CalendarCoverageError",
+    "Duration",
+    "DurationError",
+    "WorkingCalendar",
+    "add_duration",
+    "default_calendar",
+    "parse_duration",
+]
+
+# China Standard Time has had no daylight saving since 1991, so a fixed offset is exact and
+# needs no tz database.
+CHINA_TZ = timezone(timedelta(hours=8), "CST")
+_ONE_DAY = timedelta(days=1)
+_EXAMPLES = "write for example P1Y, P6M, P30D or PT12H"
+
+
+class DurationError(ValueError):
+    """A duration text is not a usable ISO 8601 duration, or adding it leaves the calendar."""
+
+
+class CalendarCoverageError(ValueError):
+    """A working-day computation touched a year whose official holiday notice is unknown."""
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """An ISO 8601 duration. Years and months are calendar units, the rest are fixed."""
+
+    years: int = 0
+    months: int = 0
+    weeks: int = 0
+    days: int = 0
+    hours: int = 0
+    minutes: int = 0
+    seconds: int = 0
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise DurationError(f"{f.name} must be a whole number of 0 or more, not {value!r}")
+
+    @property
+    def has_time(self) -> bool:
+        """True when the duration has hours, minutes or seconds (so needs a datetime)."""
+        return bool(self.hours or self.minutes or self.seconds)
+
+    def __str__(self) -> str:
+        def part(*amounts: tuple[int, str]) -> str:
+            return "".join(f"{n}{unit}" for n, unit in amounts if n)
+
+        date_part = part((self.years, "Y"), (self.months, "M"), (self.weeks, "W"), (self.days, "D"))
+        time_part = part((self.hours, "H"), (self.minutes, "M"), (self.seconds, "S"))
+        if not date_part and not time_part:
+            return "PT0S"
+        return f"P{date_part}" + (f"T{time_part}" if time_part else "")
+
+
+_DURATION_RE = re.compile(
+    r"P(?:(?P<years>[0-9]+)Y)?(?:(?P<months>[0-9]+)M)?(?:(?P<weeks>[0-9]+)W)?"
+    r"(?:(?P<days>[0-9]+)D)?"
+    r"(?:T(?:(?P<hours>[0-9]+)H)?(?:(?P<minutes>[0-9]+)M)?(?:(?P<seconds>[0-9]+)S)?)?"
+)
+
+
+def parse_duration(text: str) -> Duration:
+    """Parse an ISO 8601 duration such as `P1Y`, `P6M`, `P2W`, `PT12H` or `P1Y2M3DT4H5M6S`.
+
+    Whole, non-negative amounts only; lower-case letters are accepted.
+    """
+    if not isinstance(text, str):
+        raise DurationError(f"a duration must be text such as P30D, not {type(text).__name__}")
+    raw = text.strip()
+    if not raw:
+        raise DurationError(f"the duration is empty; {_EXAMPLES}")
+    if raw.startswith("-"):
+        raise DurationError(f"{text!r} is negative; durations only count forward")
+    if "." in raw or "," in raw:
+        raise DurationError(
+            f"{text!r} has a fraction; use whole units, for example PT90M instead of PT1.5H"
+        )
+    upper = raw.upper()
+    match = _DURATION_RE.fullmatch(upper)
+    if match is None:
+        hint = ""
+        if "T" not in upper and upper[-1:] in ("H", "S"):
+            hint = " (hours, minutes and seconds go after a T, as in PT12H)"
+        raise DurationError(f"{text!r} is not an ISO 8601 duration{hint}; {_EXAMPLES}")
+    amounts = {name: int(value) for name, value in match.groupdict().items() if value}
+    if not amounts:
+        raise DurationError(f"{text!r} has no amount; {_EXAMPLES}")
+    if upper.endswith("T"):
+        raise DurationError(f"{text!r} has a T with no hours, minutes or seconds after it")
+    return Duration(**amounts)
+
+
+@overload
+def add_duration(start: datetime, d: Duration) -> datetime: ...
+@overload
+def add_duration(start: date, d: Duration) -> date: ...
+def add_duration(start: date, d: Duration) -> date:
+    """Add `d` to `start` the way people count: years and months first, then the rest.
+
+    The day of month is clamped to the target month's end (Jan 31 + P1M is the last day of
+    February; Feb 29 + P1Y is Feb 28). Weeks, days and time are then added on the wall
+    clock of `start`'s tzinfo, which is kept. A `date` start gives a `date` and accepts no
+    time part.
+    """
+    if not isinstance(start, datetime) and d.has_time:
+        raise DurationError(f"{d} has a time part and cannot be added to the date {start}")
+    try:
+        month_index = start.month - 1 + d.months + 12 * d.years
+        year, month = start.year + month_index // 12, month_index % 12 + 1
+        day = min(start.day, _stdcalendar.monthrange(year, month)[1])
+        shifted = start.replace(year=year, month=month, day=day)
+        return shifted + timedelta(
+            weeks=d.weeks, days=d.days, hours=d.hours, minutes=d.minutes, seconds=d.seconds
+        )
+    except (OverflowError, ValueError) as exc:
+        raise DurationError(
+            f"{start.isoformat()} + {d} falls outside the supported dates (years 1-9999)"
+        ) from exc
+
+
+class WorkingCalendar:
+    """Working days of the official mainland China calendar, from the `holidays` package.
+
+    Dates are judged in China: an aware datetime is converted to China Standard Time before
+    its date is taken (naive datetimes are taken as already local), and results come back in
+    the caller's tzinfo with the same time of day. Covered years are those whose State
+    Council notice the package records (`first_year`..`last_year`); note that a notice may
+    still move work onto the last weekend of the previous year, so late December of
+    `last_year` can change when the next notice is published.
+
+    Each year is computed once and cached; instances are safe to share between threads.
+    """
+
+    def __init__(self) -> None:
+        # The package's substitution table (调休) is the record of which notices it knows.
+        # Before the first one it has statutory days but no adjusted weekends; after the
+        # last one it would silently treat every weekend as rest.
+        noticed_years = ChinaStaticHolidays.special_public_holidays.keys()
+        self.first_year: int = min(noticed_years)
+        self.last_year: int = max(noticed_years)
+        self._years: dict[int, frozenset[date]] = {}
+        self._lock = threading.Lock()
+
+    def is_working_day(self, d: date) -> bool:
+        """Monday-Friday that is not a statutory day off, or an adjusted working weekend day."""
+        day = _china_date(d)
+        return day in self._working_days(day.year)
+
+    @overload
+    def add_working_days(self, start: datetime, n: int) -> datetime: ...
+    @overload
+    def add_working_days(self, start: date, n: int) -> date: ...
+    def add_working_days(self, start: date, n: int) -> date:
+        """The n-th working day after `start` (the count begins the day after; n=0 is start).
+
+        A datetime keeps its time of day, so "5 working days from the 14:00 decision" ends
+        at 14:00.
+        """
+        if isinstance(n, bool) or not isinstance(n, int) or n < 0:
+            raise ValueError(f"n must be a whole number of working days, 0 or more, not {n!r}")
+        origin = _china_date(start)
+        day, counted = origin, 0
+        while counted < n:
+            day += _ONE_DAY
+            counted += self.is_working_day(day)
+        return _shift_days(start, (day - origin).days)
+
+    def working_days_between(self, a: date, b: date) -> int:
+        """Working days after `a` up to and including `b`; negative when `b` is before `a`.
+
+        The inverse of `add_working_days`: working_days_between(a, add_working_days(a, n)) == n.
+        """
+        start, end = _china_date(a), _china_date(b)
+        if end < start:
+            return -self.working_days_between(b, a)
+        first = start + _ONE_DAY
+        if first > end:
+            return 0
+        return sum(
+            sum(1 for d in self._working_days(year) if start < d <= end)
+            for year in range(first.year, end.year + 1)
+        )
+
+    def _working_days(self, year: int) -> frozenset[date]:
+        cached = self._years.get(year)
+        if cached is not None:
+            return cached
+        if not self.first_year <= year <= self.last_year:
+            remedy = (
+                f"upgrade the holidays package once the schedule for {year} is published"
+                if year > self.last_year
+                else "no earlier notices are recorded"
+            )
+            raise CalendarCoverageError(
+                f"{year} is outside the working-day calendar, which covers "
+                f"{self.first_year}-{self.last_year} (the years whose official holiday notice "
+                f"holidays {_HOLIDAYS_VERSION} knows); {remedy}"
+            )
+        with self._lock:
+            cached = self._years.get(year)
+            if cached is None:
+                cached = self._years[year] = _load_year(year)
+        return cached
+
+
+def _load_year(year: int) -> frozenset[date]:
+    # The next year's notice can turn this year's last weekend into working days.
+    cn = holidays.country_holidays("CN", years=(year, year + 1))
+    first = date(year, 1, 1)
+    days = (first + timedelta(days=i) for i in range(366))
+    return frozenset(d for d in days if d.year == year and cn.is_working_day(d))
+
+
+def _china_date(d: date) -> date:
+    if isinstance(d, datetime):
+        return d.astimezone(CHINA_TZ).date() if d.tzinfo is not None else d.date()
+    return d
+
+
+def _shift_days(start: date, days: int) -> date:
+    if isinstance(start, datetime) and start.tzinfo is not None:
+        # Shift in China time so the China date moves by exactly `days`, then hand it back
+        # in the caller's zone.
+        return (start.astimezone(CHINA_TZ) + timedelta(days=days)).astimezone(start.tzinfo)
+    return start + timedelta(days=days)
+
+
+_DEFAULT = WorkingCalendar()
+
+
+def default_calendar() -> WorkingCalendar:
+    """The shared calendar (years are cached on it, so share it rather than build new ones)."""
+    return _DEFAULT

@@ -1,0 +1,24 @@
+"""The `hatchery` command: a thin typer shell; each area's commands live in engine.commands."""
+
+from __future__ import annotations
+
+import typer
+
+from engine.commands.serve import serve
+
+app = typer.Typer(
+    name="hatchery",
+    help="Hatchery: incubation workflows for urban communities.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main() -> None:
+    """Hatchery: incubation workflows for urban communities."""
+
+
+app.command("serve")(serve)
+# Command registrations (one line per area):

@@ -1,0 +1,31 @@
+"""Settings read from the environment (prefix-free names an operator already knows)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class Settings(BaseSettings):
+    """Where the data lives and which workflows are shipped; injected, never global."""
+
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description="sqlite:///path or postgresql+psycopg://...; default: a SQLite file in data/",
+    )
+    data_dir: Path = Field(default=PROJECT_ROOT / "data", alias="HATCHERY_DATA_DIR")
+    workflows_dir: Path = Field(default=PROJECT_ROOT / "workflows",
+                                alias="HATCHERY_WORKFLOWS_DIR")
+    lang: str = Field(default="en", alias="HATCHERY_LANG")
+
+    def resolved_database_url(self) -> str:
+        """The configured URL, or the embedded default SQLite file under `data_dir`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'hatchery.db'}"

@@ -1,0 +1,369 @@
+"""Durations and working days, checked against the real 2025 State Council schedule.
+
+2025 facts used below (国办发明电〔2024〕12号): Spring Festival off Jan 28-Feb 4 with Sunday
+Jan 26 and Saturday Feb 8 worked; National Day and Mid-Autumn off Oct 1-8 with Sunday Sep 28
+and Saturday Oct 11 worked.
+"""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from engine.calendar import (
+    CHINA_TZ,
+    CalendarCoverageError,
+    Duration,
+    DurationError,
+    WorkingCalendar,
+    add_duration,
+    default_calendar,
+    parse_duration,
+)
+
+CAL = default_calendar()
+# Start dates far enough from the end of coverage that 150 working days stay inside it.
+covered_dates = st.dates(min_value=date(2001, 1, 1), max_value=date(2026, 4, 30))
+working_day_counts = st.integers(min_value=0, max_value=150)
+
+
+# --- parse_duration -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("P1Y", Duration(years=1)),
+        ("P6M", Duration(months=6)),
+        ("P30D", Duration(days=30)),
+        ("P2W", Duration(weeks=2)),
+        ("PT12H", Duration(hours=12)),
+        ("PT30M", Duration(minutes=30)),
+        ("P1Y2M3DT4H5M6S", Duration(1, 2, 0, 3, 4, 5, 6)),
+    ],
+)
+def test_parse_duration_reads_iso_8601(text: str, expected: Duration) -> None:
+    assert parse_duration(text) == expected
+
+
+def test_parse_duration_tells_months_from_minutes_by_the_t() -> None:
+    assert parse_duration("P1M") == Duration(months=1)
+    assert parse_duration("PT1M") == Duration(minutes=1)
+
+
+def test_parse_duration_accepts_lower_case_and_surrounding_spaces() -> None:
+    assert parse_duration(" p6m ") == Duration(months=6)
+
+
+def test_parse_error_names_the_text_and_shows_examples() -> None:
+    with pytest.raises(DurationError) as info:
+        parse_duration("P1X")
+    assert str(info.value) == (
+        "'P1X' is not an ISO 8601 duration; write for example P1Y, P6M, P30D or PT12H"
+    )
+
+
+@pytest.mark.parametrize("text", ["P", "PT"])
+def test_parse_rejects_durations_without_amounts(text: str) -> None:
+    with pytest.raises(DurationError, match="has no amount"):
+        parse_duration(text)
+
+
+def test_parse_rejects_empty_text() -> None:
+    with pytest.raises(DurationError, match="empty"):
+        parse_duration("")
+
+
+def test_parse_rejects_negative_durations() -> None:
+    with pytest.raises(DurationError, match="negative"):
+        parse_duration("-P1D")
+
+
+def test_parse_rejects_a_t_with_nothing_after_it() -> None:
+    with pytest.raises(DurationError, match="T with no hours"):
+        parse_duration("P1DT")
+
+
+def test_parse_rejects_fractions_and_suggests_smaller_units() -> None:
+    with pytest.raises(DurationError, match="PT90M"):
+        parse_duration("PT1.5H")
+
+
+def test_parse_explains_that_hours_need_a_t() -> None:
+    with pytest.raises(DurationError, match=r"go after a T, as in PT12H"):
+        parse_duration("P12H")
+
+
+def test_parse_rejects_non_text() -> None:
+    with pytest.raises(DurationError, match="must be text"):
+        parse_duration(30)  # type: ignore[arg-type]
+
+
+def test_duration_refuses_negative_amounts() -> None:
+    with pytest.raises(DurationError, match="days"):
+        Duration(days=-1)
+
+
+def test_duration_errors_are_value_errors() -> None:
+    assert issubclass(DurationError, ValueError)
+
+
+# --- add_duration ---------------------------------------------------------------------
+
+
+def test_month_end_is_clamped_in_a_common_year() -> None:
+    assert add_duration(date(2025, 1, 31), Duration(months=1)) == date(2025, 2, 28)
+
+
+def test_month_end_is_clamped_to_the_leap_day() -> None:
+    assert add_duration(date(2024, 1, 31), Duration(months=1)) == date(2024, 2, 29)
+
+
+def test_leap_day_plus_one_year_is_february_28() -> None:
+    assert add_duration(date(2024, 2, 29), Duration(years=1)) == date(2025, 2, 28)
+
+
+def test_leap_day_plus_four_years_is_the_next_leap_day() -> None:
+    assert add_duration(date(2024, 2, 29), Duration(years=4)) == date(2028, 2, 29)
+
+
+def test_months_roll_over_into_the_next_year() -> None:
+    assert add_duration(date(2025, 11, 15), Duration(months=3)) == date(2026, 2, 15)
+
+
+def test_months_are_added_before_days() -> None:
+    # Jan 31 + 1 month = Feb 28, then + 1 day = Mar 1 (days first would give Mar 28+).
+    assert add_duration(date(2025, 1, 31), parse_duration("P1M1D")) == date(2025, 3, 1)
+
+
+def test_weeks_are_seven_days() -> None:
+    assert add_duration(date(2025, 9, 30), Duration(weeks=2)) == date(2025, 10, 14)
+
+
+def test_pt12h_adds_twelve_hours_and_keeps_the_timezone() -> None:
+    start = datetime(2025, 9, 30, 20, 0, tzinfo=CHINA_TZ)
+    result = add_duration(start, parse_duration("PT12H"))
+    assert result == datetime(2025, 10, 1, 8, 0, tzinfo=CHINA_TZ)
+    assert result.tzinfo is CHINA_TZ
+
+
+def test_combined_duration_on_a_datetime() -> None:
+    start = datetime(2024, 1, 31, 0, 0, tzinfo=UTC)
+    expected = datetime(2025, 4, 3, 4, 5, 6, tzinfo=UTC)  # 2025-03-31 + 3 days + time
+    assert add_duration(start, parse_duration("P1Y2M3DT4H5M6S")) == expected
+
+
+def test_date_input_gives_a_date() -> None:
+    result = add_duration(date(2025, 1, 1), Duration(months=6))
+    assert type(result) is date
+
+
+def test_a_time_part_cannot_be_added_to_a_date() -> None:
+    with pytest.raises(DurationError, match="time part"):
+        add_duration(date(2025, 1, 1), Duration(hours=12))
+
+
+def test_leaving_the_supported_years_is_a_duration_error() -> None:
+    with pytest.raises(DurationError, match="outside the supported dates"):
+        add_duration(date(9999, 6, 1), Duration(years=1))
+
+
+@given(
+    st.dates(max_value=date(9000, 1, 1)),
+    st.dates(max_value=date(9000, 1, 1)),
+    st.integers(min_value=0, max_value=240),
+)
+def test_adding_months_is_monotonic(a: date, b: date, months: int) -> None:
+    a, b = min(a, b), max(a, b)
+    d = Duration(months=months)
+    assert add_duration(a, d) <= add_duration(b, d)
+
+
+@given(st.dates(max_value=date(9000, 1, 1)), st.integers(min_value=1, max_value=240))
+def test_adding_months_never_moves_the_day_later_in_the_month(start: date, months: int) -> None:
+    result = add_duration(start, Duration(months=months))
+    assert result.day <= start.day
+    assert (result.year * 12 + result.month) - (start.year * 12 + start.month) == months
+
+
+@given(
+    st.builds(
+        Duration,
+        *(st.integers(min_value=0, max_value=99) for _ in range(7)),
+    )
+)
+def test_duration_text_round_trips(d: Duration) -> None:
+    assert parse_duration(str(d)) == d
+
+
+# --- WorkingCalendar: the 2025 schedule -----------------------------------------------
+
+
+def test_statutory_holiday_on_a_weekday_is_not_a_working_day() -> None:
+    assert not CAL.is_working_day(date(2025, 10, 1))
+
+
+def test_ordinary_weekend_is_not_a_working_day() -> None:
+    assert not CAL.is_working_day(date(2025, 10, 18))
+
+
+def test_adjusted_sunday_is_a_working_day() -> None:
+    assert CAL.is_working_day(date(2025, 9, 28))
+
+
+def test_adjusted_saturday_is_a_working_day() -> None:
+    assert CAL.is_working_day(date(2025, 10, 11))
+
+
+def test_next_working_day_after_friday_can_be_an_adjusted_sunday() -> None:
+    assert CAL.add_working_days(date(2025, 9, 26), 1) == date(2025, 9, 28)
+
+
+def test_national_day_week_is_skipped() -> None:
+    assert CAL.add_working_days(date(2025, 9, 30), 1) == date(2025, 10, 9)
+
+
+def test_five_working_days_of_public_notice_across_national_day() -> None:
+    # Sep 30, Oct 9, Oct 10, Oct 11 (adjusted Saturday), Oct 13.
+    assert CAL.add_working_days(date(2025, 9, 29), 5) == date(2025, 10, 13)
+
+
+def test_spring_festival_is_skipped() -> None:
+    assert CAL.add_working_days(date(2025, 1, 27), 1) == date(2025, 2, 5)
+
+
+def test_spring_festival_adjusted_saturday_is_counted() -> None:
+    # Feb 5, 6, 7 and the adjusted Saturday Feb 8.
+    assert CAL.add_working_days(date(2025, 2, 4), 4) == date(2025, 2, 8)
+
+
+def test_working_days_between_counts_after_start_up_to_end() -> None:
+    assert CAL.working_days_between(date(2025, 9, 30), date(2025, 10, 12)) == 3
+
+
+def test_working_days_between_is_negative_backward() -> None:
+    assert CAL.working_days_between(date(2025, 10, 12), date(2025, 9, 30)) == -3
+
+
+def test_working_days_between_a_day_and_itself_is_zero() -> None:
+    assert CAL.working_days_between(date(2025, 10, 1), date(2025, 10, 1)) == 0
+
+
+def test_next_years_notice_can_make_late_december_a_working_day() -> None:
+    # The 2002 notice moved New Year rest days onto Saturday and Sunday, Dec 29-30 2001.
+    assert CAL.is_working_day(date(2001, 12, 29))
+
+
+def test_zero_working_days_returns_the_start_even_on_a_holiday() -> None:
+    assert CAL.add_working_days(date(2025, 10, 1), 0) == date(2025, 10, 1)
+
+
+def test_negative_working_days_are_refused() -> None:
+    with pytest.raises(ValueError, match="0 or more"):
+        CAL.add_working_days(date(2025, 10, 1), -1)
+
+
+def test_datetime_keeps_its_time_of_day() -> None:
+    decided = datetime(2025, 9, 30, 14, 30, tzinfo=CHINA_TZ)
+    assert CAL.add_working_days(decided, 1) == datetime(2025, 10, 9, 14, 30, tzinfo=CHINA_TZ)
+
+
+def test_utc_datetime_is_judged_by_its_date_in_china() -> None:
+    # 20:00 UTC on Sep 30 is 04:00 on Oct 1 in Beijing: a holiday.
+    assert not CAL.is_working_day(datetime(2025, 9, 30, 20, 0, tzinfo=UTC))
+
+
+def test_utc_datetime_result_stays_in_utc() -> None:
+    start = datetime(2025, 9, 30, 2, 0, tzinfo=UTC)  # 10:00 Sep 30 in Beijing
+    result = CAL.add_working_days(start, 1)
+    assert result == datetime(2025, 10, 9, 2, 0, tzinfo=UTC)
+    assert result.tzinfo is UTC
+
+
+def test_naive_datetime_is_taken_as_local_time() -> None:
+    assert CAL.add_working_days(datetime(2025, 9, 30, 9), 1) == datetime(2025, 10, 9, 9)
+
+
+# --- WorkingCalendar: coverage --------------------------------------------------------
+
+
+def test_coverage_starts_with_the_2001_notice() -> None:
+    assert CAL.first_year == 2001
+    assert CAL.last_year >= 2026
+
+
+def test_far_future_year_is_refused_with_the_covered_range() -> None:
+    with pytest.raises(CalendarCoverageError) as info:
+        CAL.is_working_day(date(2040, 3, 2))
+    message = str(info.value)
+    assert "2040" in message
+    assert f"{CAL.first_year}-{CAL.last_year}" in message
+
+
+def test_year_before_the_first_notice_is_refused() -> None:
+    with pytest.raises(CalendarCoverageError, match="2000"):
+        CAL.is_working_day(date(2000, 10, 2))
+
+
+def test_counting_past_the_last_covered_year_is_refused() -> None:
+    with pytest.raises(CalendarCoverageError, match=str(CAL.last_year + 1)):
+        CAL.add_working_days(date(CAL.last_year, 12, 20), 30)
+
+
+def test_working_days_between_across_uncovered_years_is_refused() -> None:
+    with pytest.raises(CalendarCoverageError):
+        CAL.working_days_between(date(2025, 1, 1), date(2040, 1, 1))
+
+
+def test_coverage_error_is_a_value_error() -> None:
+    assert issubclass(CalendarCoverageError, ValueError)
+
+
+# --- WorkingCalendar: sharing and properties ------------------------------------------
+
+
+def test_default_calendar_is_shared() -> None:
+    assert default_calendar() is default_calendar()
+
+
+def test_concurrent_first_reads_agree() -> None:
+    cal = WorkingCalendar()
+    results: list[date] = []
+    lock = threading.Lock()
+
+    def work() -> None:
+        r = cal.add_working_days(date(2019, 12, 20), 200)
+        with lock:
+            results.append(r)
+
+    threads = [threading.Thread(target=work) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(results) == 8
+    assert set(results) == {CAL.add_working_days(date(2019, 12, 20), 200)}
+
+
+@given(covered_dates, st.integers(min_value=1, max_value=150))
+def test_add_working_days_lands_on_a_working_day(start: date, n: int) -> None:
+    assert CAL.is_working_day(CAL.add_working_days(start, n))
+
+
+@given(covered_dates, working_day_counts)
+def test_working_days_between_inverts_add_working_days(start: date, n: int) -> None:
+    assert CAL.working_days_between(start, CAL.add_working_days(start, n)) == n
+
+
+@given(covered_dates, working_day_counts)
+def test_add_working_days_is_at_least_n_calendar_days_later(start: date, n: int) -> None:
+    assert CAL.add_working_days(start, n) - start >= timedelta(days=n)
+
+
+@given(covered_dates, covered_dates)
+def test_working_days_between_is_antisymmetric(a: date, b: date) -> None:
+    assert CAL.working_days_between(a, b) == -CAL.working_days_between(b, a)
