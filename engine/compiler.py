@@ -244,18 +244,20 @@ def _lookup_table(machine: Any, states: Mapping[str, StateInfo],
     for c in compiled:
         for s in _sources(c.spec, states):
             by_edge.setdefault((c.trigger, states[s].path, states[c.spec.to].path), []).append(c)
-    table: dict[tuple[str, str], tuple[CompiledTransition, ...]] = {}
+    declared: dict[str, list[tuple[str, CompiledTransition]]] = {}
+    for trigger, event in machine.events.items():
+        for path, edges in event.transitions.items():
+            for edge in edges:
+                for c in by_edge.get((trigger, path, edge.dest), []):
+                    declared.setdefault(path, []).append((trigger, c))
+    table: dict[tuple[str, str], list[CompiledTransition]] = {}
     for sid in states:
-        for trigger in machine.events:
-            found: list[CompiledTransition] = []
-            for ancestor in _lineage(states, sid):
-                path = states[ancestor].path
-                for edge in machine.get_transitions(trigger=trigger, source=path):
-                    found.extend(c for c in by_edge.get((trigger, path, edge.dest), [])
-                                 if c not in found)
-            if found:
-                table[(sid, trigger)] = tuple(found)
-    return table
+        for ancestor in _lineage(states, sid):
+            for trigger, c in declared.get(states[ancestor].path, []):
+                found = table.setdefault((sid, trigger), [])
+                if all(c is not other for other in found):
+                    found.append(c)
+    return {key: tuple(found) for key, found in table.items()}
 
 
 def _lineage(states: Mapping[str, StateInfo], state_id: str) -> list[str]:

@@ -21,7 +21,7 @@ from engine.compiler import CompiledTransition, CompiledWorkflow
 from engine.errors import Refusal
 from engine.expressions import Environment, EvaluationError, to_cel_time
 from engine.spec import TimerSpec, as_text
-from engine.values import check_values, from_cel, to_cel
+from engine.values import FieldProblem, check_values, from_cel, to_cel
 
 SYSTEM_PREFIX = "system:"
 SUPER_ROLES = frozenset({"admin"})
@@ -132,9 +132,38 @@ _REFUSALS: dict[str, tuple[str, str]] = {
 
 
 def refusal(code: str, details: Mapping[str, Any] | None = None, **args: Any) -> Refusal:
-    """A refusal with its standard bilingual message."""
+    """A refusal with its standard bilingual message.
+
+    An argument given as a `(en, zh)` pair is shown in the message's own language, so
+    state and trigger names appear as the designer labelled them.
+    """
     en, zh = _REFUSALS[code]
-    return Refusal(code, en.format(**args), zh.format(**args), dict(details or {}))
+
+    def pick(index: int) -> dict[str, Any]:
+        return {k: v[index] if isinstance(v, tuple) else v for k, v in args.items()}
+
+    return Refusal(code, en.format(**pick(0)), zh.format(**pick(1)), dict(details or {}))
+
+
+def input_refusal(problems: list[FieldProblem], args: Mapping[str, Any]) -> Refusal:
+    """Every invalid field at once, each with its message in both languages."""
+    fields = ("; ".join(f"{p.field}: {p.en}" for p in problems),
+              "；".join(f"{p.field}：{p.zh}" for p in problems))
+    return refusal("input_invalid", {"errors": [p.as_dict() for p in problems]},
+                   **{**args, "fields": fields})
+
+
+def _labels(wf: CompiledWorkflow, state: str, trigger: str) -> dict[str, Any]:
+    """Message arguments naming a state and a trigger by their labels in both languages."""
+    info = wf.states.get(state)
+    state_title = info.spec.title if info is not None else None
+    trigger_title = next((t.spec.title for t in wf.transitions
+                          if t.trigger == trigger and t.spec.title is not None), None)
+    return {
+        "state": (as_text(state_title, "en", state), as_text(state_title, "zh", state)),
+        "trigger": (as_text(trigger_title, "en", trigger), as_text(trigger_title, "zh", trigger)),
+        "workflow": (as_text(wf.spec.title, "en"), as_text(wf.spec.title, "zh")),
+    }
 
 
 def environment(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
@@ -167,7 +196,8 @@ def _role_for(t: CompiledTransition, actor: Actor) -> tuple[bool, str | None]:
 
 def _status_refusal(wf: CompiledWorkflow, case: CaseSnapshot) -> Refusal | None:
     if case.status == "closed" or wf.states[case.state].final:
-        return refusal("case_closed", {"current_state": case.state}, state=case.state)
+        return refusal("case_closed", {"current_state": case.state},
+                       state=_labels(wf, case.state, "")["state"])
     if case.status == "suspended":
         return refusal("case_suspended", {"current_state": case.state})
     return None
@@ -267,7 +297,7 @@ def evaluate_transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTra
                         actor: Actor, values: Mapping[str, Any], now: datetime,
                         params: Mapping[str, Any]) -> Refusal | dict[str, Any]:
     """Role, guard, checklist and effects of one candidate; returns changes or a refusal."""
-    args = {"trigger": t.trigger, "state": case.state, "workflow": wf.id}
+    args = _labels(wf, case.state, t.trigger)
     allowed, _ = _role_for(t, actor)
     if not allowed:
         roles = list(t.spec.roles) or list(DEFAULT_ROLES)
@@ -297,7 +327,7 @@ def decide(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mappi
     first candidate is returned, since that is the rule a caseworker most likely meant.
     """
     params = wf.resolve_params() if params is None else params
-    args = {"trigger": trigger, "state": case.state, "workflow": wf.id}
+    args = _labels(wf, case.state, trigger)
     if trigger not in wf.triggers:
         return refusal("unknown_trigger", {"triggers": list(wf.triggers)}, **args)
     blocked = _status_refusal(wf, case)
@@ -309,10 +339,9 @@ def decide(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mappi
     first: Refusal | None = None
     for t in candidates:
         clean, problems = check_values(t.spec.input, values)
-        if problems:
-            outcome: Refusal | dict[str, Any] = refusal(
-                "input_invalid", {"errors": [p.as_dict() for p in problems]},
-                fields="; ".join(f"{p.field}: {p.en}" for p in problems), **args)
+        outcome: Refusal | dict[str, Any]
+        if problems and _role_for(t, actor)[0]:
+            outcome = input_refusal(problems, args)
         else:
             outcome = evaluate_transition(wf, case, t, actor, clean, now, params)
         if isinstance(outcome, Refusal):
@@ -364,7 +393,7 @@ def available_actions(wf: CompiledWorkflow, case: CaseSnapshot, actor: Actor, no
             actions.append(Action(trigger, False, blocked, candidates[0] if candidates else None))
             continue
         if not candidates:
-            args = {"trigger": trigger, "state": case.state, "workflow": wf.id}
+            args = _labels(wf, case.state, trigger)
             actions.append(Action(trigger, False,
                                   refusal("not_allowed_from_state", {}, **args), None))
             continue
@@ -416,8 +445,7 @@ def start(wf: CompiledWorkflow, values: Mapping[str, Any], actor: Actor, now: da
     params = wf.resolve_params() if params is None else params
     data, problems = check_values(wf.fields, values)
     if problems:
-        return refusal("input_invalid", {"errors": [p.as_dict() for p in problems]},
-                       fields="; ".join(f"{p.field}: {p.en}" for p in problems))
+        return input_refusal(problems, {})
     state = wf.leaf(wf.initial)
     event = {
         "kind": "start", "workflow_id": wf.id, "workflow_version": wf.version,
