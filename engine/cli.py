@@ -22,3 +22,7 @@ def main() -> None:
 
 app.command("serve")(serve)
 # Command registrations (one line per area):
+from engine.commands.design import diagram, schema  # noqa: E402
+
+app.command("diagram")(diagram)
+app.command("schema")(schema)
