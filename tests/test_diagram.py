@@ -16,7 +16,8 @@ from engine.loader import load_file, load_text
 from engine.spec import WorkflowSpec
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURE = ROOT / "tests" / "fixtures" / "workflows" / "branch_building.yaml"
+FIXTURES = ROOT / "tests" / "fixtures" / "workflows"
+FIXTURE = FIXTURES / "branch_building.yaml"
 SHIPPED = ROOT / "workflows" / "social_org_incubation.yaml"
 SVG_NS = "{http://www.w3.org/2000/svg}"
 
@@ -64,6 +65,18 @@ def test_mermaid_nests_composite_states_and_enters_their_initial_step(
     for child in ("joint_branch", "preparing", "public_notice"):
         assert f"as {child}" in block
     assert "as approval" not in block
+
+
+def test_mermaid_nests_stages_within_stages() -> None:
+    text = mermaid(spec_of(FIXTURES / "member_development.yaml"))
+    lines = text.splitlines()
+    outer = lines.index("    state candidacy {")
+    inner = lines.index("        state target {")
+    assert outer < inner < lines.index("        }", inner) < lines.index("    }", inner)
+    assert "            [*] --> review" in lines
+    assert "training --> review : Back to review" in text
+    assert "candidacy --> withdrawn : Withdraw" in text
+    assert "activist --> target : Make a development target (timer, 1 year)" in text
 
 
 def test_mermaid_tells_automatic_and_timer_transitions_apart(branch: WorkflowSpec) -> None:
@@ -147,7 +160,8 @@ def test_a_compiled_workflow_draws_like_its_spec(branch: WorkflowSpec) -> None:
 
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
-@pytest.mark.parametrize("path", [FIXTURE, SHIPPED], ids=["fixture", "shipped"])
+@pytest.mark.parametrize("path", [*sorted(FIXTURES.glob("*.yaml")), SHIPPED],
+                         ids=lambda p: p.stem)
 def test_svg_is_valid_xml_with_a_box_per_state(path: Path, lang: str) -> None:
     spec = spec_of(path)
     root = ET.fromstring(svg(spec, lang=lang))  # type: ignore[arg-type]
@@ -255,7 +269,8 @@ def test_hatchery_diagram_refuses_a_broken_definition(tmp_path: Path) -> None:
 def test_hatchery_diagram_reports_a_missing_file(tmp_path: Path) -> None:
     done = run_cli("diagram", str(tmp_path / "missing.yaml"))
     assert done.returncode == 1
-    assert "cannot read the file" in done.stderr and "Traceback" not in done.stderr
+    assert "missing.yaml" in done.stderr and ": error: " in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_hatchery_diagram_rejects_an_unknown_format() -> None:
