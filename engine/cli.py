@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from engine.commands.serve import serve
+from engine.commands.validate import validate
 
 app = typer.Typer(
     name="hatchery",
@@ -26,3 +27,4 @@ from engine.commands.design import diagram, schema  # noqa: E402
 
 app.command("diagram")(diagram)
 app.command("schema")(schema)
+app.command("validate")(validate)

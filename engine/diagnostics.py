@@ -1,0 +1,459 @@
+"""Diagnostics a workflow designer can act on: located, in plain words, in English or Chinese.
+
+A `Diagnostic` keeps a stable `code` and the values that caused it (`args`); its message is
+rendered from the catalog below in the language asked for, so tools can match on the code
+while people read the words. Severity words (`error`, `warning`) stay English in
+`format()` because editors and CI parse them.
+
+`SourceMap` records where every key and value of a YAML file sits (1-based line and
+column), addressed by the path of keys and list indices that pydantic also uses, and
+`Reporter` turns a finding about a path into a located diagnostic. Both live here so that
+the loader and the linter share them without importing each other.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+Lang = Literal["en", "zh"]
+YamlPath = tuple[str | int, ...]
+
+
+@dataclass(frozen=True)
+class Words:
+    """A fragment of a message in both languages (an argument that is itself prose)."""
+
+    en: str
+    zh: str
+
+    def get(self, lang: str) -> str:
+        return self.zh if lang == "zh" else self.en
+
+
+# code -> (English, Chinese). Placeholders are filled from the diagnostic's args; an arg
+# given as `Words` is shown in the message's own language.
+MESSAGES: dict[str, tuple[str, str]] = {
+    # --- the file itself
+    "file_not_found": ("the file does not exist", "文件不存在"),
+    "file_unreadable": ("the file cannot be read: {reason}", "无法读取文件：{reason}"),
+    "file_too_large": (
+        "the file is {size} bytes; definitions larger than {limit} bytes (1 MiB) are refused",
+        "文件大小为 {size} 字节；超过 {limit} 字节（1 MiB）的流程定义不予处理"),
+    "not_utf8": (
+        "the file is not UTF-8 text (the byte at this place cannot be read); save it as UTF-8",
+        "文件不是 UTF-8 文本（此处的字节无法识别）；请以 UTF-8 编码保存"),
+    "not_text": ("the text contains characters that are not valid Unicode",
+                 "文本中含有无效的 Unicode 字符"),
+    "empty_file": (
+        "the file is empty; a definition needs at least id, version, title, states and "
+        "transitions",
+        "文件为空；流程定义至少需要 id、version、title、states 和 transitions"),
+    "not_a_mapping": (
+        "the file must be a set of 'key: value' lines (id, version, states, ...), but it "
+        "holds {actual}",
+        "文件应由“键: 值”行组成（id、version、states 等），但其内容是{actual}"),
+    # --- YAML
+    "yaml_tab": ("a tab is used for indentation; YAML needs spaces here",
+                 "此处用了制表符（Tab）缩进；YAML 只能用空格缩进"),
+    "yaml_syntax": ("this is not valid YAML: {problem}", "这里不是有效的 YAML：{problem}"),
+    "yaml_undefined_alias": (
+        "'*{name}' refers to an anchor '&{name}' that is not defined before it",
+        "“*{name}”引用的锚点“&{name}”在此之前没有定义"),
+    "yaml_multiple_documents": (
+        "the file holds more than one YAML document (a second '---'); a definition is "
+        "one document",
+        "文件中有多个 YAML 文档（出现了第二个“---”）；一个流程定义只能是一个文档"),
+    "yaml_control_character": (
+        "the file contains a control character ({character}) that YAML does not allow",
+        "文件中含有 YAML 不允许的控制字符（{character}）"),
+    "yaml_too_deep": ("values are nested more than {limit} levels deep",
+                      "数据嵌套超过 {limit} 层"),
+    "yaml_bomb": (
+        "anchors and aliases (&name, *name) would expand this file to more than {limit} "
+        "values; it is refused, as this is how 'billion laughs' attacks work",
+        "锚点与别名（&name、*name）展开后超过 {limit} 个值；为防范“十亿笑声”攻击，"
+        "此文件不予处理"),
+    "yaml_recursive_alias": (
+        "this alias refers to a value that contains itself, which would never end",
+        "此别名引用了包含它自身的值，展开将永无止境"),
+    "yaml_tag": (
+        "the tag '{tag}' is not allowed: a definition holds only text, numbers, true/false, "
+        "lists and mappings",
+        "不允许使用标签“{tag}”：流程定义只能包含文本、数字、true/false、列表和映射"),
+    "yaml_bad_tagged_value": ("'{value}' is not {expected}", "“{value}”不是{expected}"),
+    "yaml_complex_key": ("a key must be plain text", "键必须是普通文本"),
+    "yaml_merge_invalid": (
+        "'<<' must be followed by a mapping or a list of mappings",
+        "“<<”后面必须是映射或映射的列表"),
+    "duplicate_key": (
+        "'{key}' appears twice in the same place (first on line {first_line}); keep one",
+        "“{key}”在同一处出现了两次（第一次在第 {first_line} 行）；请只保留一个"),
+    # --- shape (pydantic)
+    "missing_key": ("{where} needs '{key}', which is missing", "{where}缺少必填项“{key}”"),
+    "unknown_key": ("'{key}' is not a known key here", "“{key}”不是此处可用的键"),
+    "wrong_type": ("{name} must be {expected}, but it is {actual}",
+                   "{name}应为{expected}，但这里是{actual}"),
+    "bad_name": (
+        "'{value}' is not a valid name: use lower-case letters a-z, digits and _, starting "
+        "with a letter",
+        "“{value}”不是有效的名称：只能用小写字母 a-z、数字和下划线，并以字母开头"),
+    "bad_version": ("'{value}' is not a version number like 1.0.0 (major.minor.patch)",
+                    "“{value}”不是形如 1.0.0 的版本号（主版本.次版本.修订号）"),
+    "bad_pattern": ("'{value}' does not have the expected form", "“{value}”的格式不符合要求"),
+    "bad_choice": ("'{value}' is not allowed here", "此处不能用“{value}”"),
+    "empty_value": ("{name} must not be empty", "{name}不能为空"),
+    "too_long": ("{name} is too long: at most {limit} characters",
+                 "{name}过长：最多 {limit} 个字符"),
+    "too_short": ("{name} is too short: at least {limit} characters",
+                  "{name}过短：至少 {limit} 个字符"),
+    "too_small": ("{name} must be at least {limit}", "{name}不得小于 {limit}"),
+    "too_large": ("{name} must be at most {limit}", "{name}不得大于 {limit}"),
+    "label_needs_language": ("a label needs text in at least one of zh or en",
+                             "标签至少需要 zh 或 en 中的一种文字"),
+    "enum_needs_values": ("an enum field needs a non-empty list of values",
+                          "枚举（enum）字段需要非空的 values 列表"),
+    "values_only_for_enum": ("values are only allowed on enum and list fields",
+                             "只有 enum 和 list 字段可以有 values"),
+    "list_needs_items": ("a list field needs items: the type of its elements",
+                         "列表（list）字段需要 items：说明元素的类型"),
+    "min_above_max": ("min is greater than max", "min 大于 max"),
+    "pattern_only_for_text": ("a pattern is only allowed on string and text fields",
+                              "只有 string 和 text 字段可以有 pattern"),
+    "bad_regex": ("the pattern is not a valid regular expression: {detail}",
+                  "pattern 不是有效的正则表达式：{detail}"),
+    "timer_needs_one_length": ("a timer needs exactly one of duration or working_days",
+                               "定时器必须在 duration 和 working_days 中恰好填写一个"),
+    "timer_needs_trigger": ("a timer whose action is 'fire' needs a trigger to fire",
+                            "动作为 fire 的定时器需要填写要触发的 trigger"),
+    "negative_working_days": ("working_days must not be negative", "working_days 不能为负数"),
+    "invalid_value": ("{detail}", "{detail}"),
+    # --- meaning (lint): errors
+    "no_initial_state": (
+        "no state is marked 'initial: true'; exactly one top-level state must be where "
+        "cases start",
+        "没有标记为“initial: true”的状态；必须有且只有一个顶层状态作为案件的起点"),
+    "several_initial_states": (
+        "'{state}' is marked initial, but '{first}' already is; only one top-level state "
+        "may be initial",
+        "“{state}”被标记为初始状态，但“{first}”已是初始状态；顶层只能有一个初始状态"),
+    "composite_no_initial": (
+        "'{state}' has steps (states:) but none of them is marked 'initial: true'",
+        "“{state}”包含步骤（states:），但没有一个步骤标记为“initial: true”"),
+    "composite_several_initial": (
+        "step '{state}' is marked initial, but '{first}' already is; only one step of "
+        "'{parent}' may be initial",
+        "步骤“{state}”被标记为初始，但“{first}”已是初始步骤；“{parent}”只能有一个初始步骤"),
+    "final_has_children": ("'{state}' is final, so it cannot have steps (states:)",
+                           "“{state}”是终止状态，不能包含步骤（states:）"),
+    "final_has_transitions": (
+        "'{state}' is final: no transition may leave it, but '{trigger}' does",
+        "“{state}”是终止状态，不能有离开它的流转，但“{trigger}”从它出发"),
+    "final_has_checklist": (
+        "'{state}' is final: it cannot have a checklist, since a case there is closed",
+        "“{state}”是终止状态：案件在此已结束，不能设置清单"),
+    "final_has_timers": (
+        "'{state}' is final: it cannot have timers, since a case there is closed",
+        "“{state}”是终止状态：案件在此已结束，不能设置定时器"),
+    "duplicate_state": (
+        "the state id '{state}' is already used on line {first_line}; state ids must be "
+        "unique in the whole workflow, nested steps included",
+        "状态编号“{state}”已在第 {first_line} 行使用；整个流程中（含嵌套步骤）状态编号不得重复"),
+    "reserved_state": (
+        "'any' cannot be a state id: it is reserved to mean every state in 'from:'",
+        "“any”不能用作状态编号：它在“from:”中表示所有状态"),
+    "unknown_state": ("there is no state '{state}'", "没有名为“{state}”的状态"),
+    "any_not_alone": (
+        "'any' (or '*') must stand alone in 'from:', not in a list with other states",
+        "“any”（或“*”）在“from:”中必须单独使用，不能与其他状态一起列出"),
+    "timer_trigger_undefined": (
+        "the timer fires '{trigger}', but no transition has that trigger",
+        "定时器触发“{trigger}”，但没有任何流转使用这个触发器"),
+    "timer_trigger_not_from_state": (
+        "the timer fires '{trigger}', but no transition with that trigger leaves '{state}'",
+        "定时器触发“{trigger}”，但没有使用该触发器、从“{state}”出发的流转"),
+    "relative_to_unknown": (
+        "'{field}' is not a field; relative_to takes 'entry' or the name of a date or "
+        "datetime field",
+        "“{field}”不是字段；relative_to 只能是“entry”或某个日期（date/datetime）字段的名称"),
+    "relative_to_not_date": (
+        "'{field}' is a {type} field; relative_to needs a date or datetime field",
+        "“{field}”是 {type} 类型的字段；relative_to 需要日期（date/datetime）字段"),
+    "bad_duration": (
+        "'{value}' is not a duration: write it in ISO 8601, e.g. P30D (30 days), P6M "
+        "(6 months), P1Y (1 year), PT12H (12 hours), or params.NAME{hint}",
+        "“{value}”不是有效的时长：请按 ISO 8601 书写，例如 P30D（30 天）、P6M（6 个月）、"
+        "P1Y（1 年）、PT12H（12 小时），或写 params.参数名{hint}"),
+    "bad_working_days": (
+        "working_days must be a whole number or params.NAME, not '{value}'",
+        "working_days 必须是整数或 params.参数名，而不是“{value}”"),
+    "unknown_parameter": ("there is no parameter '{name}'", "没有名为“{name}”的参数"),
+    "parameter_wrong_type": (
+        "parameter '{name}' is of type {type}, but {use} needs a parameter of type "
+        "{expected}",
+        "参数“{name}”的类型是 {type}，但{use}需要 {expected} 类型的参数"),
+    "unknown_effect_field": (
+        "this effect sets '{field}', which is not a declared field",
+        "此效果设置的“{field}”不是已声明的字段"),
+    "unknown_title_field": ("title_field names '{field}', which is not a declared field",
+                            "title_field 指定的“{field}”不是已声明的字段"),
+    "duplicate_timer": ("timer id '{timer}' is used twice in state '{state}'",
+                        "状态“{state}”中定时器编号“{timer}”重复"),
+    "expression_syntax": ("the expression cannot be read: {detail}",
+                          "表达式无法解析：{detail}"),
+    "expression_unknown_name": (
+        "'{name}' is not known; an expression can read data.FIELD, input.FIELD, "
+        "params.NAME, checklist.ITEM, now, entered_at and state",
+        "“{name}”无法识别；表达式可以读取 data.字段、input.字段、params.参数、"
+        "checklist.清单项、now、entered_at 和 state"),
+    "expression_unknown_function": ("'{name}()' is not a known function",
+                                    "“{name}()”不是可用的函数"),
+    "expression_unknown_data": ("'data.{name}' is not a declared field",
+                                "“data.{name}”不是已声明的字段"),
+    "expression_unknown_params": ("'params.{name}' is not a declared parameter",
+                                  "“params.{name}”不是已声明的参数"),
+    "expression_unknown_input": ("'input.{name}' is not an input of this transition",
+                                 "“input.{name}”不是此流转的输入项"),
+    "expression_unknown_checklist": (
+        "'checklist.{name}' is not a checklist item of the state this transition leaves",
+        "“checklist.{name}”不是此流转出发状态的清单项"),
+    "expression_no_input": (
+        "'input' is not available here: only a transition's guard and effects can read it",
+        "此处不能使用“input”：只有流转的条件（guard）和效果（effects）可以读取它"),
+    "expression_no_checklist": (
+        "'checklist' is not available here: only a transition's guard and effects can "
+        "read it",
+        "此处不能使用“checklist”：只有流转的条件（guard）和效果（effects）可以读取它"),
+    "unknown_role": ("the role '{role}' is not declared in the workflow's roles",
+                     "角色“{role}”没有在流程的 roles 中声明"),
+    "automatic_cycle": (
+        "automatic transitions could loop forever: {cycle}",
+        "自动流转可能无限循环：{cycle}"),
+    "parameter_default_type": ("the default of parameter '{name}' must be {expected}",
+                               "参数“{name}”的默认值应为{expected}"),
+    "parameter_default_range": (
+        "the default {value} of parameter '{name}' is outside its range ({bounds})",
+        "参数“{name}”的默认值 {value} 超出其范围（{bounds}）"),
+    "field_default_invalid": ("the default of field '{field}' {problem}",
+                              "字段“{field}”的默认值{problem}"),
+    "migration_unknown_state": (
+        "the migration from version {version} moves cases to '{state}', which is not a "
+        "state of this version",
+        "从 {version} 版本迁移时把案件移到“{state}”，但本版本没有这个状态"),
+    "compile_failed": ("the workflow could not be compiled: {detail}",
+                       "流程无法编译：{detail}"),
+    "internal_error": (
+        "the validator failed unexpectedly on this file ({detail}); please report it",
+        "校验程序处理此文件时意外出错（{detail}）；请报告此问题"),
+    # --- meaning (lint): warnings
+    "unreachable_state": ("'{state}' can never be reached from the initial state '{initial}'",
+                          "从初始状态“{initial}”永远无法到达“{state}”"),
+    "no_way_out": (
+        "'{state}' is not final, but no transition leads out of it: cases there would be "
+        "stuck",
+        "“{state}”不是终止状态，却没有离开它的流转：进入此处的案件将无法继续"),
+    "trigger_never_enabled": (
+        "the trigger '{trigger}' can never be used: all its transitions start in states "
+        "that cannot be reached",
+        "触发器“{trigger}”永远无法使用：它的所有流转都从无法到达的状态出发"),
+    "field_never_set": (
+        "the field '{field}' is never set and never supplied, yet {reason}: it is not "
+        "required at the start, has no default, and no effect sets it",
+        "字段“{field}”从未被设置也从未被提供，但{reason}：它开始时不是必填、没有默认值、"
+        "也没有任何效果设置它"),
+    "guard_without_refusal": (
+        "this transition has a guard but no refusal text: caseworkers will only see a "
+        "generic refusal",
+        "此流转有条件（guard）却没有拒绝说明（refusal）：社工只会看到笼统的拒绝提示"),
+}
+
+SUGGESTION = ("; did you mean '{suggestion}'?", "；是不是“{suggestion}”？")
+CHOICES = ("; allowed: {choices}", "；可用的有：{choices}")
+
+
+def render(code: str, args: Mapping[str, Any], lang: str = "en") -> str:
+    """The message of `code` in `lang`, with a "did you mean" or the allowed choices."""
+    index = 1 if lang == "zh" else 0
+    template = MESSAGES.get(code, ("{detail}", "{detail}"))[index]
+    values = {k: _shown(v, lang) for k, v in args.items()}
+    try:
+        text = template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        text = f"{template} {values}"
+    if args.get("suggestion"):
+        text += SUGGESTION[index].format(suggestion=values["suggestion"])
+    elif args.get("choices"):
+        text += CHOICES[index].format(choices=values["choices"])
+    return text
+
+
+def _shown(value: Any, lang: str) -> Any:
+    if isinstance(value, Words):
+        return value.get(lang)
+    if isinstance(value, list | tuple):
+        separator = "、" if lang == "zh" else ", "
+        return separator.join(str(_shown(v, lang)) for v in value)
+    return value
+
+
+def did_you_mean(word: object, candidates: Iterable[str]) -> str | None:
+    """The candidate closest to `word`, if one is close enough to be a likely typo."""
+    if not isinstance(word, str):
+        return None
+    options = [c for c in dict.fromkeys(candidates) if c != word]
+    if not options:
+        return None
+    lowered = {c.lower(): c for c in options}
+    if word.lower() in lowered:
+        return lowered[word.lower()]
+    found = difflib.get_close_matches(word, options, n=1, cutoff=0.6)
+    if not found:
+        found = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+        found = [lowered[f] for f in found]
+    return found[0] if found else None
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One problem in a definition file, located for a designer.
+
+    `code` and `args` are stable and machine-readable; `message` is `render(code, args)` in
+    the language the file was loaded with. Line and column are 1-based.
+    """
+
+    path: str
+    line: int
+    column: int
+    severity: Severity
+    code: str
+    message: str
+    args: Mapping[str, Any] = field(default_factory=dict, compare=False)
+
+    def format(self) -> str:
+        """`path:line:column: severity: message`, the form editors and CI understand."""
+        return f"{self.path}:{self.line}:{self.column}: {self.severity}: {self.message}"
+
+    def in_language(self, lang: str) -> Diagnostic:
+        """The same diagnostic with its message in `lang`."""
+        return replace(self, message=render(self.code, self.args, lang))
+
+    def as_error(self) -> Diagnostic:
+        """The same diagnostic counted as an error (`--strict`)."""
+        return replace(self, severity="error")
+
+    def sort_key(self) -> tuple[str, int, int, int, str]:
+        return (self.path, self.line, self.column, 0 if self.severity == "error" else 1,
+                self.code)
+
+
+@dataclass(frozen=True)
+class ScalarSpan:
+    """Where a scalar's text sits in the file and how it is written (plain, quoted, block)."""
+
+    style: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+
+Position = tuple[int, int]
+
+
+@dataclass
+class SourceMap:
+    """Positions (1-based line, column) of keys and values, addressed by YAML path."""
+
+    text: str = ""
+    keys: dict[YamlPath, Position] = field(default_factory=dict)
+    values: dict[YamlPath, Position] = field(default_factory=dict)
+    scalars: dict[YamlPath, ScalarSpan] = field(default_factory=dict)
+
+    def locate(self, path: Sequence[str | int], at: Literal["key", "value"] = "value"
+               ) -> Position:
+        """Where `path` is written, or the nearest enclosing place that is."""
+        here = tuple(path)
+        if at == "key" and here in self.keys:
+            return self.keys[here]
+        if here in self.values:
+            return self.values[here]
+        if here in self.keys:
+            return self.keys[here]
+        return self.enclosing(here[:-1]) if here else (1, 1)
+
+    def enclosing(self, path: YamlPath) -> Position:
+        """The place of the mapping or list at `path`: its key when it has one."""
+        while path:
+            if path in self.keys:
+                return self.keys[path]
+            if path in self.values:
+                return self.values[path]
+            path = path[:-1]
+        return self.values.get((), (1, 1))
+
+    def offset(self, path: Sequence[str | int], offset: int) -> Position:
+        """Where the character at `offset` of the scalar at `path` is written.
+
+        Exact for single-line plain and quoted scalars and for literal blocks (`|`); for
+        text folded over several lines, counted line by line (an escape sequence or a
+        blank line may shift it by a character).
+        """
+        span = self.scalars.get(tuple(path))
+        if span is None:
+            return self.locate(path)
+        lines = self.text.split("\n")
+        segments: list[tuple[int, int, int]] = []  # (line, column, length), 1-based
+        if span.style in ("|", ">"):
+            start = span.line  # the header line is span.line; content starts below it
+            last = span.end_line - 1 if span.end_column == 1 else span.end_line
+            content = lines[start:last]
+            indent = next((len(t) - len(t.lstrip(" ")) for t in content if t.strip()), 0)
+            for number, raw in enumerate(content, start=start + 1):
+                segments.append((number, indent + 1, max(len(raw) - indent, 0)))
+        else:
+            quote = 1 if span.style in ("'", '"') else 0
+            for number in range(span.line, span.end_line + 1):
+                raw = lines[number - 1] if number - 1 < len(lines) else ""
+                if number == span.line:
+                    first = span.column + quote
+                    stop = span.end_column - quote if span.end_line == span.line else len(raw)
+                    segments.append((number, first, max(stop - first + 1, 0)))
+                else:
+                    stripped = raw.lstrip(" \t")
+                    segments.append((number, len(raw) - len(stripped) + 1, len(stripped)))
+        remaining = max(offset, 0)
+        for number, column, length in segments:
+            if remaining <= length:
+                return number, column + remaining
+            remaining -= length + 1
+        if segments:  # past the end (an expression that stops too early): its last character
+            number, column, length = segments[-1]
+            return number, column + max(length - 1, 0)
+        return (span.line, span.column)
+
+
+class Reporter:
+    """Collects located diagnostics for one file in one language."""
+
+    def __init__(self, path: str, lang: str = "en", source: SourceMap | None = None) -> None:
+        self.path = path
+        self.lang = lang
+        self.source = source if source is not None else SourceMap()
+        self.diagnostics: list[Diagnostic] = []
+
+    def add(self, severity: Severity, code: str, position: Position, **args: Any) -> None:
+        line, column = position
+        self.diagnostics.append(Diagnostic(
+            self.path, max(line, 1), max(column, 1), severity, code,
+            render(code, args, self.lang), args))
+
+    def error(self, code: str, where: Sequence[str | int],
+              at: Literal["key", "value"] = "value", **args: Any) -> None:
+        self.add("error", code, self.source.locate(where, at), **args)
+
+    def warning(self, code: str, where: Sequence[str | int],
+                at: Literal["key", "value"] = "value", **args: Any) -> None:
+        self.add("warning", code, self.source.locate(where, at), **args)
