@@ -157,7 +157,7 @@ def test_a_random_walk_stays_inside_the_definition(data: st.DataObject, name: st
             case = CaseSnapshot(auto.to_state, auto.data, now, {}, case.links)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), name=st.sampled_from(sorted(WORKFLOWS)))
 def test_a_refused_trigger_changes_nothing_and_decide_is_pure(data: st.DataObject,
                                                               name: str) -> None:
@@ -202,7 +202,7 @@ def watching_guards() -> Iterator[list[Environment]]:
         yield seen
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data(), name=st.sampled_from(sorted(WORKFLOWS)))
 def test_guards_see_exactly_the_declared_data_and_the_resolved_parameters(
         data: st.DataObject, name: str) -> None:
