@@ -49,6 +49,7 @@ class LinkedCase:
     workflow_id: str
     state: str
     relation: str = "related"
+    within: tuple[str, ...] = ()  # the states enclosing `state` in its own workflow
 
 
 @dataclass(frozen=True)
@@ -171,7 +172,8 @@ def environment(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
     """The expression environment of a case at `now`."""
     counts: dict[tuple[str, str | None], int] = {}
     for link in case.links:
-        for key in ((link.workflow_id, link.state), (link.workflow_id, None)):
+        for state in (link.state, *link.within, None):
+            key = (link.workflow_id, state)
             counts[key] = counts.get(key, 0) + 1
     return Environment(
         data=to_cel(wf.fields, case.data), params=dict(params), now=to_cel_time(now),
@@ -272,6 +274,22 @@ def plan_timers(wf: CompiledWorkflow, entered: list[str], data: Mapping[str, Any
                 plans.append(TimerPlan(state, timer.id, due, timer.action, timer.trigger,
                                        timer.repeat))
     return tuple(plans)
+
+
+def next_repeat(wf: CompiledWorkflow, plan: TimerPlan, params: Mapping[str, Any]
+                ) -> TimerPlan | None:
+    """The next occurrence of a repeating timer: one period after the previous due time.
+
+    Counting from the previous due time rather than from when it fired keeps a periodic
+    review on its schedule even when a worker fired it late.
+    """
+    if not plan.repeat:
+        return None
+    timer = next((t for t in wf.states[plan.state].spec.timers if t.id == plan.timer_id), None)
+    if timer is None:
+        return None
+    due = _timer_due(timer.model_copy(update={"relative_to": "entry"}), {}, plan.due_at, params)
+    return replace(plan, due_at=due) if due is not None else None
 
 
 def _effects(wf: CompiledWorkflow, t: CompiledTransition, env: Environment,

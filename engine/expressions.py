@@ -12,10 +12,12 @@ What an expression sees (its environment):
     input.FIELD     the input of the transition being fired (effects and guards only)
     params.NAME     the workflow's parameters, after deployment/community overrides
     now             the clock's time (timestamp)
+    today           today's date on the China calendar (UTC+8), as dates are stored
     entered_at      when the case entered its current state (timestamp)
     state           the case's current state id
     checklist.ITEM  whether a checklist item of the current state is ticked
-    linked(workflow[, state])   how many linked cases are of that workflow (and in that state)
+    linked(workflow[, state])   how many linked cases are of that workflow (and in that
+                                state, or in a step nested inside that state)
     add_duration(ts, "P1Y")     ts moved by an ISO 8601 duration
     add_working_days(ts, n)     ts moved by n working days on the official Chinese calendar
 """
@@ -30,9 +32,11 @@ from typing import Any
 
 import cel
 
-from engine.calendar import add_duration, default_calendar, parse_duration
+from engine.calendar import CHINA_TZ, add_duration, default_calendar, parse_duration
 
-ROOTS = frozenset({"data", "input", "params", "now", "entered_at", "state", "checklist"})
+ROOTS = frozenset(
+    {"data", "input", "params", "now", "today", "entered_at", "state", "checklist"}
+)
 OWN_FUNCTIONS = frozenset({"linked", "add_duration", "add_working_days"})
 CEL_FUNCTIONS = frozenset(
     {
@@ -184,6 +188,12 @@ class Environment:
         return Environment(self.data, self.params, self.now, self.entered_at, self.state,
                            self.checklist, values, self.link_counts)
 
+    @property
+    def today(self) -> datetime:
+        """Today's date in China, as midnight UTC: the same form date fields take."""
+        local = self.now.astimezone(CHINA_TZ).date()
+        return datetime(local.year, local.month, local.day, tzinfo=UTC)
+
     def bindings(self) -> dict[str, Any]:
         """The CEL context: variables plus the engine's own functions."""
         counts = self.link_counts
@@ -193,7 +203,8 @@ class Environment:
 
         return {
             "data": dict(self.data), "input": dict(self.input), "params": dict(self.params),
-            "now": self.now, "entered_at": self.entered_at, "state": self.state,
+            "now": self.now, "today": self.today, "entered_at": self.entered_at,
+            "state": self.state,
             "checklist": dict(self.checklist), "linked": linked,
             "add_duration": _add_duration, "add_working_days": _add_working_days,
         }

@@ -194,11 +194,11 @@ def to_cel(fields: Mapping[str, FieldSpec], values: Mapping[str, Any]) -> dict[s
     out: dict[str, Any] = {}
     for name, value in values.items():
         spec = fields.get(name)
-        if value is None:
+        if value is None or spec is None:  # undeclared keys (left by an older version) stay hidden
             continue
-        if spec is not None and spec.type == "date":
+        if spec.type == "date":
             out[name] = to_cel_time(date.fromisoformat(value))
-        elif spec is not None and spec.type == "datetime":
+        elif spec.type == "datetime":
             out[name] = to_cel_time(datetime.fromisoformat(value))
         else:
             out[name] = value

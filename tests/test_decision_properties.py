@@ -229,8 +229,6 @@ def test_guards_see_exactly_the_declared_data_and_the_resolved_parameters(
             assert set(env.input) <= set(candidates[0].spec.input)
 
 
-@pytest.mark.xfail(strict=True, reason="values.to_cel passes fields the workflow does not "
-                   "declare through to expressions (a key left by an older version)")
 def test_guards_do_not_see_fields_the_workflow_does_not_declare() -> None:
     wf = WORKFLOWS["branch_building"]
     case = CaseSnapshot("approval", {"org_name": "x", "retired_field": 1}, START)
