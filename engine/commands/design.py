@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -9,6 +10,7 @@ from typing import Annotated
 import typer
 
 from engine import diagram as diagrams
+from engine.commands.validate import Language
 from engine.loader import load_file
 from engine.schema import render
 
@@ -16,11 +18,6 @@ from engine.schema import render
 class DiagramFormat(StrEnum):
     mermaid = "mermaid"
     svg = "svg"
-
-
-class Language(StrEnum):
-    en = "en"
-    zh = "zh"
 
 
 def diagram(
@@ -36,22 +33,20 @@ def diagram(
 
     A definition with errors is not drawn: its problems are printed (exit status 1).
     """
-    try:
-        result = load_file(file, lang=lang.value)
-    except (OSError, UnicodeDecodeError) as exc:
-        typer.echo(f"{file}: error: cannot read the file: {exc}", err=True)
-        raise typer.Exit(1) from None
+    result = load_file(file, lang=lang.value)
     errors = [d for d in result.diagnostics if d.severity == "error"]
-    if result.spec is None or errors:
+    if errors or result.spec is None:
         for problem in errors:
             typer.echo(problem.format(), err=True)
-        if not errors:
-            typer.echo(f"{file}: error: the definition could not be read", err=True)
         raise typer.Exit(1)
     draw = diagrams.svg if format is DiagramFormat.svg else diagrams.mermaid
     text = draw(result.spec, lang=lang.value)
     if output is None:
-        typer.echo(text, nl=False)
+        # A diagram is a UTF-8 document whatever the terminal's encoding, so that
+        # `> file.mmd` keeps its Chinese labels intact.
+        sys.stdout.flush()
+        sys.stdout.buffer.write(text.encode("utf-8"))
+        sys.stdout.buffer.flush()
         return
     try:
         output.write_text(text, encoding="utf-8")
