@@ -151,7 +151,7 @@ def _length(timer: TimerSpec, spec: WorkflowSpec, lang: Lang) -> str:
         if amount:
             parts.append(f"{amount}{zh}" if lang == "zh"
                          else f"{amount} {one if amount == 1 else many}")
-    return ("" if lang == "zh" else " ").join(parts) or text
+    return ("" if lang == "zh" else " ").join(parts) or ("0天" if lang == "zh" else "0 days")
 
 
 def _timer_phrase(timer: TimerSpec, spec: WorkflowSpec, lang: Lang) -> str:
@@ -408,9 +408,18 @@ def _layers(graph: _Graph) -> list[list[str]]:
             if nxt not in depth:
                 depth[nxt] = depth[sid] + 1
                 queue.append(nxt)
-    rows: list[list[str]] = [[] for _ in range(max(depth.values()) + 1)]
+    # A stage sits just above its first step, also when transitions lead to its steps
+    # directly (and never to the stage); inner stages are settled before outer ones.
+    for sid in reversed(graph.nodes):
+        child = graph.nodes[sid].initial_child
+        if child in depth and depth.get(sid, depth[child]) >= depth[child]:
+            depth[sid] = max(depth[child] - 1, 0)
+            if sid not in queue:
+                queue.append(sid)
+    levels = sorted(set(depth.values()))
+    rows: list[list[str]] = [[] for _ in levels]
     for sid in queue:
-        rows[depth[sid]].append(sid)
+        rows[levels.index(depth[sid])].append(sid)
     unreached = [sid for sid in graph.nodes if sid not in depth]
     if unreached:
         rows.append(unreached)
@@ -546,7 +555,8 @@ def _spread(labels: list[_Label]) -> None:
 def _outermost(box: _Box, row: list[_Box], side: str) -> bool:
     """Whether nothing else in the row lies between `box` and the lanes on `side`."""
     if side == "right":
-        return all(other.x <= box.x for other in row)
+        # A self-loop and its label take the right side of a box.
+        return box.slot == box.w and all(other.x <= box.x for other in row)
     return all(other.x >= box.x for other in row)
 
 
