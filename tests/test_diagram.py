@@ -277,3 +277,28 @@ def test_hatchery_diagram_rejects_an_unknown_format() -> None:
     done = run_cli("diagram", str(SHIPPED), "--format", "png")
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
+
+
+def test_svg_puts_a_stage_above_its_first_step_even_when_steps_are_entered_directly() -> None:
+    spec = spec_of(ROOT / "workflows" / "member_development.yaml")
+    root = ET.fromstring(svg(spec))
+    tops = {g.get("id", "").removeprefix("state-"): float(next(g.iter(f"{SVG_NS}rect"))
+                                                          .get("y", "0"))
+            for g in root.iter(f"{SVG_NS}g") if g.get("id", "").startswith("state-")}
+
+    def check(states: dict) -> None:  # type: ignore[type-arg]
+        for sid, state in states.items():
+            first = next((c for c, s in state.states.items() if s.initial), None)
+            if first is not None:
+                assert tops[sid] < tops[first], sid
+            check(state.states)
+
+    check(spec.states)
+
+
+def test_zero_length_timers_are_said_in_words() -> None:
+    text = FIXTURE.read_text(encoding="utf-8").replace("default: P1M", "default: P0D")
+    result = load_text(text)
+    assert result.spec is not None
+    assert "founding_due (timer, 0 days after Founding date)" in mermaid(result.spec)
+    assert "筹建日期后0天" in mermaid(result.spec, lang="zh")
