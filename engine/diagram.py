@@ -35,6 +35,7 @@ side. The output is deterministic: the same definition gives the same bytes.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -328,6 +329,7 @@ _COL_GAP = 56
 _MARGIN = 30
 _LINE = 16
 _LANE = 18
+_POINT = re.compile(r"(-?[0-9.]+),(-?[0-9.]+)")
 _EDGE_STYLE: dict[EdgeKind, str] = {
     "action": 'stroke="#374151"',
     "automatic": 'stroke="#1d4ed8" stroke-dasharray="7 4"',
@@ -599,21 +601,22 @@ def svg(workflow: CompiledWorkflow | WorkflowSpec, *, lang: Lang = "en",
     routed = _route(graph, boxes, _word("start", lang))
     _spread([label for _, _, label in routed])
 
-    xs = [c.x for c in boxes.values()] + [c.right for c in boxes.values()]
-    for _, d, label in routed:
-        xs.extend(float(p.split(",")[0]) for p in d.replace("M", " ").replace("L", " ")
-                  .replace("Q", " ").replace("C", " ").split())
+    start = boxes[graph.initial]
+    points = [(float(x), float(y)) for _, d, _ in routed for x, y in _POINT.findall(d)]
+    xs = [x for c in boxes.values() for x in (c.x, c.reach)] + [x for x, _ in points]
+    ys = [start.y - 42, *(c.bottom for c in boxes.values()), *(y for _, y in points)]
+    for _, _, label in routed:
         xs.extend(label.extent())
+        ys.extend((label.y - _LABEL_SIZE - 1, label.y + 4))
     title = f"{graph.title} {spec.version}"
     legend_w = sum(46 + _text_width(_word(f"legend_{k}", lang), _LABEL_SIZE)
                    for k in _EDGE_STYLE)
-    left, right = min(xs), max(max(xs), min(xs) + legend_w, min(xs) + _text_width(title, 16))
-    bottom = max(c.bottom for c in boxes.values())
-    top_pad = 84.0  # the title, then the start marker above the first row
-    dx, dy = _MARGIN - left, _MARGIN + top_pad
-    width, height = right - left + 2 * _MARGIN, bottom + top_pad + 2 * _MARGIN + 40
+    left = min(xs)
+    right = max(*xs, left + legend_w, left + _text_width(title, 16))
+    top, bottom = min(ys), max(ys)
+    dx, dy = _MARGIN - left, _MARGIN + 30 - top  # room for the title above
+    width, height = right - left + 2 * _MARGIN, bottom - top + 2 * _MARGIN + 70
 
-    start = boxes[graph.initial]
     out: list[str] = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{_fmt(width)}" '
         f'height="{_fmt(height)}" viewBox="0 0 {_fmt(width)} {_fmt(height)}" '
