@@ -23,7 +23,7 @@ from transitions.extensions.nesting import HierarchicalMachine, NestedState
 
 from engine.errors import DefinitionError
 from engine.expressions import CompiledExpression, Scope, compile_expression
-from engine.spec import FieldSpec, StateSpec, TimerSpec, TransitionSpec, WorkflowSpec
+from engine.spec import FieldSpec, Label, StateSpec, TimerSpec, TransitionSpec, WorkflowSpec
 
 ANY = "any"
 _PARAM_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -84,6 +84,9 @@ class CompiledWorkflow:
     initial: str
     priority: CompiledExpression | None
     param_defaults: Mapping[str, Any] = field(default_factory=dict)
+    triggers: tuple[str, ...] = ()
+    trigger_titles: Mapping[str, Label | None] = field(default_factory=dict)
+    """Every trigger, in the order the definition first names it -> its first title."""
 
     @property
     def id(self) -> str:
@@ -96,11 +99,6 @@ class CompiledWorkflow:
     @property
     def fields(self) -> Mapping[str, FieldSpec]:
         return self.spec.fields
-
-    @property
-    def triggers(self) -> tuple[str, ...]:
-        """Every trigger, in the order the definition first names it."""
-        return tuple(dict.fromkeys(t.trigger for t in self.transitions))
 
     def leaf(self, state_id: str) -> str:
         """The state a case actually rests in when entering `state_id` (initial children)."""
@@ -228,7 +226,18 @@ def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkf
         spec=spec, content_hash=content_hash(source_text), machine=machine, states=states,
         transitions=compiled, table=table, automatic=automatic, initial=initial,
         priority=priority, param_defaults=params,
+        triggers=tuple(dict.fromkeys(c.trigger for c in compiled)),
+        trigger_titles=_trigger_titles(compiled),
     )
+
+
+def _trigger_titles(compiled: tuple[CompiledTransition, ...]) -> dict[str, Label | None]:
+    """Each trigger's first title, so messages need not scan the transitions."""
+    titles: dict[str, Label | None] = {}
+    for c in compiled:
+        if titles.get(c.trigger) is None:
+            titles[c.trigger] = c.spec.title
+    return titles
 
 
 def _lookup_table(machine: Any, states: Mapping[str, StateInfo],

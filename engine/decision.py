@@ -158,8 +158,7 @@ def _labels(wf: CompiledWorkflow, state: str, trigger: str) -> dict[str, Any]:
     """Message arguments naming a state and a trigger by their labels in both languages."""
     info = wf.states.get(state)
     state_title = info.spec.title if info is not None else None
-    trigger_title = next((t.spec.title for t in wf.transitions
-                          if t.trigger == trigger and t.spec.title is not None), None)
+    trigger_title = wf.trigger_titles.get(trigger)
     return {
         "state": (as_text(state_title, "en", state), as_text(state_title, "zh", state)),
         "trigger": (as_text(trigger_title, "en", trigger), as_text(trigger_title, "zh", trigger)),
@@ -205,16 +204,22 @@ def _status_refusal(wf: CompiledWorkflow, case: CaseSnapshot) -> Refusal | None:
     return None
 
 
-def _exits(wf: CompiledWorkflow, source: str, target: str) -> tuple[list[str], list[str]]:
-    """States exited and entered moving from leaf `source` to leaf `target`.
+def _exits(wf: CompiledWorkflow, source: str, to: str) -> tuple[list[str], list[str]]:
+    """States exited and entered when a transition to `to` fires in leaf `source`.
 
     A transition back to the same leaf is internal: nothing is exited or entered, so its
-    timers and checklist stay as they are.
+    timers and checklist stay as they are (use it to record assessments and meetings).
+    A transition from a step to its own enclosing stage leaves and re-enters that stage,
+    as a hierarchical machine does: the case restarts at the stage's first step and the
+    stage's timers are armed afresh.
     """
-    if source == target:
+    target = wf.leaf(to)
+    if source == to:
         return [], []
     up, down = wf.lineage(source), wf.lineage(target)
-    return [s for s in up if s not in down], [s for s in reversed(down) if s not in up]
+    # Above the transition's target stage (or the common ancestor) nothing is left.
+    shared = set(up[up.index(to) + 1:]) if to in up else set(up) & set(down)
+    return [s for s in up if s not in shared], [s for s in reversed(down) if s not in shared]
 
 
 def _missing_items(wf: CompiledWorkflow, case: CaseSnapshot, exited: list[str]) -> list[str]:
@@ -305,7 +310,7 @@ def _effects(wf: CompiledWorkflow, t: CompiledTransition, env: Environment,
         checked, problems = check_values({name: spec}, {name: raw}, require=False)
         if problems:
             return {}, refusal("effect_invalid", {"field": name}, field=name,
-                               error=problems[0].en)
+                               error=(problems[0].en, problems[0].zh))
         if checked.get(name) != data.get(name):
             changes[name] = checked.get(name)
     return changes, None
@@ -325,8 +330,7 @@ def evaluate_transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTra
     found = _guard_refusal(t, env, args)
     if found is not None:
         return found
-    target = wf.leaf(t.spec.to)
-    exited, _ = _exits(wf, case.state, target)
+    exited, _ = _exits(wf, case.state, t.spec.to)
     missing = _missing_items(wf, case, exited) if t.spec.check_checklist else []
     if missing:
         return refusal("checklist_incomplete", {"missing": missing}, missing=", ".join(missing),
@@ -346,7 +350,7 @@ def decide(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mappi
     """
     params = wf.resolve_params() if params is None else params
     args = _labels(wf, case.state, trigger)
-    if trigger not in wf.triggers:
+    if trigger not in wf.trigger_titles:
         return refusal("unknown_trigger", {"triggers": list(wf.triggers)}, **args)
     blocked = _status_refusal(wf, case)
     if blocked is not None:
@@ -377,7 +381,7 @@ def _transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition,
                 values: Mapping[str, Any], changes: Mapping[str, Any], now: datetime,
                 params: Mapping[str, Any], comment: str | None) -> Transition:
     target = wf.leaf(t.spec.to)
-    exited, entered = _exits(wf, case.state, target)
+    exited, entered = _exits(wf, case.state, t.spec.to)
     data = {**case.data, **changes}
     _, role = _role_for(t, actor)
     info = wf.states[target].spec

@@ -12,7 +12,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from engine.ledger import (
@@ -372,6 +372,8 @@ def test_any_honestly_built_chain_verifies(bodies: list[dict[str, Any]]) -> None
     assert verify_chain(ChainHead("prop", last, len(events), "any"), events) is None
 
 
+@settings(suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+          deadline=None)
 @given(chain_bodies, st.data())
 def test_changing_any_single_body_value_fails_at_exactly_that_seq(
     bodies: list[dict[str, Any]], data: st.DataObject
