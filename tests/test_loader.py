@@ -228,8 +228,9 @@ def test_an_expression_problem_points_into_a_folded_guard() -> None:
 
 
 def test_every_shape_problem_is_reported_at_once() -> None:
-    text = MINI.replace("version: 1.0.0", "version: one").replace(
-        "initial: true", "initial: yes please").replace("final: true", "final: true\n    colour: red")
+    text = (MINI.replace("version: 1.0.0", "version: one")
+            .replace("initial: true", "initial: yes please")
+            .replace("final: true", "final: true\n    colour: red"))
     codes = [d.code for d in load_text(text).diagnostics]
     assert codes == ["bad_version", "wrong_type", "unknown_key"]
 
