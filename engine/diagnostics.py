@@ -97,6 +97,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unknown_key": ("'{key}' is not a known key here", "“{key}”不是此处可用的键"),
     "wrong_type": ("{name} must be {expected}, but it is {actual}",
                    "{name}应为{expected}，但这里是{actual}"),
+    "empty_mapping": (
+        "{name} is empty: write {{}} after the colon if it has nothing to say, or indent its "
+        "lines below it",
+        "{name}是空的：如果没有内容，请在冒号后写 {{}}；否则请把它的内容缩进写在下面"),
     "bad_name": (
         "'{value}' is not a valid name: use lower-case letters a-z, digits and _, starting "
         "with a letter",

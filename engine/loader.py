@@ -199,9 +199,19 @@ def _index_position(text: str, index: int) -> tuple[int, int]:
 
 _YAML_PROBLEMS: list[tuple[str, Words]] = [
     ("mapping values are not allowed", Words(
-        "a ':' appears where it is not allowed; if the text itself contains ': ', put it "
-        "in quotes",
-        "此处不能出现“:”；如果文字本身含有“: ”，请给整段文字加上引号")),
+        "a ':' appears where it is not allowed: the line above may lack its own ':', or, if "
+        "this text itself contains ': ', put it in quotes",
+        "此处不能出现“:”：可能是上一行缺少“:”；如果文字本身含有“: ”，请给整段文字加上引号")),
+    ("alphabetic or numeric character", Words(
+        "'*' and '&' start an alias or an anchor (*name, &name); to write the character "
+        "itself, put it in quotes, as in from: '*'",
+        "“*”和“&”用于别名和锚点（*name、&name）；若要写这个字符本身，请加引号，例如 from: '*'")),
+    ("unknown directive", Words(
+        "a line starting with '%' is a YAML directive; put text that starts with '%' in quotes",
+        "以“%”开头的行是 YAML 指令；以“%”开头的文字请加引号")),
+    ("expected '-' indicator", Words(
+        "the indentation here does not line up with the lines above",
+        "此处的缩进与上面的行对不齐")),
     ("could not find expected ':'", Words(
         "a line here is not 'key: value' (a ':' may be missing, or the indentation is off)",
         "此处的行不是“键: 值”的形式（可能缺少“:”，或缩进不对）")),
@@ -646,9 +656,14 @@ def _report_type_errors(group: list[_ShapeError], report: Reporter) -> None:
             expected.append(words)
     if _LABEL in expected:  # a label is text or a zh/en pair: say it once
         expected = [w for w in expected if w != _EXPECTED["string_type"]]
+    value = first.error.get("input")
+    if value is None and _EXPECTED["model_type"] in expected:
+        # `review:` with nothing after it: the designer meant an empty mapping
+        report.error("empty_mapping", first.path, at="key", name=_name(first.path))
+        return
     either = Words(" or ".join(w.en for w in expected), "或".join(w.zh for w in expected))
-    report.error("wrong_type", first.path, name=_name(first.path), expected=either,
-                 actual=_describe(first.error.get("input")))
+    report.error("wrong_type", first.path, at="key" if value is None else "value",
+                 name=_name(first.path), expected=either, actual=_describe(value))
 
 
 def _report_shape_error(e: _ShapeError, data: Any, report: Reporter) -> None:

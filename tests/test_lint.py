@@ -5,6 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from engine.compiler import compile_workflow
 from engine.diagnostics import Reporter, SourceMap
 from engine.lint import build_index, lint, reachable_states, strongly_connected
 from engine.spec import WorkflowSpec
@@ -202,3 +207,62 @@ def test_lint_grows_linearly_with_the_workflow() -> None:
     large_time = time.perf_counter() - started
     # ten times the workflow: linear is about 10x; quadratic would be about 100x
     assert large_time < max(small_time, 0.01) * 40
+
+
+def rarely(draw: st.DrawFn) -> bool:
+    return draw(st.integers(0, 9)) == 7  # not 0: hypothesis favours the smallest values
+
+
+@st.composite
+def workflows(draw: st.DrawFn) -> dict[str, Any]:
+    """Small random workflows, mostly sound: nested steps, finals, automatic moves, timers,
+    with now and then a mistake (a second initial, an unknown state, a final with steps)."""
+    names = draw(st.lists(st.sampled_from(["a", "b", "c", "d", "e"]), min_size=1, max_size=5,
+                          unique=True))
+    states: dict[str, Any] = {}
+    steps_of: dict[str, list[str]] = {}
+    for position, name in enumerate(names):
+        state: dict[str, Any] = {}
+        if position == 0 or rarely(draw):
+            state["initial"] = True
+        final = position > 0 and draw(st.integers(0, 3)) == 2
+        if final:
+            state["final"] = True
+        if (not final or rarely(draw)) and draw(st.integers(0, 2)) == 2:
+            steps = [f"{name}{i}" for i in range(draw(st.integers(1, 3)))]
+            steps_of[name] = steps
+            state["states"] = {s: ({"initial": True} if i == 0 or rarely(draw) else {})
+                               for i, s in enumerate(steps)}
+        states[name] = state
+    known = [*names, *(s for steps in steps_of.values() for s in steps)]
+    triggers = ["go", "stop", "back"]
+    transitions = []
+    for _ in range(draw(st.integers(0, 7))):
+        source: Any = draw(st.sampled_from(known))
+        if rarely(draw):
+            source = draw(st.sampled_from(["*", "zz", ["any", source], [source, "zz"]]))
+        elif draw(st.booleans()):
+            source = draw(st.lists(st.sampled_from(known), min_size=1, max_size=3,
+                                   unique=True))
+        target = draw(st.sampled_from(known)) if not rarely(draw) else "zz"
+        transitions.append({"trigger": draw(st.sampled_from(triggers)), "from": source,
+                            "to": target, "automatic": draw(st.booleans())})
+    for name in names:
+        if not states[name].get("final") and draw(st.integers(0, 3)) == 2:
+            trigger = draw(st.sampled_from([*triggers, "x"]))
+            states[name]["timers"] = [{"id": "t", "duration": "P1D", "trigger": trigger}]
+    return {"id": "w", "version": "1.0.0", "title": "W", "states": states,
+            "transitions": transitions}
+
+
+@settings(max_examples=400, deadline=None)
+@given(workflows())
+def test_what_lint_finds_free_of_errors_compiles(raw: dict[str, Any]) -> None:
+    try:
+        found = WorkflowSpec.model_validate(raw)
+    except ValidationError:
+        return
+    if any(d.severity == "error" for d in lint(found)):
+        return
+    compiled = compile_workflow(found)
+    assert compiled.initial in found.states

@@ -80,7 +80,7 @@ def test_broken_definition_is_reported_in_chinese_at_the_same_places(name: str) 
         [(d.line, d.column, d.code) for d in english]
     for en, zh in zip(english, chinese, strict=True):
         assert zh.message != en.message or en.code in ("invalid_value", "yaml_syntax")
-        assert "{" not in zh.message.replace("{zh", "").replace("{ }", "")
+        assert "{" not in zh.message.replace("{zh", "").replace("{}", "")
         assert zh.in_language("en").message == en.message
 
 
@@ -197,6 +197,13 @@ def test_control_characters_are_located() -> None:
     [diagnostic] = load_text("id: mini\ntitle: a\x00b\n").diagnostics
     assert (diagnostic.code, diagnostic.line, diagnostic.column) == \
         ("yaml_control_character", 2, 9)
+
+
+def test_a_key_left_empty_is_pointed_at_with_a_remedy() -> None:
+    text = MINI.replace("  done:\n    final: true\n", "  review:\n  done:\n    final: true\n")
+    [diagnostic] = load_text(text).diagnostics
+    assert (diagnostic.code, diagnostic.line, diagnostic.column) == ("empty_mapping", 9, 3)
+    assert "write {} after the colon" in diagnostic.message
 
 
 def test_text_that_is_no_mapping_is_said_plainly() -> None:
