@@ -1,0 +1,279 @@
+"""The database: engine factory, connection settings, schema migrations, error translation.
+
+Nothing happens at import: `make_engine(url)` builds an engine when asked, and the caller
+(`engine.service.build_service`, a test fixture) owns it.
+
+SQLite (the embedded default) gets, on every connection: WAL, `synchronous=FULL`, a busy
+timeout and foreign keys. Its write transactions start with `BEGIN IMMEDIATE` (ask for one
+with `write_connection(engine)`): a writer takes the write lock before it reads the case,
+so it waits its turn (up to the busy timeout) and then reads what the previous writer
+committed, instead of failing half-way when a deferred read lock cannot be upgraded.
+Readers use a plain `BEGIN` and never block writers (WAL).
+
+PostgreSQL is reached through psycopg 3 (`postgresql+psycopg://...`). Writers lock the case
+row (`SELECT ... FOR UPDATE`); every connection gets a lock timeout so that a stuck lock
+becomes a clear `StoreUnavailable`, not a hung request.
+
+Any database failure that is not the engine's own business (cannot open, corrupt, locked,
+unreachable, refused a statement) surfaces as `engine.errors.StoreUnavailable` with a
+message naming the database (password hidden) and the cause, via `translate_errors`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.engine.url import URL
+
+from engine.errors import StoreUnavailable
+
+__all__ = [
+    "DEFAULT_BUSY_TIMEOUT",
+    "DEFAULT_LOCK_TIMEOUT",
+    "current_revision",
+    "database_label",
+    "describe_error",
+    "head_revision",
+    "make_engine",
+    "read_connection",
+    "translate_errors",
+    "upgrade",
+    "write_connection",
+]
+
+DEFAULT_BUSY_TIMEOUT = 10.0
+"""Seconds a SQLite writer waits for the write lock before giving up."""
+DEFAULT_LOCK_TIMEOUT = 15.0
+"""Seconds a PostgreSQL statement waits for a row or table lock before giving up."""
+_WRITE = "hatchery_write"
+_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Any 64-bit constant: serialises concurrent `upgrade` calls of several processes.
+_MIGRATION_LOCK = 0x6861746368657279
+
+
+def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
+                lock_timeout: float = DEFAULT_LOCK_TIMEOUT, echo: bool = False) -> Engine:
+    """An engine for a `sqlite:///path` or `postgresql+psycopg://...` URL.
+
+    The SQLite file's directory is created when missing. Raises `StoreUnavailable` for a
+    URL that is malformed or names a database this engine does not support.
+    """
+    try:
+        parsed = make_url(url)
+    except exc.ArgumentError as error:
+        raise StoreUnavailable(f"DATABASE_URL is not a database URL: {error}") from error
+    if parsed.drivername in ("postgres", "postgresql"):
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(parsed, busy_timeout, echo)
+    if backend == "postgresql" and parsed.get_driver_name() == "psycopg":
+        return _postgres_engine(parsed, lock_timeout, echo)
+    raise StoreUnavailable(
+        f"DATABASE_URL {database_label(parsed)} is not supported: use sqlite:///path or "
+        "postgresql+psycopg://user@host/db (PostgreSQL through psycopg 3)"
+    )
+
+
+def _sqlite_engine(url: URL, busy_timeout: float, echo: bool) -> Engine:
+    database = url.database or ""
+    if database in ("", ":memory:") or database.startswith("file:"):
+        raise StoreUnavailable(
+            "an in-memory SQLite database cannot be shared between connections: "
+            "give DATABASE_URL a file, e.g. sqlite:///data/hatchery.db"
+        )
+    parent = Path(database).expanduser().resolve().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise StoreUnavailable(f"cannot create the directory {parent}: {error}") from error
+    engine = create_engine(url, echo=echo,
+                           connect_args={"timeout": busy_timeout, "check_same_thread": False})
+    busy_ms = int(busy_timeout * 1000)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection: Any, _record: Any) -> None:
+        # The driver must not open transactions on its own: `_begin` below does, so that
+        # writers can ask for BEGIN IMMEDIATE.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            _enable_wal(cursor, busy_timeout)
+            cursor.execute("PRAGMA synchronous = FULL")
+            cursor.execute("PRAGMA foreign_keys = ON")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection: Connection) -> None:
+        immediate = connection.get_execution_options().get(_WRITE, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def _enable_wal(cursor: Any, patience: float) -> None:
+    """Switch the file to WAL (once per file; later connections find it done).
+
+    SQLite does not apply the busy timeout to this switch: two connections opening a new
+    file at once would see "database is locked", so wait for the other one here.
+    """
+    deadline = time.monotonic() + patience
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0].lower() != "wal":
+                cursor.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+
+
+def _postgres_engine(url: URL, lock_timeout: float, echo: bool) -> Engine:
+    options = url.query.get("options", "")
+    if isinstance(options, tuple):
+        options = " ".join(options)
+    if "lock_timeout" not in options:
+        options = f"{options} -c lock_timeout={int(lock_timeout * 1000)}".strip()
+    connect_args: dict[str, Any] = {"options": options}
+    if "connect_timeout" not in url.query:
+        connect_args["connect_timeout"] = 10
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
+
+
+@contextmanager
+def write_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in a write transaction, committed when the block ends without error.
+
+    On SQLite the transaction starts with BEGIN IMMEDIATE (the write lock is taken first).
+    Database failures become `StoreUnavailable`; `sqlalchemy.exc.IntegrityError` passes
+    through so that callers can tell a unique-key race from a broken store.
+    """
+    with translate_errors(engine), engine.connect() as connection:
+        connection.execution_options(**{_WRITE: True})
+        with connection.begin():
+            yield connection
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection in a read transaction (one consistent snapshot on both databases)."""
+    with translate_errors(engine), engine.connect() as connection, connection.begin():
+        yield connection
+
+
+def database_label(target: Engine | URL | str) -> str:
+    """The database's URL with the password hidden, for messages."""
+    url = target.url if isinstance(target, Engine) else make_url(str(target)) \
+        if isinstance(target, str) else target
+    return url.render_as_string(hide_password=True)
+
+
+def describe_error(engine: Engine, error: BaseException) -> str:
+    """A plain sentence saying what is wrong with the database behind `engine`."""
+    label = database_label(engine)
+    detail = str(getattr(error, "orig", None) or error).strip().splitlines()
+    first = detail[0] if detail else type(error).__name__
+    lowered = first.lower()
+    if engine.dialect.name == "sqlite":
+        path = engine.url.database or "?"
+        if "file is not a database" in lowered or "malformed" in lowered:
+            return (f"the SQLite database {path} is corrupt or not a SQLite database "
+                    f"({first}); restore it from a backup or point DATABASE_URL elsewhere")
+        if "locked" in lowered or "busy" in lowered:
+            return (f"the SQLite database {path} is locked by another process and stayed "
+                    "locked past the busy timeout; retry, or stop the process holding it")
+        if "unable to open" in lowered or "readonly" in lowered or "read-only" in lowered:
+            return (f"the SQLite database {path} cannot be opened for writing ({first}); "
+                    "check the path and its permissions")
+        if "disk" in lowered and ("full" in lowered or "i/o" in lowered):
+            return f"the SQLite database {path} cannot be written: {first}"
+    else:
+        if "lock timeout" in lowered or "deadlock" in lowered:
+            return (f"the database {label} is locked by another transaction ({first}); "
+                    "retry")
+        if isinstance(error, exc.OperationalError | exc.InterfaceError) and (
+                "connect" in lowered or "connection" in lowered or "server" in lowered):
+            return f"cannot reach the database {label}: {first}"
+    return f"the database {label} failed: {first}"
+
+
+@contextmanager
+def translate_errors(engine: Engine) -> Iterator[None]:
+    """Turn database failures into `StoreUnavailable`; let `IntegrityError` pass through.
+
+    `IntegrityError` is a constraint doing its job (a duplicate idempotency key, a refused
+    update of the history): the caller decides what it means.
+    """
+    try:
+        yield
+    except exc.IntegrityError:
+        raise
+    except (exc.DBAPIError, exc.NoSuchModuleError, exc.ArgumentError) as error:
+        raise StoreUnavailable(describe_error(engine, error)) from error
+
+
+# ---------------------------------------------------------------------------------------
+# Migrations
+
+
+def _alembic_config(connection: Connection | None = None) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("path_separator", "os")
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration this code knows."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None for an empty database)."""
+    from alembic.runtime.migration import MigrationContext
+
+    with read_connection(engine) as connection:
+        return MigrationContext.configure(connection).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Create or upgrade the schema to `revision` in one transaction.
+
+    Safe to call from several processes at once: on PostgreSQL an advisory lock, on SQLite
+    the write lock, lets one of them migrate while the others wait and then find nothing
+    to do.
+    """
+    from alembic import command
+
+    with write_connection(engine) as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                               {"key": _MIGRATION_LOCK})
+        command.upgrade(_alembic_config(connection), revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Move the schema back to `revision` (for operators undoing a deployment)."""
+    from alembic import command
+
+    with write_connection(engine) as connection:
+        command.downgrade(_alembic_config(connection), revision)
+

@@ -1,0 +1,463 @@
+"""Queries: the SQL the service needs, on a connection the caller's transaction owns.
+
+Nothing here commits, rolls back or opens a transaction: `engine.service` owns each one.
+Statements are SQLAlchemy Core on the SQLModel tables (no ORM session and identity map on
+the hot path of a fire). Rows come back as plain mappings.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, RowMapping
+
+from engine import tables
+from engine.decision import TimerPlan
+
+cases = tables.Case.__table__  # type: ignore[attr-defined]
+events = tables.Event.__table__  # type: ignore[attr-defined]
+ticks = tables.ChecklistTick.__table__  # type: ignore[attr-defined]
+links = tables.CaseLink.__table__  # type: ignore[attr-defined]
+timers = tables.Timer.__table__  # type: ignore[attr-defined]
+idempotency = tables.IdempotencyRecord.__table__  # type: ignore[attr-defined]
+parameters = tables.CommunityParameter.__table__  # type: ignore[attr-defined]
+
+Row = RowMapping
+LIVE_TIMERS = ("pending", "paused")
+
+
+class CursorError(ValueError):
+    """A pagination cursor that this code did not produce."""
+
+
+# ---------------------------------------------------------------------------------------
+# Statements of the hot path, built once (building a statement costs more than running it)
+
+_ids: sa.BindParameter[Any] = sa.bindparam("ids", expanding=True)
+_case_by_id = sa.select(cases).where(cases.c.id == sa.bindparam("case_id"))
+# FOR NO KEY UPDATE: serialises writers of the case without blocking the foreign-key
+# checks of rows that merely reference it (a link made from another case).
+_case_by_id_locked = _case_by_id.with_for_update(key_share=True)
+_version_of = sa.select(cases.c.version).where(cases.c.id == sa.bindparam("case_id"))
+_cases_by_ids = sa.select(cases).where(cases.c.id.in_(_ids))
+_update_case = sa.update(cases).where(cases.c.id == sa.bindparam("w_id"),
+                                      cases.c.version == sa.bindparam("w_version"))
+_events_of = (sa.select(events).where(events.c.case_id == sa.bindparam("case_id"))
+              .order_by(events.c.seq, events.c.id))
+_events_of_cases = (sa.select(events).where(events.c.case_id.in_(_ids))
+                    .order_by(events.c.case_id, events.c.seq, events.c.id))
+_hash_at = (sa.select(events.c.hash)
+            .where(events.c.case_id == sa.bindparam("case_id"),
+                   events.c.seq == sa.bindparam("seq"))
+            .order_by(events.c.id).limit(1))
+_ticks_of = sa.select(ticks).where(ticks.c.case_id.in_(_ids)).order_by(ticks.c.id)
+_current_ticks = (sa.select(ticks)
+                  .where(ticks.c.case_id == sa.bindparam("case_id"),
+                         ticks.c.entry_seq.in_(sa.bindparam("seqs", expanding=True)))
+                  .order_by(ticks.c.id))
+_delete_tick = sa.delete(ticks).where(ticks.c.id == sa.bindparam("tick_id"))
+
+
+def _links_statement() -> sa.Select[Any]:
+    other = cases.alias("other")
+    outgoing = (
+        sa.select(links.c.case_id.label("case_id"), links.c.other_case_id.label("other_case_id"),
+                  links.c.relation, sa.literal("outgoing").label("direction"),
+                  other.c.workflow_id, other.c.state, links.c.id)
+        .join(other, other.c.id == links.c.other_case_id)
+        .where(links.c.case_id.in_(_ids)))
+    incoming = (
+        sa.select(links.c.other_case_id.label("case_id"), links.c.case_id.label("other_case_id"),
+                  links.c.relation, sa.literal("incoming").label("direction"),
+                  other.c.workflow_id, other.c.state, links.c.id)
+        .join(other, other.c.id == links.c.case_id)
+        .where(links.c.other_case_id.in_(_ids)))
+    union = sa.union_all(outgoing, incoming).subquery()
+    return sa.select(union).order_by(union.c.case_id, union.c.id)
+
+
+_links_of = _links_statement()
+_find_link = sa.select(links).where(sa.or_(
+    sa.and_(links.c.case_id == sa.bindparam("a"), links.c.other_case_id == sa.bindparam("b")),
+    sa.and_(links.c.case_id == sa.bindparam("b"), links.c.other_case_id == sa.bindparam("a"))))
+_delete_link = sa.delete(links).where(links.c.id == sa.bindparam("link_id"))
+_cancel_timers = (sa.update(timers)
+                  .where(timers.c.case_id == sa.bindparam("w_case_id"),
+                         timers.c.status.in_(LIVE_TIMERS))
+                  .values(status="cancelled"))
+_cancel_state_timers = _cancel_timers.where(
+    timers.c.state.in_(sa.bindparam("states", expanding=True)))
+_timers_with_status = sa.select(timers).where(timers.c.case_id == sa.bindparam("case_id"),
+                                              timers.c.status == sa.bindparam("w_status"))
+_update_timer = sa.update(timers).where(timers.c.id == sa.bindparam("w_id"))
+_overrides = sa.select(parameters.c.community, parameters.c.name, parameters.c.value).where(
+    parameters.c.workflow_id == sa.bindparam("workflow_id"),
+    parameters.c.community.in_(sa.bindparam("prefixes", expanding=True)))
+
+
+# ---------------------------------------------------------------------------------------
+# Cases
+
+
+def load_case(connection: Connection, case_id: str, *, lock: bool = False) -> Row | None:
+    """The case row; with `lock`, locked for this transaction (FOR UPDATE on PostgreSQL)."""
+    query = _case_by_id_locked if lock else _case_by_id
+    return connection.execute(query, {"case_id": case_id}).mappings().first()
+
+
+def case_version(connection: Connection, case_id: str) -> int | None:
+    return connection.execute(_version_of, {"case_id": case_id}).scalar_one_or_none()
+
+
+def insert_case(connection: Connection, values: Mapping[str, Any]) -> None:
+    connection.execute(cases.insert(), dict(values))
+
+
+def update_case(connection: Connection, case_id: str, expected_version: int,
+                values: Mapping[str, Any]) -> bool:
+    """`UPDATE ... WHERE id = :id AND version = :v`; False when the version moved on."""
+    result = connection.execute(
+        _update_case, {**values, "w_id": case_id, "w_version": expected_version})
+    return result.rowcount == 1
+
+
+def case_rows(connection: Connection, case_ids: Sequence[str]) -> list[Row]:
+    if not case_ids:
+        return []
+    return list(connection.execute(_cases_by_ids, {"ids": list(case_ids)}).mappings())
+
+
+# ---------------------------------------------------------------------------------------
+# Events
+
+
+def insert_event(connection: Connection, values: Mapping[str, Any]) -> None:
+    connection.execute(events.insert(), dict(values))
+
+
+def events_of(connection: Connection, case_id: str) -> list[Row]:
+    """A case's events in sequence order (stored id breaks a tie, as stored)."""
+    return list(connection.execute(_events_of, {"case_id": case_id}).mappings())
+
+
+def events_of_cases(connection: Connection, case_ids: Sequence[str]) -> list[Row]:
+    """Events of several cases, by case then sequence."""
+    if not case_ids:
+        return []
+    return list(connection.execute(_events_of_cases, {"ids": list(case_ids)}).mappings())
+
+
+def event_hash_at(connection: Connection, case_id: str, seq: int) -> str | None:
+    return connection.execute(_hash_at, {"case_id": case_id, "seq": seq}).scalar_one_or_none()
+
+
+# ---------------------------------------------------------------------------------------
+# Checklist ticks
+
+
+def ticks_of(connection: Connection, case_ids: Sequence[str]) -> list[Row]:
+    """Ticks of the cases (all entries; callers keep those of the current entries)."""
+    if not case_ids:
+        return []
+    return list(connection.execute(_ticks_of, {"ids": list(case_ids)}).mappings())
+
+
+def current_ticks(connection: Connection, case_id: str,
+                  entries: Mapping[str, int]) -> list[Row]:
+    """Ticks made during the current entry into each of the case's active states."""
+    if not entries:
+        return []
+    rows = connection.execute(
+        _current_ticks, {"case_id": case_id, "seqs": sorted(set(entries.values()))}).mappings()
+    return [r for r in rows if entries.get(r["state"]) == r["entry_seq"]]
+
+
+def insert_tick(connection: Connection, values: Mapping[str, Any]) -> None:
+    connection.execute(ticks.insert(), dict(values))
+
+
+def delete_tick(connection: Connection, tick_id: int) -> None:
+    connection.execute(_delete_tick, {"tick_id": tick_id})
+
+
+# ---------------------------------------------------------------------------------------
+# Links
+
+
+def links_of(connection: Connection, case_ids: Sequence[str]) -> list[Row]:
+    """Every link touching the cases, seen from each side, with the other case's state.
+
+    Columns: `case_id` (one of `case_ids`), `other_case_id`, `relation`, `direction`
+    (`outgoing` when the link was made from `case_id`), `workflow_id`, `state`.
+    """
+    if not case_ids:
+        return []
+    return list(connection.execute(_links_of, {"ids": list(case_ids)}).mappings())
+
+
+def find_link(connection: Connection, case_id: str, other_case_id: str) -> Row | None:
+    """The link between the two cases, made from either side."""
+    return connection.execute(_find_link, {"a": case_id, "b": other_case_id}
+                              ).mappings().first()
+
+
+def insert_link(connection: Connection, values: Mapping[str, Any]) -> None:
+    connection.execute(links.insert(), dict(values))
+
+
+def delete_link(connection: Connection, link_id: int) -> None:
+    connection.execute(_delete_link, {"link_id": link_id})
+
+
+# ---------------------------------------------------------------------------------------
+# Timers
+
+
+def arm_timers(connection: Connection, case_id: str, plans: Iterable[TimerPlan],
+               now: datetime) -> None:
+    rows = [{"case_id": case_id, "state": p.state, "timer_id": p.timer_id,
+             "due_at": p.due_at, "action": p.action, "trigger": p.trigger,
+             "repeat": p.repeat, "status": "pending", "created_at": now} for p in plans]
+    if rows:
+        connection.execute(timers.insert(), rows)
+
+
+def cancel_timers(connection: Connection, case_id: str,
+                  states: Iterable[str] | None = None) -> None:
+    """Cancel the live timers of the case (only those owned by `states`, when given)."""
+    if states is None:
+        connection.execute(_cancel_timers, {"w_case_id": case_id})
+        return
+    owned = list(states)
+    if owned:
+        connection.execute(_cancel_state_timers, {"w_case_id": case_id, "states": owned})
+
+
+def pause_timers(connection: Connection, case_id: str, now: datetime) -> None:
+    """Pending timers stop, remembering how long they still had to run."""
+    rows = connection.execute(_timers_with_status,
+                              {"case_id": case_id, "w_status": "pending"}).mappings().all()
+    for row in rows:
+        remaining = max((row["due_at"] - now).total_seconds(), 0.0)
+        connection.execute(_update_timer, {"w_id": row["id"], "status": "paused",
+                                           "remaining_seconds": remaining})
+
+
+def resume_timers(connection: Connection, case_id: str, now: datetime) -> None:
+    """Paused timers run again for the time they had left."""
+    rows = connection.execute(_timers_with_status,
+                              {"case_id": case_id, "w_status": "paused"}).mappings().all()
+    for row in rows:
+        due = now + timedelta(seconds=row["remaining_seconds"] or 0.0)
+        connection.execute(_update_timer, {"w_id": row["id"], "status": "pending",
+                                           "remaining_seconds": None, "due_at": due})
+
+
+def timers_of(connection: Connection, case_id: str) -> list[Row]:
+    return list(connection.execute(
+        sa.select(timers).where(timers.c.case_id == case_id).order_by(timers.c.id)
+    ).mappings())
+
+
+# ---------------------------------------------------------------------------------------
+# Idempotency
+
+
+def find_idempotency(connection: Connection, key: str) -> Row | None:
+    return connection.execute(
+        sa.select(idempotency).where(idempotency.c.key == key)).mappings().first()
+
+
+def insert_idempotency(connection: Connection, values: Mapping[str, Any]) -> None:
+    connection.execute(sa.insert(idempotency).values(**values))
+
+
+# ---------------------------------------------------------------------------------------
+# Community parameters
+
+
+def community_prefixes(community: str) -> list[str]:
+    """'a/b/c' -> ['', 'a', 'a/b', 'a/b/c']: least specific first."""
+    parts = [p for p in community.split("/") if p]
+    return [""] + ["/".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def parameter_overrides(connection: Connection, workflow_id: str,
+                        community: str) -> dict[str, Any]:
+    """Overrides for a case of `workflow_id` in `community`; the most specific wins."""
+    rows = connection.execute(_overrides, {"workflow_id": workflow_id,
+                                           "prefixes": community_prefixes(community)}).all()
+    values: dict[str, Any] = {}
+    for _, name, value in sorted(rows, key=lambda r: len(r[0])):
+        values[name] = value
+    return values
+
+
+def set_parameter(connection: Connection, community: str, workflow_id: str, name: str,
+                  value: Any, now: datetime) -> None:
+    """Insert or replace one override."""
+    where = (parameters.c.community == community, parameters.c.workflow_id == workflow_id,
+             parameters.c.name == name)
+    updated = connection.execute(
+        sa.update(parameters).where(*where).values(value=value, updated_at=now))
+    if updated.rowcount == 0:
+        connection.execute(sa.insert(parameters).values(
+            community=community, workflow_id=workflow_id, name=name, value=value,
+            updated_at=now))
+
+
+def delete_parameter(connection: Connection, community: str, workflow_id: str,
+                     name: str) -> bool:
+    result = connection.execute(sa.delete(parameters).where(
+        parameters.c.community == community, parameters.c.workflow_id == workflow_id,
+        parameters.c.name == name))
+    return result.rowcount > 0
+
+
+# ---------------------------------------------------------------------------------------
+# Lists with keyset pagination
+
+
+def encode_cursor(values: Sequence[Any]) -> str:
+    plain = [v.isoformat() if isinstance(v, datetime) else v for v in values]
+    raw = json.dumps(plain, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
+    """Decode a cursor whose values have the types `kinds` (datetime, float, int, str)."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        values = json.loads(raw)
+        if not isinstance(values, list) or len(values) != len(kinds):
+            raise ValueError("wrong shape")
+        out: list[Any] = []
+        for value, kind in zip(values, kinds, strict=True):
+            if kind is datetime:
+                parsed = datetime.fromisoformat(value)
+                if parsed.tzinfo is None:
+                    raise ValueError("naive time")
+                out.append(parsed)
+            elif kind is float:
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise ValueError("not a number")
+                out.append(float(value))
+            elif not isinstance(value, kind) or isinstance(value, bool):
+                raise ValueError("wrong type")
+            else:
+                out.append(value)
+        return out
+    except (ValueError, TypeError, UnicodeDecodeError) as error:
+        raise CursorError(str(error)) from error
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def community_scope(column: Any, prefix: str) -> Any:
+    """`column` is `prefix` or lies under it: a range, so the index serves it."""
+    prefix = prefix.rstrip("/")
+    return sa.or_(column == prefix,
+                  sa.and_(column >= prefix + "/", column < prefix + "0"))
+
+
+def list_cases(connection: Connection, *, workflow_id: str | None, state: str | None,
+               community_prefix: str | None, overdue: bool | None, text: str | None,
+               order: Literal["priority", "updated"], limit: int,
+               cursor: str | None) -> tuple[list[Row], str | None]:
+    query = sa.select(cases)
+    if workflow_id is not None:
+        query = query.where(cases.c.workflow_id == workflow_id)
+    if state is not None:
+        query = query.where(cases.c.state == state)
+    if community_prefix:
+        query = query.where(community_scope(cases.c.community, community_prefix))
+    if overdue is not None:
+        query = query.where(cases.c.overdue == overdue)
+    if text:
+        pattern = f"%{_like_escape(text)}%"
+        query = query.where(sa.or_(cases.c.title.ilike(pattern, escape="\\"),
+                                   cases.c.id == text))
+    if order == "priority":
+        keys: tuple[Any, ...] = (cases.c.priority, cases.c.created_at, cases.c.id)
+        if cursor is not None:
+            p, c, i = decode_cursor(cursor, (float, datetime, str))
+            query = query.where(sa.or_(
+                cases.c.priority < p,
+                sa.and_(cases.c.priority == p, sa.or_(
+                    cases.c.created_at > c,
+                    sa.and_(cases.c.created_at == c, cases.c.id > i)))))
+        query = query.order_by(cases.c.priority.desc(), cases.c.created_at, cases.c.id)
+    else:
+        keys = (cases.c.updated_at, cases.c.id)
+        if cursor is not None:
+            u, i = decode_cursor(cursor, (datetime, str))
+            query = query.where(sa.or_(
+                cases.c.updated_at < u,
+                sa.and_(cases.c.updated_at == u, cases.c.id < i)))
+        query = query.order_by(cases.c.updated_at.desc(), cases.c.id.desc())
+    rows = list(connection.execute(query.limit(limit + 1)).mappings())
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        following = encode_cursor([rows[-1][k.name] for k in keys])
+    return rows, following
+
+
+def list_events(connection: Connection, *, case_id: str | None, actor: str | None,
+                workflow_id: str | None, trigger: str | None, state: str | None,
+                community_prefix: str | None, since: datetime | None,
+                until: datetime | None, limit: int,
+                cursor: str | None) -> tuple[list[Row], str | None]:
+    query = sa.select(events)
+    if case_id is not None:
+        query = query.where(events.c.case_id == case_id)
+    if actor is not None:
+        query = query.where(events.c.actor == actor)
+    if workflow_id is not None:
+        query = query.where(events.c.workflow_id == workflow_id)
+    if trigger is not None:
+        query = query.where(events.c.trigger == trigger)
+    if state is not None:
+        query = query.where(sa.or_(events.c.from_state == state, events.c.to_state == state))
+    if community_prefix:
+        scoped = sa.select(cases.c.id).where(community_scope(cases.c.community,
+                                                             community_prefix))
+        query = query.where(events.c.case_id.in_(scoped))
+    if since is not None:
+        query = query.where(events.c.at >= since)
+    if until is not None:
+        query = query.where(events.c.at < until)
+    if cursor is not None:
+        a, i = decode_cursor(cursor, (datetime, int))
+        query = query.where(sa.or_(events.c.at > a,
+                                   sa.and_(events.c.at == a, events.c.id > i)))
+    query = query.order_by(events.c.at, events.c.id).limit(limit + 1)
+    rows = list(connection.execute(query).mappings())
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        following = encode_cursor([rows[-1]["at"], rows[-1]["id"]])
+    return rows, following
+
+
+# ---------------------------------------------------------------------------------------
+# Audit
+
+
+def case_heads(connection: Connection, after: str | None = None,
+               limit: int | None = None) -> list[Row]:
+    """(id, head_hash, event_count, state) of cases by id, optionally a page of them."""
+    query = sa.select(cases.c.id, cases.c.head_hash, cases.c.event_count, cases.c.state
+                      ).order_by(cases.c.id)
+    if after is not None:
+        query = query.where(cases.c.id > after)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(connection.execute(query).mappings())
