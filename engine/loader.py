@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import re
 import stat
-import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -187,9 +186,8 @@ def _compose(text: str) -> Node | None:
         return _CComposer(text).get_single_node()  # type: ignore[no-any-return]
     yaml = YAML(typ="safe", pure=True)
     yaml.Resolver = _CoreResolver
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # reused anchor names are legal YAML
-        return yaml.compose(text)  # type: ignore[no-any-return]
+    yaml.composer.warn_double_anchors = False  # reusing an anchor name is legal YAML
+    return yaml.compose(text)  # type: ignore[no-any-return]
 
 
 def _index_position(text: str, index: int) -> tuple[int, int]:
@@ -394,7 +392,8 @@ class _Builder:
                         INT: Words("a whole number", "整数"),
                         FLOAT: Words("a number", "数字")}[tag]
             self.report.add("error", "yaml_bad_tagged_value", _mark(node.start_mark),
-                            value=text, expected=expected)
+                            value=text if len(text) <= 40 else text[:37] + "...",
+                            expected=expected)
             self.poisoned.append(path)
             return None
         self.refuse_tag(node, path)
@@ -425,7 +424,8 @@ class _Builder:
                 self.report.add("error", "duplicate_key", _mark(key_node.start_mark), key=key,
                                 first_line=self.source.keys[where][0])
                 continue
-            self.source.keys[where] = _mark(key_node.start_mark)
+            # setdefault: under `<<: *base` the keys written in the mapping keep their place
+            self.source.keys.setdefault(where, _mark(key_node.start_mark))
             result[key] = self.value(value_node, where)
         for merge in merges:
             self.merge(merge, path, result)

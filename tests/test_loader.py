@@ -155,6 +155,14 @@ def test_anchors_aliases_and_merge_keys_are_plain_yaml(parser: str) -> None:
     assert [t.trigger for t in result.spec.transitions] == ["close", "cancel", "finish"]
 
 
+def test_a_key_that_overrides_a_merge_is_located_where_it_is_written(parser: str) -> None:
+    text = MINI.replace("transitions:\n", "transitions:\n  - &base\n    trigger: close\n"
+                        "    from: draft\n    to: done\n  - <<: *base\n    trigger: cancel\n"
+                        "    to: nowhere\n")
+    [diagnostic] = load_text(text).diagnostics
+    assert (diagnostic.code, diagnostic.line, diagnostic.column) == ("unknown_state", 18, 9)
+
+
 def test_a_billion_laughs_is_refused_quickly(parser: str) -> None:
     lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
     lines += [f"a{i}: &a{i} [{', '.join([f'*a{i - 1}'] * 10)}]" for i in range(1, 12)]
