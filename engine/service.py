@@ -722,7 +722,7 @@ class CaseService:
             "state": t.to_state, "data": dict(t.data), "state_entries": entries,
             "title": _title(wf, t.data),
         }
-        if moved:
+        if moved or t.entered:  # re-entering its own stage is a new entry too
             values["entered_at"] = now
         if t.exited:
             values["overdue"] = False

@@ -338,6 +338,19 @@ def test_moving_inside_a_stage_keeps_its_checklist_and_reentering_starts_afresh(
     assert not again.checklist["pledge"]["ticked"]
 
 
+def test_a_step_returning_to_its_own_stage_starts_the_stage_afresh(
+        service: CaseService, clock: FrozenClock) -> None:
+    member = service.start_case("store_member", {"person": "Chen"}, actor=CASEWORKER,
+                                community=COMMUNITY).case
+    service.fire(member.id, "accept", actor=CASEWORKER)
+    service.tick(member.id, "pledge", evidence="signed", actor=CASEWORKER)
+    service.fire(member.id, "advance", actor=CASEWORKER)
+    clock.advance(timedelta(days=3))
+    again = service.fire(member.id, "repeat_probation", actor=CASEWORKER).case
+    assert (again.state, again.entered_at) == ("early", START + timedelta(days=3))
+    assert not again.checklist["pledge"]["ticked"]
+
+
 # -- links and automatic transitions -----------------------------------------------------
 
 
