@@ -101,7 +101,7 @@ def _syntax_problem(source: str, exc: ValueError) -> ExpressionProblem:
         return ExpressionProblem("expression_syntax", text.splitlines()[0], 0, {"detail": text})
     line, column, detail = int(match.group(1)), int(match.group(2)), match.group(3)
     lines = source.split("\n")
-    offset = sum(len(part) + 1 for part in lines[: line - 1]) + column
+    offset = sum(len(part) + 1 for part in lines[: line - 1]) + max(column - 1, 0)  # 1-based
     return ExpressionProblem("expression_syntax", detail, offset, {"detail": detail})
 
 

@@ -470,12 +470,7 @@ def _check_expression(source: str, scope: Scope, where: YamlPath, spec: Workflow
                       report: Reporter, transition: TransitionSpec | None) -> None:
     _, problems = check(source, scope)
     for problem in problems:
-        offset = problem.offset
-        if problem.code == "expression_syntax" and offset > 0:
-            # engine.expressions adds CEL's 1-based column to a 0-based offset; undo the +1
-            # here until that is corrected there.
-            offset -= 1
-        position = report.source.offset(where, offset)
+        position = report.source.offset(where, problem.offset)
         report.add("error", problem.code, position,
                    **_expression_args(problem, spec, scope))
 
