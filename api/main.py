@@ -1,38 +1,132 @@
-"""The HTTP application: `create_app(settings)` builds it; nothing happens at import."""
+"""The HTTP application: `create_app(settings)` builds it; nothing happens at import.
+
+The service (store, migrations, shipped workflows) is built when the app starts, unless a
+test injects one. Routes live under `/api/v1`; `/healthz` and `/readyz` at the root;
+OpenAPI at `/docs` and `/openapi.json`.
+"""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 
-from engine.loader import load_file
+from api import errors
+from api.routes import cases, health, history, workflows
+from api.security import CaseCommunities, TokenStore
+from api.views import Presenter
+from engine.clock import Clock
+from engine.compiler import CompiledWorkflow
+from engine.errors import HatcheryError
 from engine.settings import Settings
 
+MAX_BODY_BYTES = 1024 * 1024
+API_PREFIX = "/api/v1"
+logger = logging.getLogger("uvicorn.error")
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app for `settings`; workflows are loaded when it starts."""
+DESCRIPTION = """
+Incubation workflows for urban communities: designers upload definitions, caseworkers
+start and advance cases, auditors read histories.
+
+**Auth**: `Authorization: Bearer <token>`; tokens come from
+`hatchery token create --name N --role R --community C [--permission pii]`.
+A token sees the cases of its community and of the communities nested in it.
+
+**Errors** are `application/problem+json` (RFC 9457) with a stable `code`;
+`Accept-Language: zh` gives Chinese messages.
+
+**Concurrency**: `GET /cases/{id}` returns `ETag`; send it back as `If-Match`
+(412 when stale, 409 when another change won the race); `Idempotency-Key` makes retries safe.
+"""
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               service: Any = None, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+    """Build the app for `settings`; the service is built when it starts (or injected)."""
     settings = settings or Settings()
-    workflows: dict[str, Any] = {}
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        for path in sorted(settings.workflows_dir.glob("*.yaml")):
-            result = load_file(path)
-            if result.spec is not None:
-                workflows[result.spec.id] = result.spec
+        current = service
+        if current is None:
+            from engine.service import build_service
+
+            current = await run_in_threadpool(build_service, settings, clock)
+        _attach(app, current)
+        _quiet_access_log()
+        await run_in_threadpool(_hint_first_token, app.state.tokens, settings)
         yield
 
-    app = FastAPI(title="Hatchery", version="0.1.0", lifespan=lifespan)
-
-    @app.get("/healthz", summary="The process is up")
-    def healthz() -> dict[str, str]:
-        return {"status": "ok"}
-
-    @app.get("/api/v1/workflows", summary="List the loaded workflow definitions")
-    def list_workflows() -> list[dict[str, Any]]:
-        return [{"id": s.id, "version": s.version, "title": s.title} for s in workflows.values()]
-
+    app = FastAPI(
+        title="Hatchery", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+        openapi_tags=[
+            {"name": "workflows", "description": "Workflow definitions and their versions."},
+            {"name": "cases", "description": "Starting and advancing cases."},
+            {"name": "history", "description": "Append-only, hash-chained histories."},
+            {"name": "health", "description": "Liveness and readiness."},
+        ],
+    )
+    app.state.default_language = "zh" if settings.lang == "zh" else "en"
+    app.state.max_body_bytes = max_body_bytes
+    errors.install(app, max_body_bytes=max_body_bytes)
+    app.include_router(health.router)
+    for router in (workflows.router, cases.router, history.router):
+        app.include_router(router, prefix=API_PREFIX)
     return app
+
+
+class DropQueryStrings(logging.Filter):
+    """Access-log lines keep the path but not the query string: a search for a name or an
+    ID number must not end up in the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+            record.args = (*args[:2], args[2].split("?", 1)[0], *args[3:])
+        return True
+
+
+def _quiet_access_log() -> None:
+    access = logging.getLogger("uvicorn.access")
+    if not any(isinstance(f, DropQueryStrings) for f in access.filters):
+        access.addFilter(DropQueryStrings())
+
+
+def _attach(app: FastAPI, service: Any) -> None:
+    """Put the service and what the routes derive from it on `app.state`."""
+    registry = service.registry
+
+    def lookup(workflow_id: str, version: str) -> CompiledWorkflow | None:
+        try:
+            found: CompiledWorkflow = registry.get(workflow_id, version)
+        except HatcheryError:
+            return None
+        return found
+
+    app.state.service = service
+    app.state.db = service.engine
+    app.state.tokens = TokenStore(service.engine)
+    app.state.presenter = Presenter(lookup)
+    app.state.communities = CaseCommunities()
+
+
+def _hint_first_token(tokens: TokenStore, settings: Settings) -> None:
+    """Say how to get a first token when there is none (a fresh install)."""
+    try:
+        if tokens.any_active():
+            return
+    except HatcheryError:
+        return
+    logger.warning(
+        "no API tokens yet: create one with `.venv/bin/hatchery token create --name admin "
+        "--role admin --community <root community, e.g. fuzhou, or '*' for all> "
+        "--permission pii` (it is printed once)")
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `uvicorn --factory api.main:app_from_env` (several workers)."""
+    return create_app(Settings())

@@ -23,6 +23,9 @@ def main() -> None:
 
 app.command("serve")(serve)
 # Command registrations (one line per area):
+from engine.commands.token import token_app  # noqa: E402
+
+app.add_typer(token_app, name="token")
 from engine.commands.design import diagram, schema  # noqa: E402
 
 app.command("diagram")(diagram)

@@ -1,0 +1,120 @@
+"""Dependencies the routes declare: who calls, in which language, through which service.
+
+They chain: the bearer token gives a `Principal`; `Reader`, `Acting` and `Designer` wrap it
+in a `Context` after checking the role an operation needs (anyone with a token reads;
+changing cases needs a role other than designer and auditor; definitions need designer or
+admin). Those that do no I/O are `async` so that FastAPI runs them on the event loop
+instead of a worker thread (a thread hop per dependency costs more than the check).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from api.errors import forbidden, language, unauthenticated
+from api.schemas import FireResultPublic
+from api.security import DEFINITION_ROLES, CaseCommunities, Principal, TokenStore
+from api.views import Presenter
+from engine.errors import NotFound
+
+bearer = HTTPBearer(auto_error=False, description="A token from `hatchery token create`.")
+
+
+@dataclass(frozen=True)
+class Context:
+    """One request's caller and language, with the app's service and presenter."""
+
+    principal: Principal
+    lang: str
+    service: Any
+    presenter: Presenter
+    communities: CaseCommunities
+
+    def case(self, case_id: str) -> Any:
+        """The case, if the caller's scope covers its community; `NotFound` otherwise,
+        so that a case elsewhere cannot be told from one that does not exist."""
+        view = self.service.get_case(case_id)
+        self.communities.put(view.id, view.community)
+        if not self.principal.sees(view.community):
+            raise NotFound("case", case_id)
+        return view
+
+    def check(self, case_id: str) -> None:
+        """`NotFound` unless the case exists within the caller's scope; the case is read
+        only when its community is not known yet (a case never changes community)."""
+        community = self.communities.get(case_id)
+        if community is None:
+            self.case(case_id)
+        elif not self.principal.sees(community):
+            raise NotFound("case", case_id)
+
+    def result(self, result: Any) -> FireResultPublic:
+        """A change's result as the caller may see it."""
+        self.communities.put(result.case.id, result.case.community)
+        return self.presenter.fire(result, self.principal, self.lang)
+
+
+async def get_language(request: Request) -> str:
+    return language(request.headers.get("accept-language"),
+                    getattr(request.app.state, "default_language", "en"))
+
+
+Lang = Annotated[str, Depends(get_language)]
+
+
+def get_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """The caller of a valid, unrevoked bearer token; 401 otherwise."""
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise unauthenticated()
+    tokens: TokenStore = request.app.state.tokens
+    principal = tokens.lookup(credentials.credentials)
+    if principal is None:
+        raise unauthenticated()
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+
+
+def _context(request: Request, principal: Principal, lang: str) -> Context:
+    state = request.app.state
+    return Context(principal, lang, state.service, state.presenter, state.communities)
+
+
+async def reader(request: Request, principal: CurrentPrincipal, lang: Lang) -> Context:
+    """Any valid token reads (within its community scope)."""
+    return _context(request, principal, lang)
+
+
+async def acting(request: Request, principal: CurrentPrincipal, lang: Lang) -> Context:
+    """Changing a case needs a role other than designer and auditor (who only read)."""
+    if not principal.acting_roles:
+        raise forbidden("role_missing",
+                        "changing cases needs the role caseworker, admin or a workflow role; "
+                        "designer and auditor tokens only read",
+                        "变更案件需要 caseworker（社工）、admin（管理员）或流程角色；"
+                        "designer 与 auditor 令牌只能查看",
+                        required_roles=["admin", "caseworker"])
+    return _context(request, principal, lang)
+
+
+async def designer(request: Request, principal: CurrentPrincipal, lang: Lang) -> Context:
+    """Managing definitions needs the designer or admin role."""
+    if not principal.roles & DEFINITION_ROLES:
+        raise forbidden("role_missing",
+                        "managing workflow definitions needs the role designer or admin",
+                        "管理流程定义需要 designer（设计者）或 admin（管理员）角色",
+                        required_roles=sorted(DEFINITION_ROLES))
+    return _context(request, principal, lang)
+
+
+Reader = Annotated[Context, Depends(reader)]
+Acting = Annotated[Context, Depends(acting)]
+Designer = Annotated[Context, Depends(designer)]

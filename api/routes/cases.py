@@ -1,0 +1,248 @@
+"""Cases: start, list, read, what may be done next, fire, checklist, links, suspend/resume.
+
+Every case-changing request acts through the service as the token's name with its acting
+roles; the transition's `roles` then decide. A case outside the token's community scope is
+reported as not found.
+
+Concurrency: `GET /cases/{id}` returns `ETag: "<version>"`. A change sent with
+`If-Match: "<version>"` is refused with 412 when the case has moved on since; two changes
+that both pass that check race inside the service, and the loser gets 409 with the current
+version. Either way the client reads again and retries. `Idempotency-Key` makes a retry
+of the same request return the first result without writing anything new.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Header, Query, Response
+from fastapi import Path as PathParam
+
+from api.deps import Acting, Context, Reader
+from api.errors import invalid, precondition_failed
+from api.routes.common import CASE_ID, out_of_scope, problems, scope_prefix
+from api.schemas import (
+    ActionsPublic,
+    CaseCreate,
+    CasePublic,
+    CasesPublic,
+    ChecklistTick,
+    FireRequest,
+    FireResultPublic,
+    LinkCreate,
+    ResumeRequest,
+    SuspendRequest,
+)
+from api.security import Principal, valid_community
+from engine.errors import Conflict
+
+router = APIRouter(prefix="/cases", tags=["cases"])
+
+IfMatch = Annotated[str | None, Header(
+    alias="If-Match", max_length=100,
+    description='The case version read (its ETag, e.g. "3"); 412 when it is stale.')]
+IdempotencyKey = Annotated[str | None, Header(
+    alias="Idempotency-Key", min_length=1, max_length=128, pattern=r"^[\x21-\x7e]+$",
+    description="Any unique string; a retry with the same key returns the first result "
+                "and writes nothing.")]
+ITEM = Annotated[str, PathParam(max_length=64, description="A checklist item.")]
+
+
+def parse_if_match(value: str | None) -> int | None:
+    """The version an If-Match header names: `"3"`, `W/"3"` or `3`; `*` means any."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text == "*":
+        return None
+    text = text.removeprefix("W/").strip().strip('"')
+    if not text.isdigit() or len(text) > 18:
+        raise invalid("If-Match", "if_match", 'If-Match must be a case version such as "3"',
+                      'If-Match 必须是案件版本号，例如 "3"', location="header")
+    return int(text)
+
+
+def idempotency_key(principal: Principal, key: str | None) -> str | None:
+    """Keys are per token: one caller can never replay another's result."""
+    return None if key is None else f"{principal.token_id}:{key}"
+
+
+def etag(response: Response, version: int) -> None:
+    response.headers["ETag"] = f'"{version}"'
+
+
+Operation = Callable[[int | None, str | None], Any]
+
+
+def change(ctx: Context, case_id: str, if_match: str | None, key: str | None,
+           operation: Operation, response: Response) -> FireResultPublic:
+    """Run `operation(expected_version, idempotency_key)` on a case in the caller's scope
+    and answer with its result and the case's new ETag.
+
+    A stale If-Match is refused with 412 before anything is tried, unless the request has
+    an idempotency key: then the service first looks for the earlier result of the same
+    request (a retry must get it, not a refusal), and only its conflict becomes the 412.
+    A conflict the service finds for an If-Match that was current when checked here is
+    a race lost to another change: 409. Without If-Match only the case's scope is checked
+    (from the known communities when it can be, sparing a read).
+    """
+    expected = parse_if_match(if_match)
+    stale = False
+    if expected is None:
+        ctx.check(case_id)
+    else:
+        current = ctx.case(case_id).version
+        stale = expected != current
+        if stale and key is None:
+            raise precondition_failed(expected, current)
+    try:
+        result = operation(expected, idempotency_key(ctx.principal, key))
+    except Conflict as exc:
+        if stale:
+            raise precondition_failed(exc.expected, exc.current) from exc
+        raise
+    return reply(ctx, result, response)
+
+
+def reply(ctx: Context, result: Any, response: Response) -> FireResultPublic:
+    etag(response, result.case.version)
+    if result.replayed:
+        response.headers["Idempotent-Replayed"] = "true"
+    return ctx.result(result)
+
+
+CHANGE_PROBLEMS = problems(401, 403, 404, 409, 412, 413, 422)
+
+
+@router.post("", summary="Start a case", status_code=201, response_model=FireResultPublic,
+             responses=problems(401, 403, 404, 413, 422))
+def start_case(body: CaseCreate, response: Response, ctx: Acting,
+               key: IdempotencyKey = None) -> FireResultPublic:
+    principal = ctx.principal
+    community = body.community or principal.community
+    if not valid_community(community) or community == "*":
+        raise invalid("community", "community", "a community is a path like "
+                      "district/street/community", "社区须为“区/街道/社区”形式的路径")
+    if not principal.sees(community):
+        raise out_of_scope(principal, community)
+    result = ctx.service.start_case(body.workflow_id, body.data, actor=principal.actor,
+                                    community=community, version=body.version,
+                                    comment=body.comment,
+                                    idempotency_key=idempotency_key(principal, key))
+    response.headers["Location"] = f"/api/v1/cases/{result.case.id}"
+    return reply(ctx, result, response)
+
+
+@router.get("", summary="List cases in the caller's scope (a work queue)",
+            response_model=CasesPublic, responses=problems(401, 403, 422))
+def list_cases(
+    ctx: Reader,
+    workflow: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[str | None, Query(max_length=64)] = None,
+    community: Annotated[str | None, Query(max_length=700, description="A community path; "
+                                           "cases in it and nested inside it.")] = None,
+    overdue: bool | None = None,
+    text: Annotated[str | None, Query(max_length=200,
+                                      description="Words in the case's title.")] = None,
+    order: Annotated[Literal["priority", "updated"], Query(
+        description="priority: highest first, then oldest; updated: latest change first")
+    ] = "priority",
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> CasesPublic:
+    views, next_cursor = ctx.service.list_cases(
+        workflow_id=workflow, state=state, community_prefix=scope_prefix(ctx.principal,
+                                                                         community),
+        overdue=overdue, text=text, order=order, limit=limit, cursor=cursor)
+    return CasesPublic(data=[ctx.presenter.case(v, ctx.principal, ctx.lang) for v in views],
+                       next_cursor=next_cursor)
+
+
+@router.get("/{case_id}", summary="One case (ETag: its version)", response_model=CasePublic,
+            responses=problems(401, 404, 422))
+def get_case(case_id: CASE_ID, response: Response, ctx: Reader) -> CasePublic:
+    view = ctx.case(case_id)
+    etag(response, view.version)
+    return ctx.presenter.case(view, ctx.principal, ctx.lang)
+
+
+@router.get("/{case_id}/actions", summary="What the caller may do next, and why not",
+            response_model=ActionsPublic, responses=problems(401, 404, 422),
+            description="Every trigger of the case's workflow: allowed, or the refusal it "
+                        "would meet now (in the caller's language), with the JSON Schema of "
+                        "the input to send.")
+def get_actions(case_id: CASE_ID, response: Response, ctx: Reader) -> ActionsPublic:
+    view = ctx.case(case_id)
+    wf = ctx.presenter.workflow(view.workflow_id, view.workflow_version)
+    actions = ctx.service.actions(case_id, ctx.principal.actor)
+    etag(response, view.version)
+    return ActionsPublic(case_id=view.id, version=view.version, state=view.state,
+                         actions=[ctx.presenter.action(a, wf, ctx.lang) for a in actions])
+
+
+@router.post("/{case_id}/events", summary="Fire a trigger on a case",
+             response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
+def fire(case_id: CASE_ID, body: FireRequest, response: Response, ctx: Acting,
+         if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
+    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.fire(
+        case_id, body.trigger, input=body.input, actor=ctx.principal.actor,
+        expected_version=expected, comment=body.comment, idempotency_key=k), response)
+
+
+@router.put("/{case_id}/checklist/{item}", summary="Tick a checklist item, with evidence",
+            response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
+def tick(case_id: CASE_ID, item: ITEM, body: ChecklistTick, response: Response, ctx: Acting,
+         if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
+    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.tick(
+        case_id, item, evidence=body.evidence, actor=ctx.principal.actor,
+        expected_version=expected, idempotency_key=k), response)
+
+
+@router.delete("/{case_id}/checklist/{item}", summary="Untick a checklist item",
+               response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
+def untick(case_id: CASE_ID, item: ITEM, response: Response, ctx: Acting,
+           reason: Annotated[str | None, Query(max_length=4000)] = None,
+           if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
+    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.untick(
+        case_id, item, actor=ctx.principal.actor, reason=reason, expected_version=expected,
+        idempotency_key=k), response)
+
+
+@router.post("/{case_id}/links", summary="Link another case to this one",
+             response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
+def link(case_id: CASE_ID, body: LinkCreate, response: Response, ctx: Acting,
+         if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
+    ctx.check(body.case_id)
+    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.link(
+        case_id, body.case_id, relation=body.relation, actor=ctx.principal.actor,
+        expected_version=expected, idempotency_key=k), response)
+
+
+@router.delete("/{case_id}/links/{other_case_id}", summary="Remove a link between two cases",
+               response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
+def unlink(case_id: CASE_ID, other_case_id: CASE_ID, response: Response, ctx: Acting,
+           if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
+    ctx.check(other_case_id)
+    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.unlink(
+        case_id, other_case_id, actor=ctx.principal.actor, expected_version=expected,
+        idempotency_key=k), response)
+
+
+@router.post("/{case_id}/suspend", summary="Suspend a case (its timers pause)",
+             response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
+def suspend(case_id: CASE_ID, body: SuspendRequest, response: Response, ctx: Acting,
+            if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
+    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.suspend(
+        case_id, actor=ctx.principal.actor, reason=body.reason, expected_version=expected,
+        idempotency_key=k), response)
+
+
+@router.post("/{case_id}/resume", summary="Resume a suspended case",
+             response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
+def resume(case_id: CASE_ID, response: Response, ctx: Acting,
+           body: ResumeRequest | None = None, if_match: IfMatch = None,
+           key: IdempotencyKey = None) -> FireResultPublic:
+    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.resume(
+        case_id, actor=ctx.principal.actor, comment=body.comment if body else None,
+        expected_version=expected, idempotency_key=k), response)

@@ -1,0 +1,35 @@
+"""Liveness and readiness, for load balancers and orchestrators (no token needed)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+
+from api.schemas import HealthPublic, ReadyPublic
+from engine.db import current_revision, head_revision
+from engine.errors import HatcheryError
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz", summary="The process is up", response_model=HealthPublic)
+def healthz() -> HealthPublic:
+    return HealthPublic(status="ok")
+
+
+@router.get("/readyz", summary="The database is reachable and its schema is current",
+            response_model=ReadyPublic,
+            responses={503: {"model": ReadyPublic, "description": "Not ready."}})
+def readyz(request: Request) -> ReadyPublic | JSONResponse:
+    head = head_revision()
+    try:
+        revision = current_revision(request.app.state.db)
+        reachable = True
+    except HatcheryError:
+        revision, reachable = None, False
+    ready = reachable and revision == head
+    body = ReadyPublic(status="ready" if ready else "not_ready", database=reachable,
+                       revision=revision, head=head)
+    if ready:
+        return body
+    return JSONResponse(body.model_dump(), status_code=503)

@@ -1,0 +1,54 @@
+"""History: a case's events, and events across cases by actor, workflow, time and place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from api.deps import Reader
+from api.routes.common import CASE_ID, problems, scope_prefix
+from api.schemas import EventPublic, EventsPublic
+
+router = APIRouter(tags=["history"])
+
+
+def as_utc(moment: datetime | None) -> datetime | None:
+    """A query time without a zone is read as UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+@router.get("/cases/{case_id}/history", summary="A case's whole history, oldest first",
+            response_model=list[EventPublic], responses=problems(401, 404, 422))
+def case_history(case_id: CASE_ID, ctx: Reader) -> list[EventPublic]:
+    ctx.check(case_id)
+    return [ctx.presenter.event(e, ctx.principal) for e in ctx.service.history(case_id)]
+
+
+@router.get("/events", summary="Events across cases, filtered, oldest first",
+            response_model=EventsPublic, responses=problems(401, 403, 404, 422))
+def list_events(
+    ctx: Reader,
+    case: Annotated[str | None, Query(max_length=200)] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    workflow: Annotated[str | None, Query(max_length=64)] = None,
+    trigger: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[str | None, Query(max_length=64,
+                                       description="Events that moved a case into it.")] = None,
+    community: Annotated[str | None, Query(max_length=700)] = None,
+    since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
+    until: Annotated[datetime | None, Query(description="Before this time.")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: Annotated[str | None, Query(max_length=1000)] = None,
+) -> EventsPublic:
+    if case is not None:
+        ctx.check(case)
+    events, next_cursor = ctx.service.list_events(
+        case_id=case, actor=actor, workflow_id=workflow, trigger=trigger, state=state,
+        community_prefix=scope_prefix(ctx.principal, community), since=as_utc(since),
+        until=as_utc(until), limit=limit, cursor=cursor)
+    return EventsPublic(data=[ctx.presenter.event(e, ctx.principal) for e in events],
+                        next_cursor=next_cursor)

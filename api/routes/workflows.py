@@ -1,0 +1,198 @@
+"""Workflow definitions: list, read a version, draw it, validate and upload a new version."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query, Request
+from fastapi.responses import Response
+
+from api.deps import Designer, Reader
+from api.errors import diagnostics_json, invalid
+from api.routes.common import WORKFLOW_ID, problems
+from api.schemas import (
+    DiagnosticPublic,
+    ValidationReport,
+    WorkflowPublic,
+    WorkflowsPublic,
+    WorkflowSummary,
+)
+from api.views import workflow_public
+from engine import diagram
+from engine.compiler import compile_workflow
+from engine.errors import DefinitionError, NotFound
+from engine.loader import Diagnostic, load_text
+from engine.spec import as_text
+
+router = APIRouter(prefix="/workflows", tags=["workflows"])
+
+YAML_EXAMPLE = """id: leave_request
+version: 1.0.0
+title: {zh: 请假, en: Leave request}
+fields:
+  reason: {type: text, required: true}
+states:
+  draft: {initial: true}
+  approved: {final: true, outcome: approved}
+transitions:
+  - trigger: approve
+    from: draft
+    to: approved
+    roles: [caseworker]
+"""
+YAML_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "A workflow definition in YAML (UTF-8).",
+        "content": {
+            "application/yaml": {"schema": {"type": "string"}, "example": YAML_EXAMPLE},
+            "text/plain": {"schema": {"type": "string"}, "example": YAML_EXAMPLE},
+        },
+    }
+}
+Version = Annotated[str, Path(max_length=64, description="A semantic version, e.g. 1.0.0.")]
+
+
+async def yaml_text(request: Request) -> str:
+    """The request body as UTF-8 text (the YAML of a definition)."""
+    raw = await request.body()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid("body", "encoding", "the definition must be UTF-8 text",
+                      "流程定义必须是 UTF-8 文本") from exc
+
+
+YamlText = Annotated[str, Depends(yaml_text)]
+
+
+def _registry(service: Any) -> Any:
+    return service.registry
+
+
+def _summary(service: Any, definition: Any, lang: str) -> WorkflowSummary:
+    registry = _registry(service)
+    wf = registry.get(definition.id, definition.version)
+    return WorkflowSummary(
+        id=definition.id, version=definition.version, title=as_text(wf.spec.title, lang),
+        description=as_text(wf.spec.description, lang) or None,
+        versions=[d.version for d in registry.versions(definition.id)],
+    )
+
+
+def _public(service: Any, workflow_id: str, version: str | None, lang: str) -> WorkflowPublic:
+    registry = _registry(service)
+    wf = registry.get(workflow_id, version)
+    definition = registry.definition(workflow_id, wf.version)
+    versions = [d.version for d in registry.versions(workflow_id)]
+    return workflow_public(wf, versions, definition.source_text, lang)
+
+
+@router.get("", summary="List the workflows (latest version of each)",
+            response_model=WorkflowsPublic, responses=problems(401))
+def list_workflows(ctx: Reader) -> WorkflowsPublic:
+    data = [_summary(ctx.service, d, ctx.lang) for d in _registry(ctx.service).definitions()]
+    return WorkflowsPublic(data=data, count=len(data))
+
+
+@router.post("/validate", summary="Check a definition without registering it",
+             response_model=ValidationReport, openapi_extra=YAML_BODY,
+             responses=problems(401, 403, 413, 422),
+             description="Returns every problem found, each with line and column, exactly "
+                         "as `hatchery validate` prints them. Nothing is stored.")
+def validate_workflow(text: YamlText, ctx: Designer) -> ValidationReport:
+    diagnostics, spec = check_definition(text, ctx.lang)
+    ok = spec is not None and not any(d["severity"] == "error" for d in diagnostics)
+    return ValidationReport(
+        ok=ok, workflow_id=spec.id if spec is not None else None,
+        version=spec.version if spec is not None else None,
+        diagnostics=[DiagnosticPublic(**d) for d in diagnostics],
+    )
+
+
+def check_definition(text: str, lang: str, path: str = "upload.yaml"
+                     ) -> tuple[list[dict[str, Any]], Any]:
+    """Load, lint and compile `text`; every diagnostic found, and the spec if it loaded."""
+    try:
+        result = load_text(text, path, lang)
+    except RecursionError:
+        return [{"path": path, "line": 1, "column": 1, "severity": "error",
+                 "code": "yaml_too_deep", "message": "the YAML is nested too deeply"}], None
+    diagnostics = diagnostics_json(result.diagnostics)
+    if result.ok and getattr(result, "compiled", None) is None and result.spec is not None:
+        try:
+            compile_workflow(result.spec, text)
+        except DefinitionError as exc:
+            found = diagnostics_json(exc.diagnostics) or [_diagnostic(path, "invalid", exc)]
+            diagnostics += found
+        except ValueError as exc:  # an expression that does not compile
+            diagnostics.append(_diagnostic(path, "expression", exc))
+    return diagnostics, result.spec
+
+
+def _diagnostic(path: str, code: str, exc: Exception) -> dict[str, Any]:
+    return diagnostics_json([Diagnostic(path, 1, 1, "error", code, str(exc))])[0]
+
+
+@router.post("", summary="Register a new version of a workflow", status_code=201,
+             response_model=WorkflowPublic, openapi_extra=YAML_BODY,
+             responses=problems(401, 403, 413, 422),
+             description="Refused with the diagnostics (422) when the definition is invalid, "
+                         "or when its version is already registered with other content. "
+                         "Running cases keep the version they started with.")
+def upload_workflow(text: YamlText, ctx: Designer) -> WorkflowPublic:
+    diagnostics, spec = check_definition(text, ctx.lang)
+    if spec is None or any(d["severity"] == "error" for d in diagnostics):
+        raise DefinitionError("the workflow definition is invalid",
+                              [Diagnostic(**d) for d in diagnostics])
+    definition = _registry(ctx.service).register_text(text,
+                                                      f"upload by {ctx.principal.name}")
+    return _public(ctx.service, definition.id, definition.version, ctx.lang)
+
+
+@router.get("/{workflow_id}", summary="The latest version of a workflow, with its versions",
+            response_model=WorkflowPublic, responses=problems(401, 404, 422))
+def get_workflow(workflow_id: WORKFLOW_ID, ctx: Reader) -> WorkflowPublic:
+    return _public(ctx.service, workflow_id, None, ctx.lang)
+
+
+@router.get("/{workflow_id}/versions/{version}", summary="One version of a workflow",
+            response_model=WorkflowPublic, responses=problems(401, 404, 422))
+def get_workflow_version(workflow_id: WORKFLOW_ID, version: Version,
+                         ctx: Reader) -> WorkflowPublic:
+    return _public(ctx.service, workflow_id, version, ctx.lang)
+
+
+DIAGRAM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "Mermaid `stateDiagram-v2` text, or an SVG image.",
+          "content": {"text/plain": {"schema": {"type": "string"}},
+                      "image/svg+xml": {"schema": {"type": "string"}}}},
+    **problems(401, 404, 422),
+}
+
+
+@router.get("/{workflow_id}/diagram", summary="Draw a workflow (a case's state highlighted)",
+            response_class=Response, responses=DIAGRAM_RESPONSES)
+def get_diagram(
+    workflow_id: WORKFLOW_ID, ctx: Reader,
+    format: Annotated[Literal["mermaid", "svg"], Query(description="mermaid or svg")] = "mermaid",
+    case: Annotated[str | None, Query(max_length=200,
+                                      description="Highlight this case's state.")] = None,
+    version: Annotated[str | None, Query(max_length=64, description="Default: the latest; "
+                                         "with `case`, always the case's version.")] = None,
+) -> Response:
+    highlight = None
+    if case is not None:
+        view = ctx.case(case)
+        if view.workflow_id != workflow_id:
+            raise NotFound("case", case)
+        version = view.workflow_version
+        highlight = view.state
+    wf = _registry(ctx.service).get(workflow_id, version)
+    draw_lang: Literal["zh", "en"] = "zh" if ctx.lang == "zh" else "en"
+    if format == "svg":
+        return Response(diagram.svg(wf, lang=draw_lang, highlight=highlight),
+                        media_type="image/svg+xml")
+    return Response(diagram.mermaid(wf, lang=draw_lang, highlight=highlight),
+                    media_type="text/plain; charset=utf-8")
+
