@@ -18,6 +18,7 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 run: $(STAMP)
 	mkdir -p data
+	@if [ "$(DEMO)" = "1" ]; then $(BIN)/hatchery demo; fi
 	$(BIN)/hatchery serve --host $(HOST) --port $(PORT)
 
 test: $(STAMP)
