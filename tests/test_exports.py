@@ -1,0 +1,118 @@
+"""Exports: CSV with a byte-order mark, JSON Lines and xlsx, labels in zh/en, personal data
+masked without pii, a trailer with the row count and the chain-head digest."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+import sqlalchemy as sa
+from conftest import COMMITTEE, COMMUNITY
+
+from api.security import mask_value as api_mask_value
+from api.views import sensitive_names as api_sensitive_names
+from engine.audit import checkpoint
+from engine.exports import ExportFilter, export
+from engine.ledger import checkpoint_digest
+from engine.masking import mask_value, sensitive_names
+from engine.registry import WorkflowRegistry
+from engine.service import CaseService
+
+INCUBATION = "store_incubation"
+PHONE = "13800138000"
+
+
+def start(service: CaseService, name: str, community: str = COMMUNITY) -> str:
+    return service.start_case(INCUBATION, {"name": name, "residents_need": "elderly care",
+                                           "contact_phone": PHONE}, actor=COMMITTEE,
+                              community=community).case.id
+
+
+def run(engine: sa.Engine, registry: WorkflowRegistry, f: ExportFilter | None = None,
+        **options: Any) -> bytes:
+    return b"".join(export(engine, registry.get, f or ExportFilter(), **options))
+
+
+def jsonl(data: bytes) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in data.decode("utf-8").splitlines()]
+
+
+def test_csv_starts_with_a_bom_has_zh_labels_and_ends_with_the_trailer(
+        service: CaseService, engine: sa.Engine, registry: WorkflowRegistry) -> None:
+    case_id = start(service, "Sunshine")
+    service.fire(case_id, "select", input={"not_on_abnormal_lists": True}, actor=COMMITTEE,
+                 comment="=HYPERLINK(\"x\")")
+    data = run(engine, registry, fmt="csv", lang="zh", page=1)
+    assert data.startswith("\ufeff".encode())
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["案件编号", "序号", "时间（UTC）"]
+    assert rows[1][6] == "启动"
+    assert rows[2][10] == "confirmation" and rows[2][11] not in ("", "confirmation")
+    assert rows[-1][0] == "# 结束" and rows[-1][2] == "2"
+    assert PHONE not in data.decode("utf-8")
+    assert rows[2][16] == "'=HYPERLINK(\"x\")"  # a spreadsheet shows it, never runs it
+
+
+def test_the_trailer_digest_equals_a_checkpoint_of_a_whole_store_export(
+        service: CaseService, engine: sa.Engine, registry: WorkflowRegistry) -> None:
+    for n in range(3):
+        case_id = start(service, f"Org {n}")
+        service.fire(case_id, "select", input={"not_on_abnormal_lists": True},
+                     actor=COMMITTEE)
+    lines = jsonl(run(engine, registry, fmt="jsonl", page=2))
+    trailer = lines[-1]["trailer"]
+    assert trailer["rows"] == len(lines) - 1 == 6
+    assert trailer["chain_head_digest"] == checkpoint(engine).digest
+    heads = {}
+    for row in lines[:-1]:
+        heads[row["case_id"]] = (row["case_id"], row["hash"], row["seq"])
+    assert checkpoint_digest(heads.values()) == trailer["chain_head_digest"]
+
+
+def test_pii_sees_sensitive_fields_and_others_see_them_masked(
+        service: CaseService, engine: sa.Engine, registry: WorkflowRegistry) -> None:
+    start(service, "Phone owners")
+    masked = jsonl(run(engine, registry, fmt="jsonl"))[0]
+    clear = jsonl(run(engine, registry, fmt="jsonl", pii=True))[0]
+    assert clear["changes"]["contact_phone"] == PHONE
+    assert masked["changes"]["contact_phone"] == mask_value(PHONE) != PHONE
+
+
+def test_filters_keep_only_the_asked_community_and_time(
+        service: CaseService, engine: sa.Engine, registry: WorkflowRegistry) -> None:
+    inside = start(service, "Inside")
+    start(service, "Outside", community="fuzhou/gulou/a/b")
+    lines = jsonl(run(engine, registry, ExportFilter(community_prefix=COMMUNITY),
+                      fmt="jsonl"))
+    assert [row["case_id"] for row in lines[:-1]] == [inside]
+    assert lines[-1]["trailer"]["cases"] == 1
+
+
+def test_xlsx_opens_with_labels_rows_and_trailer_and_keeps_formulas_as_text(
+        service: CaseService, engine: sa.Engine, registry: WorkflowRegistry) -> None:
+    from openpyxl import load_workbook
+
+    case_id = start(service, "Formulas")
+    service.fire(case_id, "select", input={"not_on_abnormal_lists": True}, actor=COMMITTEE,
+                 comment="=1+1")
+    book = load_workbook(io.BytesIO(run(engine, registry, fmt="xlsx", lang="en")))
+    rows = list(book.active.iter_rows(values_only=True))
+    assert rows[0][0] == "Case" and rows[-1][0] == "# end" and rows[-1][2] == 2
+    assert rows[2][16] == "=1+1"
+    assert book.active["Q3"].data_type == "s"  # text, never a formula
+
+
+def test_an_empty_store_exports_a_header_and_a_trailer(engine: sa.Engine,
+                                                        registry: WorkflowRegistry) -> None:
+    lines = jsonl(run(engine, registry, fmt="jsonl"))
+    assert lines == [{"trailer": {"rows": 0, "chain_head_digest": checkpoint_digest([]),
+                                  "cases": 0}}]
+
+
+def test_engine_masking_agrees_with_the_api(registry: WorkflowRegistry) -> None:
+    for value in [None, "", "abc", "350102199001011234", 12, ["13800138000", "x" * 20]]:
+        assert mask_value(value) == api_mask_value(value)
+    wf = registry.get(INCUBATION)
+    assert sensitive_names(wf) == api_sensitive_names(wf)
