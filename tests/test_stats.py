@@ -1,0 +1,74 @@
+"""Stage statistics: cases in each state now, passed through, time spent, overdue, and
+throughput per month (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import sqlalchemy as sa
+from conftest import COMMITTEE, COMMUNITY, START
+
+from engine.clock import FrozenClock
+from engine.registry import WorkflowRegistry
+from engine.service import CaseService
+from engine.stats import StageRow, stage_stats
+
+INCUBATION = "store_incubation"
+DAY = timedelta(days=1)
+
+
+def start(service: CaseService, name: str, community: str = COMMUNITY) -> str:
+    return service.start_case(INCUBATION, {"name": name, "residents_need": "elderly care"},
+                              actor=COMMITTEE, community=community).case.id
+
+
+def by_state(rows: list[StageRow]) -> dict[str, StageRow]:
+    return {row.state: row for row in rows}
+
+
+def test_counts_durations_and_throughput_follow_the_events(
+        service: CaseService, clock: FrozenClock, engine: sa.Engine,
+        registry: WorkflowRegistry) -> None:
+    fast, slow = start(service, "Fast"), start(service, "Slow")
+    start(service, "Waiting")
+    clock.advance(DAY)
+    service.fire(fast, "select", input={"not_on_abnormal_lists": True}, actor=COMMITTEE)
+    clock.advance(3 * DAY)
+    service.fire(slow, "select", input={"not_on_abnormal_lists": True}, actor=COMMITTEE)
+    stats = stage_stats(engine, registry, INCUBATION)
+    rows = by_state(stats.states)
+    selection = rows["selection"]
+    assert (selection.in_now, selection.passed_through, selection.completed) == (1, 3, 2)
+    assert selection.median_seconds == 2.5 * DAY.total_seconds()
+    assert selection.max_seconds == 4 * DAY.total_seconds()
+    assert selection.p90_seconds == 4 * DAY.total_seconds()
+    assert rows["confirmation"].in_now == 2
+    assert rows["confirmation"].median_seconds is None
+    assert stats.throughput == [{"month": "2026-03", "started": 3, "closed": 0}]
+    assert rows["selection"].title != "selection"  # the state's title, in English
+    zh = by_state(stage_stats(engine, registry, INCUBATION, lang="zh").states)
+    assert zh["selection"].title == "社会组织选择"
+
+
+def test_the_period_and_the_community_narrow_the_figures(
+        service: CaseService, clock: FrozenClock, engine: sa.Engine,
+        registry: WorkflowRegistry) -> None:
+    start(service, "Here")
+    start(service, "There", community="fuzhou/gulou/a/b")
+    clock.advance(40 * DAY)
+    start(service, "Later")
+    scoped = by_state(stage_stats(engine, registry, INCUBATION,
+                                  community_prefix=COMMUNITY).states)
+    assert scoped["selection"].in_now == 2
+    april = stage_stats(engine, registry, INCUBATION, since=START + 30 * DAY)
+    assert by_state(april.states)["selection"].passed_through == 1
+    assert [m["month"] for m in april.throughput] == ["2026-04"]
+
+
+def test_overdue_cases_are_counted_in_their_state(
+        service: CaseService, engine: sa.Engine, registry: WorkflowRegistry) -> None:
+    late = start(service, "Late")
+    with engine.begin() as connection:
+        connection.execute(sa.text("UPDATE cases SET overdue = :t WHERE id = :id"),
+                           {"t": True, "id": late})
+    assert by_state(stage_stats(engine, registry, INCUBATION).states)["selection"].overdue == 1
