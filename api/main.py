@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api import errors
-from api.routes import cases, health, history, workflows
+from api.routes import audit, cases, health, history, workflows
 from api.security import CaseCommunities, TokenStore
 from api.views import Presenter
 from engine.clock import Clock
@@ -76,6 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.include_router(health.router)
     for router in (workflows.router, cases.router, history.router):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(audit.router, prefix=API_PREFIX)
     return app
 
 

@@ -1,0 +1,320 @@
+"""The auditor's desk: a case at any instant, the cases in a state at an instant, exports,
+integrity proofs and stage statistics. Everything here reads; nothing changes a case.
+
+Scopes as elsewhere: a case outside the token's community is 404; lists, exports, proofs
+and statistics cover the narrower of the token's scope and the `community` asked for (an
+export asked for more than the scope returns only the scope). Personal data is masked
+unless the token has `pii`. Unknown query parameters, malformed or inverted times are 422
+naming the parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from api.deps import Reader
+from api.errors import invalid
+from api.routes.common import CASE_ID, problems, scope_prefix
+from api.schemas import EventPublic
+from engine.exports import ExportFilter, export, media_type
+from engine.history import case_at, cases_in_state
+from engine.masking import mask_fields, mask_value
+from engine.proofs import checkpoint_scope, verify_scope
+from engine.service import EventView
+from engine.stats import stage_stats
+
+router = APIRouter(tags=["audit"])
+
+
+# -- input checks --------------------------------------------------------------------------
+
+
+def only(*names: str) -> Any:
+    """A dependency refusing query parameters other than `names` (422 naming the first)."""
+    allowed = frozenset(names)
+
+    async def check(request: Request) -> None:
+        for name in request.query_params:
+            if name not in allowed:
+                raise invalid(name, "unknown_parameter",
+                              f"unknown query parameter; expected one of {sorted(allowed)}",
+                              f"未知的查询参数；可用参数：{'、'.join(sorted(allowed))}",
+                              location="query")
+
+    return Depends(check)
+
+
+def utc(moment: datetime | None) -> datetime | None:
+    """A query time without a zone is read as UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def ordered(since: datetime | None, until: datetime | None, since_name: str,
+            until_name: str) -> None:
+    if since is not None and until is not None and until <= since:
+        raise invalid(until_name, "range_inverted",
+                      f"'{until_name}' must be later than '{since_name}'",
+                      f"“{until_name}”必须晚于“{since_name}”", location="query")
+
+
+# -- response models -----------------------------------------------------------------------
+
+
+class CaseAtPublic(BaseModel):
+    """A case as it stood at `at`: state, data and checklist replayed from its history."""
+
+    case_id: str
+    at: datetime
+    workflow_id: str
+    workflow_version: str = Field(description="The definition version in force then.")
+    community: str
+    state: str
+    state_title: str
+    status: str
+    outcome: str | None
+    data: dict[str, Any]
+    checklist: dict[str, dict[str, Any]]
+    entered_at: datetime
+    event: EventPublic = Field(description="The last event at or before `at`.")
+    entered_by: EventPublic = Field(description="The event that put the case in its state.")
+
+
+class InStatePublic(BaseModel):
+    case_id: str
+    community: str
+    state: str
+    workflow_version: str
+    title: str | None
+    seq: int = Field(description="The event that left the case in the state.")
+    event_at: datetime
+
+
+class InStatesPublic(BaseModel):
+    data: list[InStatePublic]
+    next_cursor: str | None
+
+
+class VerifyRequest(BaseModel):
+    """What to verify: one case, one community, or (neither) everything in scope."""
+
+    model_config = {"extra": "forbid"}
+    case_id: str | None = Field(default=None, max_length=200)
+    community: str | None = Field(default=None, max_length=700)
+
+
+class ChainBreakPublic(BaseModel):
+    case_id: str
+    seq: int | None
+    reason: str
+    message: str
+
+
+class VerifyPublic(BaseModel):
+    intact: bool
+    scope: Literal["store", "community", "case"]
+    community: str | None
+    case_id: str | None
+    breaks: list[ChainBreakPublic]
+
+
+class CheckpointPublic(BaseModel):
+    digest: str
+    taken_at: datetime
+    community: str | None
+    case_count: int
+    heads: dict[str, dict[str, Any]]
+
+
+class StageRowPublic(BaseModel):
+    state: str
+    title: str
+    parent: str | None
+    in_now: int
+    passed_through: int
+    completed: int
+    median_seconds: float | None
+    p90_seconds: float | None
+    max_seconds: float | None
+    overdue: int
+
+
+class StageStatsPublic(BaseModel):
+    workflow_id: str
+    version: str
+    since: datetime | None
+    until: datetime | None
+    community: str | None
+    states: list[StageRowPublic]
+    throughput: list[dict[str, Any]]
+
+
+# -- point in time -------------------------------------------------------------------------
+
+TIME = Annotated[datetime, Query(description="The instant (ISO 8601; UTC when no zone).")]
+
+
+@router.get("/cases/{case_id}/state-at", summary="A case as it stood at an instant",
+            response_model=CaseAtPublic, responses=problems(401, 404, 422),
+            dependencies=[only("time")])
+def state_at(case_id: CASE_ID, time: TIME, ctx: Reader) -> CaseAtPublic:
+    ctx.check(case_id)
+    service = ctx.service
+    found = case_at(service.engine, service.registry, case_id, utc(time) or time)
+    data = dict(found.data)
+    if not ctx.principal.sees_pii:
+        data = mask_fields(data, ctx.presenter.sensitive(found.workflow_id,
+                                                         found.workflow_version))
+    return CaseAtPublic(
+        case_id=found.case_id, at=found.at, workflow_id=found.workflow_id,
+        workflow_version=found.workflow_version, community=found.community,
+        state=found.state,
+        state_title=ctx.presenter.state_title(found.workflow_id, found.workflow_version,
+                                              found.state, ctx.lang),
+        status=found.status, outcome=found.outcome, data=data, checklist=found.checklist,
+        entered_at=found.entered_at,
+        event=ctx.presenter.event(EventView(**found.event), ctx.principal),
+        entered_by=ctx.presenter.event(EventView(**found.entered_by), ctx.principal))
+
+
+@router.get("/states-at", summary="The cases that were in a state at an instant",
+            response_model=InStatesPublic, responses=problems(401, 403, 404, 422),
+            dependencies=[only("workflow", "state", "time", "community", "limit", "cursor")])
+def states_at(
+    ctx: Reader,
+    workflow: Annotated[str, Query(max_length=64)],
+    state: Annotated[str, Query(max_length=64, description="A step, or a stage.")],
+    time: TIME,
+    community: Annotated[str | None, Query(max_length=700)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> InStatesPublic:
+    service = ctx.service
+    found, following = cases_in_state(
+        service.engine, service.registry, workflow, state, utc(time) or time,
+        community_prefix=scope_prefix(ctx.principal, community), after=cursor, limit=limit)
+    rows = []
+    for item in found:
+        title = item.title
+        if title is not None and not ctx.principal.sees_pii:
+            wf = ctx.presenter.workflow(workflow, item.workflow_version)
+            names = ctx.presenter.sensitive(workflow, item.workflow_version)
+            if wf is None or names is None or wf.spec.title_field in names:
+                title = mask_value(title)
+        rows.append(InStatePublic(case_id=item.case_id, community=item.community,
+                                  state=item.state, workflow_version=item.workflow_version,
+                                  title=title, seq=item.seq, event_at=item.event_at))
+    return InStatesPublic(data=rows, next_cursor=following)
+
+
+# -- exports -------------------------------------------------------------------------------
+
+_EXPORT_PARAMS = ("format", "lang", "workflow", "community", "case", "actor", "since", "until")
+
+
+@router.get("/audit/export", summary="Events as CSV, JSON Lines or xlsx, streamed",
+            responses={**problems(401, 403, 404, 422),
+                       200: {"content": {media_type(f): {} for f in ("csv", "jsonl", "xlsx")},
+                             "description": "The export; its last row is the trailer."}},
+            dependencies=[only(*_EXPORT_PARAMS)])
+def audit_export(
+    ctx: Reader,
+    format: Annotated[Literal["csv", "jsonl", "xlsx"], Query()] = "csv",
+    lang: Annotated[Literal["zh", "en"] | None, Query(
+        description="Labels; the Accept-Language otherwise.")] = None,
+    workflow: Annotated[str | None, Query(max_length=64)] = None,
+    community: Annotated[str | None, Query(max_length=700)] = None,
+    case: Annotated[str | None, Query(max_length=200)] = None,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    since: Annotated[datetime | None, Query(description="From (inclusive).")] = None,
+    until: Annotated[datetime | None, Query(description="Before.")] = None,
+) -> StreamingResponse:
+    since, until = utc(since), utc(until)
+    ordered(since, until, "since", "until")
+    if case is not None:
+        ctx.check(case)
+    prefix = scope_prefix(ctx.principal, community)
+    chosen = lang or ctx.lang
+    f = ExportFilter(workflow_id=workflow, community_prefix=prefix, case_id=case,
+                     actor=actor, since=since, until=until)
+    chunks = export(ctx.service.engine, ctx.presenter.workflow, f, fmt=format, lang=chosen,
+                    pii=ctx.principal.sees_pii)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    return StreamingResponse(
+        chunks, media_type=media_type(format),
+        headers={"Content-Disposition": f'attachment; filename="events-{stamp}.{format}"'})
+
+
+# -- integrity -----------------------------------------------------------------------------
+
+
+def _breaks(found: Iterable[Any]) -> list[ChainBreakPublic]:
+    return [ChainBreakPublic(case_id=b.case_id, seq=b.seq, reason=b.reason,
+                             message=b.message) for b in found]
+
+
+@router.post("/audit/verify", summary="Verify the hash chains: everything in scope, one "
+             "community or one case", response_model=VerifyPublic,
+             responses=problems(401, 403, 404, 422), dependencies=[only()])
+def audit_verify(ctx: Reader, body: Annotated[VerifyRequest | None, Body()] = None
+                 ) -> VerifyPublic:
+    request = body or VerifyRequest()
+    engine = ctx.service.engine
+    if request.case_id is not None:
+        ctx.check(request.case_id)
+        from engine.audit import verify
+
+        found = verify(engine, request.case_id)
+        return VerifyPublic(intact=not found, scope="case", community=None,
+                            case_id=request.case_id, breaks=_breaks(found))
+    prefix = scope_prefix(ctx.principal, request.community)
+    found = verify_scope(engine, prefix)
+    return VerifyPublic(intact=not found, scope="community" if prefix else "store",
+                        community=prefix, case_id=None, breaks=_breaks(found))
+
+
+@router.get("/audit/checkpoint", summary="Every head in scope now, and their digest",
+            response_model=CheckpointPublic, responses=problems(401, 403, 422),
+            dependencies=[only("community")])
+def audit_checkpoint(ctx: Reader, community: Annotated[str | None, Query(max_length=700)]
+                     = None) -> CheckpointPublic:
+    prefix = scope_prefix(ctx.principal, community)
+    kept = checkpoint_scope(ctx.service.engine, ctx.service.clock.now(), prefix)
+    return CheckpointPublic(
+        digest=kept.digest, taken_at=kept.taken_at, community=prefix,
+        case_count=len(kept.heads),
+        heads={case_id: {"head_hash": h, "event_count": n}
+               for case_id, (h, n) in sorted(kept.heads.items())})
+
+
+# -- statistics ----------------------------------------------------------------------------
+
+
+@router.get("/stats/stages", summary="Per state: cases now, passed through, time spent, "
+            "overdue; throughput per month", response_model=StageStatsPublic,
+            responses=problems(401, 403, 404, 422),
+            dependencies=[only("workflow", "from", "to", "community")])
+def stats_stages(
+    ctx: Reader,
+    workflow: Annotated[str, Query(max_length=64)],
+    since: Annotated[datetime | None, Query(alias="from")] = None,
+    until: Annotated[datetime | None, Query(alias="to")] = None,
+    community: Annotated[str | None, Query(max_length=700)] = None,
+) -> StageStatsPublic:
+    since, until = utc(since), utc(until)
+    ordered(since, until, "from", "to")
+    prefix = scope_prefix(ctx.principal, community)
+    found = stage_stats(ctx.service.engine, ctx.service.registry, workflow, since=since,
+                        until=until, community_prefix=prefix, lang=ctx.lang)
+    return StageStatsPublic(
+        workflow_id=found.workflow_id, version=found.version, since=found.since,
+        until=found.until, community=found.community,
+        states=[StageRowPublic(**row.__dict__) for row in found.states],
+        throughput=found.throughput)
