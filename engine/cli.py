@@ -31,3 +31,6 @@ from engine.commands.design import diagram, schema  # noqa: E402
 app.command("diagram")(diagram)
 app.command("schema")(schema)
 app.command("validate")(validate)
+from engine.commands.stats import stats  # noqa: E402
+
+app.command("stats")(stats)

@@ -4,9 +4,12 @@ throughput per month (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
-from conftest import COMMITTEE, COMMUNITY, START
+from conftest import COMMITTEE, COMMUNITY, START, STORE_FIXTURES
+from typer.testing import CliRunner
 
 from engine.clock import FrozenClock
 from engine.registry import WorkflowRegistry
@@ -72,3 +75,24 @@ def test_overdue_cases_are_counted_in_their_state(
         connection.execute(sa.text("UPDATE cases SET overdue = :t WHERE id = :id"),
                            {"t": True, "id": late})
     assert by_state(stage_stats(engine, registry, INCUBATION).states)["selection"].overdue == 1
+
+
+def test_hatchery_stats_prints_the_table_and_draws_the_chart(
+        service: CaseService, clock: FrozenClock, engine: sa.Engine, db_url: str,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from engine.cli import app
+
+    case_id = start(service, "Charted")
+    clock.advance(DAY)
+    service.fire(case_id, "select", input={"not_on_abnormal_lists": True}, actor=COMMITTEE)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("HATCHERY_WORKFLOWS_DIR", str(STORE_FIXTURES))
+    chart = tmp_path / "stages.png"
+    result = CliRunner().invoke(app, ["stats", "--workflow", INCUBATION, "--plot",
+                                      str(chart)])
+    assert result.exit_code == 0, result.output
+    assert "selection" in result.output and "2026-03" in result.output
+    assert chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    inverted = CliRunner().invoke(app, ["stats", "--workflow", INCUBATION, "--from",
+                                        "2026-05-01", "--to", "2026-04-01"])
+    assert inverted.exit_code == 2 and "--to" in inverted.output
