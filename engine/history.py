@@ -7,10 +7,13 @@ with the same rules the service applies when it writes them (a transition's `cha
 merged into the data, ticks counting only for the entry of their state they were made in,
 a step back to its own stage being a new entry).
 
-`cases_in_state` answers from indexes: `ix_events_workflow_state_at` (workflow, to_state,
-at) finds the events that left a case in the state up to `t`, and a NOT EXISTS probe on
-`uq_events_case_seq` (case, seq) keeps the one that is the case's last at or before `t`.
-It never reads a case's whole history, nor the events of other workflows or states.
+`cases_in_state` answers from indexes: `ix_events_workflow_state_case` (workflow,
+to_state, case, seq, at) walks the events that left a case in the state, in case order,
+with their time in the index; a NOT EXISTS probe on `uq_events_case_seq` (case, seq) keeps
+the one that is the case's last at or before `t`. No sort: a page stops as soon as it is
+full. It never reads a case's whole history, nor the events of other workflows or states;
+its cost is the events that entered the state up to the page's last case (a state few
+cases stand in at `t` costs a walk over all who ever entered it).
 """
 
 from __future__ import annotations

@@ -136,7 +136,8 @@ class Event(SQLModel, table=True):
         sa.Index("ix_events_actor_at", "actor", "at"),
         sa.Index("ix_events_workflow_at", "workflow_id", "at"),
         sa.Index("ix_events_at", "at"),
-        sa.Index("ix_events_workflow_state_at", "workflow_id", "to_state", "at"),
+        sa.Index("ix_events_workflow_state_case", "workflow_id", "to_state", "case_id", "seq",
+                 "at"),
     )
 
     id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True,

@@ -210,7 +210,7 @@ def test_the_audit_queries_are_answered_from_indexes(engine: sa.Engine) -> None:
 
     states = _plan(engine, in_state_query("wf1", ["s3"], moment))
     _no_scan_of_events(states, dialect)
-    assert "ix_events_workflow_state_at" in states, states
+    assert "ix_events_workflow_state_case" in states, states
 
     history = _plan(engine, history_until("c1", moment))
     _no_scan_of_events(history, dialect)

@@ -1,7 +1,9 @@
 """Audit indexes: which cases stood in a state at an instant, answered without a scan.
 
-`ix_events_workflow_state_at` (workflow_id, to_state, at) finds the events that left a case
-of a workflow in a state up to an instant (see `engine.history.cases_in_state`).
+`ix_events_workflow_state_case` (workflow_id, to_state, case_id, seq, at) finds the events
+that left a case of a workflow in a state, in case order and with their time in the index,
+so that a page of "the cases in a state at an instant" stops as soon as it is full (see
+`engine.history.cases_in_state`).
 
 Revision ID: 0005_audit_indexes
 Revises: 0002_community_parameters
@@ -21,8 +23,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    op.create_index("ix_events_workflow_state_at", "events", ["workflow_id", "to_state", "at"])
+    op.create_index("ix_events_workflow_state_case", "events",
+                    ["workflow_id", "to_state", "case_id", "seq", "at"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_events_workflow_state_at", table_name="events")
+    op.drop_index("ix_events_workflow_state_case", table_name="events")
