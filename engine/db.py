@@ -115,7 +115,14 @@ def _sqlite_engine(url: URL, busy_timeout: float, echo: bool) -> Engine:
     @event.listens_for(engine, "begin")
     def _begin(connection: Connection) -> None:
         immediate = connection.get_execution_options().get(_WRITE, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
+        # On the driver's connection: once per transaction, SQLAlchemy's execution
+        # machinery would cost more than the statement. Errors wrapped as it wraps them.
+        try:
+            connection.connection.dbapi_connection.execute(statement)  # type: ignore[union-attr]
+        except sqlite3.Error as error:
+            raise exc.DBAPIError.instance(statement, (), error, sqlite3.Error,
+                                          dialect=connection.dialect) from error
 
     return engine
 

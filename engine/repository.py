@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Literal
@@ -101,17 +102,247 @@ _overrides = sa.select(parameters.c.community, parameters.c.name, parameters.c.v
 
 
 # ---------------------------------------------------------------------------------------
+# The hot path on the driver's cursor
+#
+# A fire runs half a dozen small statements. SQLAlchemy's execution machinery (execution
+# context, parameter and result processing set-up, events) costs several times what
+# SQLite itself spends on each of them, so the statements of the hot path are compiled
+# once per dialect and run on the DBAPI cursor of the caller's connection, inside the
+# caller's transaction. Values still go through SQLAlchemy's own type processors (the
+# same JSON, UTC-datetime and boolean conversions as a Core execute), and driver errors
+# are wrapped exactly as SQLAlchemy wraps them (`sqlalchemy.exc.IntegrityError`, ...), so
+# callers cannot tell the difference except by the clock.
+
+
+class _Prepared:
+    """One statement compiled for one dialect, with its value conversions."""
+
+    __slots__ = ("_dialect", "_types", "columns", "defaults", "error", "order", "processors",
+                 "results", "sql")
+
+    def __init__(self, statement: Any, dialect: Any, keys: Sequence[str] | None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=keys)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("a direct statement cannot have expanding parameters")
+        self.sql: str = compiled.string
+        self.order: tuple[str, ...] | None = (
+            tuple(compiled.positiontup) if compiled.positional else None)
+        # Values written into the statement (`.values(status="cancelled")`) are defaults.
+        self.defaults: dict[str, Any] = {name: bind.effective_value
+                                         for name, bind in compiled.binds.items()
+                                         if not bind.required}
+        self.processors: dict[str, Any] = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+        selected = getattr(statement, "selected_columns", None)
+        columns = list(selected) if selected is not None and statement.is_select else []
+        self.columns: tuple[str, ...] = tuple(c.key for c in columns)
+        self._types = [c.type.dialect_impl(dialect) for c in columns]
+        self._dialect = dialect
+        # Some conversions depend on the type the driver reports (PostgreSQL numerics):
+        # made on the first result, from its cursor description.
+        self.results: tuple[Any, ...] | None = None
+        self.error: type[Exception] = dialect.loaded_dbapi.Error
+
+    def converters(self, description: Sequence[Any]) -> tuple[Any, ...]:
+        if self.results is None:
+            self.results = tuple(kind.result_processor(self._dialect, entry[1])
+                                 for kind, entry in zip(self._types, description,
+                                                        strict=True))
+        return self.results
+
+
+class _Direct:
+    """A hot-path statement: compiled once per dialect, executed on the DBAPI cursor."""
+
+    def __init__(self, statement: Any, keys: Sequence[str] | None = None) -> None:
+        self._statement = statement
+        self._keys = list(keys) if keys is not None else None
+        self._prepared: weakref.WeakKeyDictionary[Any, _Prepared] = (
+            weakref.WeakKeyDictionary())
+
+    def _for(self, dialect: Any) -> _Prepared:
+        found = self._prepared.get(dialect)
+        if found is None:  # two threads may both compile: the same result either way
+            found = self._prepared[dialect] = _Prepared(self._statement, dialect, self._keys)
+        return found
+
+    def _run(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, _Prepared]:
+        prepared = self._for(connection.dialect)
+        values = {**prepared.defaults, **params} if prepared.defaults else dict(params)
+        for name, processor in prepared.processors.items():
+            value = values.get(name)
+            if value is not None or name in values:
+                values[name] = processor(value)
+        args: Any = values if prepared.order is None else tuple(
+            [values[name] for name in prepared.order])
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(prepared.sql, args)
+        except prepared.error as error:
+            cursor.close()
+            raise sa.exc.DBAPIError.instance(prepared.sql, args, error, prepared.error,
+                                             dialect=connection.dialect) from error
+        return cursor, prepared
+
+    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The selected rows as dicts, values converted as a Core execute would."""
+        cursor, prepared = self._run(connection, params)
+        try:
+            fetched = cursor.fetchall()
+            results = prepared.converters(cursor.description)
+        except prepared.error as error:
+            raise sa.exc.DBAPIError.instance(prepared.sql, None, error, prepared.error,
+                                             dialect=connection.dialect) from error
+        finally:
+            cursor.close()
+        columns = prepared.columns
+        out = []
+        for raw in fetched:
+            out.append({name: value if convert is None else convert(value)
+                        for name, value, convert in zip(columns, raw, results, strict=True)})
+        return out
+
+    def first(self, connection: Connection, params: Mapping[str, Any]
+              ) -> dict[str, Any] | None:
+        found = self.rows(connection, params)
+        return found[0] if found else None
+
+    def write(self, connection: Connection, params: Mapping[str, Any]) -> int:
+        """Run an INSERT, UPDATE or DELETE; the number of rows it matched."""
+        cursor, _ = self._run(connection, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+class _ByShape:
+    """Direct statements made on demand for each shape (value keys, list length)."""
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._made: dict[Any, _Direct] = {}
+
+    def __getitem__(self, shape: Any) -> _Direct:
+        found = self._made.get(shape)
+        if found is None:
+            found = self._made[shape] = self._make(shape)
+        return found
+
+
+def _listed(name: str, count: int) -> list[sa.BindParameter[Any]]:
+    """`count` plain bind parameters `name0, name1, ...` (an IN list of fixed length)."""
+    return [sa.bindparam(f"{name}{i}") for i in range(count)]
+
+
+def _numbered(name: str, values: Sequence[Any]) -> dict[str, Any]:
+    return {f"{name}{i}": value for i, value in enumerate(values)}
+
+
+_direct_case = _Direct(_case_by_id)
+_direct_case_locked = _Direct(_case_by_id_locked)
+_direct_version = _Direct(_version_of)
+_direct_update_case = _ByShape(lambda keys: _Direct(_update_case, keys))
+_direct_insert_event = _ByShape(lambda keys: _Direct(events.insert().inline(), keys))
+_direct_ticks = _ByShape(lambda n: _Direct(
+    sa.select(ticks).where(ticks.c.case_id == sa.bindparam("case_id"),
+                           ticks.c.entry_seq.in_(_listed("seq", n))).order_by(ticks.c.id)))
+_direct_overrides = _ByShape(lambda n: _Direct(
+    sa.select(parameters.c.community, parameters.c.name, parameters.c.value).where(
+        parameters.c.workflow_id == sa.bindparam("workflow_id"),
+        parameters.c.community.in_(_listed("prefix", n)))))
+_direct_cancel_base = (sa.update(timers)
+                       .where(timers.c.case_id == sa.bindparam("w_case_id"),
+                              timers.c.status.in_([sa.bindparam(f"live{i}", status)
+                                                   for i, status in enumerate(LIVE_TIMERS)]))
+                       .values(status="cancelled"))
+_direct_cancel_timers = _Direct(_direct_cancel_base)
+_direct_cancel_state_timers = _ByShape(lambda n: _Direct(_direct_cancel_base.where(
+    timers.c.state.in_(_listed("state", n)))))
+_direct_idempotency = _Direct(sa.select(idempotency).where(
+    idempotency.c.key == sa.bindparam("key")))
+_direct_insert_idempotency = _ByShape(lambda keys: _Direct(
+    idempotency.insert().inline(), keys))
+
+
+def _links_of_one() -> sa.Select[Any]:
+    other = cases.alias("other")
+    outgoing = (
+        sa.select(links.c.case_id.label("case_id"), links.c.other_case_id.label("other_case_id"),
+                  links.c.relation, sa.literal_column("'outgoing'", sa.String).label("direction"),
+                  other.c.workflow_id, other.c.state, links.c.id)
+        .join(other, other.c.id == links.c.other_case_id)
+        .where(links.c.case_id == sa.bindparam("case_id")))
+    incoming = (
+        sa.select(links.c.other_case_id.label("case_id"), links.c.case_id.label("other_case_id"),
+                  links.c.relation, sa.literal_column("'incoming'", sa.String).label("direction"),
+                  other.c.workflow_id, other.c.state, links.c.id)
+        .join(other, other.c.id == links.c.case_id)
+        .where(links.c.other_case_id == sa.bindparam("case_id")))
+    union = sa.union_all(outgoing, incoming).subquery()
+    return sa.select(union).order_by(union.c.id)
+
+
+_direct_links_of_one = _Direct(_links_of_one())
+
+
+def _case_with_overrides() -> sa.Select[Any]:
+    """The case row, once per parameter override that applies to it (once with NULLs
+    when none does): what `load_case` and `parameter_overrides` read, in one statement.
+    An override applies when its community is the case's, one above it, or '' (all)."""
+    applies = sa.and_(
+        parameters.c.workflow_id == cases.c.workflow_id,
+        sa.or_(parameters.c.community == "", parameters.c.community == cases.c.community,
+               sa.func.substr(cases.c.community, 1, sa.func.length(parameters.c.community) + 1)
+               == parameters.c.community + "/"))
+    return (sa.select(cases, parameters.c.community.label("override_community"),
+                      parameters.c.name.label("override_name"),
+                      parameters.c.value.label("override_value"))
+            .select_from(cases.outerjoin(parameters, applies))
+            .where(cases.c.id == sa.bindparam("case_id")))
+
+
+_direct_case_overrides = _Direct(_case_with_overrides())
+_direct_case_overrides_locked = _Direct(
+    _case_with_overrides().with_for_update(of=cases, key_share=True))
+_OVERRIDE_COLUMNS = ("override_community", "override_name", "override_value")
+
+
+# ---------------------------------------------------------------------------------------
 # Cases
 
 
-def load_case(connection: Connection, case_id: str, *, lock: bool = False) -> Row | None:
+def load_case(connection: Connection, case_id: str, *, lock: bool = False
+              ) -> dict[str, Any] | None:
     """The case row; with `lock`, locked for this transaction (FOR UPDATE on PostgreSQL)."""
-    query = _case_by_id_locked if lock else _case_by_id
-    return connection.execute(query, {"case_id": case_id}).mappings().first()
+    query = _direct_case_locked if lock else _direct_case
+    return query.first(connection, {"case_id": case_id})
+
+
+def load_case_and_overrides(connection: Connection, case_id: str, *, lock: bool = False
+                            ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """`load_case` and `parameter_overrides` for the case's workflow and community, in
+    one statement (the hot path of every change reads both)."""
+    query = _direct_case_overrides_locked if lock else _direct_case_overrides
+    rows = query.rows(connection, {"case_id": case_id})
+    if not rows:
+        return None, {}
+    found = [r for r in rows if r["override_name"] is not None]
+    overrides: dict[str, Any] = {}
+    for override in sorted(found, key=lambda r: len(r["override_community"])):
+        overrides[override["override_name"]] = override["override_value"]
+    row = rows[0]
+    for name in _OVERRIDE_COLUMNS:
+        del row[name]
+    return row, overrides
 
 
 def case_version(connection: Connection, case_id: str) -> int | None:
-    return connection.execute(_version_of, {"case_id": case_id}).scalar_one_or_none()
+    found = _direct_version.first(connection, {"case_id": case_id})
+    return None if found is None else int(found["version"])
 
 
 def insert_case(connection: Connection, values: Mapping[str, Any]) -> None:
@@ -121,9 +352,9 @@ def insert_case(connection: Connection, values: Mapping[str, Any]) -> None:
 def update_case(connection: Connection, case_id: str, expected_version: int,
                 values: Mapping[str, Any]) -> bool:
     """`UPDATE ... WHERE id = :id AND version = :v`; False when the version moved on."""
-    result = connection.execute(
-        _update_case, {**values, "w_id": case_id, "w_version": expected_version})
-    return result.rowcount == 1
+    statement = _direct_update_case[tuple(sorted(values))]
+    return statement.write(connection, {**values, "w_id": case_id,
+                                        "w_version": expected_version}) == 1
 
 
 def case_rows(connection: Connection, case_ids: Sequence[str]) -> list[Row]:
@@ -137,7 +368,7 @@ def case_rows(connection: Connection, case_ids: Sequence[str]) -> list[Row]:
 
 
 def insert_event(connection: Connection, values: Mapping[str, Any]) -> None:
-    connection.execute(events.insert(), dict(values))
+    _direct_insert_event[tuple(sorted(values))].write(connection, values)
 
 
 def events_of(connection: Connection, case_id: str) -> list[Row]:
@@ -168,12 +399,13 @@ def ticks_of(connection: Connection, case_ids: Sequence[str]) -> list[Row]:
 
 
 def current_ticks(connection: Connection, case_id: str,
-                  entries: Mapping[str, int]) -> list[Row]:
+                  entries: Mapping[str, int]) -> list[dict[str, Any]]:
     """Ticks made during the current entry into each of the case's active states."""
     if not entries:
         return []
-    rows = connection.execute(
-        _current_ticks, {"case_id": case_id, "seqs": sorted(set(entries.values()))}).mappings()
+    seqs = sorted(set(entries.values()))
+    rows = _direct_ticks[len(seqs)].rows(connection, {"case_id": case_id,
+                                                      **_numbered("seq", seqs)})
     return [r for r in rows if entries.get(r["state"]) == r["entry_seq"]]
 
 
@@ -189,7 +421,7 @@ def delete_tick(connection: Connection, tick_id: int) -> None:
 # Links
 
 
-def links_of(connection: Connection, case_ids: Sequence[str]) -> list[Row]:
+def links_of(connection: Connection, case_ids: Sequence[str]) -> list[dict[str, Any]]:
     """Every link touching the cases, seen from each side, with the other case's state.
 
     Columns: `case_id` (one of `case_ids`), `other_case_id`, `relation`, `direction`
@@ -197,7 +429,9 @@ def links_of(connection: Connection, case_ids: Sequence[str]) -> list[Row]:
     """
     if not case_ids:
         return []
-    return list(connection.execute(_links_of, {"ids": list(case_ids)}).mappings())
+    if len(case_ids) == 1:
+        return _direct_links_of_one.rows(connection, {"case_id": case_ids[0]})
+    return [dict(r) for r in connection.execute(_links_of, {"ids": list(case_ids)}).mappings()]
 
 
 def find_link(connection: Connection, case_id: str, other_case_id: str) -> Row | None:
@@ -231,11 +465,12 @@ def cancel_timers(connection: Connection, case_id: str,
                   states: Iterable[str] | None = None) -> None:
     """Cancel the live timers of the case (only those owned by `states`, when given)."""
     if states is None:
-        connection.execute(_cancel_timers, {"w_case_id": case_id})
+        _direct_cancel_timers.write(connection, {"w_case_id": case_id})
         return
-    owned = list(states)
+    owned = list(dict.fromkeys(states))
     if owned:
-        connection.execute(_cancel_state_timers, {"w_case_id": case_id, "states": owned})
+        _direct_cancel_state_timers[len(owned)].write(
+            connection, {"w_case_id": case_id, **_numbered("state", owned)})
 
 
 def pause_timers(connection: Connection, case_id: str, now: datetime) -> None:
@@ -268,13 +503,12 @@ def timers_of(connection: Connection, case_id: str) -> list[Row]:
 # Idempotency
 
 
-def find_idempotency(connection: Connection, key: str) -> Row | None:
-    return connection.execute(
-        sa.select(idempotency).where(idempotency.c.key == key)).mappings().first()
+def find_idempotency(connection: Connection, key: str) -> dict[str, Any] | None:
+    return _direct_idempotency.first(connection, {"key": key})
 
 
 def insert_idempotency(connection: Connection, values: Mapping[str, Any]) -> None:
-    connection.execute(sa.insert(idempotency).values(**values))
+    _direct_insert_idempotency[tuple(sorted(values))].write(connection, values)
 
 
 # ---------------------------------------------------------------------------------------
@@ -290,11 +524,12 @@ def community_prefixes(community: str) -> list[str]:
 def parameter_overrides(connection: Connection, workflow_id: str,
                         community: str) -> dict[str, Any]:
     """Overrides for a case of `workflow_id` in `community`; the most specific wins."""
-    rows = connection.execute(_overrides, {"workflow_id": workflow_id,
-                                           "prefixes": community_prefixes(community)}).all()
+    prefixes = community_prefixes(community)
+    rows = _direct_overrides[len(prefixes)].rows(
+        connection, {"workflow_id": workflow_id, **_numbered("prefix", prefixes)})
     values: dict[str, Any] = {}
-    for _, name, value in sorted(rows, key=lambda r: len(r[0])):
-        values[name] = value
+    for row in sorted(rows, key=lambda r: len(r["community"])):
+        values[row["name"]] = row["value"]
     return values
 
 

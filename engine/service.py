@@ -66,7 +66,7 @@ from engine.errors import (
     Refused,
     StoreUnavailable,
 )
-from engine.ledger import GENESIS, ChainBreak, canonical_json, event_hash
+from engine.ledger import GENESIS, ChainBreak, canonical_json
 from engine.registry import WorkflowRegistry
 from engine.settings import Settings
 from engine.spec import as_text
@@ -259,7 +259,7 @@ class CaseService:
                 raise Refused(started)
             case_id = _new_case_id()
             body = {**started.event, "case_id": case_id, "seq": 1, "role": role}
-            digest = event_hash(GENESIS, body)
+            digest, canonical = _chain(GENESIS, body)
             final = wf.states[started.state]
             row = {
                 "id": case_id, "workflow_id": wf.id, "workflow_version": wf.version,
@@ -272,7 +272,7 @@ class CaseService:
                 "head_hash": digest, "event_count": 1, "created_at": now, "updated_at": now,
             }
             repo.insert_case(connection, row)
-            event = self._insert_event(connection, body, GENESIS, digest)
+            event = self._insert_event(connection, body, GENESIS, digest, canonical)
             repo.arm_timers(connection, case_id, started.arm, now)
             loaded = _Loaded(row, wf, params, [], [])
             automatic = self._automatic(connection, loaded, self.max_automatic_steps)
@@ -622,13 +622,15 @@ class CaseService:
     # -- loading ------------------------------------------------------------------------
 
     def _load(self, connection: Connection, case_id: str, *, lock: bool = False) -> _Loaded:
-        row = repo.load_case(connection, case_id, lock=lock)
+        row, overrides = repo.load_case_and_overrides(connection, case_id, lock=lock)
         if row is None:
             raise NotFound("case", case_id)
         wf = self.registry.get(row["workflow_id"], row["workflow_version"])
-        params = self._params(connection, wf, row["community"])
+        params = wf.resolve_params(overrides)
+        # Only ticks of the current checklist count anywhere: none to read without one.
         current = [dict(t) for t in repo.current_ticks(connection, case_id,
-                                                       row["state_entries"])]
+                                                       row["state_entries"])
+                   ] if wf.checklist_of(row["state"]) else []
         case_links = [dict(link) for link in repo.links_of(connection, [case_id])]
         return _Loaded(dict(row), wf, params, current, case_links)
 
@@ -734,10 +736,16 @@ class CaseService:
                                 checklist={}, links=loaded.snapshot().links)
         values["priority"] = decision.priority(wf, snapshot, now, loaded.params)
         event = self._record(connection, loaded, now, body=dict(t.event), values=values)
+        # Timer rows are only ever armed for states whose definition (in the case's
+        # version: see `migrate_case`) has timers, and leaving a state cancels its own:
+        # with no timed state left, there is nothing to cancel.
         if t.final:
-            repo.cancel_timers(connection, loaded.id)
+            if any(info.spec.timers for info in wf.states.values()):
+                repo.cancel_timers(connection, loaded.id)
         else:
-            repo.cancel_timers(connection, loaded.id, t.exited)
+            timed = [s for s in t.exited if wf.states[s].spec.timers]
+            if timed:
+                repo.cancel_timers(connection, loaded.id, timed)
             repo.arm_timers(connection, loaded.id, t.arm, now)
         loaded.ticks = [tick for tick in loaded.ticks
                         if entries.get(tick["state"]) == tick["entry_seq"]]
@@ -764,20 +772,21 @@ class CaseService:
                     "role": role, "input": dict(input or {}), "comment": comment,
                     "changes": {}, "at": now}
         body = {**body, "case_id": row["id"], "seq": seq}
-        digest = event_hash(prev, body)
+        digest, canonical = _chain(prev, body)
         update = {**(values or {}), "version": version + 1, "event_count": seq,
                   "head_hash": digest, "updated_at": now}
         if not repo.update_case(connection, row["id"], version, update):
             current = repo.case_version(connection, row["id"])
             raise Conflict(row["id"], version, current if current is not None else -1)
-        event = self._insert_event(connection, body, prev, digest)
+        event = self._insert_event(connection, body, prev, digest, canonical)
         row.update(update)
         return event
 
     @staticmethod
     def _insert_event(connection: Connection, body: Mapping[str, Any], prev: str,
-                      digest: str) -> EventView:
-        canonical = canonical_json(body).decode("utf-8")
+                      digest: str, canonical: str | None = None) -> EventView:
+        if canonical is None:
+            canonical = canonical_json(body).decode("utf-8")
         values = {name: body.get(name) for name in _EVENT_COLUMNS}
         values["input"] = dict(values["input"] or {})
         values["changes"] = dict(values["changes"] or {})
@@ -816,6 +825,14 @@ class CaseService:
 _EVENT_COLUMNS = ("case_id", "seq", "kind", "workflow_id", "workflow_version", "trigger",
                   "from_state", "to_state", "actor", "role", "input", "changes", "comment",
                   "at")
+
+
+def _chain(prev: str, body: Mapping[str, Any]) -> tuple[str, str]:
+    """`engine.ledger.event_hash(prev, body)` and the canonical text it hashed, which is
+    what the event stores as its body: made once instead of twice on every change."""
+    canonical = canonical_json(body)
+    digest = hashlib.sha256(prev.encode("ascii") + canonical).hexdigest()
+    return digest, canonical.decode("utf-8")
 
 
 def _new_case_id() -> str:

@@ -1,0 +1,80 @@
+"""The hot path of a change reads and writes through statements run on the driver's cursor
+(`engine.repository._Direct`): they must read and write exactly what SQLAlchemy Core does,
+and fail the way it fails. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from conftest import CASEWORKER, COMMITTEE, COMMUNITY
+
+from engine import repository
+from engine.db import read_connection, write_connection
+from engine.ledger import event_hash
+from engine.service import CaseService, _chain
+
+
+def test_the_case_row_reads_as_sqlalchemy_core_reads_it(
+        service: CaseService, engine: sa.Engine) -> None:
+    case_id = service.start_case("store_org", {"name": "山海志愿队"}, actor=COMMITTEE,
+                                 community=COMMUNITY).case.id
+    service.fire(case_id, "grow", input={"by": 2}, actor=CASEWORKER)
+    with read_connection(engine) as connection:
+        core = dict(connection.execute(
+            sa.select(repository.cases).where(repository.cases.c.id == case_id)
+        ).mappings().one())
+        direct = repository.load_case(connection, case_id)
+        joined, overrides = repository.load_case_and_overrides(connection, case_id, lock=True)
+    assert direct == core == joined
+    assert overrides == {}
+    assert core["entered_at"].tzinfo is not None and core["overdue"] is False
+    assert core["data"] == {"name": "山海志愿队", "size": 2}
+
+
+@pytest.mark.parametrize(("stored", "applies"), [
+    ("", True), ("fuzhou", True), ("fuzhou/cangshan", True), (COMMUNITY, True),
+    ("fuzhou/cang", False), ("fuzhou/cangshan/jinshan/jinzhou/x", False), ("xiamen", False),
+])
+def test_an_override_applies_to_its_community_and_everything_under_it(
+        service: CaseService, engine: sa.Engine, stored: str, applies: bool) -> None:
+    case_id = service.start_case("store_org", {"name": "A"}, actor=COMMITTEE,
+                                 community=COMMUNITY).case.id
+    with write_connection(engine) as connection:
+        repository.set_parameter(connection, stored, "store_org", "members_needed", 7,
+                                 service.clock.now())
+    with read_connection(engine) as connection:
+        _, overrides = repository.load_case_and_overrides(connection, case_id)
+        separate = repository.parameter_overrides(connection, "store_org", COMMUNITY)
+    assert overrides == separate == ({"members_needed": 7} if applies else {})
+
+
+def test_the_most_specific_override_wins_in_one_statement(
+        service: CaseService, engine: sa.Engine) -> None:
+    case_id = service.start_case("store_org", {"name": "A"}, actor=COMMITTEE,
+                                 community=COMMUNITY).case.id
+    for community, value in (("fuzhou/cangshan", 5), ("", 9), ("fuzhou", 4)):
+        service.set_parameter("store_org", "members_needed", value, community=community)
+    with read_connection(engine) as connection:
+        _, overrides = repository.load_case_and_overrides(connection, case_id)
+    assert overrides == {"members_needed": 5}
+
+
+def test_a_constraint_broken_on_the_direct_path_is_sqlalchemys_integrity_error(
+        service: CaseService, engine: sa.Engine) -> None:
+    case = service.start_case("store_org", {"name": "A"}, actor=COMMITTEE,
+                              community=COMMUNITY).case
+    with pytest.raises(sa.exc.IntegrityError), write_connection(engine) as connection:
+        repository.insert_event(connection, {  # seq 1 exists: unique (case_id, seq)
+            "case_id": case.id, "seq": 1, "workflow_id": "store_org",
+            "workflow_version": "1.0.0", "kind": "start", "trigger": None,
+            "from_state": None, "to_state": "forming", "actor": "x", "role": None,
+            "input": {}, "changes": {}, "comment": None, "at": service.clock.now(),
+            "prev_hash": "0" * 64, "hash": "0" * 64, "body": "{}"})
+    assert len(service.history(case.id)) == 1
+
+
+def test_the_chain_helper_hashes_as_the_ledger_does() -> None:
+    body = {"case_id": "c1", "seq": 2, "trigger": "选择", "input": {"by": 1.5}}
+    digest, canonical = _chain("a" * 64, body)
+    assert digest == event_hash("a" * 64, body)
+    assert canonical == '{"case_id":"c1","input":{"by":1.5},"seq":2,"trigger":"选择"}'
