@@ -31,6 +31,11 @@ from engine.commands.design import diagram, schema  # noqa: E402
 app.command("diagram")(diagram)
 app.command("schema")(schema)
 app.command("validate")(validate)
+from engine.commands.timers import timers_app  # noqa: E402
+from engine.commands.worker import worker  # noqa: E402
+
+app.add_typer(timers_app, name="timers")
+app.command("worker")(worker)
 from engine.commands.stats import stats  # noqa: E402
 
 app.command("stats")(stats)

@@ -696,3 +696,90 @@ def case_heads(connection: Connection, after: str | None = None,
     if limit is not None:
         query = query.limit(limit)
     return list(connection.execute(query).mappings())
+
+
+# ---------------------------------------------------------------------------------------
+# Timers: firing and listing (claims are made in `engine.timers`)
+
+_timer_by_id = sa.select(timers).where(timers.c.id == sa.bindparam("timer_row"))
+_finish_timer = (sa.update(timers).where(timers.c.id == sa.bindparam("w_id"))
+                 .values(status="fired", fired_at=sa.bindparam("w_at"),
+                         outcome=sa.bindparam("w_outcome"), claimed_until=None))
+
+
+def timer_row(connection: Connection, timer_row_id: int) -> Row | None:
+    """One timer row by its id."""
+    return connection.execute(_timer_by_id, {"timer_row": timer_row_id}).mappings().first()
+
+
+def finish_timer(connection: Connection, timer_row_id: int, *, outcome: str,
+                 now: datetime) -> None:
+    """The timer has done its work: status `fired`, when, and what came of it (JSON)."""
+    connection.execute(_finish_timer, {"w_id": timer_row_id, "w_at": now,
+                                       "w_outcome": outcome})
+
+
+def list_timers(connection: Connection, *, case_id: str | None, due_before: datetime | None,
+                status: str | None, community_prefix: str | None, now: datetime,
+                limit: int, cursor: str | None) -> tuple[list[Row], str | None]:
+    """Timers soonest due first, keyset-paginated on (due_at, id).
+
+    `status` is a stored status, or `claimed`: pending with a lease still running at `now`
+    (a worker is firing it); `pending` then means pending and not claimed.
+    """
+    query = sa.select(timers)
+    if case_id is not None:
+        query = query.where(timers.c.case_id == case_id)
+    if due_before is not None:
+        query = query.where(timers.c.due_at < due_before)
+    leased = sa.and_(timers.c.claimed_until.is_not(None), timers.c.claimed_until >= now)
+    if status == "claimed":
+        query = query.where(timers.c.status == "pending", leased)
+    elif status == "pending":
+        query = query.where(timers.c.status == "pending", sa.not_(leased))
+    elif status is not None:
+        query = query.where(timers.c.status == status)
+    if community_prefix:
+        scoped = sa.select(cases.c.id).where(community_scope(cases.c.community,
+                                                             community_prefix))
+        query = query.where(timers.c.case_id.in_(scoped))
+    if cursor is not None:
+        d, i = decode_cursor(cursor, (datetime, int))
+        query = query.where(sa.or_(timers.c.due_at > d,
+                                   sa.and_(timers.c.due_at == d, timers.c.id > i)))
+    query = query.order_by(timers.c.due_at, timers.c.id).limit(limit + 1)
+    rows = list(connection.execute(query).mappings())
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        following = encode_cursor([rows[-1]["due_at"], rows[-1]["id"]])
+    return rows, following
+
+
+def list_events_of_kind(connection: Connection, kind: str, *, workflow_id: str | None,
+                        community_prefix: str | None, since: datetime | None,
+                        until: datetime | None, limit: int,
+                        cursor: str | None) -> tuple[list[Row], str | None]:
+    """Events of one kind in time order, keyset-paginated on (at, id) like `list_events`."""
+    query = sa.select(events).where(events.c.kind == kind)
+    if workflow_id is not None:
+        query = query.where(events.c.workflow_id == workflow_id)
+    if community_prefix:
+        scoped = sa.select(cases.c.id).where(community_scope(cases.c.community,
+                                                             community_prefix))
+        query = query.where(events.c.case_id.in_(scoped))
+    if since is not None:
+        query = query.where(events.c.at >= since)
+    if until is not None:
+        query = query.where(events.c.at < until)
+    if cursor is not None:
+        a, i = decode_cursor(cursor, (datetime, int))
+        query = query.where(sa.or_(events.c.at > a,
+                                   sa.and_(events.c.at == a, events.c.id > i)))
+    query = query.order_by(events.c.at, events.c.id).limit(limit + 1)
+    rows = list(connection.execute(query).mappings())
+    following = None
+    if len(rows) > limit:
+        rows = rows[:limit]
+        following = encode_cursor([rows[-1]["at"], rows[-1]["id"]])
+    return rows, following

@@ -46,6 +46,7 @@ from sqlalchemy import Connection, Engine
 
 from engine import decision
 from engine import repository as repo
+from engine.calendar import CalendarCoverageError, DurationError
 from engine.clock import Clock, SystemClock
 from engine.compiler import CompiledWorkflow
 from engine.db import describe_error, make_engine, read_connection, upgrade, write_connection
@@ -56,6 +57,7 @@ from engine.decision import (
     Actor,
     CaseSnapshot,
     LinkedCase,
+    TimerPlan,
     Transition,
 )
 from engine.errors import (
@@ -821,6 +823,219 @@ class CaseService:
             links=case_links, head_hash=row["head_hash"], event_count=row["event_count"],
         )
 
+    # -- timers ---------------------------------------------------------------------------
+
+    def mark_overdue(self, case_id: str, *, actor: Actor, reason: str | None = None,
+                     details: Mapping[str, Any] | None = None, comment: str | None = None,
+                     expected_version: int | None = None,
+                     idempotency_key: str | None = None) -> FireResult:
+        """Flag the case overdue and record an `overdue` event (state and data unchanged).
+
+        The flag shows in case lists (`list_cases(overdue=True)`) until the case leaves its
+        state. Timers with action `mark_overdue` do this as `system:timer`; a person with a
+        role of the workflow may too.
+        """
+        return self._flag("overdue", case_id, actor=actor, reason=reason, details=details,
+                          comment=comment, expected_version=expected_version,
+                          idempotency_key=idempotency_key)
+
+    def escalate(self, case_id: str, *, actor: Actor, reason: str | None = None,
+                 details: Mapping[str, Any] | None = None, comment: str | None = None,
+                 expected_version: int | None = None,
+                 idempotency_key: str | None = None) -> FireResult:
+        """Record an `escalation` event on the case (state and data unchanged).
+
+        Other tools follow escalations with `list_escalations`. Timers with action
+        `escalate` do this as `system:timer`; a person with a role of the workflow may too.
+        """
+        return self._flag("escalation", case_id, actor=actor, reason=reason, details=details,
+                          comment=comment, expected_version=expected_version,
+                          idempotency_key=idempotency_key)
+
+    def fire_timer(self, timer_row_id: int, *, worker_id: str) -> TimerOutcome:
+        """Do what a claimed timer says, through the one door, as `system:timer`.
+
+        The timer must be pending and claimed by `worker_id` (see `engine.timers`), else it
+        is skipped. Its action (fire the trigger, mark overdue, escalate), its `fired` mark
+        and, for a repeating timer, its next occurrence are written in one transaction with
+        idempotency key `timer:<id>`, so that a retry can never double it. A refused
+        trigger is recorded as the timer's outcome, in a transaction of its own; nothing
+        else is written then.
+        """
+        seen: dict[str, Any] = {}
+
+        def work(connection: Connection) -> _Outcome:
+            first = repo.timer_row(connection, timer_row_id)
+            if first is None:
+                raise NotFound("timer", str(timer_row_id))
+            seen["row"] = first
+            if not _claimed_by(first, worker_id):
+                raise _TimerSkip(_skip_reason(first, worker_id))
+            loaded = self._load_for_change(connection, first["case_id"], None)
+            # Every change of a case's timers holds the case's lock, taken just now: what
+            # is read from here on stays true until commit.
+            current = repo.timer_row(connection, timer_row_id)
+            if current is None or not _claimed_by(current, worker_id):
+                raise _TimerSkip(_skip_reason(current, worker_id))
+            plan = _timer_plan(current)
+            comment = _timer_comment(current)
+            now = self.clock.now()
+            if plan.action == "fire":
+                decided = decision.decide(loaded.wf, loaded.snapshot(), plan.trigger or "", {},
+                                          TIMER_ACTOR, now, loaded.params, comment)
+                if isinstance(decided, Refusal):
+                    raise Refused(decided)
+                event = self._apply_transition(connection, loaded, decided, now)
+            else:
+                kind = "overdue" if plan.action == "mark_overdue" else "escalation"
+                details = {"timer": plan.key, "timer_row": timer_row_id,
+                           "due_at": plan.due_at.isoformat()}
+                event = self._record_flag(connection, loaded, now, kind, TIMER_ACTOR, None,
+                                          None, details, comment)
+            result = self._finish(connection, loaded, event)
+            seen["next"], note = self._rearm(connection, loaded, timer_row_id, plan, now)
+            repo.finish_timer(connection, timer_row_id, now=now, outcome=_timer_outcome_json(
+                "fired", event=event, next_due=seen["next"], note=note))
+            return result
+
+        try:
+            fired = self._change("timer", TIMER_ACTOR, f"timer:{timer_row_id}",
+                                 {"timer": timer_row_id}, work)
+        except _TimerSkip as skip:
+            return _timer_outcome(seen["row"], "skipped", detail=skip.detail)
+        except Refused as refused:
+            if "row" not in seen:
+                raise
+            return self._record_timer_refusal(seen["row"], worker_id, refused.refusal)
+        if fired.replayed:
+            return self._timer_replayed(timer_row_id, fired)
+        return _timer_outcome(seen["row"], "fired", event=fired.event, next_due=seen.get("next"))
+
+    def list_timers(self, *, case_id: str | None = None, due_before: datetime | None = None,
+                    state: str | None = None, community_prefix: str | None = None,
+                    limit: int = 100,
+                    cursor: str | None = None) -> tuple[list[TimerView], str | None]:
+        """A page of timers, soonest due first, and the cursor of the next page.
+
+        `state` is the timer's status: pending (waiting for its time), claimed (a worker is
+        firing it now), paused (its case is suspended), fired or cancelled. `due_before` is
+        exclusive; `community_prefix` keeps the timers of cases in a community and under it.
+        """
+        if state is not None and state not in TIMER_STATES:
+            raise Refused(_timer_refusal("invalid_timer_state", {"state": state},
+                                         state=state, states=", ".join(TIMER_STATES)))
+        limit = min(max(int(limit), 1), MAX_LIMIT)
+        with read_connection(self.engine) as connection:
+            try:
+                rows, following = repo.list_timers(
+                    connection, case_id=case_id, due_before=due_before, status=state,
+                    community_prefix=community_prefix, now=self.clock.now(), limit=limit,
+                    cursor=cursor)
+            except repo.CursorError as error:
+                raise Refused(_refusal("invalid_cursor", {"cursor": cursor})) from error
+        return [_timer_view(row) for row in rows], following
+
+    def list_escalations(self, *, workflow_id: str | None = None,
+                         community_prefix: str | None = None, since: datetime | None = None,
+                         until: datetime | None = None, limit: int = 100,
+                         cursor: str | None = None) -> tuple[list[EventView], str | None]:
+        """Escalation events in time order (`since` inclusive, `until` exclusive).
+
+        A follower keeps the last cursor (or the last event's time) and asks again.
+        """
+        limit = min(max(int(limit), 1), MAX_LIMIT)
+        with read_connection(self.engine) as connection:
+            try:
+                rows, following = repo.list_events_of_kind(
+                    connection, "escalation", workflow_id=workflow_id,
+                    community_prefix=community_prefix, since=since, until=until,
+                    limit=limit, cursor=cursor)
+            except repo.CursorError as error:
+                raise Refused(_refusal("invalid_cursor", {"cursor": cursor})) from error
+        return [_event_view(row) for row in rows], following
+
+    def _flag(self, kind: str, case_id: str, *, actor: Actor, reason: str | None,
+              details: Mapping[str, Any] | None, comment: str | None,
+              expected_version: int | None, idempotency_key: str | None) -> FireResult:
+        operation = "mark_overdue" if kind == "overdue" else "escalate"
+        request = {"case_id": case_id, "reason": reason, "details": dict(details or {}),
+                   "comment": comment, "expected_version": expected_version}
+
+        def work(connection: Connection) -> _Outcome:
+            loaded = self._load_for_change(connection, case_id, expected_version)
+            role = self._handler_role(loaded.wf, actor, operation, loaded.row["state"])
+            event = self._record_flag(connection, loaded, self.clock.now(), kind, actor, role,
+                                      reason, details, comment)
+            return self._finish(connection, loaded, event)
+
+        return self._change(operation, actor, idempotency_key, request, work)
+
+    def _record_flag(self, connection: Connection, loaded: _Loaded, now: datetime, kind: str,
+                     actor: Actor, role: str | None, reason: str | None,
+                     details: Mapping[str, Any] | None, comment: str | None) -> EventView:
+        """An `overdue` event (which also sets the case's flag) or an `escalation` event."""
+        body_input = dict(details or {})
+        if reason is not None:
+            body_input["reason"] = reason
+        return self._record(connection, loaded, now, kind=kind, actor=actor, role=role,
+                            input=body_input, comment=comment,
+                            values={"overdue": True} if kind == "overdue" else None)
+
+    def _rearm(self, connection: Connection, loaded: _Loaded, timer_row_id: int,
+               plan: TimerPlan, now: datetime) -> tuple[datetime | None, str | None]:
+        """Arm a repeating timer's next occurrence, while its state is still the case's.
+
+        Returns the next due time, or a note saying why there is none.
+        """
+        if not plan.repeat:
+            return None, None
+        current = repo.timer_row(connection, timer_row_id)
+        if current is None or current["status"] != "pending":
+            return None, "not re-armed: its state was left"
+        try:
+            following = decision.next_repeat(loaded.wf, plan, loaded.params)
+        except (CalendarCoverageError, DurationError, KeyError) as error:
+            return None, f"not re-armed: {error}"
+        if following is None:
+            return None, "not re-armed: the timer is no longer in the definition"
+        repo.arm_timers(connection, loaded.id, [following], now)
+        return following.due_at, None
+
+    def _record_timer_refusal(self, row: Mapping[str, Any], worker_id: str,
+                              refusal: Refusal) -> TimerOutcome:
+        """Record a refused trigger as the timer's outcome (the case stays as it is); a
+        repeating timer still gets its next occurrence."""
+        with write_connection(self.engine) as connection:
+            loaded = self._load(connection, row["case_id"], lock=True)
+            current = repo.timer_row(connection, row["id"])
+            if current is None or not _claimed_by(current, worker_id):
+                return _timer_outcome(row, "skipped", detail=_skip_reason(current, worker_id))
+            now = self.clock.now()
+            following, note = None, None
+            if loaded.row["status"] == "active":
+                following, note = self._rearm(connection, loaded, row["id"],
+                                              _timer_plan(current), now)
+            repo.finish_timer(connection, row["id"], now=now, outcome=_timer_outcome_json(
+                "refused", refusal=refusal, next_due=following, note=note))
+        return _timer_outcome(row, "refused", refusal=refusal, next_due=following)
+
+    def _timer_replayed(self, timer_row_id: int, fired: FireResult) -> TimerOutcome:
+        """The key `timer:<id>` was used already: normally by the fire that also marked the
+        timer (another worker's, once this one's lease had expired), so there is nothing to
+        do. Should the mark be missing, it is added."""
+        with write_connection(self.engine) as connection:
+            row = repo.timer_row(connection, timer_row_id)
+            if row is None:
+                raise NotFound("timer", str(timer_row_id))
+            self._load(connection, row["case_id"], lock=True)
+            row = repo.timer_row(connection, timer_row_id)
+            assert row is not None
+            if row["status"] != "pending":
+                return _timer_outcome(row, "skipped", detail=f"the timer is {row['status']}")
+            repo.finish_timer(connection, timer_row_id, now=self.clock.now(),
+                              outcome=_timer_outcome_json("fired", event=fired.event))
+        return _timer_outcome(row, "fired", event=fired.event, detail="replayed")
+
 
 _EVENT_COLUMNS = ("case_id", "seq", "kind", "workflow_id", "workflow_version", "trigger",
                   "from_state", "to_state", "actor", "role", "input", "changes", "comment",
@@ -954,3 +1169,142 @@ def verify_store(engine: Engine, case_id: str | None = None) -> list[ChainBreak]
 
     return verify(engine, case_id)
 
+
+# ---------------------------------------------------------------------------------------
+# Timers: what callers see, and helpers of `CaseService.fire_timer`
+
+TIMER_ACTOR = Actor("system:timer")
+TIMER_STATES = ("pending", "claimed", "paused", "fired", "cancelled")
+_TIMER_REFUSALS: dict[str, tuple[str, str]] = {
+    "invalid_timer_state": ("'{state}' is not a timer state: use one of {states}",
+                            "“{state}”不是计时器状态，可选：{states}"),
+}
+__all__ += ["TIMER_ACTOR", "TimerOutcome", "TimerView"]
+
+
+@dataclass(frozen=True)
+class TimerView:
+    """One timer as stored; `outcome` is what its firing did (`result`: fired or
+    refused; for fired: the event's `kind`, `seq`, `trigger`, `to_state`; for refused:
+    the refusal's `code`, `en`, `zh`; `next_due` when a repeating timer was re-armed;
+    `note` when it was not)."""
+
+    id: int
+    case_id: str
+    state: str
+    timer_id: str
+    due_at: datetime
+    action: str
+    trigger: str | None
+    repeat: bool
+    status: str
+    remaining_seconds: float | None
+    claimed_by: str | None
+    claimed_until: datetime | None
+    fired_at: datetime | None
+    outcome: dict[str, Any] | None
+    created_at: datetime
+
+    @property
+    def key(self) -> str:
+        """`state:timer_id`, as the definition names it."""
+        return f"{self.state}:{self.timer_id}"
+
+
+@dataclass(frozen=True)
+class TimerOutcome:
+    """What firing one claimed timer came to.
+
+    `result` is `fired` (the action was done; `event` is its event), `refused` (the
+    trigger was refused; `refusal` says why; recorded on the timer, nothing else
+    written), `skipped` (nothing to do: the timer was cancelled, paused or fired already,
+    or its lease was taken over by another worker; `detail` says which) or `failed` (an
+    error, in `detail`; the claim stays, and the timer is fired by whichever worker claims
+    it after the lease expires). `next_due` is a repeating timer's next occurrence.
+    """
+
+    timer: int
+    case_id: str
+    key: str
+    action: str
+    result: Literal["fired", "refused", "skipped", "failed"]
+    event: EventView | None = None
+    refusal: Refusal | None = None
+    next_due: datetime | None = None
+    detail: str | None = None
+
+
+class _TimerSkip(Exception):
+    """Raised inside a timer's transaction to roll it back: nothing to do."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def _timer_refusal(code: str, details: Mapping[str, Any], **args: Any) -> Refusal:
+    en, zh = _TIMER_REFUSALS[code]
+    return Refusal(code, en.format(**args), zh.format(**args), dict(details))
+
+
+def _claimed_by(row: Mapping[Any, Any], worker_id: str) -> bool:
+    return bool(row["status"] == "pending" and row["claimed_by"] == worker_id)
+
+
+def _skip_reason(row: Mapping[Any, Any] | None, worker_id: str) -> str:
+    if row is None:
+        return "the timer no longer exists"
+    if row["status"] != "pending":
+        return f"the timer is {row['status']}"
+    return f"the claim belongs to {row['claimed_by']}, not {worker_id}"
+
+
+def _timer_plan(row: Mapping[Any, Any]) -> TimerPlan:
+    return TimerPlan(row["state"], row["timer_id"], row["due_at"], row["action"],
+                     row["trigger"], row["repeat"])
+
+
+def _timer_comment(row: Mapping[Any, Any]) -> str:
+    """The comment of a timer's event: which timer, which row, due when."""
+    due = row["due_at"].isoformat(timespec="seconds")
+    return f"timer {row['state']}:{row['timer_id']} #{row['id']}, due {due}"
+
+
+def _timer_outcome(row: Mapping[Any, Any], result: Literal["fired", "refused", "skipped"],
+                   **extra: Any) -> TimerOutcome:
+    return TimerOutcome(timer=row["id"], case_id=row["case_id"],
+                        key=f"{row['state']}:{row['timer_id']}", action=row["action"],
+                        result=result, **extra)
+
+
+def _timer_outcome_json(result: str, *, event: EventView | None = None,
+                        refusal: Refusal | None = None, next_due: datetime | None = None,
+                        note: str | None = None) -> str:
+    """A timer's stored outcome: JSON text, shaped as `TimerView.outcome`."""
+    plain: dict[str, Any] = {"result": result}
+    if event is not None:
+        plain.update(kind=event.kind, seq=event.seq, trigger=event.trigger,
+                     to_state=event.to_state)
+    if refusal is not None:
+        plain.update(code=refusal.code, en=refusal.en, zh=refusal.zh)
+    if next_due is not None:
+        plain["next_due"] = next_due.isoformat()
+    if note is not None:
+        plain["note"] = note
+    return json.dumps(plain, ensure_ascii=False, sort_keys=True)
+
+
+def _timer_view(row: Mapping[Any, Any]) -> TimerView:
+    outcome = None
+    if row["outcome"]:
+        try:
+            outcome = json.loads(row["outcome"])
+        except ValueError:
+            outcome = {"result": "unknown", "text": row["outcome"]}
+    return TimerView(
+        id=row["id"], case_id=row["case_id"], state=row["state"], timer_id=row["timer_id"],
+        due_at=row["due_at"], action=row["action"], trigger=row["trigger"],
+        repeat=row["repeat"], status=row["status"],
+        remaining_seconds=row["remaining_seconds"], claimed_by=row["claimed_by"],
+        claimed_until=row["claimed_until"], fired_at=row["fired_at"], outcome=outcome,
+        created_at=row["created_at"])

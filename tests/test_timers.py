@@ -1,0 +1,482 @@
+"""Timers firing by themselves: claims, leases, the actions, periodic reviews, working days,
+catch-up after a restart, and the `hatchery timers list` command. Real databases (SQLite
+and PostgreSQL), real APScheduler, and a moved `FrozenClock`: nothing sleeps for the
+durations under test."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from conftest import AUDITOR, CASEWORKER, COMMUNITY, SHIPPED_WORKFLOWS, START
+from typer.testing import CliRunner
+
+from engine.calendar import CHINA_TZ
+from engine.cli import app
+from engine.clock import FrozenClock
+from engine.db import make_engine, read_connection
+from engine.errors import Refused
+from engine.registry import WorkflowRegistry
+from engine.service import CaseService, EventView, FireResult, verify_store
+from engine.settings import PROJECT_ROOT
+from engine.timers import Scheduler, claim_due, fire_due, start_scheduler
+
+TIMER_FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "timers"
+DEMO = "timer_demo"
+SYSTEM_TIMER = "system:timer"
+DAY = timedelta(days=1)
+SECOND = timedelta(seconds=1)
+
+
+@pytest.fixture
+def registry(engine: sa.Engine, clock: FrozenClock) -> WorkflowRegistry:
+    """The timer fixtures and the shipped member-development workflow, registered."""
+    found = WorkflowRegistry(engine, clock)
+    found.register_texts(
+        (path.read_text(encoding="utf-8"), str(path))
+        for path in [*sorted(TIMER_FIXTURES.glob("*.yaml")),
+                     SHIPPED_WORKFLOWS / "member_development.yaml"])
+    return found
+
+
+@pytest.fixture
+def scheduler(service: CaseService, clock: FrozenClock) -> Iterator[Scheduler]:
+    """A real APScheduler polling every 20 ms against the test's database and clock."""
+    running = start_scheduler(service, clock, interval_s=0.02, worker_id="test-scheduler")
+    assert running.wait_for_runs(1), "the scheduler's first poll never completed"
+    yield running
+    running.stop()
+
+
+def start(service: CaseService, name: str = "Sunshine reading club") -> FireResult:
+    return service.start_case(DEMO, {"name": name}, actor=CASEWORKER, community=COMMUNITY)
+
+
+def timer_events(service: CaseService, case_id: str) -> list[EventView]:
+    return [e for e in service.history(case_id) if e.actor == SYSTEM_TIMER]
+
+
+def drain(service: CaseService, clock: FrozenClock, worker: str = "worker-a") -> list[Any]:
+    """Fire everything due now, batch after batch, the way a scheduler poll does."""
+    outcomes: list[Any] = []
+    while batch := fire_due(service, clock, worker_id=worker, limit=10):
+        outcomes.extend(batch)
+    return outcomes
+
+
+def timers_of(service: CaseService, case_id: str) -> dict[str, Any]:
+    views, _ = service.list_timers(case_id=case_id, limit=1000)
+    return {view.key: view for view in views}
+
+
+def settle(scheduler: Scheduler) -> None:
+    """Wait until the scheduler has completed a poll that began after this call."""
+    assert scheduler.wait_for_runs(2), "the scheduler stopped polling"
+
+
+# -- firing at the due time -----------------------------------------------------------------
+
+
+def test_a_timer_fires_once_at_its_due_time_and_not_before(
+        service: CaseService, clock: FrozenClock, scheduler: Scheduler) -> None:
+    case = start(service).case
+    clock.advance(10 * DAY - SECOND)
+    settle(scheduler)
+    assert timer_events(service, case.id) == []
+    assert timers_of(service, case.id)["waiting:overdue"].status == "pending"
+
+    clock.advance(SECOND)
+    settle(scheduler)
+    [event] = timer_events(service, case.id)
+    assert (event.kind, event.actor, event.at) == ("overdue", SYSTEM_TIMER, START + 10 * DAY)
+    settle(scheduler)
+    assert len(timer_events(service, case.id)) == 1
+    fired = timers_of(service, case.id)["waiting:overdue"]
+    assert (fired.status, fired.fired_at, fired.claimed_by) == ("fired", START + 10 * DAY,
+                                                                "test-scheduler")
+    assert fired.outcome == {"result": "fired", "kind": "overdue", "seq": 2,
+                             "to_state": "waiting", "trigger": None}
+
+
+def test_a_fire_timer_moves_the_case_through_the_one_door_as_system_timer(
+        service: CaseService, clock: FrozenClock) -> None:
+    case = start(service).case
+    clock.advance(30 * DAY)
+    outcomes = drain(service, clock)
+    assert [(o.key, o.result) for o in outcomes] == [
+        ("waiting:overdue", "fired"), ("waiting:escalation", "fired"),
+        ("waiting:expiry", "fired")]
+    after = service.get_case(case.id)
+    assert (after.state, after.status, after.outcome) == ("expired", "closed", "expired")
+    transition = outcomes[-1].event
+    assert (transition.trigger, transition.from_state, transition.to_state, transition.actor
+            ) == ("expire", "waiting", "expired", SYSTEM_TIMER)
+    assert transition.comment == (f"timer waiting:expiry #{outcomes[-1].timer}, due "
+                                  f"{(START + 30 * DAY).isoformat()}")
+    assert verify_store(service.engine) == []
+
+
+def test_leaving_the_state_cancels_its_timers(service: CaseService,
+                                              clock: FrozenClock) -> None:
+    case = start(service).case
+    clock.advance(DAY)
+    service.fire(case.id, "hold", actor=CASEWORKER)
+    timers = timers_of(service, case.id)
+    assert {k: t.status for k, t in timers.items()} == {
+        "waiting:overdue": "cancelled", "waiting:escalation": "cancelled",
+        "waiting:expiry": "cancelled", "guarded:close_when_ready": "pending"}
+    clock.advance(60 * DAY)
+    outcomes = drain(service, clock)
+    assert [o.key for o in outcomes] == ["guarded:close_when_ready"]
+    assert [e.kind for e in service.history(case.id)] == ["start", "transition"]
+
+
+def test_a_claimed_timer_whose_state_is_left_before_it_fires_does_nothing(
+        service: CaseService, clock: FrozenClock) -> None:
+    case = start(service).case
+    clock.advance(10 * DAY)
+    [claim] = claim_due(service.engine, now=clock.now(), worker_id="worker-a")
+    service.fire(case.id, "hold", actor=CASEWORKER)
+    outcome = service.fire_timer(claim.id, worker_id="worker-a")
+    assert (outcome.result, outcome.detail) == ("skipped", "the timer is cancelled")
+    assert timer_events(service, case.id) == []
+    assert service.get_case(case.id).overdue is False
+
+
+# -- suspend and resume ----------------------------------------------------------------------
+
+
+def test_suspend_pauses_the_timers_and_resume_rearms_them_with_the_time_left(
+        service: CaseService, clock: FrozenClock, scheduler: Scheduler) -> None:
+    case = start(service).case
+    clock.advance(4 * DAY)
+    service.suspend(case.id, actor=CASEWORKER, reason="the club is between venues")
+    clock.advance(100 * DAY)
+    settle(scheduler)
+    assert timer_events(service, case.id) == []
+    paused = timers_of(service, case.id)["waiting:overdue"]
+    assert (paused.status, paused.remaining_seconds) == ("paused", (6 * DAY).total_seconds())
+
+    service.resume(case.id, actor=CASEWORKER)
+    resumed_at = clock.now()
+    assert timers_of(service, case.id)["waiting:overdue"].due_at == resumed_at + 6 * DAY
+    clock.advance(6 * DAY - SECOND)
+    settle(scheduler)
+    assert timer_events(service, case.id) == []
+    clock.advance(SECOND)
+    settle(scheduler)
+    assert [e.kind for e in timer_events(service, case.id)] == ["overdue"]
+
+
+# -- restart and catch-up --------------------------------------------------------------------
+
+
+def test_timers_that_fell_due_while_nothing_ran_fire_at_start_oldest_first(
+        service: CaseService, clock: FrozenClock, db_url: str) -> None:
+    first = start(service, "first").case
+    clock.advance(2 * DAY)
+    second = start(service, "second").case
+    clock.advance(DAY)
+    third = start(service, "third").case
+    # Nothing runs for almost three weeks: each case's overdue mark (day 10) and, for the
+    # first two, the escalation (day 20) fall due.
+    clock.advance(19 * DAY + 12 * timedelta(hours=1))
+
+    restarted = make_engine(db_url)
+    try:
+        fresh = CaseService(restarted, WorkflowRegistry(restarted, clock), clock)
+        scheduler = start_scheduler(fresh, clock, interval_s=60, worker_id="after-restart")
+        try:
+            assert scheduler.wait_for_runs(1)  # the first poll is immediate, not in 60 s
+        finally:
+            scheduler.stop()
+    finally:
+        restarted.dispose()
+
+    with read_connection(service.engine) as connection:
+        rows = connection.execute(sa.text(
+            "SELECT case_id, kind FROM events WHERE actor = :a ORDER BY id"),
+            {"a": SYSTEM_TIMER}).all()
+    assert [(r.case_id, r.kind) for r in rows] == [
+        (first.id, "overdue"), (second.id, "overdue"), (third.id, "overdue"),
+        (first.id, "escalation"), (second.id, "escalation")]
+
+
+def test_a_stopped_scheduler_fires_nothing_more(service: CaseService,
+                                                clock: FrozenClock) -> None:
+    case = start(service).case
+    scheduler = start_scheduler(service, clock, interval_s=0.02, worker_id="stopping")
+    assert scheduler.wait_for_runs(1)
+    scheduler.stop()
+    assert not scheduler.running
+    clock.advance(40 * DAY)
+    assert not scheduler.wait_for_runs(1, timeout=0.2)
+    assert timer_events(service, case.id) == []
+
+
+# -- refusals ------------------------------------------------------------------------------
+
+
+def test_a_refused_fire_is_recorded_as_the_timers_outcome_and_not_retried(
+        service: CaseService, clock: FrozenClock) -> None:
+    case = start(service).case
+    service.fire(case.id, "hold", actor=CASEWORKER)
+    clock.advance(7 * DAY)
+    [outcome] = drain(service, clock)
+    assert (outcome.result, outcome.refusal.code) == ("refused", "guard_false")
+    assert outcome.refusal.en == "not ready yet"
+    timer = timers_of(service, case.id)["guarded:close_when_ready"]
+    assert timer.status == "fired"
+    assert timer.outcome == {"result": "refused", "code": "guard_false",
+                             "en": "not ready yet", "zh": "尚未准备好"}
+    assert service.get_case(case.id).state == "guarded"
+    assert timer_events(service, case.id) == []
+    assert drain(service, clock) == []
+
+
+def test_an_incomplete_checklist_is_a_recorded_refusal_and_a_complete_one_fires(
+        service: CaseService, clock: FrozenClock) -> None:
+    lacking = start(service, "lacking").case
+    ready = start(service, "ready").case
+    for case in (lacking, ready):
+        service.fire(case.id, "prepare", actor=CASEWORKER)
+    service.tick(ready.id, "venue", evidence=None, actor=CASEWORKER)
+    clock.advance(14 * DAY)
+    outcomes = {o.case_id: o for o in drain(service, clock)}
+    refused = outcomes[lacking.id]
+    assert (refused.result, refused.refusal.code) == ("refused", "checklist_incomplete")
+    assert refused.refusal.details["missing"] == ["venue"]
+    assert service.get_case(lacking.id).state == "preparing"
+    assert outcomes[ready.id].result == "fired"
+    assert service.get_case(ready.id).state == "closed"
+
+
+# -- overdue and escalation --------------------------------------------------------------------
+
+
+def test_mark_overdue_shows_in_case_lists_and_history_until_the_state_is_left(
+        service: CaseService, clock: FrozenClock) -> None:
+    late = start(service, "late").case
+    clock.advance(5 * DAY)
+    on_time = start(service, "on time").case
+    clock.advance(5 * DAY)
+    drain(service, clock)
+    overdue, _ = service.list_cases(overdue=True)
+    assert [c.id for c in overdue] == [late.id]
+    assert [c.id for c in service.list_cases(overdue=False)[0]] == [on_time.id]
+    [event] = timer_events(service, late.id)
+    assert (event.kind, event.from_state, event.to_state) == ("overdue", "waiting", "waiting")
+    assert event.input["timer"] == "waiting:overdue"
+
+    service.fire(late.id, "hold", actor=CASEWORKER)
+    assert service.list_cases(overdue=True)[0] == []
+
+
+def test_escalate_records_an_escalation_event_that_followers_can_list(
+        service: CaseService, clock: FrozenClock) -> None:
+    case = start(service).case
+    clock.advance(20 * DAY)
+    drain(service, clock)
+    escalations, cursor = service.list_escalations()
+    assert [(e.case_id, e.kind, e.actor) for e in escalations] == [
+        (case.id, "escalation", SYSTEM_TIMER)]
+    assert cursor is None
+    # A follower asks again from the last time it saw: only what is new comes back.
+    other = start(service, "other").case
+    clock.advance(20 * DAY)
+    drain(service, clock)
+    newer, _ = service.list_escalations(since=escalations[-1].at + timedelta(microseconds=1))
+    assert [e.case_id for e in newer] == [other.id]
+    _, following = service.list_escalations(limit=1)
+    assert following is not None
+    assert service.list_escalations(cursor=following)[0] == newer
+    assert service.get_case(case.id).state == "expired"  # the expiry fired in between
+
+
+def test_a_person_may_mark_overdue_or_escalate_but_an_auditor_may_not(
+        service: CaseService) -> None:
+    case = start(service).case
+    marked = service.mark_overdue(case.id, actor=CASEWORKER, reason="no reply to two calls")
+    assert marked.case.overdue is True
+    assert (marked.event.kind, marked.event.role, marked.event.input) == (
+        "overdue", "caseworker", {"reason": "no reply to two calls"})
+    escalated = service.escalate(case.id, actor=CASEWORKER, reason="venue dispute",
+                                 idempotency_key="esc-1")
+    assert escalated.event.kind == "escalation"
+    again = service.escalate(case.id, actor=CASEWORKER, reason="venue dispute",
+                             idempotency_key="esc-1")
+    assert again.replayed and again.event == escalated.event
+    with pytest.raises(Refused) as caught:
+        service.escalate(case.id, actor=AUDITOR, reason="just looking")
+    assert caught.value.refusal.code == "role_missing"
+
+
+# -- periodic reviews ---------------------------------------------------------------------------
+
+
+def test_a_repeating_timer_rearms_one_period_after_its_previous_due_time(
+        service: CaseService, clock: FrozenClock) -> None:
+    case = start(service).case
+    service.fire(case.id, "start_review", actor=CASEWORKER)
+    entered = clock.now()
+    clock.advance(31 * DAY + 3 * DAY)  # a month (31 days in March) and a late worker
+    [first] = drain(service, clock)
+    assert first.result == "fired"
+    assert first.next_due == entered.replace(month=5)
+    clock.set(entered.replace(month=5))
+    [second] = drain(service, clock)
+    assert second.next_due == entered.replace(month=6)
+    assert service.get_case(case.id).data["reviews"] == 2
+    statuses = [(t.due_at.month, t.status) for t in service.list_timers(case_id=case.id)[0]
+                if t.key == "reviewing:review"]
+    assert statuses == [(4, "fired"), (5, "fired"), (6, "pending")]
+
+    service.fire(case.id, "stop_review", actor=CASEWORKER)
+    assert service.list_timers(case_id=case.id, state="pending")[0] == []
+
+
+# -- working days ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("entered", "due"), [
+    # Tuesday 30 September 2025: the National Day holiday (1-8 October) does not count,
+    # Saturday 11 October is a working day: 9, 10, 11, 13, 14 October.
+    (datetime(2025, 9, 30, 10, 0, tzinfo=CHINA_TZ), datetime(2025, 10, 14, 10, 0, tzinfo=CHINA_TZ)),
+    # Friday 26 September 2025: Sunday 28 September is a working day: 28, 29, 30 September,
+    # then 9 and 10 October.
+    (datetime(2025, 9, 26, 16, 0, tzinfo=CHINA_TZ), datetime(2025, 10, 10, 16, 0, tzinfo=CHINA_TZ)),
+], ids=["across-national-day", "adjusted-working-sunday"])
+def test_a_working_day_notice_counts_the_official_calendar(
+        service: CaseService, clock: FrozenClock, entered: datetime, due: datetime) -> None:
+    clock.set(entered)
+    case = start(service).case
+    service.fire(case.id, "publish", actor=CASEWORKER)
+    assert timers_of(service, case.id)["notice:notice_end"].due_at == due
+    clock.set(due - SECOND)
+    assert [o.key for o in drain(service, clock)] == []
+    clock.set(due)
+    [outcome] = drain(service, clock)
+    assert (outcome.key, outcome.result) == ("notice:notice_end", "fired")
+    assert service.get_case(case.id).state == "closed"
+
+
+# -- claims, leases, retries ---------------------------------------------------------------------
+
+
+def test_an_expired_lease_is_taken_over_and_each_timer_fires_once(
+        service: CaseService, clock: FrozenClock) -> None:
+    cases = [start(service, f"case {i}").case for i in range(3)]
+    clock.advance(10 * DAY)
+    claims = claim_due(service.engine, now=clock.now(), worker_id="crashed", lease_s=60)
+    assert sorted(c.case_id for c in claims) == sorted(c.id for c in cases)
+    # The worker that claimed them dies before firing. Its lease is respected...
+    assert fire_due(service, clock, worker_id="survivor") == []
+    claimed, _ = service.list_timers(state="claimed")
+    assert {t.claimed_by for t in claimed} == {"crashed"}
+    # ...until it expires; then another worker takes the timers over.
+    clock.advance(61 * SECOND)
+    outcomes = fire_due(service, clock, worker_id="survivor")
+    assert [o.result for o in outcomes] == ["fired"] * 3
+    # The first worker, back from the dead, finds nothing left to do.
+    assert service.fire_timer(claims[0].id, worker_id="crashed").result == "skipped"
+    for case in cases:
+        assert [e.kind for e in timer_events(service, case.id)] == ["overdue"]
+
+
+def test_firing_a_timer_twice_writes_it_once(service: CaseService,
+                                             clock: FrozenClock) -> None:
+    case = start(service).case
+    clock.advance(30 * DAY)
+    claims = claim_due(service.engine, now=clock.now(), worker_id="worker-a")
+    expiry = claims[-1]
+    assert service.fire_timer(expiry.id, worker_id="worker-a").result == "fired"
+    retried = service.fire_timer(expiry.id, worker_id="worker-a")
+    assert (retried.result, retried.detail) == ("skipped", "the timer is fired")
+    assert [e.trigger for e in timer_events(service, case.id)] == ["expire"]
+    with read_connection(service.engine) as connection:
+        keys = connection.execute(sa.text(
+            "SELECT key FROM idempotency_records WHERE key LIKE 'timer:%'")).scalars().all()
+    assert keys == [f"timer:{expiry.id}"]
+
+
+def test_claims_take_the_oldest_due_first_and_leave_the_rest(
+        service: CaseService, clock: FrozenClock) -> None:
+    for i in range(5):
+        start(service, f"case {i}")
+        clock.advance(SECOND)
+    clock.advance(10 * DAY)
+    first = claim_due(service.engine, now=clock.now(), worker_id="a", limit=2)
+    second = claim_due(service.engine, now=clock.now(), worker_id="b", limit=10)
+    assert len(first) == 2 and len(second) == 3
+    dues = [c.due_at for c in [*first, *second]]
+    assert dues == sorted(dues)
+    assert not {c.id for c in first} & {c.id for c in second}
+
+
+# -- listing -----------------------------------------------------------------------------------
+
+
+def test_list_timers_filters_by_case_due_time_and_state(service: CaseService,
+                                                        clock: FrozenClock) -> None:
+    one = start(service, "one").case
+    two = start(service, "two").case
+    assert [t.key for t in service.list_timers(case_id=one.id)[0]] == [
+        "waiting:overdue", "waiting:escalation", "waiting:expiry"]
+    soon, _ = service.list_timers(due_before=START + 15 * DAY)
+    assert sorted((t.case_id, t.timer_id) for t in soon) == sorted(
+        [(one.id, "overdue"), (two.id, "overdue")])
+    clock.advance(10 * DAY)
+    drain(service, clock)
+    assert len(service.list_timers(state="fired")[0]) == 2
+    assert len(service.list_timers(state="pending")[0]) == 4
+    page, cursor = service.list_timers(state="pending", limit=3)
+    rest, last = service.list_timers(state="pending", limit=3, cursor=cursor)
+    assert (len(page), len(rest), last) == (3, 1, None)
+    assert service.list_timers(community_prefix="shanghai")[0] == []
+    with pytest.raises(Refused) as caught:
+        service.list_timers(state="sleeping")
+    assert caught.value.refusal.code == "invalid_timer_state"
+
+
+def test_timers_list_prints_the_pending_timers_as_a_table(
+        service: CaseService, clock: FrozenClock, db_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    case = start(service).case
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("COLUMNS", "200")
+    runner = CliRunner()
+    shown = runner.invoke(app, ["timers", "list", "--case", case.id])
+    assert shown.exit_code == 0, shown.output
+    assert "waiting:overdue" in shown.output and "mark_overdue" in shown.output
+    assert "2026-03-12 09:00" in shown.output  # due, in China time
+    early = runner.invoke(app, ["timers", "list", "--due-before", "2026-03-20"])
+    assert early.exit_code == 0 and "waiting:escalation" not in early.output
+    as_json = runner.invoke(app, ["timers", "list", "--state", "all", "--json"])
+    assert as_json.output.count("\n") == 3
+    wrong = runner.invoke(app, ["timers", "list", "--state", "sleeping"])
+    assert wrong.exit_code == 2
+
+
+# -- the domain's timers ------------------------------------------------------------------------
+
+
+def test_the_talk_with_an_applicant_is_overdue_one_month_after_the_application(
+        service: CaseService, clock: FrozenClock) -> None:
+    clock.set(datetime(2026, 1, 31, 9, 0, tzinfo=CHINA_TZ))
+    person = service.start_case(
+        "member_development", {"name": "林晓", "birth_date": "1996-04-12",
+                               "application_date": "2026-01-31"},
+        actor=CASEWORKER, community=COMMUNITY).case
+    [talk] = service.list_timers(case_id=person.id)[0]
+    # One month after 31 January is the last day of February (midnight UTC of the date).
+    assert (talk.key, talk.due_at) == ("applicant:talk_due",
+                                       datetime(2026, 2, 28, tzinfo=UTC))
+    clock.set(datetime(2026, 2, 28, 7, 59, tzinfo=CHINA_TZ))
+    assert drain(service, clock) == []
+    clock.set(datetime(2026, 2, 28, 8, 0, tzinfo=CHINA_TZ))
+    [outcome] = drain(service, clock)
+    assert outcome.result == "fired"
+    assert service.get_case(person.id).overdue is True
