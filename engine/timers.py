@@ -77,6 +77,7 @@ DEFAULT_LEASE_S = 60.0
 than firing a batch takes, short enough that a crashed worker's timers are not late by
 much."""
 JOB_ID = "hatchery-timers"
+JOB_NAME = "fire due timers"
 
 _timers = repo.timers
 
@@ -157,6 +158,19 @@ def fire_due(service: CaseService, clock: Clock, *, worker_id: str,
     return outcomes
 
 
+class _SkippedPolls(logging.Filter):
+    """Drops APScheduler's warning that a poll was skipped because the previous one is
+    still running: a long poll is draining a backlog, which is what it should do."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (isinstance(record.msg, str)
+                    and "maximum number of running instances" in record.msg
+                    and any(JOB_NAME in str(arg) for arg in (record.args or ())))
+
+
+_SKIPPED_POLLS = _SkippedPolls()
+
+
 class Scheduler:
     """The APScheduler job that polls the timer rows; `stop()` ends it.
 
@@ -184,9 +198,12 @@ class Scheduler:
     def start(self) -> None:
         self._scheduler.add_job(
             self.poll, IntervalTrigger(seconds=self.interval_s, timezone=UTC), id=JOB_ID,
-            name="fire due timers", max_instances=1, coalesce=True, misfire_grace_time=None,
+            name=JOB_NAME, max_instances=1, coalesce=True, misfire_grace_time=None,
             # APScheduler's own time only paces the polls; due-ness is the injected clock's.
             next_run_time=datetime.now(UTC))
+        scheduler_log = logging.getLogger("apscheduler.scheduler")
+        if _SKIPPED_POLLS not in scheduler_log.filters:
+            scheduler_log.addFilter(_SKIPPED_POLLS)
         self._scheduler.start()
         log.info("timer scheduler %s started: polling every %s s", self.worker_id,
                  self.interval_s)

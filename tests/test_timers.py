@@ -480,3 +480,11 @@ def test_the_talk_with_an_applicant_is_overdue_one_month_after_the_application(
     [outcome] = drain(service, clock)
     assert outcome.result == "fired"
     assert service.get_case(person.id).overdue is True
+
+
+def test_a_worker_on_an_unusable_database_says_why_and_exits(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DATABASE_URL", "mysql://somewhere/hatchery")
+    result = CliRunner().invoke(app, ["worker", "--interval", "0.1"])
+    assert result.exit_code == 2
+    assert "is not supported" in result.output

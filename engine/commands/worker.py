@@ -49,18 +49,10 @@ def worker(
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO,
                             format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # APScheduler logs every run of the job at INFO: every few seconds, forever.
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)
-
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: FrameType | None) -> None:
-        log.info("worker: %s received, finishing the batch in hand",
-                 signal.Signals(signum).name)
-        stop.set()
-
-    signal.signal(signal.SIGTERM, request_stop)
-    signal.signal(signal.SIGINT, request_stop)
+    # APScheduler logs every run of the job at INFO (every few seconds, forever), and
+    # Alembic its plugins at every start.
+    for chatty in ("apscheduler", "alembic"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
 
     settings = Settings()
     try:
@@ -68,9 +60,16 @@ def worker(
     except (StoreUnavailable, DefinitionError) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: FrameType | None) -> None:
+        log.info("worker: %s received, finishing the batch in hand",
+                 signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     name = worker_id or default_worker_id()
-    clock = SystemClock()
-    scheduler = start_scheduler(service, clock, interval_s=interval, worker_id=name,
+    scheduler = start_scheduler(service, SystemClock(), interval_s=interval, worker_id=name,
                                 batch=batch, lease_s=lease)
     log.info("worker %s (pid %d) ready on %s: polling every %s s, batches of %d, lease %s s",
              name, os.getpid(), database_label(service.engine), interval, batch, lease)
@@ -80,4 +79,6 @@ def worker(
     finally:
         scheduler.stop(wait=True)
         service.engine.dispose()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     log.info("worker %s stopped: %d timers fired", name, scheduler.fired)
