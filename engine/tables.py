@@ -32,6 +32,7 @@ __all__ = [
     "CommunityParameter",
     "Event",
     "IdempotencyRecord",
+    "Operation",
     "Timer",
     "UTCDateTime",
     "WorkflowDefinition",
@@ -284,6 +285,27 @@ class CommunityParameter(SQLModel, table=True):
     name: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     value: Any = Field(sa_column=sa.Column(JSONType, nullable=False))
     updated_at: datetime = Field(sa_column=_utc())
+
+
+class Operation(SQLModel, table=True):
+    """An action that is not a change of a case (an export, a verification, a token, a
+    definition, a refused attempt): who, what, on what, when. Append-only (migration 0006)."""
+
+    __tablename__ = "operations"
+    __table_args__ = (
+        sa.Index("ix_operations_at", "at"),
+        sa.Index("ix_operations_actor_at", "actor", "at"),
+    )
+
+    id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True,
+                                                             autoincrement=True))
+    at: datetime = Field(sa_column=_utc())
+    actor: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    action: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    outcome: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
+    target: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
+    community: str | None = Field(default=None, sa_column=sa.Column(Community))
+    detail: dict[str, Any] = Field(sa_column=sa.Column(JSONType, nullable=False))
 
 
 metadata = SQLModel.metadata

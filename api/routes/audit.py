@@ -18,13 +18,14 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.deps import Reader
-from api.errors import invalid
+from api.deps import Context, Reader
+from api.errors import forbidden, invalid
 from api.routes.common import CASE_ID, problems, scope_prefix
 from api.schemas import EventPublic
 from engine.exports import ExportFilter, export, media_type
 from engine.history import case_at, cases_in_state
 from engine.masking import mask_fields, mask_value
+from engine.operations import list_operations, record
 from engine.proofs import checkpoint_scope, verify_scope
 from engine.service import EventView
 from engine.stats import stage_stats
@@ -63,6 +64,14 @@ def ordered(since: datetime | None, until: datetime | None, since_name: str,
         raise invalid(until_name, "range_inverted",
                       f"'{until_name}' must be later than '{since_name}'",
                       f"“{until_name}”必须晚于“{since_name}”", location="query")
+
+
+def log(ctx: Context, action: str, *, community: str | None, target: str | None = None,
+        detail: dict[str, Any] | None = None) -> None:
+    """Keep the operation in the operations log (it changed no case)."""
+    record(ctx.service.engine, actor=ctx.principal.name, action=action,
+           at=ctx.service.clock.now(), target=target, community=community,
+           detail=detail)
 
 
 # -- response models -----------------------------------------------------------------------
@@ -246,6 +255,10 @@ def audit_export(
                      actor=actor, since=since, until=until)
     chunks = export(ctx.service.engine, ctx.presenter.workflow, f, fmt=format, lang=chosen,
                     pii=ctx.principal.sees_pii)
+    log(ctx, "export", community=prefix, target=case, detail={
+        "format": format, "workflow": workflow, "actor": actor, "pii": ctx.principal.sees_pii,
+        "since": since.isoformat() if since else None,
+        "until": until.isoformat() if until else None})
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
         chunks, media_type=media_type(format),
@@ -272,10 +285,13 @@ def audit_verify(ctx: Reader, body: Annotated[VerifyRequest | None, Body()] = No
         from engine.audit import verify
 
         found = verify(engine, request.case_id)
+        log(ctx, "verify", community=ctx.communities.get(request.case_id),
+            target=request.case_id, detail={"intact": not found})
         return VerifyPublic(intact=not found, scope="case", community=None,
                             case_id=request.case_id, breaks=_breaks(found))
     prefix = scope_prefix(ctx.principal, request.community)
     found = verify_scope(engine, prefix)
+    log(ctx, "verify", community=prefix, detail={"intact": not found, "breaks": len(found)})
     return VerifyPublic(intact=not found, scope="community" if prefix else "store",
                         community=prefix, case_id=None, breaks=_breaks(found))
 
@@ -287,6 +303,8 @@ def audit_checkpoint(ctx: Reader, community: Annotated[str | None, Query(max_len
                      = None) -> CheckpointPublic:
     prefix = scope_prefix(ctx.principal, community)
     kept = checkpoint_scope(ctx.service.engine, ctx.service.clock.now(), prefix)
+    log(ctx, "checkpoint", community=prefix, detail={"digest": kept.digest,
+                                                     "cases": len(kept.heads)})
     return CheckpointPublic(
         digest=kept.digest, taken_at=kept.taken_at, community=prefix,
         case_count=len(kept.heads),
@@ -318,3 +336,50 @@ def stats_stages(
         until=found.until, community=found.community,
         states=[StageRowPublic(**row.__dict__) for row in found.states],
         throughput=found.throughput)
+
+
+# -- operations log ------------------------------------------------------------------------
+
+
+class OperationPublic(BaseModel):
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    outcome: str
+    target: str | None
+    community: str | None
+    detail: dict[str, Any]
+
+
+class OperationsPublic(BaseModel):
+    data: list[OperationPublic]
+    next_cursor: str | None
+
+
+@router.get("/audit/operations", summary="The operations log: actions that changed no case",
+            response_model=OperationsPublic, responses=problems(401, 403, 422),
+            dependencies=[only("actor", "action", "community", "since", "until", "limit",
+                               "cursor")])
+def audit_operations(
+    ctx: Reader,
+    actor: Annotated[str | None, Query(max_length=200)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    community: Annotated[str | None, Query(max_length=700)] = None,
+    since: Annotated[datetime | None, Query(description="From (inclusive).")] = None,
+    until: Annotated[datetime | None, Query(description="Before.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None,
+) -> OperationsPublic:
+    if not ctx.principal.roles & {"auditor", "admin"}:
+        raise forbidden("role_missing", "the operations log is for auditors and admins",
+                        "操作日志仅供审计员和管理员查看",
+                        required_roles=["admin", "auditor"])
+    since, until = utc(since), utc(until)
+    ordered(since, until, "since", "until")
+    found, following = list_operations(
+        ctx.service.engine, community_prefix=scope_prefix(ctx.principal, community),
+        actor=actor, action=action, since=since, until=until,
+        after=int(cursor) if cursor else None, limit=limit)
+    return OperationsPublic(data=[OperationPublic(**o.__dict__) for o in found],
+                            next_cursor=None if following is None else str(following))

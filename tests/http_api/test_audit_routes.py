@@ -221,3 +221,18 @@ def test_the_audit_queries_are_answered_from_indexes(engine: sa.Engine) -> None:
                      .order_by(events.c.at))
     _no_scan_of_events(by_actor, dialect)
     assert "ix_events_actor_at" in by_actor, by_actor
+
+
+def test_exports_and_verifications_are_kept_in_the_operations_log(api: Api, area: str) -> None:
+    case, _ = journey(api, area)
+    with api.as_(AUDITOR, area) as auditor:
+        assert auditor.get("/audit/export", params={"format": "jsonl"}).status_code == 200
+        assert auditor.post("/audit/verify", json={"case_id": case}).status_code == 200
+        log = auditor.get("/audit/operations")
+        assert log.status_code == 200, log.text
+        entries = log.json()["data"]
+        assert [e["action"] for e in entries][-2:] == ["export", "verify"]
+        assert entries[-1]["target"] == case and entries[-1]["detail"]["intact"] is True
+        assert all(e["community"] and e["community"].startswith(area) for e in entries)
+    with api.as_(["caseworker"], area) as worker:
+        assert worker.get("/audit/operations").status_code == 403

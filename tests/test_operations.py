@@ -1,0 +1,48 @@
+"""The operations log: entries appended, listed by scope, actor, action and time, and never
+changed or removed (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from conftest import START
+
+from engine.operations import list_operations, record
+
+HOUR = timedelta(hours=1)
+
+
+def test_entries_are_listed_by_scope_actor_action_and_time(engine: sa.Engine) -> None:
+    record(engine, actor="zhao", action="export", at=START, community="a/b")
+    record(engine, actor="zhao", action="verify", at=START + HOUR, community="a/c")
+    record(engine, actor="admin", action="token_create", at=START + 2 * HOUR,
+           target="t1", detail={"roles": ["auditor"]})
+    record(engine, actor="wang", action="fire", at=START + 3 * HOUR, outcome="refused",
+           target="case1", community="a/b/x", detail={"code": "guard_failed"})
+    everything, _ = list_operations(engine)
+    assert [o.action for o in everything] == ["export", "verify", "token_create", "fire"]
+    scoped, _ = list_operations(engine, community_prefix="a/b")
+    assert [o.action for o in scoped] == ["export", "fire"]  # nothing global, nothing of a/c
+    assert scoped[1].outcome == "refused" and scoped[1].detail == {"code": "guard_failed"}
+    assert [o.action for o in list_operations(engine, actor="zhao")[0]] == ["export",
+                                                                             "verify"]
+    later, _ = list_operations(engine, since=START + HOUR, until=START + 3 * HOUR)
+    assert [o.action for o in later] == ["verify", "token_create"]
+    page, after = list_operations(engine, limit=3)
+    assert len(page) == 3 and after is not None
+    assert [o.action for o in list_operations(engine, after=after)[0]] == ["fire"]
+
+
+def test_the_log_refuses_updates_and_deletes(engine: sa.Engine) -> None:
+    record(engine, actor="zhao", action="export", at=START)
+    for statement in ("UPDATE operations SET actor = 'someone'", "DELETE FROM operations"):
+        with pytest.raises(sa.exc.DBAPIError), engine.begin() as connection:
+            connection.execute(sa.text(statement))
+    assert [o.actor for o in list_operations(engine)[0]] == ["zhao"]
+
+
+def test_an_unknown_outcome_is_refused(engine: sa.Engine) -> None:
+    with pytest.raises(ValueError):
+        record(engine, actor="zhao", action="export", at=START, outcome="maybe")
