@@ -37,7 +37,8 @@ from engine.masking import mask_fields, sensitive_names
 from engine.spec import as_text
 from engine.tables import Case, Event
 
-__all__ = ["COLUMNS", "FORMATS", "ExportFilter", "Trailer", "export", "media_type"]
+__all__ = ["COLUMNS", "FORMATS", "ExportFilter", "Trailer", "count_rows", "export",
+           "media_type"]
 
 EVENTS = Event.__table__  # type: ignore[attr-defined]
 CASES = Case.__table__  # type: ignore[attr-defined]
@@ -127,6 +128,14 @@ def _query(f: ExportFilter, after: int, last: int, limit: int) -> sa.Select[Any]
                                    CASES.c.community.startswith(f.community_prefix + "/",
                                                                 autoescape=True)))
     return query
+
+
+def count_rows(engine: Engine, f: ExportFilter) -> int:
+    """How many events the filter keeps now (for a progress bar)."""
+    inner = _query(f, 0, 2**62, 2**62).with_only_columns(EVENTS.c.id).order_by(None).limit(None)
+    with read_connection(engine) as connection:
+        return int(connection.execute(
+            sa.select(sa.func.count()).select_from(inner.subquery())).scalar_one())
 
 
 def event_rows(engine: Engine, f: ExportFilter, *, page: int = PAGE

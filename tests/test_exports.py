@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from conftest import COMMITTEE, COMMUNITY
 
@@ -116,3 +118,27 @@ def test_engine_masking_agrees_with_the_api(registry: WorkflowRegistry) -> None:
         assert mask_value(value) == api_mask_value(value)
     wf = registry.get(INCUBATION)
     assert sensitive_names(wf) == api_sensitive_names(wf)
+
+
+def test_the_export_command_writes_the_file_and_logs_the_operation(
+        service: CaseService, engine: sa.Engine, db_url: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import typer
+    from typer.testing import CliRunner
+
+    from engine.commands.export import export_events
+    from engine.operations import list_operations
+
+    start(service, "Exported")
+    app = typer.Typer()
+    app.command("export")(export_events)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    target = tmp_path / "events.jsonl"
+    result = CliRunner().invoke(app, ["--output", str(target), "--format", "jsonl",
+                                      "--community", COMMUNITY])
+    assert result.exit_code == 0, result.output
+    lines = jsonl(target.read_bytes())
+    assert lines[-1]["trailer"]["rows"] == 1 and PHONE not in target.read_text("utf-8")
+    assert [o.action for o in list_operations(engine)[0]] == ["export"]
+    bad = CliRunner().invoke(app, ["--output", str(target), "--format", "pdf"])
+    assert bad.exit_code == 2 and "--format" in bad.output
