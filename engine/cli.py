@@ -36,6 +36,9 @@ from engine.commands.worker import worker  # noqa: E402
 
 app.add_typer(timers_app, name="timers")
 app.command("worker")(worker)
+from engine.commands.demo import demo  # noqa: E402
+
+app.command("demo")(demo)
 from engine.commands.stats import stats  # noqa: E402
 
 app.command("stats")(stats)
