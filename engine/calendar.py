@@ -161,18 +161,30 @@ class WorkingCalendar:
     still move work onto the last weekend of the previous year, so late December of
     `last_year` can change when the next notice is published.
 
+    The year after the last notice is covered provisionally: its statutory days off come
+    from the package's rules (the lunar festivals included), its weekends are rest days,
+    and the adjusted working weekends, unknown until the State Council publishes them, are
+    missing. Without this a deployment would refuse every working-day deadline crossing
+    New Year from late December on; a deadline computed provisionally can be a day or two
+    early around a festival, which `is_provisional` lets a caller say.
+
     Each year is computed once and cached; instances are safe to share between threads.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, provisional_years: int = 1) -> None:
         # The package's substitution table (调休) is the record of which notices it knows.
         # Before the first one it has statutory days but no adjusted weekends; after the
         # last one it would silently treat every weekend as rest.
         noticed_years = ChinaStaticHolidays.special_public_holidays.keys()
         self.first_year: int = min(noticed_years)
         self.last_year: int = max(noticed_years)
+        self.provisional_until: int = self.last_year + max(provisional_years, 0)
         self._years: dict[int, frozenset[date]] = {}
         self._lock = threading.Lock()
+
+    def is_provisional(self, d: date) -> bool:
+        """Whether `d` falls in a year whose official notice is not yet known."""
+        return self.last_year < _china_date(d).year <= self.provisional_until
 
     def is_working_day(self, d: date) -> bool:
         """Monday-Friday that is not a statutory day off, or an adjusted working weekend day."""
@@ -218,7 +230,7 @@ class WorkingCalendar:
         cached = self._years.get(year)
         if cached is not None:
             return cached
-        if not self.first_year <= year <= self.last_year:
+        if not self.first_year <= year <= self.provisional_until:
             remedy = (
                 f"upgrade the holidays package once the schedule for {year} is published"
                 if year > self.last_year
@@ -227,20 +239,25 @@ class WorkingCalendar:
             raise CalendarCoverageError(
                 f"{year} is outside the working-day calendar, which covers "
                 f"{self.first_year}-{self.last_year} (the years whose official holiday notice "
-                f"holidays {_HOLIDAYS_VERSION} knows); {remedy}"
+                f"holidays {_HOLIDAYS_VERSION} knows, and {self.provisional_until} "
+                f"provisionally); {remedy}"
             )
         with self._lock:
             cached = self._years.get(year)
             if cached is None:
-                cached = self._years[year] = _load_year(year)
+                cached = self._years[year] = _load_year(year, self.last_year)
         return cached
 
 
-def _load_year(year: int) -> frozenset[date]:
+def _load_year(year: int, last_noticed: int) -> frozenset[date]:
     # The next year's notice can turn this year's last weekend into working days.
-    cn = holidays.country_holidays("CN", years=(year, year + 1))
     first = date(year, 1, 1)
-    days = (first + timedelta(days=i) for i in range(366))
+    days = [first + timedelta(days=i) for i in range(366)]
+    if year > last_noticed:  # provisional: statutory days by rule, no adjusted weekends
+        rest = holidays.country_holidays("CN", years=year)
+        return frozenset(d for d in days
+                         if d.year == year and d.weekday() < 5 and d not in rest)
+    cn = holidays.country_holidays("CN", years=(year, year + 1))
     return frozenset(d for d in days if d.year == year and cn.is_working_day(d))
 
 

@@ -309,9 +309,28 @@ def test_year_before_the_first_notice_is_refused() -> None:
         CAL.is_working_day(date(2000, 10, 2))
 
 
-def test_counting_past_the_last_covered_year_is_refused() -> None:
-    with pytest.raises(CalendarCoverageError, match=str(CAL.last_year + 1)):
-        CAL.add_working_days(date(CAL.last_year, 12, 20), 30)
+def test_counting_past_the_provisional_year_is_refused() -> None:
+    with pytest.raises(CalendarCoverageError, match=str(CAL.provisional_until + 1)):
+        CAL.add_working_days(date(CAL.provisional_until, 12, 20), 30)
+
+
+def test_the_year_after_the_last_notice_is_provisional() -> None:
+    first_day = date(CAL.last_year + 1, 1, 1)
+    assert CAL.is_provisional(first_day)
+    assert not CAL.is_provisional(date(CAL.last_year, 12, 31))
+
+
+def test_a_provisional_year_rests_on_statutory_days_and_weekends() -> None:
+    new_year = date(CAL.last_year + 1, 1, 1)
+    assert not CAL.is_working_day(new_year)
+    weekdays = [new_year + timedelta(days=i) for i in range(1, 15)]
+    assert all(CAL.is_working_day(d) == (d.weekday() < 5) for d in weekdays
+               if d.month == 1 and d.day > 3)
+
+
+def test_a_deadline_crossing_new_year_into_the_provisional_year_is_computed() -> None:
+    due = CAL.add_working_days(date(CAL.last_year, 12, 28), 5)
+    assert due.year == CAL.last_year + 1 and CAL.is_working_day(due)
 
 
 def test_working_days_between_across_uncovered_years_is_refused() -> None:

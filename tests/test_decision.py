@@ -210,10 +210,10 @@ def test_an_effect_computing_an_invalid_value_is_refused(wf: CompiledWorkflow) -
 
 
 def test_a_deadline_beyond_the_official_calendar_is_refused(wf: CompiledWorkflow) -> None:
-    late = datetime(2026, 12, 28, 9, tzinfo=UTC)
-    r = refused(decide(wf, case("preparing", founded_on="2026-12-01"), "publish", {},
+    late = datetime(2027, 12, 28, 9, tzinfo=UTC)
+    r = refused(decide(wf, case("preparing", founded_on="2027-12-01"), "publish", {},
                        COMMITTEE, late), "calendar_not_covered")
-    assert "2027" in r.en
+    assert "2028" in r.en
     refused(start(wf, {"org_name": "x"}, COMMITTEE, late), "calendar_not_covered")
 
 
