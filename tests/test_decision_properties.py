@@ -144,8 +144,8 @@ def test_a_random_walk_stays_inside_the_definition(data: st.DataObject, name: st
         assert not wf.states[outcome.to_state].children  # a case rests in a leaf
         assert set(outcome.data) <= set(wf.fields)
         assert set(outcome.changes) <= set(wf.fields)
-        assert all(p.state in wf.states and p.due_at >= now - timedelta(days=400)
-                   for p in outcome.arm)
+        # A timer counted from a date field may fall due in the past; it is still armed.
+        assert all(p.state in wf.states and p.due_at.tzinfo is not None for p in outcome.arm)
         assert set(outcome.exited) | set(outcome.entered) <= set(wf.states)
         if wf.states[outcome.to_state].final:
             assert outcome.final and outcome.outcome is not None
