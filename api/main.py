@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api import errors
-from api.routes import audit, cases, health, history, workflows
+from api.routes import audit, cases, health, history, timers, workflows
 from api.security import CaseCommunities, TokenStore
 from api.views import Presenter
 from engine.clock import Clock
@@ -52,14 +52,23 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         current = service
+        scheduler = None
         if current is None:
             from engine.service import build_service
+            from engine.timers import start_scheduler
 
             current = await run_in_threadpool(build_service, settings, clock)
+            if settings.run_timers:
+                scheduler = start_scheduler(current, current.clock,
+                                            interval_s=settings.timer_poll_seconds)
         _attach(app, current)
         _quiet_access_log()
         await run_in_threadpool(_hint_first_token, app.state.tokens, settings)
-        yield
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                await run_in_threadpool(scheduler.stop)
 
     app = FastAPI(
         title="Hatchery", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
@@ -67,6 +76,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             {"name": "workflows", "description": "Workflow definitions and their versions."},
             {"name": "cases", "description": "Starting and advancing cases."},
             {"name": "history", "description": "Append-only, hash-chained histories."},
+            {"name": "timers", "description": "Deadlines, reminders and periodic reviews."},
             {"name": "health", "description": "Liveness and readiness."},
         ],
     )
@@ -74,7 +84,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.max_body_bytes = max_body_bytes
     errors.install(app, max_body_bytes=max_body_bytes)
     app.include_router(health.router)
-    for router in (workflows.router, cases.router, history.router):
+    for router in (workflows.router, cases.router, history.router, timers.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)
     return app

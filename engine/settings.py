@@ -23,6 +23,11 @@ class Settings(BaseSettings):
     workflows_dir: Path = Field(default=PROJECT_ROOT / "workflows",
                                 alias="HATCHERY_WORKFLOWS_DIR")
     lang: str = Field(default="en", alias="HATCHERY_LANG")
+    run_timers: bool = Field(
+        default=True, alias="HATCHERY_RUN_TIMERS",
+        description="Fire due timers inside the API process (false when workers do it).",
+    )
+    timer_poll_seconds: float = Field(default=5.0, gt=0, alias="HATCHERY_TIMER_POLL_SECONDS")
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded default SQLite file under `data_dir`."""
