@@ -42,3 +42,10 @@ app.command("demo")(demo)
 from engine.commands.stats import stats  # noqa: E402
 
 app.command("stats")(stats)
+from engine.commands.audit import audit_app  # noqa: E402
+from engine.commands.case import case_app  # noqa: E402
+from engine.commands.migrate import migrate_app  # noqa: E402
+
+app.add_typer(case_app, name="case")
+app.add_typer(audit_app, name="audit")
+app.add_typer(migrate_app, name="migrate")

@@ -783,3 +783,13 @@ def list_events_of_kind(connection: Connection, kind: str, *, workflow_id: str |
         rows = rows[:limit]
         following = encode_cursor([rows[-1]["at"], rows[-1]["id"]])
     return rows, following
+
+
+# ---------------------------------------------------------------------------------------
+# Definition versions
+
+
+def cancel_timer_rows(connection: Connection, timer_ids: Sequence[int]) -> None:
+    """Cancel these timers (a migration drops those its new version no longer defines)."""
+    for timer_id in timer_ids:
+        connection.execute(_update_timer, {"w_id": timer_id, "status": "cancelled"})

@@ -1036,6 +1036,106 @@ class CaseService:
                               outcome=_timer_outcome_json("fired", event=fired.event))
         return _timer_outcome(row, "fired", event=fired.event, detail="replayed")
 
+    # -- definition versions --------------------------------------------------------------
+
+    def migrate_case(self, case_id: str, to_version: str, *, actor: Actor,
+                     expected_version: int | None = None,
+                     comment: str | None = None) -> FireResult:
+        """Move a running case to `to_version` of its workflow, with a `migration` event.
+
+        `engine.migration.plan_case` decides whether it can move and to which state; when
+        it cannot, `Refused` (code `migration_blocked`, every reason in
+        `details["problems"]`) and nothing is written. The actor needs the role admin or
+        designer. In the same transaction: the case row takes the new version, state and
+        data (defaults of new fields filled in); states the case stays in keep their entry
+        (checklist ticks, running timers); timers the new version no longer defines are
+        cancelled, and states entered afresh arm theirs (paused if the case is
+        suspended). Then the automatic transitions of the new version are taken, as after
+        any change. Closed cases are not migrated (`case_closed`).
+        """
+        from engine.calendar import CalendarCoverageError, DurationError
+        from engine.migration import plan_case
+
+        request = {"case_id": case_id, "to_version": to_version,
+                   "expected_version": expected_version, "comment": comment}
+
+        def work(connection: Connection) -> _Outcome:
+            loaded = self._load_for_change(connection, case_id, expected_version,
+                                           allow_suspended=True)
+            row = loaded.row
+            old_state, old_entries = row["state"], dict(row["state_entries"])
+            role: str | None = None
+            if not actor.is_system:
+                role = next((r for r in ("admin", "designer") if r in actor.roles), None)
+                if role is None:
+                    raise Refused(decision.refusal(
+                        "role_missing", {"required_roles": ["admin", "designer"]},
+                        trigger=("migrate", "迁移"), roles="admin, designer"))
+            target = self.registry.get(row["workflow_id"], to_version)
+            move = plan_case(row["id"], row["workflow_version"], old_state, row["data"],
+                             target)
+            if not move.movable or move.to_state is None:
+                problems = [p.as_dict() for p in move.problems]
+                raise Refused(Refusal(
+                    "migration_blocked",
+                    f"case {case_id} cannot move to {to_version}: {move.reasons('en')}",
+                    f"案件 {case_id} 不能迁移到 {to_version}：{move.reasons('zh')}",
+                    {"problems": problems, "to_version": to_version}))
+            now = self.clock.now()
+            params = self._params(connection, target, row["community"])
+            seq = row["event_count"] + 1
+            lineage = target.lineage(move.to_state)
+            entries = {s: old_entries.get(s, seq) for s in lineage}
+            entered = [s for s in reversed(lineage) if s not in old_entries]
+            data = dict(move.data)
+            changes = {k: data.get(k) for k in sorted({*data, *row["data"]})
+                       if data.get(k) != row["data"].get(k)}
+            values: dict[str, Any] = {
+                "workflow_version": target.version, "state": move.to_state, "data": data,
+                "state_entries": entries, "title": _title(target, data),
+            }
+            if move.to_state not in old_entries:
+                values["entered_at"] = now
+            snapshot = CaseSnapshot(
+                state=move.to_state, data=data,
+                entered_at=values.get("entered_at", row["entered_at"]),
+                links=loaded.snapshot().links)
+            values["priority"] = decision.priority(target, snapshot, now, params)
+            try:
+                arm = decision.plan_timers(target, entered, data, now, params)
+            except (CalendarCoverageError, DurationError, KeyError) as error:
+                raise Refused(decision.refusal("calendar_not_covered", {},
+                                               error=error)) from error
+            body = {
+                "kind": "migration", "workflow_id": target.id,
+                "workflow_version": target.version, "trigger": None,
+                "from_state": old_state, "to_state": move.to_state, "actor": actor.id,
+                "role": role, "input": {"from_version": row["workflow_version"],
+                                        "to_version": target.version,
+                                        "mapped": move.mapped},
+                "comment": comment, "changes": changes, "at": now,
+            }
+            event = self._record(connection, loaded, now, body=body, values=values)
+            # Timers stay only where the new version still defines them on a state the
+            # case stays in (`_apply_transition` relies on it).
+            obsolete = [t["id"] for t in repo.timers_of(connection, case_id)
+                        if t["status"] in repo.LIVE_TIMERS
+                        and (t["state"] not in entries or t["state"] in entered
+                             or t["timer_id"] not in {x.id for x in
+                                                      target.states[t["state"]].spec.timers})]
+            repo.cancel_timer_rows(connection, obsolete)
+            repo.arm_timers(connection, case_id, arm, now)
+            if row["status"] == "suspended":
+                repo.pause_timers(connection, case_id, now)
+            loaded.wf, loaded.params = target, params
+            items = target.checklist_of(move.to_state)
+            loaded.ticks = [t for t in loaded.ticks
+                            if entries.get(t["state"]) == t["entry_seq"] and t["item"] in items]
+            loaded.state_changed = loaded.state_changed or move.to_state != old_state
+            return self._finish(connection, loaded, event)
+
+        return self._change("migrate", actor, None, request, work)
+
 
 _EVENT_COLUMNS = ("case_id", "seq", "kind", "workflow_id", "workflow_version", "trigger",
                   "from_state", "to_state", "actor", "role", "input", "changes", "comment",
