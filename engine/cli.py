@@ -4,8 +4,18 @@ from __future__ import annotations
 
 import typer
 
+from engine.commands.audit import audit_app
+from engine.commands.case import case_app
+from engine.commands.demo import demo
+from engine.commands.design import diagram, schema
+from engine.commands.export import export_events
+from engine.commands.migrate import migrate_app
 from engine.commands.serve import serve
+from engine.commands.stats import stats
+from engine.commands.timers import timers_app
+from engine.commands.token import token_app
 from engine.commands.validate import validate
+from engine.commands.worker import worker
 
 app = typer.Typer(
     name="hatchery",
@@ -21,31 +31,20 @@ def main() -> None:
     """Hatchery: incubation workflows for urban communities."""
 
 
-app.command("serve")(serve)
-# Command registrations (one line per area):
-from engine.commands.token import token_app  # noqa: E402
-
-app.add_typer(token_app, name="token")
-from engine.commands.design import diagram, schema  # noqa: E402
-
+# Designers
+app.command("validate")(validate)
 app.command("diagram")(diagram)
 app.command("schema")(schema)
-app.command("validate")(validate)
-from engine.commands.timers import timers_app  # noqa: E402
-from engine.commands.worker import worker  # noqa: E402
-
-app.add_typer(timers_app, name="timers")
+# Operators
+app.command("serve")(serve)
 app.command("worker")(worker)
-from engine.commands.demo import demo  # noqa: E402
-
 app.command("demo")(demo)
-from engine.commands.stats import stats  # noqa: E402
-
-app.command("stats")(stats)
-from engine.commands.audit import audit_app  # noqa: E402
-from engine.commands.case import case_app  # noqa: E402
-from engine.commands.migrate import migrate_app  # noqa: E402
-
-app.add_typer(case_app, name="case")
-app.add_typer(audit_app, name="audit")
+app.add_typer(token_app, name="token")
+app.add_typer(timers_app, name="timers")
 app.add_typer(migrate_app, name="migrate")
+# Caseworkers
+app.add_typer(case_app, name="case")
+# Auditors
+audit_app.command("export")(export_events)
+app.add_typer(audit_app, name="audit")
+app.command("stats")(stats)
