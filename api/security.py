@@ -22,10 +22,9 @@ import re
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from uuid import uuid4
 
 import sqlalchemy as sa
@@ -41,7 +40,6 @@ DEFINITION_ROLES = frozenset({ADMIN, DESIGNER})
 PII = "pii"
 PERMISSIONS = frozenset({PII})
 ALL_COMMUNITIES = "*"
-MASK = "*"
 
 ROLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
@@ -109,29 +107,6 @@ class Principal:
 
     def sees(self, community: str) -> bool:
         return in_scope(self.community, community)
-
-
-def mask_value(value: Any) -> Any:
-    """`350102199001011234` -> `3501**********1234`; short values are masked whole.
-
-    The first and last four characters are kept only when at least half of the value stays
-    hidden (16 characters or more); anything that is not text becomes `****`.
-    """
-    if value is None:
-        return None
-    if isinstance(value, list):
-        return [mask_value(v) for v in value]
-    if not isinstance(value, str):
-        return MASK * 4
-    if len(value) >= 16:
-        return value[:4] + MASK * (len(value) - 8) + value[-4:]
-    return MASK * len(value)
-
-
-def mask_fields(values: Mapping[str, Any], sensitive: Iterable[str]) -> dict[str, Any]:
-    """A copy of `values` with every sensitive name masked."""
-    names = frozenset(sensitive)
-    return {k: (mask_value(v) if k in names else v) for k, v in values.items()}
 
 
 class CaseCommunities:

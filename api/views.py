@@ -23,19 +23,12 @@ from api.schemas import (
     TransitionPublic,
     WorkflowPublic,
 )
-from api.security import Principal, mask_fields, mask_value
+from api.security import Principal
 from engine.compiler import CompiledWorkflow
+from engine.masking import mask_fields, mask_value, sensitive_names
 from engine.spec import FieldSpec, as_text
 
 WorkflowLookup = Callable[[str, str], CompiledWorkflow | None]
-
-
-def sensitive_names(wf: CompiledWorkflow) -> frozenset[str]:
-    """Every name the workflow marks sensitive, as a field or as a transition's input."""
-    names = {name for name, spec in wf.fields.items() if spec.sensitive}
-    for t in wf.transitions:
-        names |= {name for name, spec in t.spec.input.items() if spec.sensitive}
-    return frozenset(names)
 
 
 def field_schema(spec: FieldSpec, lang: str) -> dict[str, Any]:

@@ -1,8 +1,7 @@
 """Personal data masked for readers without the `pii` permission: pure rules.
 
-The same rules as the HTTP API's (`api.security.mask_value`, `api.views.sensitive_names`),
-here in the engine so that exports and command-line tools apply them without importing the
-web layer; `tests/test_exports.py` checks that the two agree.
+One set of rules for every reader: the HTTP API, exports and the command line all mask
+through here, so a value hidden in one place cannot show in another.
 """
 
 from __future__ import annotations

@@ -229,7 +229,7 @@ def sensitive_names(wf: CompiledWorkflow) -> frozenset[str]:
 def _masked(values: Mapping[str, Any], hidden: frozenset[str]) -> dict[str, Any]:
     if not hidden:
         return dict(values)
-    from api.security import mask_fields
+    from engine.masking import mask_fields
 
     return mask_fields(values, hidden)
 
