@@ -40,7 +40,7 @@ __all__ = [
 ]
 
 EVENT_KINDS = ("start", "transition", "checklist_tick", "checklist_untick", "link", "unlink",
-               "suspend", "resume", "migration")
+               "suspend", "resume", "migration", "overdue", "escalation")
 CASE_STATUSES = ("active", "suspended", "closed")
 TIMER_STATUSES = ("pending", "paused", "claimed", "fired", "cancelled")
 
