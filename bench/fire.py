@@ -24,7 +24,6 @@ DESIGN.md's budget: ratio_to_floor at least 0.5.
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 import statistics
 import sys
@@ -40,13 +39,13 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
+from bench._databases import postgres_url
 from engine.clock import FrozenClock
 from engine.db import make_engine, upgrade
 from engine.decision import Actor
 from engine.registry import WorkflowRegistry
 from engine.service import CaseService
 
-CI_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 WORKFLOW = """
 id: bench_fire
 version: 1.0.0
@@ -97,7 +96,7 @@ def run(quick: bool) -> dict[str, float]:
         path = Path(folder) / "fire.db"
         figures.update(_measure("sqlite", f"sqlite:///{path}", _sqlite_floor(path),
                                 count, rounds))
-    base = _postgres_url()
+    base = postgres_url()
     if base is not None:
         with _postgres_schema(base) as url:
             figures.update(_measure("postgres", url, _postgres_floor(url), count, rounds))
@@ -273,21 +272,6 @@ def _postgres_floor(url: str) -> Callable[[], tuple[Floor, Callable[[], None]]]:
         return floor, connection.close
 
     return make
-
-
-def _postgres_url() -> str | None:
-    """A PostgreSQL server that answers, or None."""
-    url = (os.environ.get("HATCHERY_BENCH_POSTGRES_URL")
-           or os.environ.get("HATCHERY_TEST_POSTGRES_URL") or CI_POSTGRES_URL)
-    probe = sa.create_engine(url, connect_args={"connect_timeout": 3})
-    try:
-        with probe.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except Exception:
-        return None
-    finally:
-        probe.dispose()
-    return url
 
 
 @contextmanager

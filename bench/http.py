@@ -37,8 +37,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from bench._databases import postgres_url, scratch_store
+
 ROOT = Path(__file__).resolve().parent.parent
-CI_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 WORKFLOW = """
 id: bench_ping_pong
 version: 1.0.0
@@ -73,12 +74,12 @@ def run(quick: bool) -> dict[str, float]:
         env = {"HATCHERY_WORKFLOWS_DIR": str(workflows), "HATCHERY_DATA_DIR": str(base)}
         bare = stack.enter_context(_server("bench._bare_app:create", env))
         stores = [("sqlite", f"sqlite:///{base / 'bench.db'}")]
-        postgres = _postgres_url()
+        postgres = postgres_url()
         if postgres is not None:
             stores.append(("postgres", postgres))
         measured = []
         for name, url in stores:
-            database_url = stack.enter_context(_store(url))
+            database_url = stack.enter_context(scratch_store(url))
             store_env = {**env, "DATABASE_URL": database_url}
             token, cases = _prepare(store_env, _connections())
             server = stack.enter_context(_server("api.main:app_from_env", store_env))
@@ -104,45 +105,6 @@ def _p95(values: list[float]) -> float:
     if len(values) < 2:
         return values[0] if values else 0.0
     return statistics.quantiles(values, n=20)[18]
-
-
-def _postgres_url() -> str | None:
-    url = (os.environ.get("HATCHERY_BENCH_POSTGRES_URL")
-           or os.environ.get("HATCHERY_TEST_POSTGRES_URL") or CI_POSTGRES_URL)
-    import sqlalchemy as sa
-
-    probe = sa.create_engine(url, connect_args={"connect_timeout": 2})
-    try:
-        with probe.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except Exception:
-        return None
-    finally:
-        probe.dispose()
-    return url
-
-
-@contextmanager
-def _store(url: str) -> Iterator[str]:
-    """The database to measure on: the SQLite file as is; on PostgreSQL a schema of its
-    own, dropped afterwards."""
-    if not url.startswith("postgresql"):
-        yield url
-        return
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield scoped.render_as_string(hide_password=False)
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
 
 
 def _prepare(env: dict[str, str], count: int) -> tuple[str, list[str]]:

@@ -31,12 +31,13 @@ import tempfile
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from bench._databases import postgres_url, scratch_store
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -44,7 +45,6 @@ if TYPE_CHECKING:
     from engine.service import CaseService
 
 ROOT = Path(__file__).resolve().parent.parent
-CI_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 TIMERS_PER_CASE = 20
 COMMENT_ROW = re.compile(r"#(\d+)")
 TIMEOUT_S = 900
@@ -70,7 +70,7 @@ def workflow_text() -> str:
 def run(quick: bool) -> dict[str, float]:
     count = 1_000 if quick else 10_000
     stores: list[tuple[str, str, int]] = []
-    postgres = _postgres_url()
+    postgres = postgres_url()
     if postgres is not None:
         stores.append(("postgres", postgres, 2))
     figures: dict[str, float] = {}
@@ -81,7 +81,7 @@ def run(quick: bool) -> dict[str, float]:
         (workflows / "bench_timers.yaml").write_text(workflow_text(), encoding="utf-8")
         stores.append(("sqlite", f"sqlite:///{Path(tmp) / 'timers.db'}", 1))
         for name, url, worker_count in stores:
-            with _store(url) as database_url:
+            with scratch_store(url, "bench_timers") as database_url:
                 per_s, doubled, missed = _measure(database_url, workflows, Path(tmp),
                                                   count, worker_count)
             figures[f"timers.{name}.per_s"] = round(per_s, 1)
@@ -193,39 +193,3 @@ def _wait(done: Callable[[], bool], workers: list[subprocess.Popen[bytes]], logs
         time.sleep(0.05)
 
 
-def _postgres_url() -> str | None:
-    url = (os.environ.get("HATCHERY_BENCH_POSTGRES_URL")
-           or os.environ.get("HATCHERY_TEST_POSTGRES_URL") or CI_POSTGRES_URL)
-    import sqlalchemy as sa
-
-    probe = sa.create_engine(url, connect_args={"connect_timeout": 2})
-    try:
-        with probe.connect() as connection:
-            connection.execute(sa.text("SELECT 1"))
-    except Exception:
-        return None
-    finally:
-        probe.dispose()
-    return url
-
-
-@contextmanager
-def _store(url: str) -> Iterator[str]:
-    """The SQLite file as is; on PostgreSQL a schema of its own, dropped afterwards."""
-    if not url.startswith("postgresql"):
-        yield url
-        return
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    schema = f"bench_timers_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        scoped = make_url(url).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield scoped.render_as_string(hide_password=False)
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
