@@ -645,22 +645,12 @@ def list_cases(connection: Connection, *, workflow_id: str | None, state: str | 
     return rows, following
 
 
-def list_events(connection: Connection, *, case_id: str | None, actor: str | None,
-                workflow_id: str | None, trigger: str | None, state: str | None,
+def _event_page(connection: Connection, query: sa.Select[Any], *,
                 community_prefix: str | None, since: datetime | None,
                 until: datetime | None, limit: int,
                 cursor: str | None) -> tuple[list[Row], str | None]:
-    query = sa.select(events)
-    if case_id is not None:
-        query = query.where(events.c.case_id == case_id)
-    if actor is not None:
-        query = query.where(events.c.actor == actor)
-    if workflow_id is not None:
-        query = query.where(events.c.workflow_id == workflow_id)
-    if trigger is not None:
-        query = query.where(events.c.trigger == trigger)
-    if state is not None:
-        query = query.where(sa.or_(events.c.from_state == state, events.c.to_state == state))
+    """One page of `query` narrowed to a community and a time range, in (at, id) order,
+    keyset-paginated; returns the rows and the cursor of the next page."""
     if community_prefix:
         scoped = sa.select(cases.c.id).where(community_scope(cases.c.community,
                                                              community_prefix))
@@ -680,6 +670,26 @@ def list_events(connection: Connection, *, case_id: str | None, actor: str | Non
         rows = rows[:limit]
         following = encode_cursor([rows[-1]["at"], rows[-1]["id"]])
     return rows, following
+
+
+def list_events(connection: Connection, *, case_id: str | None, actor: str | None,
+                workflow_id: str | None, trigger: str | None, state: str | None,
+                community_prefix: str | None, since: datetime | None,
+                until: datetime | None, limit: int,
+                cursor: str | None) -> tuple[list[Row], str | None]:
+    query = sa.select(events)
+    if case_id is not None:
+        query = query.where(events.c.case_id == case_id)
+    if actor is not None:
+        query = query.where(events.c.actor == actor)
+    if workflow_id is not None:
+        query = query.where(events.c.workflow_id == workflow_id)
+    if trigger is not None:
+        query = query.where(events.c.trigger == trigger)
+    if state is not None:
+        query = query.where(sa.or_(events.c.from_state == state, events.c.to_state == state))
+    return _event_page(connection, query, community_prefix=community_prefix, since=since,
+                       until=until, limit=limit, cursor=cursor)
 
 
 # ---------------------------------------------------------------------------------------
@@ -764,25 +774,8 @@ def list_events_of_kind(connection: Connection, kind: str, *, workflow_id: str |
     query = sa.select(events).where(events.c.kind == kind)
     if workflow_id is not None:
         query = query.where(events.c.workflow_id == workflow_id)
-    if community_prefix:
-        scoped = sa.select(cases.c.id).where(community_scope(cases.c.community,
-                                                             community_prefix))
-        query = query.where(events.c.case_id.in_(scoped))
-    if since is not None:
-        query = query.where(events.c.at >= since)
-    if until is not None:
-        query = query.where(events.c.at < until)
-    if cursor is not None:
-        a, i = decode_cursor(cursor, (datetime, int))
-        query = query.where(sa.or_(events.c.at > a,
-                                   sa.and_(events.c.at == a, events.c.id > i)))
-    query = query.order_by(events.c.at, events.c.id).limit(limit + 1)
-    rows = list(connection.execute(query).mappings())
-    following = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        following = encode_cursor([rows[-1]["at"], rows[-1]["id"]])
-    return rows, following
+    return _event_page(connection, query, community_prefix=community_prefix, since=since,
+                       until=until, limit=limit, cursor=cursor)
 
 
 # ---------------------------------------------------------------------------------------
