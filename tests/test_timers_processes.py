@@ -167,7 +167,10 @@ def test_two_workers_share_a_thousand_due_timers_and_fire_each_exactly_once(
         by_worker = Counter(connection.execute(sa.text(
             "SELECT claimed_by FROM timers")).scalars())
         data = connection.execute(sa.text("SELECT data FROM cases")).scalars().all()
-    assert set(by_worker) == {"worker-1", "worker-2"}, by_worker
+    assert set(by_worker) <= {"worker-1", "worker-2"}, by_worker
+    if db_url.startswith("postgresql"):  # SKIP LOCKED lets both take batches at once; on
+        # SQLite one worker may drain everything while the other waits for the write lock.
+        assert set(by_worker) == {"worker-1", "worker-2"}, by_worker
     assert [_json(d)["pings"] for d in data] == [4] * cases
 
 
