@@ -19,6 +19,7 @@ from sqlalchemy import Connection, RowMapping
 
 from engine import tables
 from engine.decision import TimerPlan
+from engine.event_filters import InputCondition
 
 cases = tables.Case.__table__  # type: ignore[attr-defined]
 events = tables.Event.__table__  # type: ignore[attr-defined]
@@ -672,12 +673,32 @@ def _event_page(connection: Connection, query: sa.Select[Any], *,
     return rows, following
 
 
+def input_clause(condition: InputCondition) -> sa.ColumnElement[bool]:
+    """A JSON-path comparison on the event's recorded input (SQLite and PostgreSQL)."""
+    path = events.c.input[condition.field]
+    value = condition.value
+    column: sa.ColumnElement[Any]
+    if isinstance(value, bool):
+        column = path.as_boolean()
+    elif isinstance(value, float):
+        column = path.as_float()
+    else:
+        column = path.as_string()
+    return {"=": column == value, "!=": column != value, ">": column > value,
+            ">=": column >= value, "<": column < value, "<=": column <= value}[condition.op]
+
+
 def list_events(connection: Connection, *, case_id: str | None, actor: str | None,
                 workflow_id: str | None, trigger: str | None, state: str | None,
                 community_prefix: str | None, since: datetime | None,
-                until: datetime | None, limit: int,
-                cursor: str | None) -> tuple[list[Row], str | None]:
+                until: datetime | None, limit: int, cursor: str | None,
+                role: str | None = None, conditions: Sequence[InputCondition] = ()
+                ) -> tuple[list[Row], str | None]:
     query = sa.select(events)
+    if role is not None:
+        query = query.where(events.c.role == role)
+    for condition in conditions:
+        query = query.where(input_clause(condition))
     if case_id is not None:
         query = query.where(events.c.case_id == case_id)
     if actor is not None:

@@ -68,6 +68,7 @@ from engine.errors import (
     Refused,
     StoreUnavailable,
 )
+from engine.event_filters import InputCondition
 from engine.ledger import GENESIS, ChainBreak, canonical_json
 from engine.registry import WorkflowRegistry
 from engine.settings import Settings
@@ -528,11 +529,13 @@ class CaseService:
                     workflow_id: str | None = None, trigger: str | None = None,
                     state: str | None = None, community_prefix: str | None = None,
                     since: datetime | None = None, until: datetime | None = None,
-                    limit: int = 100,
-                    cursor: str | None = None) -> tuple[list[EventView], str | None]:
+                    limit: int = 100, cursor: str | None = None, role: str | None = None,
+                    conditions: Sequence[InputCondition] = (),
+                    ) -> tuple[list[EventView], str | None]:
         """A page of events in time order (`since` inclusive, `until` exclusive).
 
-        `state` keeps events that entered or left that state.
+        `state` keeps events that entered or left that state; `role` the events done in
+        that role; each of `conditions` compares a field of the recorded input.
         """
         limit = min(max(int(limit), 1), MAX_LIMIT)
         with read_connection(self.engine) as connection:
@@ -540,7 +543,8 @@ class CaseService:
                 rows, following = repo.list_events(
                     connection, case_id=case_id, actor=actor, workflow_id=workflow_id,
                     trigger=trigger, state=state, community_prefix=community_prefix,
-                    since=since, until=until, limit=limit, cursor=cursor)
+                    since=since, until=until, limit=limit, cursor=cursor, role=role,
+                    conditions=conditions)
             except repo.CursorError as error:
                 raise Refused(_refusal("invalid_cursor", {"cursor": cursor})) from error
         return [_event_view(row) for row in rows], following

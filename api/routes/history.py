@@ -7,9 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Reader
+from api.deps import Context, Reader
+from api.errors import invalid
 from api.routes.common import CASE_ID, problems, scope_prefix
 from api.schemas import EventPublic, EventsPublic
+from engine.event_filters import ConditionError, InputCondition, parse_condition
+from engine.masking import sensitive_names
 
 router = APIRouter(tags=["history"])
 
@@ -19,6 +22,34 @@ def as_utc(moment: datetime | None) -> datetime | None:
     if moment is None or moment.tzinfo is not None:
         return moment
     return moment.replace(tzinfo=UTC)
+
+
+def _conditions(ctx: Context, texts: list[str]) -> list[InputCondition]:
+    """The `input` conditions; one on personal data needs the `pii` permission, or probing
+    with it would reveal what masking hides."""
+    conditions = [_condition(text) for text in texts]
+    if conditions and not ctx.principal.sees_pii:
+        registry = ctx.service.registry
+        hidden = {name for d in registry.definitions()
+                  for name in sensitive_names(registry.get(d.id, d.version))}
+        for condition in conditions:
+            if condition.field in hidden:
+                raise invalid("input", "sensitive_condition",
+                              f"'{condition.field}' is personal data: querying it needs "
+                              "the pii permission",
+                              f"“{condition.field}”属于个人信息，需具备 pii 权限才能查询",
+                              location="query")
+    return conditions
+
+
+def _condition(text: str) -> InputCondition:
+    """One `input` query value, or 422 naming the parameter and the expected form."""
+    try:
+        return parse_condition(text)
+    except ConditionError as error:
+        raise invalid("input", "invalid_condition", str(error),
+                      "条件格式有误：应为“字段 比较符 值”，例如 activity_sessions>20",
+                      location="query") from error
 
 
 @router.get("/cases/{case_id}/history", summary="A case's whole history, oldest first",
@@ -41,6 +72,11 @@ def list_events(
     community: Annotated[str | None, Query(max_length=700)] = None,
     since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
     until: Annotated[datetime | None, Query(description="Before this time.")] = None,
+    role: Annotated[str | None, Query(max_length=64,
+                                      description="Events done in this role.")] = None,
+    input: Annotated[list[str] | None, Query(
+        max_length=10, description="Conditions on the recorded input, e.g. "
+        "activity_sessions>20 or result=passed (repeat for several).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> EventsPublic:
@@ -49,6 +85,7 @@ def list_events(
     events, next_cursor = ctx.service.list_events(
         case_id=case, actor=actor, workflow_id=workflow, trigger=trigger, state=state,
         community_prefix=scope_prefix(ctx.principal, community), since=as_utc(since),
-        until=as_utc(until), limit=limit, cursor=cursor)
+        until=as_utc(until), limit=limit, cursor=cursor, role=role,
+        conditions=_conditions(ctx, input or []))
     return EventsPublic(data=[ctx.presenter.event(e, ctx.principal) for e in events],
                         next_cursor=next_cursor)
