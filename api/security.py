@@ -31,6 +31,7 @@ import sqlalchemy as sa
 
 from engine.db import read_connection, write_connection
 from engine.decision import Actor
+from engine.operations import record as record_operation
 
 TOKEN_PREFIX = "hat_"
 ADMIN, DESIGNER, CASEWORKER, AUDITOR = "admin", "designer", "caseworker", "auditor"
@@ -179,8 +180,10 @@ class TokenStore:
         self.table = table if table is not None else tokens_table()
 
     def create(self, name: str, roles: Iterable[str], community: str,
-               permissions: Iterable[str] = (), *, now: datetime) -> tuple[TokenRecord, str]:
-        """Store a new token and return it with the plain token (shown once)."""
+               permissions: Iterable[str] = (), *, now: datetime, actor: str = "cli"
+               ) -> tuple[TokenRecord, str]:
+        """Store a new token and return it with the plain token (shown once); the operations
+        log records who made it, with its roles and scope (never the token)."""
         roles, permissions = sorted(set(roles)), sorted(set(permissions))
         check_token_fields(name, roles, community, permissions)
         token = generate_token()
@@ -195,6 +198,9 @@ class TokenStore:
                 id=record.id, name=name, token_hash=hash_token(token), roles=roles,
                 community=community, permissions=permissions, created_at=now,
                 revoked_at=None))
+        record_operation(self.engine, actor=actor, action="token_create", at=now, target=name,
+                         community=community,
+                         detail={"id": record.id, "roles": roles, "permissions": permissions})
         return record, token
 
     def lookup(self, token: str) -> Principal | None:
@@ -212,14 +218,19 @@ class TokenStore:
         return Principal(str(row.id), row.name, frozenset(row.roles or ()), row.community,
                          frozenset(row.permissions or ()))
 
-    def revoke(self, name_or_id: str, *, now: datetime) -> int:
-        """Revoke the active token with this id, or the active tokens with this name."""
+    def revoke(self, name_or_id: str, *, now: datetime, actor: str = "cli") -> int:
+        """Revoke the active token with this id, or the active tokens with this name; the
+        operations log records the attempt, refused when nothing matched."""
         t = self.table
         with write_connection(self.engine) as conn:
             result = conn.execute(t.update().where(
                 sa.or_(t.c.id == name_or_id, t.c.name == name_or_id),
                 t.c.revoked_at.is_(None)).values(revoked_at=now))
-        return int(result.rowcount or 0)
+        count = int(result.rowcount or 0)
+        record_operation(self.engine, actor=actor, action="token_revoke", at=now,
+                         target=name_or_id, outcome="done" if count else "refused",
+                         detail={"revoked": count})
+        return count
 
     def list(self, *, include_revoked: bool = False) -> list[TokenRecord]:
         t = self.table

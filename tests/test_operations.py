@@ -46,3 +46,17 @@ def test_the_log_refuses_updates_and_deletes(engine: sa.Engine) -> None:
 def test_an_unknown_outcome_is_refused(engine: sa.Engine) -> None:
     with pytest.raises(ValueError):
         record(engine, actor="zhao", action="export", at=START, outcome="maybe")
+
+
+def test_token_creation_and_revocation_are_logged_without_the_token(engine: sa.Engine) -> None:
+    from api.security import TokenStore
+
+    store = TokenStore(engine)
+    _, token = store.create("auditor.wang", ["auditor"], "fuzhou", now=START, actor="cli:root")
+    assert store.revoke("auditor.wang", now=START, actor="cli:root") == 1
+    assert store.revoke("nobody", now=START, actor="cli:root") == 0
+    entries, _ = list_operations(engine, actor="cli:root")
+    assert [(e.action, e.target, e.outcome) for e in entries] == [
+        ("token_create", "auditor.wang", "done"), ("token_revoke", "auditor.wang", "done"),
+        ("token_revoke", "nobody", "refused")]
+    assert all(token not in str(e) for e in entries)

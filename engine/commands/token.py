@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -27,6 +28,14 @@ def _store() -> TokenStore:
     return TokenStore(engine)
 
 
+def _operator() -> str:
+    """Who ran the command, for the operations log: the shell's user."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except (KeyError, OSError):
+        return "cli"
+
+
 @token_app.command("create")
 def create(
     name: Annotated[str, typer.Option("--name", help="Who uses it; recorded as the actor.")],
@@ -45,7 +54,7 @@ def create(
     try:
         store = _store()
         record, token = store.create(name, role, community, permission or (),
-                                     now=SystemClock().now())
+                                     now=SystemClock().now(), actor=_operator())
     except (TokenError, StoreUnavailable) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
@@ -63,7 +72,7 @@ def revoke(name_or_id: Annotated[str, typer.Argument(help="The token's name or i
     """Revoke a token at once (by name: every active token of that name)."""
     try:
         store = _store()
-        count = store.revoke(name_or_id, now=SystemClock().now())
+        count = store.revoke(name_or_id, now=SystemClock().now(), actor=_operator())
     except StoreUnavailable as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
