@@ -77,6 +77,7 @@ def get_principal(
     principal = tokens.lookup(credentials.credentials)
     if principal is None:
         raise unauthenticated()
+    request.state.principal = principal  # for the refused-attempt entry of the operations log
     return principal
 
 

@@ -48,6 +48,7 @@ from engine.errors import (
     Refused,
     StoreUnavailable,
 )
+from engine.operations import record as record_operation
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 LANGUAGES = ("en", "zh")
@@ -249,8 +250,28 @@ def _jsonable(value: Any) -> Any:
     return json.loads(json.dumps(value, default=str))
 
 
+CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def log_refused_attempt(request: Request, code: str) -> None:
+    """Record a refused attempt to change something in the operations log: who tried what
+    and why it was refused. The case's own chain stays as it is, since nothing changed."""
+    principal = getattr(request.state, "principal", None)
+    service = getattr(request.app.state, "service", None)
+    if request.method not in CHANGING or principal is None or service is None:
+        return
+    try:
+        record_operation(service.engine, actor=principal.name, action="change_refused",
+                         at=service.clock.now(), outcome="refused", target=request.url.path,
+                         community=principal.community,
+                         detail={"method": request.method, "code": code})
+    except HatcheryError:
+        logger.warning("could not record a refused attempt in the operations log")
+
+
 def _refused(request: Request, exc: Refused) -> Response:
     refusal = exc.refusal
+    log_refused_attempt(request, refusal.code)
     lang = _request_language(request)
     extra: dict[str, Any] = {}
     details = dict(refusal.details)
@@ -271,6 +292,7 @@ def _not_found(request: Request, exc: NotFound) -> Response:
 
 
 def _conflict(request: Request, exc: Conflict) -> Response:
+    log_refused_attempt(request, "conflict")
     en, zh = MESSAGES["conflict"]
     args = {"current": exc.current, "expected": exc.expected}
     return problem_response(request, 409, "conflict", en.format(**args), zh.format(**args),

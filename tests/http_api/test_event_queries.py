@@ -38,3 +38,16 @@ def test_personal_data_cannot_be_probed_without_pii(api: Api, area: str) -> None
     assert refused.json()["errors"][0]["code"] == "sensitive_condition"
     allowed = api.as_(["auditor"], area, ("pii",)).get("/events", params=probe)
     assert [e["trigger"] for e in allowed.json()["data"]] == ["accept"]
+
+
+def test_a_refused_change_is_recorded_in_the_operations_log(api: Api, area: str) -> None:
+    community = f"{area}/a"
+    client = api.as_(["caseworker"], community)
+    case = start_case(client, community)
+    refused = client.post(f"/cases/{case['id']}/events", json={"trigger": "approve"})
+    assert refused.status_code == 409
+    admin = api.as_(["admin"], area)
+    entries = admin.get("/audit/operations", params={"action": "change_refused"}).json()
+    mine = [e for e in entries["data"] if e["target"].endswith(f"/cases/{case['id']}/events")]
+    assert [(e["outcome"], e["detail"]["code"]) for e in mine] == [
+        ("refused", "not_allowed_from_state")]
