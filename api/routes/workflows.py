@@ -22,6 +22,7 @@ from engine import diagram
 from engine.compiler import compile_workflow
 from engine.errors import DefinitionError, NotFound
 from engine.loader import Diagnostic, load_text
+from engine.operations import record as record_operation
 from engine.spec import as_text
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
@@ -147,6 +148,10 @@ def upload_workflow(text: YamlText, ctx: Designer) -> WorkflowPublic:
                               [Diagnostic(**d) for d in diagnostics])
     definition = _registry(ctx.service).register_text(text,
                                                       f"upload by {ctx.principal.name}")
+    record_operation(ctx.service.engine, actor=ctx.principal.name, action="definition_upload",
+                     at=ctx.service.clock.now(), target=definition.id,
+                     detail={"version": definition.version,
+                             "content_hash": definition.content_hash})
     return _public(ctx.service, definition.id, definition.version, ctx.lang)
 
 

@@ -120,3 +120,15 @@ def test_the_diagram_highlights_a_cases_state(api: Api, area: str) -> None:
                           params={"case": case["id"]}).status_code == 404
         assert client.get(f"/workflows/{WORKFLOW}/diagram",
                           params={"format": "png"}).status_code == 422
+
+
+def test_an_upload_is_recorded_in_the_operations_log(api: Api, area: str) -> None:
+    workflow_id = f"api_u_{uuid.uuid4().hex[:8]}"
+    with api.as_(["designer"], area) as designer:
+        assert designer.post("/workflows", content=definition(workflow_id),
+                             headers=YAML).status_code == 201
+    with api.as_(["admin"], "*") as admin:
+        entries = admin.get("/audit/operations",
+                            params={"action": "definition_upload"}).json()["data"]
+    mine = [e for e in entries if e["target"] == workflow_id]
+    assert [(e["outcome"], e["detail"]["version"]) for e in mine] == [("done", "1.0.0")]
