@@ -27,6 +27,7 @@ from engine.decision import Actor
 from engine.errors import Conflict, DefinitionError, Refused
 from engine.loader import load_text
 from engine.migration import plan_case
+from engine.operations import list_operations
 from engine.registry import WorkflowRegistry
 from engine.service import CaseService, build_service
 from engine.settings import PROJECT_ROOT, Settings
@@ -377,6 +378,16 @@ def test_apply_moves_those_that_can_and_leaves_the_others_untouched(
                 "--role", "designer")
     assert "3 case(s) already on 2.0.0" in again.stdout
     assert again.exit_code == 1  # the archived case still cannot move
+
+
+def test_apply_is_recorded_in_the_operations_log(
+        db_url: str, shipped: Path, population: dict[str, str], engine: sa.Engine) -> None:
+    cli(db_url, shipped, "apply", WF, "--to", "2.0.0", "--actor", "zhou", "--role", "designer")
+    entries, _ = list_operations(engine, action="migration")
+    assert [(e.actor, e.target, e.outcome) for e in entries] == [("zhou", WF, "refused")]
+    assert sorted(entries[0].detail["moved"]) == sorted(
+        population[k] for k in ("applied", "review", "evaluation"))
+    assert entries[0].detail["stayed"] == [population["archived"]]
 
 
 def test_apply_to_one_case_and_refusals_in_one_line(

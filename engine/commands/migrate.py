@@ -113,6 +113,7 @@ def apply(
         with service() as cases:
             what, planned, already = _plan(cases, target, to)
             rows = [_apply(cases, row, who, comment, language) for row in planned]
+            _log(cases, who.id, what, to, rows)
         _print(what, to, rows, already, language, as_json, applied=True)
     if any(not row.moved for row in rows):
         raise typer.Exit(REFUSED)
@@ -155,6 +156,17 @@ def _live_cases(cases: CaseService, workflow_id: str) -> Any:
         yield from (c for c in page if c.status != "closed")
         if cursor is None:
             return
+
+
+def _log(cases: CaseService, actor: str, what: str, to: str, rows: Sequence[_Row]) -> None:
+    """The migration as one entry of the operations log: which cases moved, which not."""
+    from engine.operations import record
+
+    moved = [r.case.id for r in rows if r.moved]
+    record(cases.engine, actor=actor, action="migration", at=cases.clock.now(), target=what,
+           outcome="done" if len(moved) == len(rows) else "refused",
+           detail={"to_version": to, "moved": moved,
+                   "stayed": [r.case.id for r in rows if not r.moved]})
 
 
 def _apply(cases: CaseService, row: _Row, actor: Any, comment: str | None,
