@@ -70,6 +70,7 @@ from engine.errors import (
 )
 from engine.event_filters import InputCondition
 from engine.ledger import GENESIS, ChainBreak, canonical_json
+from engine.operations import record as record_operation
 from engine.registry import WorkflowRegistry
 from engine.settings import Settings
 from engine.spec import as_text
@@ -437,7 +438,8 @@ class CaseService:
                                  values={"status": "suspended"})
             return self._finish(connection, loaded, event)
 
-        return self._change("suspend", actor, idempotency_key, request, work)
+        return self._logged(self._change("suspend", actor, idempotency_key, request, work),
+                            "suspend", actor, {"reason": reason})
 
     def resume(self, case_id: str, *, actor: Actor, comment: str | None = None,
                expected_version: int | None = None,
@@ -458,7 +460,8 @@ class CaseService:
                                  values={"status": "active"})
             return self._finish(connection, loaded, event)
 
-        return self._change("resume", actor, idempotency_key, request, work)
+        return self._logged(self._change("resume", actor, idempotency_key, request, work),
+                            "resume", actor, {"comment": comment})
 
     def set_parameter(self, workflow_id: str, name: str, value: Any, *,
                       community: str = "") -> None:
@@ -548,6 +551,16 @@ class CaseService:
             except repo.CursorError as error:
                 raise Refused(_refusal("invalid_cursor", {"cursor": cursor})) from error
         return [_event_view(row) for row in rows], following
+
+    def _logged(self, result: FireResult, action: str, actor: Actor,
+                detail: Mapping[str, Any]) -> FireResult:
+        """Suspensions and resumptions also go to the operations log, where auditors list
+        actions across cases; a replayed request was logged the first time."""
+        if not result.replayed:
+            record_operation(self.engine, actor=actor.id, action=action,
+                             at=result.event.at, target=result.case.id,
+                             community=result.case.community, detail=dict(detail))
+        return result
 
     # -- the transaction ------------------------------------------------------------------
 

@@ -7,9 +7,11 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from conftest import START
+from conftest import COMMITTEE, START
+from test_service import start_org
 
 from engine.operations import list_operations, record
+from engine.service import CaseService
 
 HOUR = timedelta(hours=1)
 
@@ -60,3 +62,13 @@ def test_token_creation_and_revocation_are_logged_without_the_token(engine: sa.E
         ("token_create", "auditor.wang", "done"), ("token_revoke", "auditor.wang", "done"),
         ("token_revoke", "nobody", "refused")]
     assert all(token not in str(e) for e in entries)
+
+
+def test_suspension_and_resumption_are_logged(service: CaseService, engine: sa.Engine) -> None:
+    case = start_org(service).case
+    service.suspend(case.id, actor=COMMITTEE, reason="premises under repair")
+    service.resume(case.id, actor=COMMITTEE, comment="repaired")
+    entries, _ = list_operations(engine, actor=COMMITTEE.id)
+    assert [(e.action, e.target, e.detail) for e in entries] == [
+        ("suspend", case.id, {"reason": "premises under repair"}),
+        ("resume", case.id, {"comment": "repaired"})]
