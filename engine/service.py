@@ -49,7 +49,14 @@ from engine import repository as repo
 from engine.calendar import CalendarCoverageError, DurationError
 from engine.clock import Clock, SystemClock
 from engine.compiler import CompiledWorkflow
-from engine.db import describe_error, make_engine, read_connection, upgrade, write_connection
+from engine.db import (
+    current_revision,
+    describe_error,
+    make_engine,
+    read_connection,
+    upgrade,
+    write_connection,
+)
 from engine.decision import (
     DEFAULT_ROLES,
     SUPER_ROLES,
@@ -1269,15 +1276,21 @@ def build_service(settings: Settings, clock: Clock | None = None, *,
     """The service on the configured database: engine made, schema upgraded to the
     newest migration, shipped workflows registered (a new version only when changed)."""
     engine = make_engine(settings.resolved_database_url())
+    clock = clock or SystemClock()
     try:
+        before = current_revision(engine)
         upgrade(engine)
+        after = current_revision(engine)
+        if after != before:
+            record_operation(engine, actor="system:start", action="schema_upgrade",
+                             at=clock.now(), target=after,
+                             detail={"from": before, "to": after})
         registry = WorkflowRegistry(engine, clock)
         registry.sync_directory(settings.workflows_dir)
     except BaseException:
         engine.dispose()
         raise
-    return CaseService(engine, registry, clock or SystemClock(),
-                       max_automatic_steps=max_automatic_steps)
+    return CaseService(engine, registry, clock, max_automatic_steps=max_automatic_steps)
 
 
 def verify_store(engine: Engine, case_id: str | None = None) -> list[ChainBreak]:

@@ -4,14 +4,18 @@ changed or removed (SQLite and PostgreSQL)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from conftest import COMMITTEE, START
 from test_service import start_org
 
+from engine.clock import FrozenClock
+from engine.db import head_revision
 from engine.operations import list_operations, record
-from engine.service import CaseService
+from engine.service import CaseService, build_service
+from engine.settings import Settings
 
 HOUR = timedelta(hours=1)
 
@@ -72,3 +76,15 @@ def test_suspension_and_resumption_are_logged(service: CaseService, engine: sa.E
     assert [(e.action, e.target, e.detail) for e in entries] == [
         ("suspend", case.id, {"reason": "premises under repair"}),
         ("resume", case.id, {"comment": "repaired"})]
+
+
+def test_a_schema_upgrade_at_start_is_logged_once(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'fresh.db'}",
+                        HATCHERY_DATA_DIR=tmp_path, HATCHERY_WORKFLOWS_DIR=tmp_path)
+    first = build_service(settings, FrozenClock(START))
+    second = build_service(settings, FrozenClock(START))
+    entries, _ = list_operations(first.engine, action="schema_upgrade")
+    assert [(e.actor, e.detail["from"], e.detail["to"]) for e in entries] == [
+        ("system:start", None, head_revision())]
+    first.engine.dispose()
+    second.engine.dispose()
