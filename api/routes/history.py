@@ -24,10 +24,17 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def _conditions(ctx: Context, texts: list[str]) -> list[InputCondition]:
+def _conditions(ctx: Context, texts: list[str], *, narrowed: bool) -> list[InputCondition]:
     """The `input` conditions; one on personal data needs the `pii` permission, or probing
-    with it would reveal what masking hides."""
+    with it would reveal what masking hides. Conditions are checked on the rows an indexed
+    filter (case, actor, workflow or since) selects, so one of those must come with them:
+    the input itself is not indexed, and a query must not scan every event."""
     conditions = [_condition(text) for text in texts]
+    if conditions and not narrowed:
+        raise invalid("input", "condition_needs_narrowing",
+                      "input conditions need case, actor, workflow or since as well",
+                      "按输入条件查询时还需指定 case、actor、workflow 或 since",
+                      location="query")
     if conditions and not ctx.principal.sees_pii:
         registry = ctx.service.registry
         hidden = {name for d in registry.definitions()
@@ -86,6 +93,7 @@ def list_events(
         case_id=case, actor=actor, workflow_id=workflow, trigger=trigger, state=state,
         community_prefix=scope_prefix(ctx.principal, community), since=as_utc(since),
         until=as_utc(until), limit=limit, cursor=cursor, role=role,
-        conditions=_conditions(ctx, input or []))
+        conditions=_conditions(ctx, input or [], narrowed=any(
+            v is not None for v in (case, actor, workflow, since))))
     return EventsPublic(data=[ctx.presenter.event(e, ctx.principal) for e in events],
                         next_cursor=next_cursor)

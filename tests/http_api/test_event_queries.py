@@ -25,7 +25,8 @@ def test_events_are_found_by_role(api: Api, area: str) -> None:
 
 
 def test_a_malformed_input_condition_is_422_naming_the_parameter(api: Api, area: str) -> None:
-    response = api.as_(["auditor"], area).get("/events", params={"input": "id_number"})
+    response = api.as_(["auditor"], area).get("/events", params={
+        "input": "id_number", "workflow": "api_resident_service"})
     assert response.status_code == 422
     assert response.json()["errors"][0]["field"] == "input"
 
@@ -51,3 +52,10 @@ def test_a_refused_change_is_recorded_in_the_operations_log(api: Api, area: str)
     mine = [e for e in entries["data"] if e["target"].endswith(f"/cases/{case['id']}/events")]
     assert [(e["outcome"], e["detail"]["code"]) for e in mine] == [
         ("refused", "not_allowed_from_state")]
+
+
+def test_an_input_condition_alone_is_refused_as_it_would_scan_every_event(
+        api: Api, area: str) -> None:
+    response = api.as_(["auditor"], area).get("/events", params={"input": "notes>1"})
+    assert response.status_code == 422
+    assert response.json()["errors"][0]["code"] == "condition_needs_narrowing"
