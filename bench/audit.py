@@ -24,12 +24,13 @@ import random
 import statistics
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+
+from bench._databases import scratch_store
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW_FILE = ROOT / "tests" / "fixtures" / "store" / "store_incubation.yaml"
@@ -68,24 +69,6 @@ def _postgres_url() -> str | None:
 def _sqlite() -> Iterator[str]:
     with tempfile.TemporaryDirectory() as directory:
         yield f"sqlite:///{Path(directory) / 'audit.db'}"
-
-
-@contextmanager
-def _postgres(base: str) -> Iterator[str]:
-    import sqlalchemy as sa
-    from sqlalchemy.engine import make_url
-
-    schema = f"bench_audit_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
 
 
 def _load(engine: Any, cases: int) -> None:
@@ -217,7 +200,7 @@ def run(quick: bool) -> dict[str, float]:
         figures.update(_measure(url, "sqlite", cases))
     base = _postgres_url()
     if base is not None:
-        with _postgres(base) as url:
+        with scratch_store(base, "bench_audit") as url:
             figures.update(_measure(url, "postgres", cases))
     return figures
 

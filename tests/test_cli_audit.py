@@ -10,13 +10,12 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from conftest import CASEWORKER, COMMITTEE, COMMUNITY
+from conftest import CASEWORKER
+from test_audit_chain_store import grown_case, tampering
 from typer.testing import CliRunner, Result
 
 from engine.cli import app
@@ -30,27 +29,6 @@ HEX64 = re.compile(r"^[0-9a-f]{64}$")
 def audit(db_url: str, *args: str) -> Result:
     return runner.invoke(app, ["audit", *args],
                          env={"DATABASE_URL": db_url, "COLUMNS": "200"})
-
-
-def grown_case(service: CaseService, times: int = 3) -> str:
-    """A case with 1 + `times` events."""
-    case_id = service.start_case("store_org", {"name": "A"}, actor=COMMITTEE,
-                                 community=COMMUNITY).case.id
-    for _ in range(times):
-        service.fire(case_id, "grow", input={"by": 1}, actor=CASEWORKER)
-    return case_id
-
-
-@contextmanager
-def tampering(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A connection that may change events: the append-only triggers are dropped."""
-    with engine.begin() as connection:
-        if connection.dialect.name == "sqlite":
-            connection.exec_driver_sql("DROP TRIGGER events_no_update")
-            connection.exec_driver_sql("DROP TRIGGER events_no_delete")
-        else:
-            connection.exec_driver_sql("ALTER TABLE events DISABLE TRIGGER USER")
-        yield connection
 
 
 def one_line(result: Result) -> str:
