@@ -48,7 +48,7 @@ from engine.errors import (
     Refused,
     StoreUnavailable,
 )
-from engine.operations import record as record_operation
+from engine.store.operations import record as record_operation
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 LANGUAGES = ("en", "zh")

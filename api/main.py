@@ -20,7 +20,7 @@ from api.routes import audit, cases, health, history, timers, workflows
 from api.security import CaseCommunities, TokenStore
 from api.views import Presenter
 from engine.clock import Clock
-from engine.compiler import CompiledWorkflow
+from engine.core.compiler import CompiledWorkflow
 from engine.errors import HatcheryError
 from engine.settings import Settings
 
@@ -54,8 +54,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         current = service
         scheduler = None
         if current is None:
-            from engine.service import build_service
-            from engine.timers import start_scheduler
+            from engine.service.door import build_service
+            from engine.timers.worker import start_scheduler
 
             current = await run_in_threadpool(build_service, settings, clock)
             if settings.run_timers:

@@ -29,9 +29,9 @@ from uuid import uuid4
 
 import sqlalchemy as sa
 
-from engine.db import read_connection, write_connection
-from engine.decision import Actor
-from engine.operations import record as record_operation
+from engine.core.decision import Actor
+from engine.store.db import read_connection, write_connection
+from engine.store.operations import record as record_operation
 
 TOKEN_PREFIX = "hat_"
 ADMIN, DESIGNER, CASEWORKER, AUDITOR = "admin", "designer", "caseworker", "auditor"
@@ -251,8 +251,8 @@ class TokenStore:
 
 
 def tokens_table() -> sa.Table:
-    """The `api_tokens` table as declared in `engine.tables`."""
-    from engine.tables import ApiToken
+    """The `api_tokens` table as declared in `engine.store.tables`."""
+    from engine.store.tables import ApiToken
 
     table = ApiToken.__table__  # type: ignore[attr-defined]
     assert isinstance(table, sa.Table)

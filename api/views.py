@@ -24,9 +24,9 @@ from api.schemas import (
     WorkflowPublic,
 )
 from api.security import Principal
-from engine.compiler import CompiledWorkflow
-from engine.masking import mask_fields, mask_value, sensitive_names
-from engine.spec import FieldSpec, as_text
+from engine.audit.masking import mask_fields, mask_value, sensitive_names
+from engine.core.compiler import CompiledWorkflow
+from engine.language.spec import FieldSpec, as_text
 
 WorkflowLookup = Callable[[str, str], CompiledWorkflow | None]
 

@@ -3,8 +3,8 @@ at an instant, the cases in a state at an instant, and export throughput.
 
 1,000,000 events over 100,000 cases (QUICK: 50,000 over 5,000) are bulk-loaded straight
 into the tables (ten events a case, 200 actors, two years of times, states of the store
-incubation workflow); the queries are those the API runs (`engine.history`,
-`engine.exports`). SQLite always; PostgreSQL when a server answers at
+incubation workflow); the queries are those the API runs (`engine.audit.history`,
+`engine.audit.exports`). SQLite always; PostgreSQL when a server answers at
 HATCHERY_BENCH_POSTGRES_URL, HATCHERY_TEST_POSTGRES_URL or, under CI, the CI default.
 
 Keys (`<db>` is sqlite or postgres):
@@ -75,7 +75,7 @@ def _load(engine: Any, cases: int) -> None:
     """`cases` cases of ten events each, inserted in chunks, then ANALYZE."""
     import sqlalchemy as sa
 
-    from engine.tables import Case, Event
+    from engine.store.tables import Case, Event
 
     case_table, event_table = Case.__table__, Event.__table__  # type: ignore[attr-defined]
     rng = random.Random(7)
@@ -130,11 +130,11 @@ def _timed(samples: int, call: Callable[[int], Any]) -> tuple[float, float]:
 def _measure(url: str, db: str, cases: int) -> dict[str, float]:
     import sqlalchemy as sa
 
-    from engine.db import make_engine, read_connection, upgrade
-    from engine.exports import ExportFilter, export
-    from engine.history import case_at, cases_in_state, history_until
-    from engine.registry import WorkflowRegistry
-    from engine.tables import Event
+    from engine.audit.exports import ExportFilter, export
+    from engine.audit.history import case_at, cases_in_state, history_until
+    from engine.definitions.registry import WorkflowRegistry
+    from engine.store.db import make_engine, read_connection, upgrade
+    from engine.store.tables import Event
 
     engine = make_engine(url)
     try:

@@ -41,10 +41,10 @@ from sqlalchemy.engine import make_url
 
 from bench._databases import postgres_url
 from engine.clock import FrozenClock
-from engine.db import make_engine, upgrade
-from engine.decision import Actor
-from engine.registry import WorkflowRegistry
-from engine.service import CaseService
+from engine.core.decision import Actor
+from engine.definitions.registry import WorkflowRegistry
+from engine.service.door import CaseService
+from engine.store.db import make_engine, upgrade
 
 WORKFLOW = """
 id: bench_fire

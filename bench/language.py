@@ -24,10 +24,10 @@ from typing import Any, TypeVar
 
 from ruamel.yaml import YAML
 
-from engine.compiler import CompiledTransition, CompiledWorkflow, compile_workflow
-from engine.decision import Actor, CaseSnapshot, Transition, decide, environment
-from engine.loader import load_text
-from engine.spec import WorkflowSpec
+from engine.core.compiler import CompiledTransition, CompiledWorkflow, compile_workflow
+from engine.core.decision import Actor, CaseSnapshot, Transition, decide, environment
+from engine.definitions.loader import load_text
+from engine.language.spec import WorkflowSpec
 
 STAGES = 19
 STEPS = 8  # per stage, plus one side step: 19 * 10 + 10 other states = 200 states

@@ -42,7 +42,7 @@ from bench._databases import postgres_url, scratch_store
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from engine.service import CaseService
+    from engine.service.door import CaseService
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMERS_PER_CASE = 20
@@ -97,9 +97,9 @@ def _measure(url: str, workflows: Path, tmp: Path, count: int,
     import sqlalchemy as sa
 
     from engine.clock import SystemClock
-    from engine.db import make_engine, upgrade
-    from engine.registry import WorkflowRegistry
-    from engine.service import CaseService
+    from engine.definitions.registry import WorkflowRegistry
+    from engine.service.door import CaseService
+    from engine.store.db import make_engine, upgrade
 
     engine = make_engine(url)
     workers: list[subprocess.Popen[bytes]] = []
@@ -139,7 +139,7 @@ def _start_worker(url: str, workflows: Path, tmp: Path, log: Path,
                   name: str) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DATABASE_URL": url, "HATCHERY_WORKFLOWS_DIR": str(workflows),
            "HATCHERY_DATA_DIR": str(tmp)}
-    command = [sys.executable, "-c", "from engine.cli import app; app()", "worker",
+    command = [sys.executable, "-c", "from cli.main import app; app()", "worker",
                "--id", name, "--interval", "0.1", "--batch", "100"]
     with log.open("wb") as out:
         return subprocess.Popen(command, cwd=ROOT, env=env, stdout=out,
@@ -147,7 +147,7 @@ def _start_worker(url: str, workflows: Path, tmp: Path, log: Path,
 
 
 def _arm(service: CaseService, cases: int, *, threads: int) -> None:
-    from engine.decision import Actor
+    from engine.core.decision import Actor
 
     actor = Actor("bench", frozenset({"caseworker"}))
 

@@ -24,9 +24,9 @@ import re
 import sys
 from pathlib import Path
 
-from engine.diagram import mermaid
-from engine.loader import load_file
-from engine.spec import ParameterSpec, WorkflowSpec, as_text
+from engine.contrib.diagram import mermaid
+from engine.definitions.loader import load_file
+from engine.language.spec import ParameterSpec, WorkflowSpec, as_text
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "workflows.md"

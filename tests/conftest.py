@@ -21,11 +21,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 
 from engine.clock import FrozenClock
-from engine.db import make_engine, upgrade
-from engine.decision import Actor
-from engine.registry import WorkflowRegistry
-from engine.service import CaseService
+from engine.core.decision import Actor
+from engine.definitions.registry import WorkflowRegistry
+from engine.service.door import CaseService
 from engine.settings import PROJECT_ROOT
+from engine.store.db import make_engine, upgrade
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 """Monday 2 March 2026, 09:00 in Fuzhou: a working day."""

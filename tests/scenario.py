@@ -3,7 +3,7 @@
 `Community` plays the shell's part without a database, so that the shipped workflows can be
 walked through as a caseworker would (given / when / then) before the service exists:
 
-- `start`, `fire` and `tick` go through `engine.decision` exactly as the service will;
+- `start`, `fire` and `tick` go through `engine.core.decision` exactly as the service will;
 - after every change the case and the cases linked to it run their automatic transitions
   until none applies (`automatic_step`), as DESIGN.md asks of the one door;
 - timers are the `TimerPlan`s a transition arms; leaving a state cancels its timers; `advance`
@@ -25,10 +25,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from engine.calendar import add_duration, default_calendar, parse_duration
 from engine.clock import FrozenClock
-from engine.compiler import CompiledWorkflow
-from engine.decision import (
+from engine.core.compiler import CompiledWorkflow
+from engine.core.decision import (
     Actor,
     CaseSnapshot,
     LinkedCase,
@@ -39,8 +38,9 @@ from engine.decision import (
     decide,
     start,
 )
+from engine.definitions.loader import load_file
 from engine.errors import Refusal, Refused
-from engine.loader import load_file
+from engine.timers.calendar import add_duration, default_calendar, parse_duration
 
 WORKFLOWS = Path(__file__).resolve().parent.parent / "workflows"
 TIMER = Actor("system:timer")

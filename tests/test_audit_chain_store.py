@@ -13,9 +13,9 @@ import pytest
 import sqlalchemy as sa
 from conftest import CASEWORKER, COMMITTEE, COMMUNITY
 
-from engine import audit
+from engine.audit import verify as audit
 from engine.clock import FrozenClock
-from engine.ledger import (
+from engine.ledger.chain import (
     CHECKPOINT_EVENTS_MISSING,
     CHECKPOINT_REWRITTEN,
     CONTENT_CHANGED,
@@ -29,7 +29,7 @@ from engine.ledger import (
     canonical_json,
     event_hash,
 )
-from engine.service import CaseService, verify_store
+from engine.service.door import CaseService, verify_store
 
 
 def grown_case(service: CaseService, times: int = 3) -> str:

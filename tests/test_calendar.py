@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from engine.calendar import (
+from engine.timers.calendar import (
     CHINA_TZ,
     CalendarCoverageError,
     Duration,

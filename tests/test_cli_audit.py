@@ -18,9 +18,9 @@ from conftest import CASEWORKER
 from test_audit_chain_store import grown_case, tampering
 from typer.testing import CliRunner, Result
 
-from engine.cli import app
-from engine.ledger import GENESIS, canonical_json, event_hash
-from engine.service import CaseService
+from cli.main import app
+from engine.ledger.chain import GENESIS, canonical_json, event_hash
+from engine.service.door import CaseService
 
 runner = CliRunner()
 HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -19,11 +19,11 @@ import sqlalchemy as sa
 from conftest import COMMITTEE, COMMUNITY, STORE_FIXTURES
 from typer.testing import CliRunner, Result
 
-from engine import db
-from engine import service as service_module
-from engine.cli import app
-from engine.ledger import GENESIS
-from engine.service import CaseService
+from cli.main import app
+from engine.ledger.chain import GENESIS
+from engine.service import door as service_module
+from engine.service.door import CaseService
+from engine.store import db
 
 runner = CliRunner()
 INCUBATION = "store_incubation"

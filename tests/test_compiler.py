@@ -13,8 +13,8 @@ from typing import Any
 import pytest
 import transitions.core
 
-from engine.compiler import CompiledWorkflow, compile_workflow, content_hash
-from engine.decision import (
+from engine.core.compiler import CompiledWorkflow, compile_workflow, content_hash
+from engine.core.decision import (
     Actor,
     CaseSnapshot,
     LinkedCase,
@@ -24,9 +24,9 @@ from engine.decision import (
     available_actions,
     decide,
 )
+from engine.definitions.loader import load_file
 from engine.errors import DefinitionError
-from engine.loader import load_file
-from engine.spec import WorkflowSpec
+from engine.language.spec import WorkflowSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "workflows"
@@ -158,7 +158,7 @@ def test_the_compiler_is_the_only_module_that_imports_transitions() -> None:
         path.relative_to(ROOT).as_posix() for path in (ROOT / "engine").rglob("*.py")
         if re.search(r"^\s*(from|import)\s+transitions\b", path.read_text(encoding="utf-8"),
                      re.M))
-    assert importers == ["engine/compiler.py"]
+    assert importers == ["engine/core/compiler.py"]
 
 
 # --- the compiled workflow under concurrent use -----------------------------------------

@@ -17,7 +17,7 @@ from conftest import CASEWORKER, COMMITTEE, COMMUNITY
 
 from engine.clock import FrozenClock
 from engine.errors import Conflict
-from engine.service import CaseService, verify_store
+from engine.service.door import CaseService, verify_store
 
 THREADS = 8
 
@@ -116,8 +116,8 @@ def _worker(commands: Any, results: Any, barrier: Any) -> None:
     Each command is `(url, case_id, expected_version, idempotency_key, together)`; with
     `together`, it waits at the barrier so that both workers fire at the same moment.
     """
-    from engine.db import make_engine
-    from engine.registry import WorkflowRegistry
+    from engine.definitions.registry import WorkflowRegistry
+    from engine.store.db import make_engine
 
     clock = FrozenClock(datetime(2026, 3, 2, 1, 0, tzinfo=UTC))
     services: dict[str, CaseService] = {}

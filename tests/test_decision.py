@@ -18,9 +18,8 @@ from typing import Any
 
 import pytest
 
-from engine.calendar import default_calendar
-from engine.compiler import CompiledWorkflow, compile_workflow
-from engine.decision import (
+from engine.core.compiler import CompiledWorkflow, compile_workflow
+from engine.core.decision import (
     Actor,
     CaseSnapshot,
     LinkedCase,
@@ -33,9 +32,10 @@ from engine.decision import (
     plan_timers,
     start,
 )
+from engine.definitions.loader import load_file, load_text
 from engine.errors import DefinitionError, Refusal
-from engine.expressions import Scope, compile_expression
-from engine.loader import load_file, load_text
+from engine.language.expressions import Scope, compile_expression
+from engine.timers.calendar import default_calendar
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "workflows"
@@ -494,7 +494,7 @@ def test_the_shipped_workflow_runs_from_selection_to_graduation(
 
 
 def test_the_decision_module_imports_no_database_web_or_scheduler_code() -> None:
-    probe = ("import json, sys, engine.decision; "
+    probe = ("import json, sys, engine.core.decision; "
              "print(json.dumps(sorted(m.split('.')[0] for m in sys.modules)))")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                           cwd=ROOT, check=True)
@@ -504,5 +504,5 @@ def test_the_decision_module_imports_no_database_web_or_scheduler_code() -> None
 
 
 def test_the_decision_module_reads_no_clock() -> None:
-    source = (ROOT / "engine" / "decision.py").read_text(encoding="utf-8")
+    source = (ROOT / "engine" / "core" / "decision.py").read_text(encoding="utf-8")
     assert ".now(" not in source and "time.time" not in source and "utcnow" not in source

@@ -21,8 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from engine.compiler import CompiledWorkflow, compile_workflow
-from engine.decision import (
+from engine.core.compiler import CompiledWorkflow, compile_workflow
+from engine.core.decision import (
     Actor,
     CaseSnapshot,
     LinkedCase,
@@ -31,9 +31,9 @@ from engine.decision import (
     automatic_step,
     decide,
 )
-from engine.expressions import CompiledExpression, Environment
-from engine.loader import load_file
-from engine.spec import FieldSpec
+from engine.definitions.loader import load_file
+from engine.language.expressions import CompiledExpression, Environment
+from engine.language.spec import FieldSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 PATHS = [*sorted((ROOT / "tests" / "fixtures" / "workflows").glob("*.yaml")),

@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from conftest import store_snapshot
 from typer.testing import CliRunner
 
-from engine.cli import app
+from cli.main import app
 from engine.clock import FrozenClock
-from engine.demo import DEMO_COMMUNITY, DEMO_END, DEMO_START, summarise
-from engine.service import CaseService, CaseView, build_service, verify_store
+from engine.contrib.demo import DEMO_COMMUNITY, DEMO_END, DEMO_START, summarise
+from engine.service.door import CaseService, CaseView, build_service, verify_store
 from engine.settings import Settings
 
 DEMO_ACTORS = {"chen.hong", "liu.jian", "xu.li", "huang.min", "wang.fang"}

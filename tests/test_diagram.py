@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.compiler import compile_workflow
-from engine.diagram import mermaid, svg
-from engine.loader import load_file, load_text
-from engine.spec import WorkflowSpec
+from engine.contrib.diagram import mermaid, svg
+from engine.core.compiler import compile_workflow
+from engine.definitions.loader import load_file, load_text
+from engine.language.spec import WorkflowSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "workflows"
@@ -236,7 +236,7 @@ def _all_states(spec: WorkflowSpec) -> list[str]:
 
 def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-c", "from engine.cli import app; app()", *args],
+        [sys.executable, "-c", "from cli.main import app; app()", *args],
         capture_output=True, text=True, encoding="utf-8", cwd=ROOT, check=False,
     )
 

@@ -7,8 +7,8 @@ import pytest
 from conftest import COMMITTEE
 from test_service import AGREEMENT, start_org
 
-from engine.event_filters import ConditionError, InputCondition, parse_condition
-from engine.service import CaseService
+from engine.audit.filters import ConditionError, InputCondition, parse_condition
+from engine.service.door import CaseService
 
 
 def test_a_numeric_condition_parses_to_a_number() -> None:

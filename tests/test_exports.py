@@ -13,12 +13,12 @@ import pytest
 import sqlalchemy as sa
 from conftest import COMMITTEE, COMMUNITY
 
-from engine.audit import checkpoint
-from engine.exports import ExportFilter, export
-from engine.ledger import checkpoint_digest
-from engine.masking import mask_value
-from engine.registry import WorkflowRegistry
-from engine.service import CaseService
+from engine.audit.exports import ExportFilter, export
+from engine.audit.masking import mask_value
+from engine.audit.verify import checkpoint
+from engine.definitions.registry import WorkflowRegistry
+from engine.ledger.chain import checkpoint_digest
+from engine.service.door import CaseService
 
 INCUBATION = "store_incubation"
 PHONE = "13800138000"
@@ -124,8 +124,8 @@ def test_the_export_command_writes_the_file_and_logs_the_operation(
     import typer
     from typer.testing import CliRunner
 
-    from engine.commands.export import export_events
-    from engine.operations import list_operations
+    from cli.export import export_events
+    from engine.store.operations import list_operations
 
     start(service, "Exported")
     app = typer.Typer()

@@ -8,10 +8,10 @@ import pytest
 import sqlalchemy as sa
 from conftest import CASEWORKER, COMMITTEE, COMMUNITY
 
-from engine import repository
-from engine.db import read_connection, write_connection
-from engine.ledger import event_hash
-from engine.service import CaseService, _chain
+from engine.ledger.chain import event_hash
+from engine.service.door import CaseService, _chain
+from engine.store import repository
+from engine.store.db import read_connection, write_connection
 
 
 def test_the_case_row_reads_as_sqlalchemy_core_reads_it(

@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from conftest import COMMITTEE, COMMUNITY, START
 
+from engine.audit.history import case_at, cases_in_state, in_state_query, leaves_of
 from engine.clock import FrozenClock
+from engine.definitions.registry import WorkflowRegistry
 from engine.errors import NotFound
-from engine.history import case_at, cases_in_state, in_state_query, leaves_of
-from engine.registry import WorkflowRegistry
-from engine.service import CaseService
+from engine.service.door import CaseService
 
 INCUBATION = "store_incubation"
 AGREEMENT = {"services": "elderly care visits", "activity_sessions": 4,

@@ -1,4 +1,4 @@
-"""Tamper evidence: canonical JSON, per-case hash chains, and checkpoints (engine.ledger)."""
+"""Tamper evidence: canonical JSON, per-case hash chains, and checkpoints (engine.ledger.chain)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine.ledger import (
+from engine.ledger.chain import (
     ALL_REASONS,
     GENESIS,
     ChainBreak,

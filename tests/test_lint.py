@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from engine.compiler import compile_workflow
-from engine.diagnostics import Reporter, SourceMap
-from engine.lint import build_index, lint, reachable_states, strongly_connected
-from engine.spec import WorkflowSpec
+from engine.core.compiler import compile_workflow
+from engine.language.diagnostics import Reporter, SourceMap
+from engine.language.lint import build_index, lint, reachable_states, strongly_connected
+from engine.language.spec import WorkflowSpec
 
 
 def spec(states: dict[str, Any], transitions: list[dict[str, Any]], **extra: Any

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import engine.loader as loader
-from engine.diagnostics import MESSAGES
-from engine.loader import MAX_BYTES, LoadResult, load_file, load_text
+import engine.definitions.loader as loader
+from engine.definitions.loader import MAX_BYTES, LoadResult, load_file, load_text
+from engine.language.diagnostics import MESSAGES
 
 ROOT = Path(__file__).resolve().parent.parent
 BROKEN = ROOT / "tests" / "fixtures" / "broken"

@@ -18,19 +18,20 @@ import sqlalchemy as sa
 from conftest import CASEWORKER, COMMITTEE, COMMUNITY, START, store_snapshot
 from typer.testing import CliRunner, Result
 
-from engine import audit, repository
-from engine.cli import app
+from cli.main import app
+from engine.audit import verify as audit
 from engine.clock import FrozenClock
-from engine.compiler import CompiledWorkflow, compile_workflow
-from engine.db import read_connection
-from engine.decision import Actor
+from engine.core.compiler import CompiledWorkflow, compile_workflow
+from engine.core.decision import Actor
+from engine.core.migration import plan_case
+from engine.definitions.loader import load_text
+from engine.definitions.registry import WorkflowRegistry
 from engine.errors import Conflict, DefinitionError, Refused
-from engine.loader import load_text
-from engine.migration import plan_case
-from engine.operations import list_operations
-from engine.registry import WorkflowRegistry
-from engine.service import CaseService, build_service
+from engine.service.door import CaseService, build_service
 from engine.settings import PROJECT_ROOT, Settings
+from engine.store import repository
+from engine.store.db import read_connection
+from engine.store.operations import list_operations
 
 FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "migrate"
 V1 = FIXTURES / "migrate_org_v1.yaml"

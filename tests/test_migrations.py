@@ -16,12 +16,12 @@ from alembic.runtime.migration import MigrationContext
 from conftest import COMMITTEE, START, STORE_FIXTURES
 
 from engine.clock import FrozenClock
-from engine.compiler import content_hash
-from engine.db import current_revision, downgrade, head_revision, make_engine, upgrade
-from engine.ledger import GENESIS, canonical_json, event_hash
-from engine.registry import WorkflowRegistry
-from engine.service import CaseService, verify_store
-from engine.tables import metadata
+from engine.core.compiler import content_hash
+from engine.definitions.registry import WorkflowRegistry
+from engine.ledger.chain import GENESIS, canonical_json, event_hash
+from engine.service.door import CaseService, verify_store
+from engine.store.db import current_revision, downgrade, head_revision, make_engine, upgrade
+from engine.store.tables import metadata
 
 FIRST = "0001_initial"
 SOURCE = (STORE_FIXTURES / "store_incubation.yaml").read_text(encoding="utf-8")

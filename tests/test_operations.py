@@ -12,10 +12,10 @@ from conftest import COMMITTEE, START
 from test_service import start_org
 
 from engine.clock import FrozenClock
-from engine.db import head_revision
-from engine.operations import list_operations, record
-from engine.service import CaseService, build_service
+from engine.service.door import CaseService, build_service
 from engine.settings import Settings
+from engine.store.db import head_revision
+from engine.store.operations import list_operations, record
 
 HOUR = timedelta(hours=1)
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from engine.loader import load_file
-from engine.schema import MODELINE, SCHEMA_ID, render, workflow_schema
+from engine.definitions.loader import load_file
+from engine.language.schema import MODELINE, SCHEMA_ID, render, workflow_schema
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / "workflows"
@@ -75,7 +75,7 @@ def test_the_schema_rejects_an_unknown_key() -> None:
 
 def test_hatchery_schema_prints_the_schema() -> None:
     done = subprocess.run(
-        [sys.executable, "-c", "from engine.cli import app; app()", "schema"],
+        [sys.executable, "-c", "from cli.main import app; app()", "schema"],
         capture_output=True, text=True, encoding="utf-8", cwd=ROOT, check=False,
     )
     assert done.returncode == 0, done.stderr

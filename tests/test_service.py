@@ -21,16 +21,16 @@ from conftest import (
 )
 from ruamel.yaml import YAML
 
-from engine import repository
 from engine.clock import FrozenClock
-from engine.compiler import compile_workflow
-from engine.db import read_connection
-from engine.decision import Actor
+from engine.core.compiler import compile_workflow
+from engine.core.decision import Actor
 from engine.errors import Conflict, NotFound, Refused, StoreUnavailable
-from engine.ledger import GENESIS, event_hash
-from engine.service import CaseService, FireResult, build_service, verify_store
+from engine.language.spec import WorkflowSpec
+from engine.ledger.chain import GENESIS, event_hash
+from engine.service.door import CaseService, FireResult, build_service, verify_store
 from engine.settings import Settings
-from engine.spec import WorkflowSpec
+from engine.store import repository
+from engine.store.db import read_connection
 
 INCUBATION = "store_incubation"
 AGREEMENT = {"services": "elderly care visits", "activity_sessions": 4,

@@ -11,10 +11,10 @@ import sqlalchemy as sa
 from conftest import COMMITTEE, COMMUNITY, START, STORE_FIXTURES
 from typer.testing import CliRunner
 
+from engine.audit.stats import StageRow, stage_stats
 from engine.clock import FrozenClock
-from engine.registry import WorkflowRegistry
-from engine.service import CaseService
-from engine.stats import StageRow, stage_stats
+from engine.definitions.registry import WorkflowRegistry
+from engine.service.door import CaseService
 
 INCUBATION = "store_incubation"
 DAY = timedelta(days=1)
@@ -80,7 +80,7 @@ def test_overdue_cases_are_counted_in_their_state(
 def test_hatchery_stats_prints_the_table_and_draws_the_chart(
         service: CaseService, clock: FrozenClock, engine: sa.Engine, db_url: str,
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from engine.cli import app
+    from cli.main import app
 
     case_id = start(service, "Charted")
     clock.advance(DAY)

@@ -13,12 +13,12 @@ import sqlalchemy as sa
 from conftest import CASEWORKER, COMMITTEE, COMMUNITY, SHIPPED_WORKFLOWS, START, STORE_FIXTURES
 
 from engine.clock import FrozenClock
-from engine.db import make_engine, read_connection, upgrade, write_connection
+from engine.definitions.registry import WorkflowRegistry, version_key
 from engine.errors import DefinitionError, NotFound, StoreUnavailable
-from engine.registry import WorkflowRegistry, version_key
-from engine.service import CaseService, build_service
+from engine.service.door import CaseService, build_service
 from engine.settings import Settings
-from engine.tables import UTCDateTime
+from engine.store.db import make_engine, read_connection, upgrade, write_connection
+from engine.store.tables import UTCDateTime
 
 LOOP = """\
 id: store_versions

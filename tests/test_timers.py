@@ -14,15 +14,15 @@ import sqlalchemy as sa
 from conftest import AUDITOR, CASEWORKER, COMMUNITY, SHIPPED_WORKFLOWS, START
 from typer.testing import CliRunner
 
-from engine.calendar import CHINA_TZ
-from engine.cli import app
+from cli.main import app
 from engine.clock import FrozenClock
-from engine.db import make_engine, read_connection
+from engine.definitions.registry import WorkflowRegistry
 from engine.errors import Refused
-from engine.registry import WorkflowRegistry
-from engine.service import CaseService, EventView, FireResult, verify_store
+from engine.service.door import CaseService, EventView, FireResult, verify_store
 from engine.settings import PROJECT_ROOT
-from engine.timers import Scheduler, claim_due, fire_due, start_scheduler
+from engine.store.db import make_engine, read_connection
+from engine.timers.calendar import CHINA_TZ
+from engine.timers.worker import Scheduler, claim_due, fire_due, start_scheduler
 
 TIMER_FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "timers"
 DEMO = "timer_demo"

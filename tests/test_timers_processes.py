@@ -25,8 +25,8 @@ import sqlalchemy as sa
 from conftest import CASEWORKER, COMMUNITY
 
 from engine.clock import FrozenClock
-from engine.registry import WorkflowRegistry
-from engine.service import CaseService, verify_store
+from engine.definitions.registry import WorkflowRegistry
+from engine.service.door import CaseService, verify_store
 from engine.settings import PROJECT_ROOT
 
 TIMER_FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "timers"
@@ -57,7 +57,7 @@ class Worker:
         env = {**os.environ, "DATABASE_URL": db_url,
                "HATCHERY_WORKFLOWS_DIR": str(TIMER_FIXTURES),
                "HATCHERY_DATA_DIR": str(tmp_path)}
-        command = [sys.executable, "-c", "from engine.cli import app; app()", "worker",
+        command = [sys.executable, "-c", "from cli.main import app; app()", "worker",
                    "--id", name, "--interval", "0.1", "--batch", str(batch),
                    "--lease", str(lease_s)]
         with self.log.open("wb") as out:

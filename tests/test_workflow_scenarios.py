@@ -24,14 +24,14 @@ import pytest
 import sqlalchemy as sa
 from conftest import COMMUNITY, SHIPPED_WORKFLOWS, store_snapshot
 
-from engine.calendar import CHINA_TZ
 from engine.clock import FrozenClock
-from engine.decision import Actor
-from engine.demo import advance
+from engine.contrib.demo import advance
+from engine.core.decision import Actor
+from engine.definitions.loader import load_file
+from engine.definitions.registry import WorkflowRegistry
 from engine.errors import Refusal, Refused
-from engine.loader import load_file
-from engine.registry import WorkflowRegistry
-from engine.service import CaseService, CaseView, EventView, FireResult, verify_store
+from engine.service.door import CaseService, CaseView, EventView, FireResult, verify_store
+from engine.timers.calendar import CHINA_TZ
 
 COMMITTEE = Actor("chen.hong", frozenset({"party_committee"}))
 """A member of the Jinzhou community party committee."""

@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 from scenario import WORKFLOWS, Case, Community
 
-from engine.calendar import CHINA_TZ, add_duration, parse_duration
-from engine.decision import Actor
+from engine.core.decision import Actor
+from engine.definitions.loader import load_file
 from engine.errors import Refusal, Refused
-from engine.loader import load_file
-from engine.spec import StateSpec, Text, WorkflowSpec
+from engine.language.spec import StateSpec, Text, WorkflowSpec
+from engine.timers.calendar import CHINA_TZ, add_duration, parse_duration
 
 CASEWORKER = Actor("caseworker-chen", frozenset({"caseworker"}))
 SECRETARY = Actor("branch-secretary-lin", frozenset({"branch"}))

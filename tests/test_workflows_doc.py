@@ -14,8 +14,8 @@ from types import ModuleType
 
 import pytest
 
-from engine.loader import load_file
-from engine.spec import StateSpec
+from engine.definitions.loader import load_file
+from engine.language.spec import StateSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / "workflows"

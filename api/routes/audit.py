@@ -22,13 +22,13 @@ from api.deps import Context, Reader
 from api.errors import forbidden, invalid
 from api.routes.common import CASE_ID, problems, scope_prefix
 from api.schemas import EventPublic
-from engine.exports import ExportFilter, export, media_type
-from engine.history import case_at, cases_in_state
-from engine.masking import mask_fields, mask_value
-from engine.operations import list_operations, record
-from engine.proofs import checkpoint_scope, verify_scope
-from engine.service import EventView
-from engine.stats import stage_stats
+from engine.audit.exports import ExportFilter, export, media_type
+from engine.audit.history import case_at, cases_in_state
+from engine.audit.masking import mask_fields, mask_value
+from engine.audit.proofs import checkpoint_scope, verify_scope
+from engine.audit.stats import stage_stats
+from engine.service.door import EventView
+from engine.store.operations import list_operations, record
 
 router = APIRouter(tags=["audit"])
 
@@ -282,7 +282,7 @@ def audit_verify(ctx: Reader, body: Annotated[VerifyRequest | None, Body()] = No
     engine = ctx.service.engine
     if request.case_id is not None:
         ctx.check(request.case_id)
-        from engine.audit import verify
+        from engine.audit.verify import verify
 
         found = verify(engine, request.case_id)
         log(ctx, "verify", community=ctx.communities.get(request.case_id),

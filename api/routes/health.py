@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.schemas import HealthPublic, ReadyPublic
-from engine.db import current_revision, head_revision
 from engine.errors import HatcheryError
+from engine.store.db import current_revision, head_revision
 
 router = APIRouter(tags=["health"])
 

@@ -11,8 +11,8 @@ from api.deps import Context, Reader
 from api.errors import invalid
 from api.routes.common import CASE_ID, problems, scope_prefix
 from api.schemas import EventPublic, EventsPublic
-from engine.event_filters import ConditionError, InputCondition, parse_condition
-from engine.masking import sensitive_names
+from engine.audit.filters import ConditionError, InputCondition, parse_condition
+from engine.audit.masking import sensitive_names
 
 router = APIRouter(tags=["history"])
 

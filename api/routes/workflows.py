@@ -18,12 +18,12 @@ from api.schemas import (
     WorkflowSummary,
 )
 from api.views import workflow_public
-from engine import diagram
-from engine.compiler import compile_workflow
+from engine.contrib import diagram
+from engine.core.compiler import compile_workflow
+from engine.definitions.loader import Diagnostic, load_text
 from engine.errors import DefinitionError, NotFound
-from engine.loader import Diagnostic, load_text
-from engine.operations import record as record_operation
-from engine.spec import as_text
+from engine.language.spec import as_text
+from engine.store.operations import record as record_operation
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from engine.history import history_until, in_state_query
+from engine.audit.history import history_until, in_state_query
 from http_api.conftest import ID_NUMBER, PHONE, WORKFLOW, Api, start_case
 
 AUDITOR = ["auditor"]

@@ -7,7 +7,7 @@ import json
 import logging
 from typing import Any
 
-from engine.masking import mask_fields, mask_value
+from engine.audit.masking import mask_fields, mask_value
 from http_api.conftest import ID_NUMBER, PHONE, WORKFLOW, Api
 
 MASKED_ID = "3501**********1234"

@@ -12,12 +12,12 @@ from typer.testing import CliRunner
 
 from api.main import create_app
 from api.security import TokenStore
-from engine.cli import app as cli
+from cli.main import app as cli
 from engine.clock import SystemClock
-from engine.db import make_engine
-from engine.registry import WorkflowRegistry
-from engine.service import CaseService, build_service
+from engine.definitions.registry import WorkflowRegistry
+from engine.service.door import CaseService, build_service
 from engine.settings import Settings
+from engine.store.db import make_engine
 from http_api.conftest import Api, LiveServer
 
 

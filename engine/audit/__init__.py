@@ -1,0 +1,3 @@
+"""The auditor's read side: verification, history at an instant, exports, statistics, filters,
+masking.
+"""

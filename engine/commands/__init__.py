@@ -1,1 +1,0 @@
-"""Command-line commands, one module per area; `engine.cli` assembles them."""

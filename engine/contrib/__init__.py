@@ -1,0 +1,1 @@
+"""Around the engine: diagrams, the demo community."""

@@ -1,0 +1,501 @@
+"""Deciding a transition: a pure function of the compiled workflow, a case snapshot, the
+trigger, the input, the actor and the time.
+
+Nothing here reads a database, a clock or the network (a test fails if this module
+imports sqlmodel, fastapi or apscheduler). The shell (`engine.service.door`) loads a snapshot,
+calls `decide`, and writes what the returned `Transition` says: new state and data, the
+event body, the timers to arm and the states whose timers to cancel. A `Refusal` means
+nothing is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal
+
+from engine.core.compiler import CompiledTransition, CompiledWorkflow
+from engine.errors import Refusal
+from engine.language.expressions import Environment, EvaluationError, to_cel_time
+from engine.language.spec import TimerSpec, as_text
+from engine.language.values import FieldProblem, check_values, from_cel, to_cel
+from engine.timers.calendar import (
+    CalendarCoverageError,
+    DurationError,
+    add_duration,
+    parse_duration,
+)
+from engine.timers.calendar import default_calendar as working_calendar
+
+SYSTEM_PREFIX = "system:"
+SUPER_ROLES = frozenset({"admin"})
+DEFAULT_ROLES = ("caseworker",)
+CaseStatus = Literal["active", "suspended", "closed"]
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an id (user name, or `system:timer` / `system:auto`) and their roles."""
+
+    id: str
+    roles: frozenset[str] = frozenset()
+
+    @property
+    def is_system(self) -> bool:
+        return self.id.startswith(SYSTEM_PREFIX)
+
+
+@dataclass(frozen=True)
+class LinkedCase:
+    """A case linked to this one, as guards see it."""
+
+    case_id: str
+    workflow_id: str
+    state: str
+    relation: str = "related"
+    within: tuple[str, ...] = ()  # the states enclosing `state` in its own workflow
+
+
+@dataclass(frozen=True)
+class CaseSnapshot:
+    """What `decide` needs of a case, read by the shell in the same transaction."""
+
+    state: str
+    data: Mapping[str, Any]
+    entered_at: datetime
+    checklist: Mapping[str, bool] = field(default_factory=dict)
+    links: tuple[LinkedCase, ...] = ()
+    status: CaseStatus = "active"
+
+
+@dataclass(frozen=True)
+class TimerPlan:
+    """A timer to arm: which state owns it, when it is due, what it does."""
+
+    state: str
+    timer_id: str
+    due_at: datetime
+    action: str
+    trigger: str | None
+    repeat: bool
+
+    @property
+    def key(self) -> str:
+        return f"{self.state}:{self.timer_id}"
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The outcome of an allowed trigger, as data for the shell to write."""
+
+    trigger: str
+    from_state: str
+    to_state: str
+    data: Mapping[str, Any]
+    changes: Mapping[str, Any]
+    role: str | None
+    event: Mapping[str, Any]
+    arm: tuple[TimerPlan, ...]
+    exited: tuple[str, ...]
+    entered: tuple[str, ...]
+    final: bool
+    outcome: str | None
+
+
+@dataclass(frozen=True)
+class Action:
+    """One trigger as a caller sees it: allowed, or the refusal it would meet."""
+
+    trigger: str
+    allowed: bool
+    refusal: Refusal | None
+    transition: CompiledTransition | None
+
+
+_REFUSALS: dict[str, tuple[str, str]] = {
+    "unknown_trigger": ("'{trigger}' is not a trigger of workflow {workflow}",
+                        "“{trigger}”不是流程 {workflow} 的操作"),
+    "not_allowed_from_state": ("'{trigger}' cannot be done while the case is in '{state}'",
+                               "案件处于“{state}”阶段，不能执行“{trigger}”"),
+    "role_missing": ("'{trigger}' needs one of the roles: {roles}",
+                     "执行“{trigger}”需要以下角色之一：{roles}"),
+    "input_invalid": ("the input is not valid: {fields}", "输入有误：{fields}"),
+    "guard_false": ("the condition for '{trigger}' is not met",
+                    "不满足执行“{trigger}”的条件"),
+    "guard_error": ("the condition for '{trigger}' could not be checked: {error}",
+                    "无法检查执行“{trigger}”的条件：{error}"),
+    "checklist_incomplete": ("the checklist of '{state}' is not complete: {missing}",
+                             "“{state}”阶段的清单尚未完成：{missing}"),
+    "case_suspended": ("the case is suspended; resume it first", "案件已暂停，请先恢复"),
+    "case_closed": ("the case is closed (final state '{state}')",
+                    "案件已结束（终止阶段“{state}”）"),
+    "effect_invalid": ("the workflow computed an invalid value for '{field}': {error}",
+                       "流程为“{field}”计算出的值无效：{error}"),
+    "calendar_not_covered": ("a deadline cannot be computed: {error}",
+                             "无法计算期限：{error}"),
+}
+
+
+def refusal(code: str, details: Mapping[str, Any] | None = None, **args: Any) -> Refusal:
+    """A refusal with its standard bilingual message.
+
+    An argument given as a `(en, zh)` pair is shown in the message's own language, so
+    state and trigger names appear as the designer labelled them.
+    """
+    en, zh = _REFUSALS[code]
+
+    def pick(index: int) -> dict[str, Any]:
+        return {k: v[index] if isinstance(v, tuple) else v for k, v in args.items()}
+
+    return Refusal(code, en.format(**pick(0)), zh.format(**pick(1)), dict(details or {}))
+
+
+def input_refusal(problems: list[FieldProblem], args: Mapping[str, Any]) -> Refusal:
+    """Every invalid field at once, each with its message in both languages."""
+    fields = ("; ".join(f"{p.field}: {p.en}" for p in problems),
+              "；".join(f"{p.field}：{p.zh}" for p in problems))
+    return refusal("input_invalid", {"errors": [p.as_dict() for p in problems]},
+                   **{**args, "fields": fields})
+
+
+def _labels(wf: CompiledWorkflow, state: str, trigger: str) -> dict[str, Any]:
+    """Message arguments naming a state and a trigger by their labels in both languages."""
+    info = wf.states.get(state)
+    state_title = info.spec.title if info is not None else None
+    trigger_title = wf.trigger_titles.get(trigger)
+    return {
+        "state": (as_text(state_title, "en", state), as_text(state_title, "zh", state)),
+        "trigger": (as_text(trigger_title, "en", trigger), as_text(trigger_title, "zh", trigger)),
+        "workflow": (as_text(wf.spec.title, "en"), as_text(wf.spec.title, "zh")),
+    }
+
+
+def environment(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
+                params: Mapping[str, Any]) -> Environment:
+    """The expression environment of a case at `now`."""
+    counts: dict[tuple[str, str | None], int] = {}
+    for link in case.links:
+        for state in (link.state, *link.within, None):
+            key = (link.workflow_id, state)
+            counts[key] = counts.get(key, 0) + 1
+    return Environment(
+        data=to_cel(wf.fields, case.data), params=dict(params), now=to_cel_time(now),
+        entered_at=to_cel_time(case.entered_at), state=case.state,
+        checklist={item: bool(case.checklist.get(item)) for item in wf.checklist_of(case.state)},
+        link_counts=counts,
+    )
+
+
+def _role_for(t: CompiledTransition, actor: Actor) -> tuple[bool, str | None]:
+    """Whether `actor` may fire `t`, and the role that allows it (recorded in history)."""
+    if actor.is_system:
+        return True, None
+    allowed = tuple(t.spec.roles) or DEFAULT_ROLES
+    for role in allowed:
+        if role in actor.roles:
+            return True, role
+    for role in SUPER_ROLES & actor.roles:
+        return True, role
+    return False, None
+
+
+def _status_refusal(wf: CompiledWorkflow, case: CaseSnapshot) -> Refusal | None:
+    if case.status == "closed" or wf.states[case.state].final:
+        return refusal("case_closed", {"current_state": case.state},
+                       state=_labels(wf, case.state, "")["state"])
+    if case.status == "suspended":
+        return refusal("case_suspended", {"current_state": case.state})
+    return None
+
+
+def _exits(wf: CompiledWorkflow, source: str, to: str) -> tuple[list[str], list[str]]:
+    """States exited and entered when a transition to `to` fires in leaf `source`.
+
+    A transition back to the same leaf is internal: nothing is exited or entered, so its
+    timers and checklist stay as they are (use it to record assessments and meetings).
+    A transition from a step to its own enclosing stage leaves and re-enters that stage,
+    as a hierarchical machine does: the case restarts at the stage's first step and the
+    stage's timers are armed afresh.
+    """
+    target = wf.leaf(to)
+    if source == to:
+        return [], []
+    up, down = wf.lineage(source), wf.lineage(target)
+    # Above the transition's target stage (or the common ancestor) nothing is left.
+    shared = set(up[up.index(to) + 1:]) if to in up else set(up) & set(down)
+    return [s for s in up if s not in shared], [s for s in reversed(down) if s not in shared]
+
+
+def _missing_items(wf: CompiledWorkflow, case: CaseSnapshot, exited: list[str]) -> list[str]:
+    return [item for state in exited for item in wf.states[state].spec.checklist
+            if not case.checklist.get(item)]
+
+
+def _guard_refusal(t: CompiledTransition, env: Environment, lang_args: dict[str, Any]
+                   ) -> Refusal | None:
+    if t.guard is None:
+        return None
+    try:
+        passed = t.guard.test(env)
+    except EvaluationError as exc:
+        return refusal("guard_error", {"guard": t.guard.source}, error=exc, **lang_args)
+    if passed:
+        return None
+    base = refusal("guard_false", {"guard": t.guard.source}, **lang_args)
+    if t.spec.refusal is None:
+        return base
+    return replace(base, en=as_text(t.spec.refusal, "en"), zh=as_text(t.spec.refusal, "zh"))
+
+
+def _timer_due(timer: TimerSpec, data: Mapping[str, Any], now: datetime,
+               params: Mapping[str, Any]) -> datetime | None:
+    """When `timer` falls due, or None when its base date field has no value."""
+    base = now
+    if timer.relative_to != "entry":
+        value = data.get(timer.relative_to)
+        if value is None:
+            return None
+        base = to_cel_time(datetime.fromisoformat(value) if "T" in value
+                           else datetime.fromisoformat(value + "T00:00:00+00:00"))
+    if timer.working_days is not None:
+        days = _param_ref(timer.working_days, params)
+        due = working_calendar().add_working_days(base, int(days))
+        return due if isinstance(due, datetime) else to_cel_time(due)
+    text = str(_param_ref(timer.duration or "", params))
+    return add_duration(base, parse_duration(text))
+
+
+def _param_ref(value: int | str, params: Mapping[str, Any]) -> Any:
+    """A literal, or the value of `params.NAME`."""
+    if isinstance(value, str) and value.startswith("params."):
+        return params[value.removeprefix("params.")]
+    return value
+
+
+def plan_timers(wf: CompiledWorkflow, entered: list[str], data: Mapping[str, Any],
+                now: datetime, params: Mapping[str, Any]) -> tuple[TimerPlan, ...]:
+    """Timers armed on entering `entered` states (outermost first)."""
+    plans: list[TimerPlan] = []
+    for state in entered:
+        for timer in wf.states[state].spec.timers:
+            due = _timer_due(timer, data, now, params)
+            if due is not None:
+                plans.append(TimerPlan(state, timer.id, due, timer.action, timer.trigger,
+                                       timer.repeat))
+    return tuple(plans)
+
+
+def next_repeat(wf: CompiledWorkflow, plan: TimerPlan, params: Mapping[str, Any]
+                ) -> TimerPlan | None:
+    """The next occurrence of a repeating timer: one period after the previous due time.
+
+    Counting from the previous due time rather than from when it fired keeps a periodic
+    review on its schedule even when a worker fired it late.
+    """
+    if not plan.repeat:
+        return None
+    timer = next((t for t in wf.states[plan.state].spec.timers if t.id == plan.timer_id), None)
+    if timer is None:
+        return None
+    due = _timer_due(timer.model_copy(update={"relative_to": "entry"}), {}, plan.due_at, params)
+    return replace(plan, due_at=due) if due is not None else None
+
+
+def _effects(wf: CompiledWorkflow, t: CompiledTransition, env: Environment,
+             data: Mapping[str, Any]) -> tuple[dict[str, Any], Refusal | None]:
+    """Evaluate effects against the state before the transition; check each result."""
+    changes: dict[str, Any] = {}
+    for name, expr in t.effects.items():
+        spec = wf.fields[name]
+        try:
+            raw = from_cel(spec, expr.evaluate(env))
+        except EvaluationError as exc:
+            return {}, refusal("effect_invalid", {"field": name}, field=name, error=exc)
+        checked, problems = check_values({name: spec}, {name: raw}, require=False)
+        if problems:
+            return {}, refusal("effect_invalid", {"field": name}, field=name,
+                               error=(problems[0].en, problems[0].zh))
+        if checked.get(name) != data.get(name):
+            changes[name] = checked.get(name)
+    return changes, None
+
+
+def evaluate_transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition,
+                        actor: Actor, values: Mapping[str, Any], now: datetime,
+                        params: Mapping[str, Any]) -> Refusal | dict[str, Any]:
+    """Role, guard, checklist and effects of one candidate; returns changes or a refusal."""
+    args = _labels(wf, case.state, t.trigger)
+    allowed, _ = _role_for(t, actor)
+    if not allowed:
+        roles = list(t.spec.roles) or list(DEFAULT_ROLES)
+        return refusal("role_missing", {"required_roles": roles}, roles=", ".join(roles),
+                       **args)
+    env = environment(wf, case, now, params).with_input(to_cel(t.spec.input, values))
+    found = _guard_refusal(t, env, args)
+    if found is not None:
+        return found
+    exited, _ = _exits(wf, case.state, t.spec.to)
+    missing = _missing_items(wf, case, exited) if t.spec.check_checklist else []
+    if missing:
+        return refusal("checklist_incomplete", {"missing": missing}, missing=", ".join(missing),
+                       **args)
+    changes, failed = _effects(wf, t, env, case.data)
+    return failed if failed is not None else changes
+
+
+def decide(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mapping[str, Any],
+           actor: Actor, now: datetime, params: Mapping[str, Any] | None = None,
+           comment: str | None = None) -> Transition | Refusal:
+    """Decide `trigger` on `case`: the new state and everything to write, or a refusal.
+
+    Candidates are tried in order (innermost state first, then definition order); the
+    first whose role, guard and checklist pass wins. When none passes, the refusal of the
+    first candidate is returned, since that is the rule a caseworker most likely meant.
+    """
+    params = wf.resolve_params() if params is None else params
+    args = _labels(wf, case.state, trigger)
+    if trigger not in wf.trigger_titles:
+        return refusal("unknown_trigger", {"triggers": list(wf.triggers)}, **args)
+    blocked = _status_refusal(wf, case)
+    if blocked is not None:
+        return blocked
+    candidates = wf.candidates(case.state, trigger)
+    if not candidates:
+        return refusal("not_allowed_from_state", {"current_state": case.state}, **args)
+    first: Refusal | None = None
+    for t in candidates:
+        clean, problems = check_values(t.spec.input, values)
+        outcome: Refusal | dict[str, Any]
+        if problems and _role_for(t, actor)[0]:
+            outcome = input_refusal(problems, args)
+        else:
+            outcome = evaluate_transition(wf, case, t, actor, clean, now, params)
+        if isinstance(outcome, Refusal):
+            first = first or outcome
+            continue
+        try:
+            return _transition(wf, case, t, actor, clean, outcome, now, params, comment)
+        except (CalendarCoverageError, DurationError, KeyError) as exc:
+            return refusal("calendar_not_covered", {}, error=exc)
+    assert first is not None
+    return first
+
+
+def _transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition, actor: Actor,
+                values: Mapping[str, Any], changes: Mapping[str, Any], now: datetime,
+                params: Mapping[str, Any], comment: str | None) -> Transition:
+    target = wf.leaf(t.spec.to)
+    exited, entered = _exits(wf, case.state, t.spec.to)
+    data = {**case.data, **changes}
+    _, role = _role_for(t, actor)
+    info = wf.states[target].spec
+    event = {
+        "kind": "transition", "workflow_id": wf.id, "workflow_version": wf.version,
+        "trigger": t.trigger, "from_state": case.state, "to_state": target,
+        "actor": actor.id, "role": role, "input": dict(values), "comment": comment,
+        "changes": dict(changes), "at": now,
+    }
+    return Transition(
+        trigger=t.trigger, from_state=case.state, to_state=target, data=data,
+        changes=dict(changes), role=role, event=event,
+        arm=plan_timers(wf, entered, data, now, params), exited=tuple(exited),
+        entered=tuple(entered), final=info.final, outcome=info.outcome,
+    )
+
+
+def available_actions(wf: CompiledWorkflow, case: CaseSnapshot, actor: Actor, now: datetime,
+                      params: Mapping[str, Any] | None = None) -> list[Action]:
+    """Every trigger of the workflow, allowed or with the reason it would be refused.
+
+    Input is not known yet, so a guard that reads `input` is reported as allowed when the
+    rest passes: the caller learns about the input when it fires.
+    """
+    params = wf.resolve_params() if params is None else params
+    actions: list[Action] = []
+    blocked = _status_refusal(wf, case)
+    for trigger in wf.triggers:
+        candidates = [c for c in wf.candidates(case.state, trigger) if not c.spec.automatic]
+        if blocked is not None:
+            actions.append(Action(trigger, False, blocked, candidates[0] if candidates else None))
+            continue
+        if not candidates:
+            args = _labels(wf, case.state, trigger)
+            actions.append(Action(trigger, False,
+                                  refusal("not_allowed_from_state", {}, **args), None))
+            continue
+        actions.append(_first_allowed(wf, case, candidates, actor, now, params, trigger))
+    return actions
+
+
+def _first_allowed(wf: CompiledWorkflow, case: CaseSnapshot, candidates: list[CompiledTransition],
+                   actor: Actor, now: datetime, params: Mapping[str, Any], trigger: str) -> Action:
+    first: Refusal | None = None
+    for t in candidates:
+        reads_input = t.guard is not None and "input." in t.guard.source
+        t_probe = replace(t, guard=None if reads_input else t.guard, effects={})
+        outcome = evaluate_transition(wf, case, t_probe, actor, {}, now, params)
+        if not isinstance(outcome, Refusal):
+            return Action(trigger, True, None, t)
+        first = first or outcome
+    return Action(trigger, False, first, candidates[0])
+
+
+def automatic_step(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
+                   params: Mapping[str, Any] | None = None) -> Transition | None:
+    """The first automatic transition whose guard holds now, or None."""
+    if _status_refusal(wf, case) is not None:
+        return None
+    actor = Actor("system:auto")
+    for t in wf.automatic.get(case.state, ()):
+        outcome = decide(wf, case, t.trigger, {}, actor, now, params)
+        if isinstance(outcome, Transition):
+            return outcome
+    return None
+
+
+@dataclass(frozen=True)
+class Start:
+    """The outcome of starting a case: its first state, data, event and timers."""
+
+    state: str
+    data: Mapping[str, Any]
+    event: Mapping[str, Any]
+    arm: tuple[TimerPlan, ...]
+    priority: float
+
+
+def start(wf: CompiledWorkflow, values: Mapping[str, Any], actor: Actor, now: datetime,
+          params: Mapping[str, Any] | None = None, comment: str | None = None
+          ) -> Start | Refusal:
+    """Check initial data against the field definitions and place the case in its first state."""
+    params = wf.resolve_params() if params is None else params
+    data, problems = check_values(wf.fields, values)
+    if problems:
+        return input_refusal(problems, {})
+    state = wf.leaf(wf.initial)
+    event = {
+        "kind": "start", "workflow_id": wf.id, "workflow_version": wf.version,
+        "trigger": None, "from_state": None, "to_state": state, "actor": actor.id,
+        "role": None, "input": dict(data), "comment": comment, "changes": dict(data), "at": now,
+    }
+    try:
+        arm = plan_timers(wf, wf.lineage(state)[::-1], data, now, params)
+    except (CalendarCoverageError, DurationError, KeyError) as exc:
+        return refusal("calendar_not_covered", {}, error=exc)
+    snapshot = CaseSnapshot(state=state, data=data, entered_at=now)
+    return Start(state, data, event, arm, priority(wf, snapshot, now, params))
+
+
+def priority(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
+             params: Mapping[str, Any]) -> float:
+    """The case's rank in a work queue (higher first); 0 when it cannot be computed."""
+    if wf.priority is None:
+        return 0.0
+    try:
+        value = wf.priority.evaluate(environment(wf, case, now, params))
+    except EvaluationError:
+        return 0.0
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return 0.0
+    return float(value)

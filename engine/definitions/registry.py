@@ -1,0 +1,227 @@
+"""Workflow definitions: every version ever loaded is kept; compiled ones are shared.
+
+The database holds each (workflow id, version) once, with its source text and content
+hash, so that a case keeps running on the definition it started with long after a newer
+one was shipped, in this process or any other. `sync_directory` registers the shipped
+`workflows/*.yaml` at start; a file whose text is unchanged registers nothing, a new
+version is added, and a changed text under an already registered version is refused (the
+cases running on that version would silently change their rules).
+
+Compiled workflows are cached by (id, version): compiled once, on first use, and shared by
+every case and thread (they are immutable). A process that did not load a file itself
+compiles the stored text.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, Engine
+
+from engine.clock import Clock, SystemClock
+from engine.core.compiler import CompiledWorkflow, compile_workflow, content_hash
+from engine.definitions.loader import load_text
+from engine.errors import DefinitionError, NotFound
+from engine.store import tables
+from engine.store.db import read_connection, write_connection
+
+__all__ = ["Definition", "WorkflowRegistry", "version_key"]
+
+_definitions = tables.WorkflowDefinition.__table__  # type: ignore[attr-defined]
+_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
+
+
+def version_key(version: str) -> tuple[Any, ...]:
+    """Sort key of a semantic version: 1.10.0 after 1.9.0, a pre-release before its release."""
+    match = _SEMVER.match(version)
+    if match is None:
+        return (-1, -1, -1, 0, version)
+    major, minor, patch, pre = match.groups()
+    if pre is None:
+        return (int(major), int(minor), int(patch), 1, ())
+    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+    return (int(major), int(minor), int(patch), 0, parts)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One stored workflow version (without compiling it)."""
+
+    id: str
+    version: str
+    content_hash: str
+    source_text: str
+    source_path: str | None
+    loaded_at: datetime
+
+
+class WorkflowRegistry:
+    """Stored workflow versions and a shared cache of their compiled form."""
+
+    def __init__(self, engine: Engine, clock: Clock | None = None) -> None:
+        self._engine = engine
+        self._clock = clock or SystemClock()
+        self._compiled: dict[tuple[str, str], CompiledWorkflow] = {}
+        self._lock = threading.Lock()
+
+    # -- registering ---------------------------------------------------------------------
+
+    def sync_directory(self, directory: str | Path) -> list[Definition]:
+        """Register every `*.yaml` under `directory`; return the versions newly added.
+
+        All files are checked before anything is stored: if any is invalid, or changes the
+        text of an already registered version, `DefinitionError` lists every problem and
+        nothing is registered.
+        """
+        paths = sorted(Path(directory).glob("*.yaml"))
+        return self.register_texts(
+            (path.read_text(encoding="utf-8"), str(path)) for path in paths)
+
+    def register_text(self, text: str, path: str = "<string>") -> Definition:
+        """Register one definition text; returns the stored version (new or existing)."""
+        compiled = self._compile(text, path)
+        with write_connection(self._engine) as connection:
+            definition, _ = self._store(connection, compiled, text, path)
+        self._remember(compiled)
+        return definition
+
+    def register_texts(self, sources: Iterable[tuple[str, str]]) -> list[Definition]:
+        """Register several `(text, path)` at once, all or none; return the new ones."""
+        compiled: list[tuple[CompiledWorkflow, str, str]] = []
+        problems: list[Any] = []
+        for text, path in sources:
+            try:
+                compiled.append((self._compile(text, path), text, path))
+            except DefinitionError as error:
+                problems.extend(error.diagnostics or [str(error)])
+        if problems:
+            shown = "; ".join(_problem_text(p) for p in problems[:3])
+            more = f" (and {len(problems) - 3} more)" if len(problems) > 3 else ""
+            raise DefinitionError(
+                f"{len(problems)} problem(s) in the workflow definitions: {shown}{more}",
+                problems)
+        added: list[Definition] = []
+        with write_connection(self._engine) as connection:
+            for workflow, text, path in compiled:
+                definition, new = self._store(connection, workflow, text, path)
+                if new:
+                    added.append(definition)
+        for workflow, _, _ in compiled:
+            self._remember(workflow)
+        return added
+
+    def _compile(self, text: str, path: str) -> CompiledWorkflow:
+        result = load_text(text, path)
+        if not result.ok or result.spec is None:
+            errors = [d for d in result.diagnostics if d.severity == "error"]
+            raise DefinitionError(
+                f"{path}: the workflow definition is invalid"
+                + (f": {errors[0].format()}" if errors else ""),
+                errors,
+            )
+        compiled = getattr(result, "compiled", None)
+        if compiled is None:
+            compiled = compile_workflow(result.spec, text)
+        assert isinstance(compiled, CompiledWorkflow)
+        return compiled
+
+    def _store(self, connection: Connection, workflow: CompiledWorkflow, text: str,
+               path: str) -> tuple[Definition, bool]:
+        digest = content_hash(text)
+        row = connection.execute(
+            sa.select(_definitions).where(_definitions.c.id == workflow.id,
+                                          _definitions.c.version == workflow.version)
+        ).mappings().first()
+        if row is not None:
+            if row["content_hash"] != digest:
+                raise DefinitionError(
+                    f"{path}: workflow '{workflow.id}' version {workflow.version} is already "
+                    "registered with different content; raise its version to register the "
+                    "change (cases running on it keep the rules they started with)",
+                    [f"{path}: version {workflow.version} of '{workflow.id}' changed"],
+                )
+            return _definition(row), False
+        definition = Definition(workflow.id, workflow.version, digest, text, path,
+                                self._clock.now())
+        connection.execute(sa.insert(_definitions).values(
+            id=definition.id, version=definition.version, content_hash=digest,
+            source_text=text, source_path=path, loaded_at=definition.loaded_at))
+        return definition, True
+
+    def _remember(self, workflow: CompiledWorkflow) -> None:
+        """Cache a workflow whose text is committed (the first compiled copy wins)."""
+        with self._lock:
+            self._compiled.setdefault((workflow.id, workflow.version), workflow)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def get(self, workflow_id: str, version: str | None = None) -> CompiledWorkflow:
+        """The compiled workflow (latest version when `version` is None); `NotFound` else."""
+        if version is None:
+            version = self.latest_version(workflow_id)
+        key = (workflow_id, version)
+        found = self._compiled.get(key)
+        if found is not None:
+            return found
+        definition = self.definition(workflow_id, version)
+        compiled = self._compile(definition.source_text, definition.source_path or "<stored>")
+        with self._lock:
+            return self._compiled.setdefault(key, compiled)
+
+    def latest_version(self, workflow_id: str) -> str:
+        """The highest registered version of `workflow_id` (semantic version order)."""
+        with read_connection(self._engine) as connection:
+            versions = connection.execute(
+                sa.select(_definitions.c.version).where(_definitions.c.id == workflow_id)
+            ).scalars().all()
+        if not versions:
+            raise NotFound("workflow", workflow_id)
+        return str(max(versions, key=version_key))
+
+    def definition(self, workflow_id: str, version: str) -> Definition:
+        """One stored version, with its source text."""
+        with read_connection(self._engine) as connection:
+            row = connection.execute(
+                sa.select(_definitions).where(_definitions.c.id == workflow_id,
+                                              _definitions.c.version == version)
+            ).mappings().first()
+        if row is None:
+            raise NotFound("workflow version", f"{workflow_id}@{version}")
+        return _definition(row)
+
+    def versions(self, workflow_id: str) -> list[Definition]:
+        """Every stored version of `workflow_id`, oldest version first."""
+        with read_connection(self._engine) as connection:
+            rows = connection.execute(
+                sa.select(_definitions).where(_definitions.c.id == workflow_id)
+            ).mappings().all()
+        return sorted((_definition(r) for r in rows), key=lambda d: version_key(d.version))
+
+    def definitions(self) -> list[Definition]:
+        """The latest version of every stored workflow, by id."""
+        with read_connection(self._engine) as connection:
+            rows = connection.execute(sa.select(_definitions)).mappings().all()
+        latest: dict[str, Definition] = {}
+        for row in rows:
+            found = _definition(row)
+            current = latest.get(found.id)
+            if current is None or version_key(found.version) > version_key(current.version):
+                latest[found.id] = found
+        return [latest[k] for k in sorted(latest)]
+
+
+def _problem_text(problem: Any) -> str:
+    formatted = getattr(problem, "format", None)
+    return str(formatted()) if callable(formatted) else str(problem)
+
+
+def _definition(row: Any) -> Definition:
+    return Definition(row["id"], row["version"], row["content_hash"], row["source_text"],
+                      row["source_path"], row["loaded_at"])

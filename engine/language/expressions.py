@@ -1,0 +1,234 @@
+"""Guards, effects and priorities: CEL expressions compiled once, evaluated in a sandbox.
+
+Why CEL: definitions are data, never code. CEL cannot reach Python, has no loops beyond
+comprehensions over finite lists, and always terminates, so a designer's guard cannot hang
+or escape the engine. Every expression is compiled when its workflow loads; a syntax error
+or a name the workflow does not declare is a validation error with a column, not a runtime
+surprise.
+
+What an expression sees (its environment):
+
+    data.FIELD      the case's fields (a field with no value is absent: use has(data.x))
+    input.FIELD     the input of the transition being fired (effects and guards only)
+    params.NAME     the workflow's parameters, after deployment/community overrides
+    now             the clock's time (timestamp)
+    today           today's date on the China calendar (UTC+8), as dates are stored
+    entered_at      when the case entered its current state (timestamp)
+    state           the case's current state id
+    checklist.ITEM  whether a checklist item of the current state is ticked
+    linked(workflow[, state])   how many linked cases are of that workflow (and in that
+                                state, or in a step nested inside that state)
+    add_duration(ts, "P1Y")     ts moved by an ISO 8601 duration
+    add_working_days(ts, n)     ts moved by n working days on the official Chinese calendar
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+import cel
+
+from engine.timers.calendar import CHINA_TZ, add_duration, default_calendar, parse_duration
+
+ROOTS = frozenset(
+    {"data", "input", "params", "now", "today", "entered_at", "state", "checklist"}
+)
+OWN_FUNCTIONS = frozenset({"linked", "add_duration", "add_working_days"})
+CEL_FUNCTIONS = frozenset(
+    {
+        "size", "contains", "startsWith", "endsWith", "matches", "int", "uint", "double",
+        "string", "bytes", "timestamp", "duration", "dyn", "type", "max", "min", "has",
+        "getFullYear", "getMonth", "getDate", "getDayOfMonth", "getDayOfWeek", "getDayOfYear",
+        "getHours", "getMinutes", "getSeconds", "getMilliseconds",
+    }
+)
+_STRING = re.compile(r"""[rR]?(?:'''.*?'''|\"\"\".*?\"\"\"|'(?:\\.|[^'\\])*'|"(?:\\.|[^"\\])*")""",
+                     re.S)
+_MEMBER = re.compile(r"\b(data|input|params|checklist)\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+_COMPREHENSION = re.compile(
+    r"\.\s*(?:all|exists|exists_one|map|filter)\s*\(\s*([A-Za-z_][A-Za-z0-9_]*)\s*,"
+)
+_SYNTAX_POSITION = re.compile(r"<input>:(\d+):(\d+):\s*(.*)")
+
+
+@dataclass(frozen=True)
+class ExpressionProblem:
+    """Something wrong in an expression, with its 0-based offset into the source."""
+
+    code: str
+    message: str
+    offset: int = 0
+    args: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The names an expression may use: the workflow's declarations in one place."""
+
+    data: frozenset[str]
+    params: frozenset[str]
+    input: frozenset[str] | None = None  # None: no transition input is in reach
+    checklist: frozenset[str] | None = None
+
+
+class ExpressionError(ValueError):
+    """Raised when an expression cannot be compiled; carries the problems found."""
+
+    def __init__(self, source: str, problems: list[ExpressionProblem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("; ".join(p.message for p in problems))
+
+
+class EvaluationError(RuntimeError):
+    """An expression failed at run time (a field without a value, a type mismatch)."""
+
+
+def _blank_strings(source: str) -> str:
+    """The source with string literals blanked out, offsets preserved."""
+    return _STRING.sub(lambda m: " " * len(m.group(0)), source)
+
+
+def _syntax_problem(source: str, exc: ValueError) -> ExpressionProblem:
+    """Turn the CEL parser's message into a problem located at its column."""
+    text = str(exc)
+    match = _SYNTAX_POSITION.search(text)
+    if match is None:
+        return ExpressionProblem("expression_syntax", text.splitlines()[0], 0, {"detail": text})
+    line, column, detail = int(match.group(1)), int(match.group(2)), match.group(3)
+    lines = source.split("\n")
+    offset = sum(len(part) + 1 for part in lines[: line - 1]) + max(column - 1, 0)  # 1-based
+    return ExpressionProblem("expression_syntax", detail, offset, {"detail": detail})
+
+
+def check(source: str, scope: Scope) -> tuple[Any, list[ExpressionProblem]]:
+    """Compile `source` and check every name it uses against `scope`.
+
+    Returns the compiled program (None when the syntax is wrong) and the problems found.
+    """
+    try:
+        program = cel.compile(source)
+    except ValueError as exc:
+        return None, [_syntax_problem(source, exc)]
+    problems: list[ExpressionProblem] = []
+    blanked = _blank_strings(source)
+    bound = {m.group(1) for m in _COMPREHENSION.finditer(blanked)}
+    for name in sorted(set(program.variables()) - ROOTS - bound):
+        position = re.search(rf"\b{re.escape(name)}\b", blanked)
+        problems.append(ExpressionProblem(
+            "expression_unknown_name", f"unknown name '{name}'",
+            position.start() if position else 0, {"name": name}))
+    for name in program.functions():
+        if name[0].isalpha() and name not in CEL_FUNCTIONS | OWN_FUNCTIONS:
+            position = re.search(rf"\b{re.escape(name)}\s*\(", blanked)
+            problems.append(ExpressionProblem(
+                "expression_unknown_function", f"unknown function '{name}'",
+                position.start() if position else 0, {"name": name}))
+    declared: dict[str, frozenset[str] | None] = {
+        "data": scope.data, "params": scope.params, "input": scope.input,
+        "checklist": scope.checklist,
+    }
+    for match in _MEMBER.finditer(blanked):
+        root, member = match.group(1), match.group(2)
+        names = declared[root]
+        if names is None:
+            problems.append(ExpressionProblem(
+                f"expression_no_{root}", f"'{root}' is not available here",
+                match.start(), {"root": root}))
+        elif member not in names:
+            problems.append(ExpressionProblem(
+                f"expression_unknown_{root}", f"'{root}.{member}' is not declared",
+                match.start(2), {"root": root, "name": member}))
+    return program, problems
+
+
+def compile_expression(source: str, scope: Scope) -> CompiledExpression:
+    """Compile and check an expression; raise `ExpressionError` when anything is wrong."""
+    program, problems = check(source, scope)
+    if problems:
+        raise ExpressionError(source, problems)
+    return CompiledExpression(source, program)
+
+
+def to_cel_time(value: date | datetime) -> datetime:
+    """Dates become midnight UTC timestamps; datetimes must carry a time zone."""
+    if isinstance(value, datetime):
+        return value.astimezone(UTC)
+    return datetime(value.year, value.month, value.day, tzinfo=UTC)
+
+
+def _add_duration(ts: datetime, text: str) -> datetime:
+    return add_duration(ts, parse_duration(text))
+
+
+def _add_working_days(ts: datetime, days: int) -> datetime:
+    result = default_calendar().add_working_days(ts, int(days))
+    return result if isinstance(result, datetime) else to_cel_time(result)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """Everything an expression may read, already converted to CEL values."""
+
+    data: Mapping[str, Any]
+    params: Mapping[str, Any]
+    now: datetime
+    entered_at: datetime
+    state: str
+    checklist: Mapping[str, bool] = field(default_factory=dict)
+    input: Mapping[str, Any] = field(default_factory=dict)
+    link_counts: Mapping[tuple[str, str | None], int] = field(default_factory=dict)
+
+    def with_input(self, values: Mapping[str, Any]) -> Environment:
+        """The same environment with a transition's input in reach."""
+        return Environment(self.data, self.params, self.now, self.entered_at, self.state,
+                           self.checklist, values, self.link_counts)
+
+    @property
+    def today(self) -> datetime:
+        """Today's date in China, as midnight UTC: the same form date fields take."""
+        local = self.now.astimezone(CHINA_TZ).date()
+        return datetime(local.year, local.month, local.day, tzinfo=UTC)
+
+    def bindings(self) -> dict[str, Any]:
+        """The CEL context: variables plus the engine's own functions."""
+        counts = self.link_counts
+
+        def linked(workflow: str, state: str | None = None) -> int:
+            return counts.get((workflow, state), 0)
+
+        return {
+            "data": dict(self.data), "input": dict(self.input), "params": dict(self.params),
+            "now": self.now, "today": self.today, "entered_at": self.entered_at,
+            "state": self.state,
+            "checklist": dict(self.checklist), "linked": linked,
+            "add_duration": _add_duration, "add_working_days": _add_working_days,
+        }
+
+
+@dataclass(frozen=True)
+class CompiledExpression:
+    """A checked CEL program; immutable and shared by every case and thread."""
+
+    source: str
+    program: Any
+
+    def evaluate(self, env: Environment | Mapping[str, Any]) -> Any:
+        """Evaluate against an environment; run-time failures become `EvaluationError`."""
+        bindings = env.bindings() if isinstance(env, Environment) else dict(env)
+        try:
+            return self.program.execute(bindings)
+        except KeyError as exc:
+            raise EvaluationError(f"'{exc.args[0]}' has no value yet") from exc
+        except Exception as exc:  # the CEL runtime raises several builtin types
+            raise EvaluationError(str(exc).split(". ")[0]) from exc
+
+    def test(self, env: Environment) -> bool:
+        """Evaluate a guard; anything but the boolean true is false."""
+        return self.evaluate(env) is True
+
+

@@ -1,0 +1,1 @@
+"""Tamper evidence: canonical JSON, the hash chain (the only hash formula), checkpoints."""

@@ -1,0 +1,1 @@
+"""The one door: the only code that changes a case."""

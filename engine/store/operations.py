@@ -1,0 +1,87 @@
+"""The operations log: who did what that was not a change of a case, and when.
+
+Exports, verifications and checkpoints, token creation and revocation, definition uploads,
+migrations, and refused attempts to change a case (who tried what, and why it was
+refused) are kept here, outside the cases' own chains since no case changed. The table
+refuses UPDATE and DELETE (migration 0006), so the log only grows.
+
+An entry may name a community (the scope it concerns); entries without one concern the
+whole installation and are shown only to readers of every community.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Engine
+
+from engine.store.db import read_connection, write_connection
+from engine.store.tables import Operation
+
+__all__ = ["OUTCOMES", "OperationView", "list_operations", "record"]
+
+OPERATIONS = Operation.__table__  # type: ignore[attr-defined]
+OUTCOMES = ("done", "refused")
+MAX_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class OperationView:
+    id: int
+    at: datetime
+    actor: str
+    action: str
+    outcome: str
+    target: str | None
+    community: str | None
+    detail: dict[str, Any]
+
+
+def record(engine: Engine, *, actor: str, action: str, at: datetime,
+           outcome: str = "done", target: str | None = None, community: str | None = None,
+           detail: Mapping[str, Any] | None = None) -> None:
+    """Append one entry (its own transaction: the operation it records changed no case)."""
+    if outcome not in OUTCOMES:
+        raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
+    with write_connection(engine) as connection:
+        connection.execute(OPERATIONS.insert(), {
+            "at": at, "actor": actor[:200], "action": action[:64], "outcome": outcome,
+            "target": None if target is None else target[:200], "community": community,
+            "detail": dict(detail or {})})
+
+
+def list_operations(engine: Engine, *, community_prefix: str | None = None,
+                    actor: str | None = None, action: str | None = None,
+                    since: datetime | None = None, until: datetime | None = None,
+                    after: int | None = None, limit: int = 100
+                    ) -> tuple[list[OperationView], int | None]:
+    """A page of entries, oldest first (`since` inclusive, `until` exclusive), and the id
+    to continue after (None on the last page). With `community_prefix`, only entries of
+    that community and those nested in it."""
+    limit = min(max(int(limit), 1), MAX_LIMIT)
+    query = sa.select(OPERATIONS).order_by(OPERATIONS.c.id).limit(limit + 1)
+    if community_prefix:
+        query = query.where(sa.or_(
+            OPERATIONS.c.community == community_prefix,
+            OPERATIONS.c.community.startswith(community_prefix + "/", autoescape=True)))
+    if actor is not None:
+        query = query.where(OPERATIONS.c.actor == actor)
+    if action is not None:
+        query = query.where(OPERATIONS.c.action == action)
+    if since is not None:
+        query = query.where(OPERATIONS.c.at >= since)
+    if until is not None:
+        query = query.where(OPERATIONS.c.at < until)
+    if after is not None:
+        query = query.where(OPERATIONS.c.id > after)
+    with read_connection(engine) as connection:
+        rows = list(connection.execute(query).mappings())
+    found = [OperationView(id=r["id"], at=r["at"], actor=r["actor"], action=r["action"],
+                           outcome=r["outcome"], target=r["target"],
+                           community=r["community"], detail=dict(r["detail"] or {}))
+             for r in rows[:limit]]
+    return found, (found[-1].id if len(rows) > limit else None)
