@@ -2,7 +2,9 @@
 
 `db_url` runs a test twice: on a SQLite file of its own, and on PostgreSQL in a schema of
 its own (created for the test, dropped after it; the schema is chosen through the URL's
-`options=-csearch_path=...`, so other processes given the URL land in it too).
+`options=-csearch_path=...`, so other processes given the URL land in it too). Both are
+already migrated: copies of a database the real migration chain built once per session
+(tests/database_copies.py). `empty_db_url` gives the migration tests an empty one.
 
 PostgreSQL: when `CI` is set or `HATCHERY_TEST_POSTGRES_URL` names a server, those tests
 run and fail if the server does not answer; elsewhere they are skipped with that reason.
@@ -18,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from database_copies import PostgresTemplate, copy_sqlite, migrated_sqlite_file, schema_url
 from sqlalchemy.engine import make_url
 
 from engine.clock import FrozenClock
@@ -25,7 +28,7 @@ from engine.core.decision import Actor
 from engine.definitions.registry import WorkflowRegistry
 from engine.service.door import CaseService
 from engine.settings import PROJECT_ROOT
-from engine.store.db import make_engine, upgrade
+from engine.store.db import make_engine
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
 """Monday 2 March 2026, 09:00 in Fuzhou: a working day."""
@@ -68,10 +71,47 @@ def postgres_server() -> str:
     return url
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file migrated once per session by the real chain; tests get copies."""
+    return migrated_sqlite_file(tmp_path_factory.mktemp("template"))
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server: str) -> Iterator[PostgresTemplate]:
+    """The real chain's statements, recorded once per session; each test replays them."""
+    template = PostgresTemplate.record(postgres_server)
+    yield template
+    template.dispose()
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """An empty database of this test's own: a SQLite file, or a PostgreSQL schema."""
-    if request.param == "sqlite":
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which database the test runs on: every test asking for a database runs on both."""
+    return str(request.param)
+
+
+@pytest.fixture
+def db_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database of this test's own, already at the newest migration: a copy of the
+    session's migrated SQLite file, or a PostgreSQL schema filled from the session's
+    template (see tests/database_copies.py)."""
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        yield copy_sqlite(template, tmp_path / "hatchery.db")
+        return
+    postgres: PostgresTemplate = request.getfixturevalue("postgres_template")
+    schema = postgres.copy()
+    yield schema_url(postgres.base, schema)
+    postgres.drop(schema)
+
+
+@pytest.fixture
+def empty_db_url(backend: str, request: pytest.FixtureRequest,
+                 tmp_path: Path) -> Iterator[str]:
+    """An empty database of this test's own (no schema at all), for the migration tests:
+    a new SQLite file, or a new PostgreSQL schema."""
+    if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'hatchery.db'}"
         return
     base = request.getfixturevalue("postgres_server")
@@ -80,8 +120,7 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     try:
         with admin.connect() as connection:
             connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield url.render_as_string(hide_password=False)
+        yield schema_url(base, schema)
         with admin.connect() as connection:
             connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
     finally:
@@ -95,9 +134,8 @@ def clock() -> FrozenClock:
 
 @pytest.fixture
 def engine(db_url: str) -> Iterator[sa.Engine]:
-    """An engine on `db_url` with the schema upgraded to the newest migration."""
+    """An engine on `db_url` (already at the newest migration)."""
     made = make_engine(db_url)
-    upgrade(made)
     yield made
     made.dispose()
 

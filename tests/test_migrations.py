@@ -28,9 +28,9 @@ SOURCE = (STORE_FIXTURES / "store_incubation.yaml").read_text(encoding="utf-8")
 
 
 @pytest.fixture
-def bare(db_url: str) -> Iterator[sa.Engine]:
+def bare(empty_db_url: str) -> Iterator[sa.Engine]:
     """An engine on an empty database (no migration run)."""
-    made = make_engine(db_url)
+    made = make_engine(empty_db_url)
     yield made
     made.dispose()
 
@@ -44,8 +44,8 @@ def test_an_empty_database_upgrades_to_exactly_the_models(bare: sa.Engine) -> No
         assert compare_metadata(context, metadata) == []
 
 
-def test_upgrading_twice_or_from_two_threads_at_once_is_harmless(db_url: str) -> None:
-    engines = [make_engine(db_url) for _ in range(2)]
+def test_upgrading_twice_or_from_two_threads_at_once_is_harmless(empty_db_url: str) -> None:
+    engines = [make_engine(empty_db_url) for _ in range(2)]
     errors: list[BaseException] = []
     barrier = threading.Barrier(2)
 

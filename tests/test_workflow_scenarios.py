@@ -17,7 +17,7 @@ installed `holidays` package knows until 2026.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -31,7 +31,7 @@ from engine.definitions.loader import load_file
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import Refusal, Refused
 from engine.service.door import CaseService, CaseView, EventView, FireResult, verify_store
-from engine.timers.calendar import CHINA_TZ
+from engine.timers.calendar import CHINA_TZ, add_duration, parse_duration
 
 COMMITTEE = Actor("chen.hong", frozenset({"party_committee"}))
 """A member of the Jinzhou community party committee."""
@@ -69,6 +69,12 @@ class Community:
         self.engine = engine
 
     # -- time --------------------------------------------------------------------------
+
+    def begins_on(self, moment: datetime) -> None:
+        """Set the clock for a story that begins before the fixture's date (nothing has
+        happened in this community yet, so no timer is skipped)."""
+        assert self.service.list_cases()[0] == []
+        self.clock.set(moment)
 
     @property
     def today(self) -> str:
@@ -132,6 +138,10 @@ class Community:
 
     def last(self, case_id: str) -> EventView:
         return self.history(case_id)[-1]
+
+    def overdue(self, case_id: str) -> list[str]:
+        """The timers (`state:timer`) that marked the case overdue, in order."""
+        return [e.input["timer"] for e in self.history(case_id) if e.kind == "overdue"]
 
 
 @pytest.fixture
@@ -473,6 +483,8 @@ def test_a_person_goes_through_the_five_stages_to_full_membership(w: Community) 
     w.fire(person, "approve_admission",
            {"approved_on": w.today, "special_reason": "党委换届，审批会议推迟"}, actor=HIGHER)
     assert w.state(person) == "probationary"
+    # and the probation is counted from the admitting meeting, not from the approval
+    assert w.case(person).data["probation_ends_on"][5:] == admitted_on[5:]
 
     # Then probation ends one year after the admitting meeting, not a day earlier
     tick_probation(w, person)
@@ -505,6 +517,141 @@ def test_a_person_goes_through_the_five_stages_to_full_membership(w: Community) 
                 if e.kind == "transition" and e.actor == TIMER]
     assert by_timer == ["notice_ends", "notice_ends", "notice_ends", "probation_ends",
                         "notice_ends"]
+
+
+def test_the_talk_is_due_within_a_month_and_applicants_must_be_eighteen(w: Community) -> None:
+    # Given two applications handed in on 6 March 2024, one by a 17-year-old
+    w.advance(to=at(2024, 3, 6))
+    adult = apply_for_membership(w, "郑一", born="2000-01-01")
+    minor = apply_for_membership(w, "郑二", born="2006-09-01")
+
+    # When nobody talks with them for more than a month
+    w.advance(to=at(2024, 4, 10))
+    # then both talks are marked overdue by the timer
+    assert w.overdue(adult) == w.overdue(minor) == ["applicant:talk_due"]
+    # and a late talk needs a reason
+    assert w.refused_fire(adult, "record_talk", {"talk_date": w.today},
+                          actor=SECRETARY).code == "guard_false"
+    w.fire(adult, "record_talk", {"talk_date": w.today, "late_reason": "申请人出差"},
+           actor=SECRETARY)
+    assert w.state(adult) == "talked"
+
+    # When the application of someone under 18 is taken up, it is refused
+    under_age = w.refused_fire(minor, "record_talk", {"talk_date": w.today,
+                                                      "late_reason": "—"}, actor=SECRETARY)
+    assert "年满十八周岁" in under_age.zh
+    # and the branch declines it, which ends the case
+    w.fire(minor, "decline_application", {"reason": "递交申请时未满十八周岁"}, actor=SECRETARY)
+    case = w.case(minor)
+    assert (case.state, case.status) == ("not_admitted", "closed")
+
+
+def test_an_activist_not_assessed_for_six_months_is_recorded_by_the_timer(
+        w: Community) -> None:
+    # Given an activist named in spring 2024
+    w.advance(to=at(2024, 3, 1))
+    person = apply_for_membership(w, "邱平")
+    make_activist(w, person)
+    named = w.clock.now()
+
+    # When six months pass without an assessment
+    w.advance(to=named + timedelta(days=186))
+    # then the six-monthly check records it, as the system
+    assert w.case(person).data["missed_assessments"] == 1
+    missed = w.last(person)
+    assert (missed.trigger, missed.actor) == ("assessment_missed", TIMER)
+    # and once assessed, the next check finds nothing missed
+    w.fire(person, "record_assessment", {"assessed_on": w.today, "result": "fair"},
+           actor=SECRETARY)
+    w.advance(to=named + timedelta(days=366))
+    assert w.case(person).data["missed_assessments"] == 1
+
+
+def test_probation_can_be_extended_only_once_by_six_to_twelve_months(w: Community) -> None:
+    # Given a probationary member whose story began in March 2022 (working-day notices
+    # need the official calendar, which ends in 2026)
+    w.begins_on(at(2022, 3, 1))
+    person = apply_for_membership(w, "何静")
+    make_activist(w, person)
+    make_development_target(w, person)
+    admit(w, person)
+    assert w.state(person) == "probationary"
+    first_end = w.case(person).data["probation_ends_on"]
+
+    # When the probation ends and, after the notice, the branch extends it
+    tick_probation(w, person)
+    w.advance(to=datetime.fromisoformat(first_end).replace(hour=10, tzinfo=CHINA_TZ))
+    w.until_left(person, "conversion_notice")
+    assert w.state(person) == "conversion_vote"
+    too_long = w.refused_fire(person, "extend_probation",
+                              {"meeting_date": w.today, "months": 13, "reason": "考察不足"},
+                              actor=SECRETARY)
+    assert too_long.code == "input_invalid"
+    w.fire(person, "extend_probation",
+           {"meeting_date": w.today, "months": 6, "reason": "考察不足"}, actor=SECRETARY)
+
+    # then the probation runs six more months from its original end
+    assert w.state(person) == "probation_extended"
+    six_months_later = add_duration(date.fromisoformat(first_end), parse_duration("P6M"))
+    assert w.case(person).data["probation_ends_on"] == six_months_later.isoformat()
+    w.tick(person, "extension_approved", "上级党委批复", actor=HIGHER)
+    w.tick(person, "extended_conversion_applied", "转正申请书", actor=SECRETARY)
+
+    # When it ends, the notice runs, and the branch tries to extend a second time
+    w.advance(to=datetime.fromisoformat(w.case(person).data["probation_ends_on"]).replace(
+        hour=10, tzinfo=CHINA_TZ))
+    assert w.state(person) == "conversion_notice"
+    w.until_left(person, "conversion_notice")
+    twice = w.refused_fire(person, "extend_probation",
+                           {"meeting_date": w.today, "months": 6, "reason": "再延"},
+                           actor=SECRETARY)
+    # then it is refused: only conversion or cancellation remain
+    assert twice.zh.startswith("预备期只能延长一次")
+    w.fire(person, "cancel_probation",
+           {"meeting_date": w.today, "approved_on": w.today, "reason": "仍不具备条件"},
+           actor=SECRETARY)
+    case = w.case(person)
+    assert (case.state, case.status) == ("cancelled", "closed")
+
+
+def test_a_notice_period_skips_the_national_day_holiday(w: Community) -> None:
+    # Given an applicant nominated as activist on Friday 26 September 2025
+    w.advance(to=at(2025, 9, 1))
+    person = apply_for_membership(w, "吴越")
+    w.advance(to=at(2025, 9, 26, 10))
+    w.fire(person, "record_talk", {"talk_date": w.today}, actor=SECRETARY)
+    w.fire(person, "recommend_activist", {"method": "party_members"}, actor=SECRETARY)
+    assert w.state(person) == "activist_notice"
+
+    # When the holiday comes (1-8 October; Sunday 28 September is a working day)
+    w.advance(to=at(2025, 10, 9, 12))
+    # then five working days have not passed yet: 28, 29, 30 September and 9 October
+    assert w.state(person) == "activist_notice"
+    assert w.refused_fire(person, "notice_ends", actor=SECRETARY).code == "guard_false"
+    # and the notice ends on Friday 10 October at the hour it opened
+    w.advance(to=at(2025, 10, 10, 12))
+    case = w.case(person)
+    assert (case.state, case.entered_at) == ("activist_decision", at(2025, 10, 10, 10))
+
+
+def test_a_seven_calendar_day_notice_is_a_local_setting(w: Community) -> None:
+    # Given a community whose rule is a notice of 7 days, holidays included
+    w.service.set_parameter("member_development", "notice_working_days", 0,
+                            community=COMMUNITY)
+    w.service.set_parameter("member_development", "notice_calendar_period", "P7D",
+                            community=COMMUNITY)
+    w.advance(to=at(2025, 9, 1))
+    person = apply_for_membership(w, "钱塘")
+    w.advance(to=at(2025, 9, 26, 10))
+    w.fire(person, "record_talk", {"talk_date": w.today}, actor=SECRETARY)
+    w.fire(person, "recommend_activist", {"method": "party_members"}, actor=SECRETARY)
+
+    # When seven days have passed, the National Day holiday notwithstanding
+    w.advance(to=at(2025, 10, 3, 9))
+    assert w.state(person) == "activist_notice"
+    w.advance(to=at(2025, 10, 3, 10))
+    # then the notice is over
+    assert w.state(person) == "activist_decision"
 
 
 # ---- party organization -------------------------------------------------------------------------
@@ -580,6 +727,58 @@ def test_the_party_organization_moves_as_its_members_cases_progress(w: Community
     # and it may now apply for a branch of its own
     w.fire(org, "apply_for_branch", {"application_date": w.today}, actor=COMMITTEE)
     assert w.state(org) == "awaiting_approval"
+
+
+def test_a_branch_that_skips_its_meetings_is_watched_before_and_after_its_mechanism(
+        w: Community) -> None:
+    # Given a branch elected in May 2024 by an organization of three full members
+    w.advance(to=at(2024, 4, 1))
+    org = w.start("party_organization", {"name": "金洲社区卫生服务站"}, COMMITTEE)
+    for name in ("黄敏", "郭强", "林晓"):
+        transfer_in(w, org, name)
+    assert w.state(org) == "independent_eligible"
+    w.tick(org, "instructor_assigned", "下派党建指导员：社区党委委员陈红", actor=COMMITTEE)
+    w.fire(org, "apply_for_branch", {"application_date": w.today}, actor=COMMITTEE)
+    assert w.refused_fire(org, "approve_branch", {
+        "approved_on": w.today, "approval_reference": "x", "branch_name": "x"},
+        actor=COMMITTEE).code == "role_missing"
+    w.fire(org, "approve_branch", {
+        "approved_on": w.today, "approval_reference": "金街工委〔2024〕10号",
+        "branch_name": "中共金洲社区卫生服务站支部委员会"}, actor=STREET)
+    w.fire(org, "elect_branch", {"election_date": w.today, "secretary": "黄敏",
+                                 "committee_size": 0, "has_groups": False}, actor=SECRETARY)
+    w.tick(org, "election_filed", "报金山街道党工委备案", actor=COMMITTEE)
+    w.tick(org, "shared_venue", "社区党群服务中心会议室", actor=COMMITTEE)
+    elected = w.clock.now()
+
+    # When the branch holds no themed party day for its first months
+    w.advance(to=elected + timedelta(days=75))
+    # then the monthly check records a meeting overdue, and the mechanism is not recognised
+    assert w.case(org).data["overdue_checks"] >= 1
+    assert w.refused_fire(org, "recognise_mechanism", actor=COMMITTEE).zh.startswith(
+        "各项组织生活须按期开展")
+
+    # When from then on every meeting is held on schedule for a year
+    start = w.clock.now()
+    for month in range(13):
+        w.advance(to=start + timedelta(days=30 * month))
+        kinds = ["themed_party_day"]
+        kinds += ["general_meeting", "party_lecture"] if month % 3 == 0 else []
+        kinds += ["life_meeting"] if month == 10 else []
+        for kind in kinds:
+            w.fire(org, "record_meeting", {"kind": kind, "held_on": w.today}, actor=SECRETARY)
+    last_overdue = w.case(org).data["last_overdue_on"]
+    w.advance(timedelta(days=10))
+    assert w.case(org).data["last_overdue_on"] == last_overdue
+    # then the committee recognises the mechanism
+    w.fire(org, "recognise_mechanism", actor=COMMITTEE)
+    assert w.state(org) == "mechanism_established"
+
+    # and the monthly checks keep watching after it: a skipped quarter is recorded
+    checks = w.case(org).data["overdue_checks"]
+    w.advance(timedelta(days=130))
+    assert w.state(org) == "mechanism_established"
+    assert w.case(org).data["overdue_checks"] > checks
 
 
 # ---- self-organization, co-building, part-time committee members ---------------------------
@@ -722,7 +921,8 @@ def test_a_part_time_member_is_recommended_elected_pledged_and_serves_a_term(
     assert (case.state, case.data["terms_served"]) == ("term_ended", 1)
     assert w.last(member).actor == TIMER
     w.fire(member, "stand_again", actor=COMMITTEE)
-    assert w.case(member).data["sources_recommended"] == []
+    case = w.case(member)
+    assert (case.state, case.data["sources_recommended"]) == ("recommendation", [])
 
 
 def test_a_community_switches_off_the_unconfirmed_steps_of_the_election(w: Community) -> None:
@@ -751,6 +951,20 @@ def test_a_community_switches_off_the_unconfirmed_steps_of_the_election(w: Commu
     # Then he serves without a street review or a pledge on file
     assert w.state(member) == "serving"
     assert "approve_candidate" not in w.triggers(member)
+
+
+def test_an_election_without_a_majority_ends_the_candidacy(w: Community) -> None:
+    w.service.set_parameter("committee_election", "street_review", False, community=COMMUNITY)
+    w.service.set_parameter("committee_election", "required_sources", 1, community=COMMUNITY)
+    w.advance(to=at(2025, 1, 6))
+    member = w.start("committee_election", {"candidate_name": "孙经理", "unit_name": "石油公司"},
+                     COMMITTEE)
+    w.fire(member, "record_recommendation",
+           {"source": "party_members", "recommended_on": w.today}, actor=COMMITTEE)
+    w.fire(member, "submit_candidate", actor=COMMITTEE)
+    outcome = w.fire(member, "hold_election", {"election_date": w.today, "entitled": 10,
+                                               "present": 9, "yes_votes": 5}, actor=COMMITTEE)
+    assert (outcome.case.state, outcome.case.status) == ("not_elected", "closed")
 
 
 # ---- the Shanggu Health Service Centre, from selection to a branch with a mechanism -------------

@@ -19,9 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
-import sqlalchemy as sa
 import uvicorn
-from sqlalchemy.engine import make_url
+from database_copies import PostgresTemplate, copy_sqlite, schema_url
 
 from api.main import create_app
 from api.security import TokenStore
@@ -110,12 +109,12 @@ def api_workflows_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sqlite_api(tmp_path_factory: pytest.TempPathFactory,
-               api_workflows_dir: Path) -> Iterator[Api]:
-    """The app served over real HTTP on a SQLite file."""
+def sqlite_api(tmp_path_factory: pytest.TempPathFactory, api_workflows_dir: Path,
+               sqlite_template: Path) -> Iterator[Api]:
+    """The app served over real HTTP on a SQLite file (a copy of the migrated template)."""
     data = tmp_path_factory.mktemp("data")
-    yield from _serve(Settings(database_url=f"sqlite:///{data / 'api.db'}",
-                               HATCHERY_DATA_DIR=data,
+    url = copy_sqlite(sqlite_template, data / "api.db")
+    yield from _serve(Settings(database_url=url, HATCHERY_DATA_DIR=data,
                                HATCHERY_WORKFLOWS_DIR=api_workflows_dir), "sqlite")
 
 
@@ -127,20 +126,12 @@ def api(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
     if request.param == "sqlite":
         yield request.getfixturevalue("sqlite_api")
         return
-    base = request.getfixturevalue("postgres_server")
-    schema = f"api_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-        url = make_url(base).update_query_dict({"options": f"-csearch_path={schema}"})
-        yield from _serve(Settings(database_url=url.render_as_string(hide_password=False),
-                                   HATCHERY_DATA_DIR=tmp_path_factory.mktemp("data"),
-                                   HATCHERY_WORKFLOWS_DIR=api_workflows_dir), "postgres")
-        with admin.connect() as connection:
-            connection.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    finally:
-        admin.dispose()
+    template: PostgresTemplate = request.getfixturevalue("postgres_template")
+    schema = template.copy()
+    yield from _serve(Settings(database_url=schema_url(template.base, schema),
+                               HATCHERY_DATA_DIR=tmp_path_factory.mktemp("data"),
+                               HATCHERY_WORKFLOWS_DIR=api_workflows_dir), "postgres")
+    template.drop(schema)
 
 
 def _serve(settings: Settings, backend: str) -> Iterator[Api]:
