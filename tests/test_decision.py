@@ -503,6 +503,7 @@ def test_the_decision_module_imports_no_database_web_or_scheduler_code() -> None
                          "uvicorn", "psycopg", "alembic"}
 
 
-def test_the_decision_module_reads_no_clock() -> None:
-    source = (ROOT / "engine" / "core" / "decision.py").read_text(encoding="utf-8")
+@pytest.mark.parametrize("module", ["decision.py", "guards.py", "refusals.py"])
+def test_the_decision_module_reads_no_clock(module: str) -> None:
+    source = (ROOT / "engine" / "core" / module).read_text(encoding="utf-8")
     assert ".now(" not in source and "time.time" not in source and "utcnow" not in source

@@ -5,7 +5,8 @@ Nothing here reads a database, a clock or the network (a test fails if this modu
 imports sqlmodel, fastapi or apscheduler). The shell (`engine.service.door`) loads a snapshot,
 calls `decide`, and writes what the returned `Transition` says: new state and data, the
 event body, the timers to arm and the states whose timers to cancel. A `Refusal` means
-nothing is written.
+nothing is written. Guards, effects and priorities are evaluated in `engine.core.guards`;
+the refusal texts are in `engine.core.refusals` (both re-exported here for callers).
 """
 
 from __future__ import annotations
@@ -16,10 +17,16 @@ from datetime import datetime
 from typing import Any, Literal
 
 from engine.core.compiler import CompiledTransition, CompiledWorkflow
+from engine.core.guards import environment as environment
+from engine.core.guards import evaluate_effects, guard_refusal
+from engine.core.guards import priority as priority
+from engine.core.refusals import input_refusal as input_refusal
+from engine.core.refusals import labels
+from engine.core.refusals import refusal as refusal
 from engine.errors import Refusal
-from engine.language.expressions import Environment, EvaluationError, to_cel_time
-from engine.language.spec import TimerSpec, as_text
-from engine.language.values import FieldProblem, check_values, from_cel, to_cel
+from engine.language.expressions import to_cel_time
+from engine.language.spec import TimerSpec
+from engine.language.values import check_values, to_cel
 from engine.timers.calendar import (
     CalendarCoverageError,
     DurationError,
@@ -113,80 +120,6 @@ class Action:
     transition: CompiledTransition | None
 
 
-_REFUSALS: dict[str, tuple[str, str]] = {
-    "unknown_trigger": ("'{trigger}' is not a trigger of workflow {workflow}",
-                        "“{trigger}”不是流程 {workflow} 的操作"),
-    "not_allowed_from_state": ("'{trigger}' cannot be done while the case is in '{state}'",
-                               "案件处于“{state}”阶段，不能执行“{trigger}”"),
-    "role_missing": ("'{trigger}' needs one of the roles: {roles}",
-                     "执行“{trigger}”需要以下角色之一：{roles}"),
-    "input_invalid": ("the input is not valid: {fields}", "输入有误：{fields}"),
-    "guard_false": ("the condition for '{trigger}' is not met",
-                    "不满足执行“{trigger}”的条件"),
-    "guard_error": ("the condition for '{trigger}' could not be checked: {error}",
-                    "无法检查执行“{trigger}”的条件：{error}"),
-    "checklist_incomplete": ("the checklist of '{state}' is not complete: {missing}",
-                             "“{state}”阶段的清单尚未完成：{missing}"),
-    "case_suspended": ("the case is suspended; resume it first", "案件已暂停，请先恢复"),
-    "case_closed": ("the case is closed (final state '{state}')",
-                    "案件已结束（终止阶段“{state}”）"),
-    "effect_invalid": ("the workflow computed an invalid value for '{field}': {error}",
-                       "流程为“{field}”计算出的值无效：{error}"),
-    "calendar_not_covered": ("a deadline cannot be computed: {error}",
-                             "无法计算期限：{error}"),
-}
-
-
-def refusal(code: str, details: Mapping[str, Any] | None = None, **args: Any) -> Refusal:
-    """A refusal with its standard bilingual message.
-
-    An argument given as a `(en, zh)` pair is shown in the message's own language, so
-    state and trigger names appear as the designer labelled them.
-    """
-    en, zh = _REFUSALS[code]
-
-    def pick(index: int) -> dict[str, Any]:
-        return {k: v[index] if isinstance(v, tuple) else v for k, v in args.items()}
-
-    return Refusal(code, en.format(**pick(0)), zh.format(**pick(1)), dict(details or {}))
-
-
-def input_refusal(problems: list[FieldProblem], args: Mapping[str, Any]) -> Refusal:
-    """Every invalid field at once, each with its message in both languages."""
-    fields = ("; ".join(f"{p.field}: {p.en}" for p in problems),
-              "；".join(f"{p.field}：{p.zh}" for p in problems))
-    return refusal("input_invalid", {"errors": [p.as_dict() for p in problems]},
-                   **{**args, "fields": fields})
-
-
-def _labels(wf: CompiledWorkflow, state: str, trigger: str) -> dict[str, Any]:
-    """Message arguments naming a state and a trigger by their labels in both languages."""
-    info = wf.states.get(state)
-    state_title = info.spec.title if info is not None else None
-    trigger_title = wf.trigger_titles.get(trigger)
-    return {
-        "state": (as_text(state_title, "en", state), as_text(state_title, "zh", state)),
-        "trigger": (as_text(trigger_title, "en", trigger), as_text(trigger_title, "zh", trigger)),
-        "workflow": (as_text(wf.spec.title, "en"), as_text(wf.spec.title, "zh")),
-    }
-
-
-def environment(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
-                params: Mapping[str, Any]) -> Environment:
-    """The expression environment of a case at `now`."""
-    counts: dict[tuple[str, str | None], int] = {}
-    for link in case.links:
-        for state in (link.state, *link.within, None):
-            key = (link.workflow_id, state)
-            counts[key] = counts.get(key, 0) + 1
-    return Environment(
-        data=to_cel(wf.fields, case.data), params=dict(params), now=to_cel_time(now),
-        entered_at=to_cel_time(case.entered_at), state=case.state,
-        checklist={item: bool(case.checklist.get(item)) for item in wf.checklist_of(case.state)},
-        link_counts=counts,
-    )
-
-
 def _role_for(t: CompiledTransition, actor: Actor) -> tuple[bool, str | None]:
     """Whether `actor` may fire `t`, and the role that allows it (recorded in history)."""
     if actor.is_system:
@@ -203,7 +136,7 @@ def _role_for(t: CompiledTransition, actor: Actor) -> tuple[bool, str | None]:
 def _status_refusal(wf: CompiledWorkflow, case: CaseSnapshot) -> Refusal | None:
     if case.status == "closed" or wf.states[case.state].final:
         return refusal("case_closed", {"current_state": case.state},
-                       state=_labels(wf, case.state, "")["state"])
+                       state=labels(wf, case.state, "")["state"])
     if case.status == "suspended":
         return refusal("case_suspended", {"current_state": case.state})
     return None
@@ -230,22 +163,6 @@ def _exits(wf: CompiledWorkflow, source: str, to: str) -> tuple[list[str], list[
 def _missing_items(wf: CompiledWorkflow, case: CaseSnapshot, exited: list[str]) -> list[str]:
     return [item for state in exited for item in wf.states[state].spec.checklist
             if not case.checklist.get(item)]
-
-
-def _guard_refusal(t: CompiledTransition, env: Environment, lang_args: dict[str, Any]
-                   ) -> Refusal | None:
-    if t.guard is None:
-        return None
-    try:
-        passed = t.guard.test(env)
-    except EvaluationError as exc:
-        return refusal("guard_error", {"guard": t.guard.source}, error=exc, **lang_args)
-    if passed:
-        return None
-    base = refusal("guard_false", {"guard": t.guard.source}, **lang_args)
-    if t.spec.refusal is None:
-        return base
-    return replace(base, en=as_text(t.spec.refusal, "en"), zh=as_text(t.spec.refusal, "zh"))
 
 
 def _timer_due(timer: TimerSpec, data: Mapping[str, Any], now: datetime,
@@ -302,37 +219,18 @@ def next_repeat(wf: CompiledWorkflow, plan: TimerPlan, params: Mapping[str, Any]
     return replace(plan, due_at=due) if due is not None else None
 
 
-def _effects(wf: CompiledWorkflow, t: CompiledTransition, env: Environment,
-             data: Mapping[str, Any]) -> tuple[dict[str, Any], Refusal | None]:
-    """Evaluate effects against the state before the transition; check each result."""
-    changes: dict[str, Any] = {}
-    for name, expr in t.effects.items():
-        spec = wf.fields[name]
-        try:
-            raw = from_cel(spec, expr.evaluate(env))
-        except EvaluationError as exc:
-            return {}, refusal("effect_invalid", {"field": name}, field=name, error=exc)
-        checked, problems = check_values({name: spec}, {name: raw}, require=False)
-        if problems:
-            return {}, refusal("effect_invalid", {"field": name}, field=name,
-                               error=(problems[0].en, problems[0].zh))
-        if checked.get(name) != data.get(name):
-            changes[name] = checked.get(name)
-    return changes, None
-
-
 def evaluate_transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition,
                         actor: Actor, values: Mapping[str, Any], now: datetime,
                         params: Mapping[str, Any]) -> Refusal | dict[str, Any]:
     """Role, guard, checklist and effects of one candidate; returns changes or a refusal."""
-    args = _labels(wf, case.state, t.trigger)
+    args = labels(wf, case.state, t.trigger)
     allowed, _ = _role_for(t, actor)
     if not allowed:
         roles = list(t.spec.roles) or list(DEFAULT_ROLES)
         return refusal("role_missing", {"required_roles": roles}, roles=", ".join(roles),
                        **args)
     env = environment(wf, case, now, params).with_input(to_cel(t.spec.input, values))
-    found = _guard_refusal(t, env, args)
+    found = guard_refusal(t, env, args)
     if found is not None:
         return found
     exited, _ = _exits(wf, case.state, t.spec.to)
@@ -340,7 +238,7 @@ def evaluate_transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTra
     if missing:
         return refusal("checklist_incomplete", {"missing": missing}, missing=", ".join(missing),
                        **args)
-    changes, failed = _effects(wf, t, env, case.data)
+    changes, failed = evaluate_effects(wf, t, env, case.data)
     return failed if failed is not None else changes
 
 
@@ -354,7 +252,7 @@ def decide(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mappi
     first candidate is returned, since that is the rule a caseworker most likely meant.
     """
     params = wf.resolve_params() if params is None else params
-    args = _labels(wf, case.state, trigger)
+    args = labels(wf, case.state, trigger)
     if trigger not in wf.trigger_titles:
         return refusal("unknown_trigger", {"triggers": list(wf.triggers)}, **args)
     blocked = _status_refusal(wf, case)
@@ -420,7 +318,7 @@ def available_actions(wf: CompiledWorkflow, case: CaseSnapshot, actor: Actor, no
             actions.append(Action(trigger, False, blocked, candidates[0] if candidates else None))
             continue
         if not candidates:
-            args = _labels(wf, case.state, trigger)
+            args = labels(wf, case.state, trigger)
             actions.append(Action(trigger, False,
                                   refusal("not_allowed_from_state", {}, **args), None))
             continue
@@ -485,17 +383,3 @@ def start(wf: CompiledWorkflow, values: Mapping[str, Any], actor: Actor, now: da
         return refusal("calendar_not_covered", {}, error=exc)
     snapshot = CaseSnapshot(state=state, data=data, entered_at=now)
     return Start(state, data, event, arm, priority(wf, snapshot, now, params))
-
-
-def priority(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
-             params: Mapping[str, Any]) -> float:
-    """The case's rank in a work queue (higher first); 0 when it cannot be computed."""
-    if wf.priority is None:
-        return 0.0
-    try:
-        value = wf.priority.evaluate(environment(wf, case, now, params))
-    except EvaluationError:
-        return 0.0
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return 0.0
-    return float(value)

@@ -1,0 +1,73 @@
+"""Why a change is refused: the standard bilingual texts of the core's refusal codes.
+
+One catalogue for the decision function and the guards it evaluates, so a refusal reads
+the same whichever rule produced it. Arguments given as `(en, zh)` pairs (state and
+trigger titles) are shown in each message's own language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.core.compiler import CompiledWorkflow
+from engine.errors import Refusal
+from engine.language.spec import as_text
+from engine.language.values import FieldProblem
+
+_REFUSALS: dict[str, tuple[str, str]] = {
+    "unknown_trigger": ("'{trigger}' is not a trigger of workflow {workflow}",
+                        "“{trigger}”不是流程 {workflow} 的操作"),
+    "not_allowed_from_state": ("'{trigger}' cannot be done while the case is in '{state}'",
+                               "案件处于“{state}”阶段，不能执行“{trigger}”"),
+    "role_missing": ("'{trigger}' needs one of the roles: {roles}",
+                     "执行“{trigger}”需要以下角色之一：{roles}"),
+    "input_invalid": ("the input is not valid: {fields}", "输入有误：{fields}"),
+    "guard_false": ("the condition for '{trigger}' is not met",
+                    "不满足执行“{trigger}”的条件"),
+    "guard_error": ("the condition for '{trigger}' could not be checked: {error}",
+                    "无法检查执行“{trigger}”的条件：{error}"),
+    "checklist_incomplete": ("the checklist of '{state}' is not complete: {missing}",
+                             "“{state}”阶段的清单尚未完成：{missing}"),
+    "case_suspended": ("the case is suspended; resume it first", "案件已暂停，请先恢复"),
+    "case_closed": ("the case is closed (final state '{state}')",
+                    "案件已结束（终止阶段“{state}”）"),
+    "effect_invalid": ("the workflow computed an invalid value for '{field}': {error}",
+                       "流程为“{field}”计算出的值无效：{error}"),
+    "calendar_not_covered": ("a deadline cannot be computed: {error}",
+                             "无法计算期限：{error}"),
+}
+
+
+def refusal(code: str, details: Mapping[str, Any] | None = None, **args: Any) -> Refusal:
+    """A refusal with its standard bilingual message.
+
+    An argument given as a `(en, zh)` pair is shown in the message's own language, so
+    state and trigger names appear as the designer labelled them.
+    """
+    en, zh = _REFUSALS[code]
+
+    def pick(index: int) -> dict[str, Any]:
+        return {k: v[index] if isinstance(v, tuple) else v for k, v in args.items()}
+
+    return Refusal(code, en.format(**pick(0)), zh.format(**pick(1)), dict(details or {}))
+
+
+def input_refusal(problems: list[FieldProblem], args: Mapping[str, Any]) -> Refusal:
+    """Every invalid field at once, each with its message in both languages."""
+    fields = ("; ".join(f"{p.field}: {p.en}" for p in problems),
+              "；".join(f"{p.field}：{p.zh}" for p in problems))
+    return refusal("input_invalid", {"errors": [p.as_dict() for p in problems]},
+                   **{**args, "fields": fields})
+
+
+def labels(wf: CompiledWorkflow, state: str, trigger: str) -> dict[str, Any]:
+    """Message arguments naming a state and a trigger by their labels in both languages."""
+    info = wf.states.get(state)
+    state_title = info.spec.title if info is not None else None
+    trigger_title = wf.trigger_titles.get(trigger)
+    return {
+        "state": (as_text(state_title, "en", state), as_text(state_title, "zh", state)),
+        "trigger": (as_text(trigger_title, "en", trigger), as_text(trigger_title, "zh", trigger)),
+        "workflow": (as_text(wf.spec.title, "en"), as_text(wf.spec.title, "zh")),
+    }
