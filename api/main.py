@@ -15,7 +15,7 @@ from typing import Any
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from api import errors
+from api import console, errors
 from api.routes import audit, cases, health, history, timers, workflows
 from api.security import CaseCommunities, TokenStore
 from api.views import Presenter
@@ -72,6 +72,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
 
     app = FastAPI(
         title="Hatchery", version="0.1.0", description=DESCRIPTION, lifespan=lifespan,
+        docs_url=None, redoc_url=None,  # /docs is served by the console, from local files
         openapi_tags=[
             {"name": "workflows", "description": "Workflow definitions and their versions."},
             {"name": "cases", "description": "Starting and advancing cases."},
@@ -87,6 +88,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     for router in (workflows.router, cases.router, history.router, timers.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)
+    console.mount(app)
     return app
 
 

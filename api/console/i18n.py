@@ -1,0 +1,124 @@
+"""The console's words, in Chinese first and English, and the way people read dates.
+
+One catalogue for every page (`TEXTS`: key -> (zh, en)); templates call `t("key")`. The
+language is the `lang` cookie a person set with the switch in the header, else Chinese:
+the console's people are community workers. Dates are written as officers write them
+(2026年3月2日), times in China Standard Time; exports keep ISO dates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date, datetime, timedelta, timezone
+
+from starlette.requests import Request
+
+LANGS = ("zh", "en")
+DEFAULT_LANG = "zh"
+LANG_COOKIE = "hatchery_lang"
+CHINA = timezone(timedelta(hours=8), "CST")
+MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
+             "September", "October", "November", "December")
+
+TEXTS: dict[str, tuple[str, str]] = {
+    # the frame of every page
+    "app.name": ("社区孵化工作台", "Community incubation desk"),
+    "app.skip": ("跳到正文", "Skip to main content"),
+    "nav.queue": ("待办", "Work queue"),
+    "nav.start": ("新建档案", "New record"),
+    "nav.account": ("我的账号", "My account"),
+    "nav.sign_out": ("退出", "Sign out"),
+    "nav.main": ("主导航", "Main navigation"),
+    "lang.switch": ("English", "中文"),
+    "lang.label": ("切换语言", "Change language"),
+    "footer.api": ("接口文档", "API reference"),
+    # sign-in and passwords
+    "signin.title": ("登录", "Sign in"),
+    "signin.name": ("用户名", "User name"),
+    "signin.password": ("密码", "Password"),
+    "signin.submit": ("登录", "Sign in"),
+    "signin.failed": ("用户名或密码不正确", "The user name or password is not right"),
+    "signin.locked": ("账号因多次登录失败已锁定，请于 {minutes} 分钟后再试，或请管理员解锁",
+                      "The account is locked after repeated failed sign-ins: try again in "
+                      "{minutes} minutes, or ask an administrator to unlock it"),
+    "signin.slowed": ("登录失败次数过多，请 {seconds} 秒后再试",
+                      "Too many failed sign-ins: try again in {seconds} seconds"),
+    "signin.disabled": ("账号已停用，请联系管理员",
+                        "This account is disabled: ask an administrator"),
+    "signin.expired": ("您已较长时间未操作，请重新登录",
+                       "You were signed out after a period without activity: sign in again"),
+    "signin.signed_out": ("您已退出", "You have signed out"),
+    "password.title": ("修改密码", "Change your password"),
+    "password.first": ("首次登录，请先设置您自己的密码",
+                       "This is your first sign-in: choose your own password"),
+    "password.current": ("当前密码", "Current password"),
+    "password.new": ("新密码", "New password"),
+    "password.repeat": ("再次输入新密码", "New password again"),
+    "password.hint": ("至少 {length} 个字符，包含大写字母、小写字母、数字和符号中的至少 "
+                      "{classes} 类",
+                      "At least {length} characters, with at least {classes} of: capital "
+                      "letters, small letters, digits, symbols"),
+    "password.submit": ("保存新密码", "Save the new password"),
+    "password.changed": ("密码已修改", "Your password has been changed"),
+    "password.wrong_current": ("当前密码不正确", "The current password is not right"),
+    "password.mismatch": ("两次输入的新密码不一致", "The two new passwords are not the same"),
+    "password.same": ("新密码不能与当前密码相同",
+                      "The new password must differ from the current one"),
+    # forms
+    "form.error_summary": ("提交的内容有问题", "There is a problem"),
+    "form.required": ("请填写“{field}”", "Enter {field}"),
+    "form.optional": ("（选填）", "(optional)"),
+    "form.yes": ("是", "Yes"),
+    "form.no": ("否", "No"),
+    "form.choose": ("请选择", "Choose"),
+    "form.comment": ("备注", "Comment"),
+    "form.csrf": ("表单已过期，请重新提交", "The form has expired: please submit it again"),
+    # errors shown as pages
+    "error.not_found": ("未找到该页面或记录", "Page or record not found"),
+    "error.forbidden": ("您无权执行此操作", "You may not do this"),
+    "error.unavailable": ("服务暂时不可用，请稍后再试",
+                          "The service is unavailable: try again shortly"),
+    "error.back": ("返回待办", "Back to the work queue"),
+}
+
+
+def text(key: str, lang: str, **args: object) -> str:
+    """The text of `key` in `lang`, with `{name}` placeholders filled."""
+    zh, en = TEXTS[key]
+    chosen = zh if lang == "zh" else en
+    return chosen.format(**args) if args else chosen
+
+
+def bilingual(values: Mapping[str, str] | str | None, lang: str, fallback: str = "") -> str:
+    """A zh/en pair from a definition (either may be missing: the other is shown)."""
+    if values is None:
+        return fallback
+    if isinstance(values, str):
+        return values
+    other = "en" if lang == "zh" else "zh"
+    return values.get(lang) or values.get(other) or fallback
+
+
+def request_language(request: Request) -> str:
+    """The person's language: the switch's cookie, else Chinese."""
+    chosen = request.cookies.get(LANG_COOKIE)
+    return chosen if chosen in LANGS else DEFAULT_LANG
+
+
+def format_date(value: date | datetime | None, lang: str) -> str:
+    """2026年3月2日 / 2 March 2026; datetimes are read in China Standard Time."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(CHINA).date() if value.tzinfo else value.date()
+    if lang == "zh":
+        return f"{value.year}年{value.month}月{value.day}日"
+    return f"{value.day} {MONTHS_EN[value.month - 1]} {value.year}"
+
+
+def format_datetime(value: datetime | None, lang: str) -> str:
+    """2026年3月2日 14:05 (China Standard Time)."""
+    if value is None:
+        return ""
+    local = value.astimezone(CHINA) if value.tzinfo else value
+    return f"{format_date(local, lang)} {local:%H:%M}"
