@@ -88,7 +88,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     for router in (workflows.router, cases.router, history.router, timers.router):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)
-    console.mount(app)
+    console.mount(app, settings)
     return app
 
 

@@ -109,7 +109,7 @@ def _p95(values: list[float]) -> float:
 
 def _prepare(env: dict[str, str], count: int) -> tuple[str, list[str]]:
     """Migrate, register the workflow, make a token and one case per connection."""
-    from api.security import TokenStore
+    from engine.access.tokens import TokenStore
     from engine.core.decision import Actor
     from engine.service.door import build_service
     from engine.settings import Settings

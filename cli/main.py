@@ -14,6 +14,7 @@ from cli.serve import serve
 from cli.stats import stats
 from cli.timers import timers_app
 from cli.token import token_app
+from cli.user import user_app
 from cli.validate import validate
 from cli.worker import worker
 
@@ -40,6 +41,7 @@ app.command("serve")(serve)
 app.command("worker")(worker)
 app.command("demo")(demo)
 app.add_typer(token_app, name="token")
+app.add_typer(user_app, name="user")
 app.add_typer(timers_app, name="timers")
 app.add_typer(migrate_app, name="migrate")
 # Caseworkers

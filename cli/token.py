@@ -12,14 +12,14 @@ from engine.errors import StoreUnavailable
 from engine.settings import Settings
 
 if TYPE_CHECKING:
-    from api.security import TokenStore
+    from engine.access.tokens import TokenStore
 
 token_app = typer.Typer(help="API tokens: create (printed once), revoke, list.",
                         no_args_is_help=True)
 
 
 def _store() -> TokenStore:
-    from api.security import TokenStore
+    from engine.access.tokens import TokenStore
     from engine.store.db import make_engine, upgrade
 
     settings = Settings()
@@ -49,7 +49,7 @@ def create(
         "--permission", help="pii: see sensitive fields unmasked.")] = None,
 ) -> None:
     """Create a token and print it once (only its hash is stored)."""
-    from api.security import TokenError
+    from engine.access.tokens import TokenError
 
     try:
         store = _store()

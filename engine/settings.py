@@ -28,6 +28,12 @@ class Settings(BaseSettings):
         description="Fire due timers inside the API process (false when workers do it).",
     )
     timer_poll_seconds: float = Field(default=5.0, gt=0, alias="HATCHERY_TIMER_POLL_SECONDS")
+    session_secret: str | None = Field(
+        default=None, alias="HATCHERY_SESSION_SECRET",
+        description="Signs the console's cookies; generated once into data_dir when unset.")
+    session_idle_minutes: float = Field(
+        default=30.0, gt=0, alias="HATCHERY_SESSION_IDLE_MINUTES",
+        description="A console session ends after this long without activity.")
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded default SQLite file under `data_dir`."""

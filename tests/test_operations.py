@@ -55,7 +55,7 @@ def test_an_unknown_outcome_is_refused(engine: sa.Engine) -> None:
 
 
 def test_token_creation_and_revocation_are_logged_without_the_token(engine: sa.Engine) -> None:
-    from api.security import TokenStore
+    from engine.access.tokens import TokenStore
 
     store = TokenStore(engine)
     _, token = store.create("auditor.wang", ["auditor"], "fuzhou", now=START, actor="cli:root")

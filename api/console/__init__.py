@@ -9,20 +9,35 @@ the database by another path.
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
+from api.console import account, auth, desk
 from api.console.assets import STATIC_PREFIX, static_files
 from api.console.headers import SecurityHeaders
+from api.console.i18n import text, use_language
 from api.console.templating import make_templates, render
+from engine.settings import Settings
 
 __all__ = ["mount"]
 
 
-def mount(app: FastAPI) -> None:
+def mount(app: FastAPI, settings: Settings) -> None:
     """Add the console, the local API reference and the security headers to `app`."""
     app.state.console_templates = make_templates()
+    auth.install(app, settings)
+    pages = APIRouter(dependencies=[Depends(use_language)], include_in_schema=False)
+    pages.include_router(account.router)
+    pages.include_router(desk.router)
+    app.include_router(pages)
+
+    async def csrf_refused(request: Request, exc: Exception) -> Response:
+        lang = str(getattr(request.state, "lang", "zh"))
+        return render(request, "error.html", {"heading": text("form.csrf", lang)},
+                      status=403)
+
+    app.add_exception_handler(auth.CsrfRefused, csrf_refused)
     app.mount(STATIC_PREFIX, static_files(), name="static")
     app.add_middleware(SecurityHeaders)
     openapi_url = app.openapi_url or "/openapi.json"

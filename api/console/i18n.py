@@ -64,6 +64,34 @@ TEXTS: dict[str, tuple[str, str]] = {
     "password.mismatch": ("两次输入的新密码不一致", "The two new passwords are not the same"),
     "password.same": ("新密码不能与当前密码相同",
                       "The new password must differ from the current one"),
+    # the work queue
+    "queue.title": ("待办", "Work queue"),
+    "queue.filters": ("筛选", "Filters"),
+    "queue.workflow": ("流程", "Workflow"),
+    "queue.stage": ("阶段", "Stage"),
+    "queue.status": ("状态", "Status"),
+    "queue.overdue_only": ("只看已逾期", "Overdue only"),
+    "queue.search": ("按名称搜索", "Search by name"),
+    "queue.apply": ("筛选", "Filter"),
+    "queue.clear": ("清除筛选", "Clear filters"),
+    "queue.any": ("全部", "All"),
+    "queue.empty": ("没有符合条件的档案", "No records match"),
+    "queue.count": ("本页 {n} 条", "{n} on this page"),
+    "queue.record": ("档案", "Record"),
+    "queue.days": ("本阶段天数", "Days in stage"),
+    "queue.next_due": ("下一期限", "Next deadline"),
+    "queue.next_page": ("下一页", "Next page"),
+    "queue.first_page": ("回到第一页", "First page"),
+    "queue.save_as": ("保存当前筛选为", "Save these filters as"),
+    "queue.save": ("保存", "Save"),
+    "queue.saved": ("已保存的筛选", "Saved filters"),
+    "queue.delete_saved": ("删除", "Delete"),
+    "queue.days_n": ("{n} 天", "{n} days"),
+    "badge.overdue": ("已逾期", "Overdue"),
+    "badge.escalated": ("已督办", "Escalated"),
+    "status.active": ("办理中", "In progress"),
+    "status.suspended": ("已暂停", "Suspended"),
+    "status.closed": ("已办结", "Closed"),
     # forms
     "form.error_summary": ("提交的内容有问题", "There is a problem"),
     "form.required": ("请填写“{field}”", "Enter {field}"),
@@ -103,6 +131,11 @@ def request_language(request: Request) -> str:
     """The person's language: the switch's cookie, else Chinese."""
     chosen = request.cookies.get(LANG_COOKIE)
     return chosen if chosen in LANGS else DEFAULT_LANG
+
+
+async def use_language(request: Request) -> None:
+    """Every console route reads the person's language first (a router dependency)."""
+    request.state.lang = request_language(request)
 
 
 def format_date(value: date | datetime | None, lang: str) -> str:

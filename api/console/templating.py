@@ -19,6 +19,7 @@ from starlette.responses import HTMLResponse, Response
 
 from api.console.assets import static_url
 from api.console.i18n import bilingual, format_date, format_datetime, request_language, text
+from api.console.navigation import navigation_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
@@ -39,11 +40,12 @@ def render(request: Request, name: str, context: Mapping[str, Any] | None = None
     """A page (or, with `block`, one block of it) in the person's language."""
     templates: Jinja2Blocks = request.app.state.console_templates
     lang = str(getattr(request.state, "lang", None) or request_language(request))
+    desk = getattr(request.state, "desk", None)
     values: dict[str, Any] = {
         "request": request, "lang": lang, "t": partial(_text, lang),
         "date": partial(_date, lang), "datetime": partial(_datetime, lang),
         "title_of": partial(_title, lang),
-        "desk": getattr(request.state, "desk", None),
+        "desk": desk, "navigation": navigation_for(request, desk.principal) if desk else [],
     }
     values.update(context or {})
     response: Response

@@ -507,11 +507,13 @@ class CaseService:
                    community_prefix: str | None = None, overdue: bool | None = None,
                    text: str | None = None,
                    order: Literal["priority", "updated"] = "priority", limit: int = 50,
-                   cursor: str | None = None) -> tuple[list[CaseView], str | None]:
+                   cursor: str | None = None, status: str | None = None,
+                   ) -> tuple[list[CaseView], str | None]:
         """A page of cases and the cursor of the next page (None on the last).
 
         `priority` order is a work queue: highest priority first, then oldest.
-        `community_prefix` keeps a community and everything under it.
+        `community_prefix` keeps a community and everything under it; `status` keeps
+        active, suspended or closed cases.
         """
         limit = min(max(int(limit), 1), MAX_LIMIT)
         with read_connection(self.engine) as connection:
@@ -519,7 +521,7 @@ class CaseService:
                 rows, following = repo.list_cases(
                     connection, workflow_id=workflow_id, state=state,
                     community_prefix=community_prefix, overdue=overdue, text=text,
-                    order=order, limit=limit, cursor=cursor)
+                    order=order, limit=limit, cursor=cursor, status=status)
             except repo.CursorError as error:
                 raise Refused(_refusal("invalid_cursor", {"cursor": cursor})) from error
             ids = [r["id"] for r in rows]

@@ -17,12 +17,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 
 from engine.store.db import read_connection, write_connection
 from engine.store.tables import Operation
 
-__all__ = ["OUTCOMES", "OperationView", "list_operations", "record"]
+__all__ = ["OUTCOMES", "OperationView", "list_operations", "record", "record_in"]
 
 OPERATIONS = Operation.__table__  # type: ignore[attr-defined]
 OUTCOMES = ("done", "refused")
@@ -45,13 +45,22 @@ def record(engine: Engine, *, actor: str, action: str, at: datetime,
            outcome: str = "done", target: str | None = None, community: str | None = None,
            detail: Mapping[str, Any] | None = None) -> None:
     """Append one entry (its own transaction: the operation it records changed no case)."""
+    with write_connection(engine) as connection:
+        record_in(connection, actor=actor, action=action, at=at, outcome=outcome,
+                  target=target, community=community, detail=detail)
+
+
+def record_in(connection: Connection, *, actor: str, action: str, at: datetime,
+              outcome: str = "done", target: str | None = None, community: str | None = None,
+              detail: Mapping[str, Any] | None = None) -> None:
+    """Append one entry in the caller's transaction (the change it records commits with it,
+    or neither does)."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
-    with write_connection(engine) as connection:
-        connection.execute(OPERATIONS.insert(), {
-            "at": at, "actor": actor[:200], "action": action[:64], "outcome": outcome,
-            "target": None if target is None else target[:200], "community": community,
-            "detail": dict(detail or {})})
+    connection.execute(OPERATIONS.insert(), {
+        "at": at, "actor": actor[:200], "action": action[:64], "outcome": outcome,
+        "target": None if target is None else target[:200], "community": community,
+        "detail": dict(detail or {})})
 
 
 def list_operations(engine: Engine, *, community_prefix: str | None = None,

@@ -606,12 +606,14 @@ def community_scope(column: Any, prefix: str) -> Any:
 def list_cases(connection: Connection, *, workflow_id: str | None, state: str | None,
                community_prefix: str | None, overdue: bool | None, text: str | None,
                order: Literal["priority", "updated"], limit: int,
-               cursor: str | None) -> tuple[list[Row], str | None]:
+               cursor: str | None, status: str | None = None) -> tuple[list[Row], str | None]:
     query = sa.select(cases)
     if workflow_id is not None:
         query = query.where(cases.c.workflow_id == workflow_id)
     if state is not None:
         query = query.where(cases.c.state == state)
+    if status is not None:
+        query = query.where(cases.c.status == status)
     if community_prefix:
         query = query.where(community_scope(cases.c.community, community_prefix))
     if overdue is not None:

@@ -4,7 +4,8 @@ The database is the truth. A case row holds the current state, data and version 
 plus the head of its hash chain; events are the append-only history (the database itself
 refuses UPDATE and DELETE on them, see the first migration); timers, checklist ticks,
 links and idempotency records are rows written in the same transaction as the change they
-belong to.
+belong to. The console's people (users, their server-side sessions, saved filters) are here
+too; a user has what a token has (roles, scope, permissions) plus an Argon2 password hash.
 
 Timestamps are stored in UTC (`UTCDateTime`) and always read back timezone-aware, on SQLite
 too, so that a stored event hashes exactly as it did when it was written.
@@ -30,11 +31,14 @@ __all__ = [
     "CaseLink",
     "ChecklistTick",
     "CommunityParameter",
+    "ConsoleSession",
     "Event",
     "IdempotencyRecord",
     "Operation",
+    "SavedFilter",
     "Timer",
     "UTCDateTime",
+    "User",
     "WorkflowDefinition",
     "metadata",
 ]
@@ -306,6 +310,59 @@ class Operation(SQLModel, table=True):
     target: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
     community: str | None = Field(default=None, sa_column=sa.Column(Community))
     detail: dict[str, Any] = Field(sa_column=sa.Column(JSONType, nullable=False))
+
+
+
+class User(SQLModel, table=True):
+    """A person who signs in to the console."""
+
+    __tablename__ = "users"
+
+    id: str = Field(sa_column=sa.Column(sa.String(32), primary_key=True))
+    name: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
+    display_name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
+    password_hash: str = Field(sa_column=sa.Column(sa.String(256), nullable=False))
+    roles: list[str] = Field(sa_column=sa.Column(JSONType, nullable=False))
+    community: str = Field(sa_column=sa.Column(Community, nullable=False))
+    permissions: list[str] = Field(sa_column=sa.Column(JSONType, nullable=False))
+    must_change_password: bool = Field(sa_column=sa.Column(sa.Boolean(), nullable=False))
+    failed_attempts: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
+    last_failed_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    locked_until: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    disabled_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    password_changed_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+
+class ConsoleSession(SQLModel, table=True):
+    """A signed-in browser: ended by signing out, by idling, or by disabling the person."""
+
+    __tablename__ = "console_sessions"
+    __table_args__ = (sa.Index("ix_console_sessions_user", "user_id"),)
+
+    id_hash: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
+    user_id: str = Field(sa_column=sa.Column(sa.String(32), sa.ForeignKey("users.id"),
+                                             nullable=False))
+    csrf_token: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    address: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
+    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    last_seen_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+    ended_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+
+
+class SavedFilter(SQLModel, table=True):
+    """A work-queue filter a person saved under a name of their own."""
+
+    __tablename__ = "saved_filters"
+    __table_args__ = (sa.UniqueConstraint("user_id", "name", name="uq_saved_filters_name"),)
+
+    id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True,
+                                                             autoincrement=True))
+    user_id: str = Field(sa_column=sa.Column(sa.String(32), sa.ForeignKey("users.id"),
+                                             nullable=False))
+    name: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
+    query: str = Field(sa_column=sa.Column(sa.String(1000), nullable=False))
+    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
 
 
 metadata = SQLModel.metadata

@@ -23,7 +23,7 @@ import uvicorn
 from database_copies import PostgresTemplate, copy_sqlite, schema_url
 
 from api.main import create_app
-from api.security import TokenStore
+from engine.access.tokens import TokenStore
 from engine.settings import PROJECT_ROOT, Settings
 
 FIXTURE = PROJECT_ROOT / "tests" / "fixtures" / "api" / "resident_service.yaml"

@@ -11,8 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from api.main import create_app
-from api.security import TokenStore
 from cli.main import app as cli
+from engine.access.tokens import TokenStore
 from engine.clock import SystemClock
 from engine.definitions.registry import WorkflowRegistry
 from engine.service.door import CaseService, build_service
