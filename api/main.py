@@ -128,16 +128,24 @@ def _attach(app: FastAPI, service: Any) -> None:
 
 
 def _hint_first_token(tokens: TokenStore, settings: Settings) -> None:
-    """Say how to get a first token when there is none (a fresh install)."""
+    """Say how to make the first person (for the console) and the first token (for the API)
+    when there is none (a fresh install)."""
+    from engine.access.users import UserStore
+
     try:
-        if tokens.any_active():
-            return
+        has_people, has_tokens = UserStore(tokens.engine).any_active(), tokens.any_active()
     except HatcheryError:
         return
-    logger.warning(
-        "no API tokens yet: create one with `.venv/bin/hatchery token create --name admin "
-        "--role admin --community <root community, e.g. fuzhou, or '*' for all> "
-        "--permission pii` (it is printed once)")
+    if not has_people:
+        logger.warning(
+            "no people for the console yet: create the first with `.venv/bin/hatchery user "
+            "create --name admin --role admin --community '*' --permission pii` (it asks for "
+            "a first password, to be changed at the first sign-in)")
+    if not has_tokens:
+        logger.warning(
+            "no API tokens yet: create one with `.venv/bin/hatchery token create --name admin "
+            "--role admin --community <root community, e.g. fuzhou, or '*' for all> "
+            "--permission pii` (it is printed once)")
 
 
 def app_from_env() -> FastAPI:

@@ -50,3 +50,23 @@ def demo(
     for workflow_id, count in summary.by_workflow.items():
         states = ", ".join(f"{state} {n}" for state, n in summary.by_state[workflow_id].items())
         typer.echo(f"  {workflow_id:<24} {count:>3}  ({states})")
+    _demo_people(settings, community)
+
+
+def _demo_people(settings: Settings, community: str) -> None:
+    """Sign-in names for the console, one per kind of work, printed once."""
+    from engine.access.demo import create_demo_people
+    from engine.access.users import UserStore
+    from engine.clock import SystemClock
+    from engine.store.db import make_engine
+
+    engine = make_engine(settings.resolved_database_url())
+    try:
+        created = create_demo_people(UserStore(engine), community=community,
+                                     now=SystemClock().now())
+    finally:
+        engine.dispose()
+    if created:
+        typer.echo("People to sign in to the console with (passwords shown only now):")
+        for person, password in created:
+            typer.echo(f"  {person.name:<18} {password:<16} {person.display_name}")

@@ -17,4 +17,7 @@ def serve(
 
     settings = Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    typer.echo(f"The console: http://{shown}:{port}/   (the API: /api/v1, its reference: "
+               "/docs)")
     uvicorn.run(create_app(settings), host=host, port=port)

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, FastAPI
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.console import account, auth, desk
+from api.console import account, auth, case, desk, start
 from api.console.assets import STATIC_PREFIX, static_files
 from api.console.headers import SecurityHeaders
 from api.console.i18n import text, use_language
@@ -30,6 +30,8 @@ def mount(app: FastAPI, settings: Settings) -> None:
     pages = APIRouter(dependencies=[Depends(use_language)], include_in_schema=False)
     pages.include_router(account.router)
     pages.include_router(desk.router)
+    pages.include_router(start.router)
+    pages.include_router(case.router)
     app.include_router(pages)
 
     async def csrf_refused(request: Request, exc: Exception) -> Response:

@@ -92,6 +92,94 @@ TEXTS: dict[str, tuple[str, str]] = {
     "status.active": ("办理中", "In progress"),
     "status.suspended": ("已暂停", "Suspended"),
     "status.closed": ("已办结", "Closed"),
+    "queue.pages": ("翻页", "Pages"),
+    # one record
+    "case.workflow": ("流程", "Workflow"),
+    "case.version": ("版本", "Version"),
+    "case.stage": ("当前阶段", "Current stage"),
+    "case.status": ("状态", "Status"),
+    "case.community": ("所属社区", "Community"),
+    "case.started": ("建档日期", "Started"),
+    "case.entered": ("进入本阶段", "In this stage since"),
+    "case.details": ("档案信息", "Details"),
+    "case.diagram": ("流程图（当前阶段已高亮）", "Workflow diagram (current stage highlighted)"),
+    "case.actions": ("可办理事项", "What you can do now"),
+    "case.no_actions": ("当前阶段没有您可以办理的事项", "Nothing for you to do at this stage"),
+    "case.read_only": ("您的角色只能查看，不能办理", "Your role can read but not change records"),
+    "case.goes_to": ("办理后进入：{stage}", "Moves the record to: {stage}"),
+    "case.do": ("办理", "Submit"),
+    "case.why_not": ("暂不能办理：", "Not possible yet: "),
+    "case.checklist": ("本阶段清单", "Checklist of this stage"),
+    "case.tick": ("勾选", "Tick"),
+    "case.untick": ("取消勾选", "Untick"),
+    "case.evidence": ("佐证材料", "Evidence"),
+    "case.evidence_hint": ("例如：场地协议编号、拨款凭证、任命文件",
+                           "For example: the venue agreement's number, the payment slip, the "
+                           "appointment letter"),
+    "case.untick_reason": ("取消原因", "Reason for unticking"),
+    "case.ticked_by": ("{actor} 于 {at} 勾选", "ticked by {actor} on {at}"),
+    "case.deadlines": ("期限与复核", "Deadlines and reviews"),
+    "case.no_deadlines": ("当前没有待到期的期限", "No pending deadlines"),
+    "case.due": ("{date} 到期", "due {date}"),
+    "case.working_days_left": ("还剩 {n} 个工作日", "{n} working days left"),
+    "case.past_due": ("已过期", "past due"),
+    "case.links": ("关联档案", "Linked records"),
+    "case.no_links": ("没有关联档案", "No linked records"),
+    "case.link_elsewhere": ("其他社区的档案（无权查看）",
+                            "A record in another community (not visible to you)"),
+    "case.links_to": ("本档案关联", "this record links to"),
+    "case.linked_from": ("关联本档案", "links to this record"),
+    "case.suspend": ("暂停办理", "Suspend"),
+    "case.suspend_reason": ("暂停原因", "Why is it suspended?"),
+    "case.resume": ("恢复办理", "Resume"),
+    "case.resume_comment": ("恢复说明", "Comment on resuming"),
+    "case.suspended_notice": ("本档案已暂停办理，期限计时也已暂停",
+                              "This record is suspended; its deadlines are paused"),
+    "case.closed_notice": ("本档案已办结", "This record is closed"),
+    "case.history": ("办理记录", "History"),
+    "case.by": ("{actor}（{role}）", "{actor} ({role})"),
+    "case.stale": ("在您打开本页后，其他人已办理了本档案。下面是最新情况，请确认后重新提交。",
+                   "Someone else changed this record after you opened this page. Below is how it "
+                   "stands now: check it and submit again."),
+    "case.refused": ("未能办理", "Not done"),
+    "refusal.role_missing": ("需由{roles}办理", "Only {roles} can do this"),
+    "done.start": ("已建档", "The record has been started"),
+    "done.tick": ("已勾选清单项", "The checklist item has been ticked"),
+    "done.untick": ("已取消勾选清单项", "The checklist item has been unticked"),
+    "done.suspend": ("已暂停办理", "The record has been suspended"),
+    "done.resume": ("已恢复办理", "The record has been resumed"),
+    "done.fire": ("已办理：{what}", "Done: {what}"),
+    "event.start": ("建档", "Record started"),
+    "event.transition": ("办理", "Step taken"),
+    "event.checklist_tick": ("勾选清单项", "Checklist item ticked"),
+    "event.checklist_untick": ("取消勾选清单项", "Checklist item unticked"),
+    "event.link": ("关联档案", "Records linked"),
+    "event.unlink": ("解除关联", "Records unlinked"),
+    "event.suspend": ("暂停办理", "Suspended"),
+    "event.resume": ("恢复办理", "Resumed"),
+    "event.migration": ("迁移到新版本流程", "Moved to a new workflow version"),
+    "event.overdue": ("标记为逾期", "Marked overdue"),
+    "event.escalation": ("督办", "Escalated"),
+    "event.from_to": ("从“{from_}”到“{to}”", "from “{from_}” to “{to}”"),
+    "event.system": ("系统自动", "automatically"),
+    # starting a record
+    "start.title": ("新建档案", "Start a record"),
+    "start.choose": ("要新建哪一类档案？", "Which kind of record do you want to start?"),
+    "start.none": ("您的角色不能新建档案", "Your role cannot start records"),
+    "start.community": ("所属社区", "Community"),
+    "start.community_hint": ("区/街道/社区，例如 {example}",
+                             "district/street/community, for example {example}"),
+    "start.submit": ("建档", "Start the record"),
+    "start.out_of_scope": ("该社区不在您的工作范围内", "This community is outside your scope"),
+    # roles (the built-in ones and those the shipped workflows name)
+    "role.admin": ("管理员", "administrator"),
+    "role.designer": ("流程设计人员", "process designer"),
+    "role.caseworker": ("社工", "caseworker"),
+    "role.auditor": ("审计人员", "auditor"),
+    "role.party_committee": ("社区党委", "community party committee"),
+    "role.street_committee": ("街道党工委", "street party working committee"),
+    "role.higher_committee": ("上级党委", "higher party committee"),
+    "role.branch": ("党支部", "party branch"),
     # forms
     "form.error_summary": ("提交的内容有问题", "There is a problem"),
     "form.required": ("请填写“{field}”", "Enter {field}"),
@@ -115,6 +203,13 @@ def text(key: str, lang: str, **args: object) -> str:
     zh, en = TEXTS[key]
     chosen = zh if lang == "zh" else en
     return chosen.format(**args) if args else chosen
+
+
+def role_title(role: str | None, lang: str) -> str:
+    """A role in people's words (the code itself for a role no catalogue names yet)."""
+    if not role:
+        return ""
+    return text(f"role.{role}", lang) if f"role.{role}" in TEXTS else role
 
 
 def bilingual(values: Mapping[str, str] | str | None, lang: str, fallback: str = "") -> str:

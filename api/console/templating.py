@@ -18,7 +18,14 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from api.console.assets import static_url
-from api.console.i18n import bilingual, format_date, format_datetime, request_language, text
+from api.console.i18n import (
+    bilingual,
+    format_date,
+    format_datetime,
+    request_language,
+    role_title,
+    text,
+)
 from api.console.navigation import navigation_for
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -44,7 +51,7 @@ def render(request: Request, name: str, context: Mapping[str, Any] | None = None
     values: dict[str, Any] = {
         "request": request, "lang": lang, "t": partial(_text, lang),
         "date": partial(_date, lang), "datetime": partial(_datetime, lang),
-        "title_of": partial(_title, lang),
+        "title_of": partial(_title, lang), "role": partial(_role, lang),
         "desk": desk, "navigation": navigation_for(request, desk.principal) if desk else [],
     }
     values.update(context or {})
@@ -66,6 +73,10 @@ def _text(lang: str, key: str, **args: object) -> str:
 
 def _title(lang: str, values: Any, fallback: str = "") -> str:
     return bilingual(values, lang, fallback)
+
+
+def _role(lang: str, role: str | None) -> str:
+    return role_title(role, lang)
 
 
 def _date(lang: str, value: Any) -> str:

@@ -123,10 +123,11 @@ class UserStore:
 
     def create(self, name: str, roles: Iterable[str], community: str,
                permissions: Iterable[str] = (), *, display_name: str | None = None,
-               password: str | None = None, now: datetime, actor: str = "cli"
-               ) -> tuple[UserRecord, str]:
+               password: str | None = None, now: datetime, actor: str = "cli",
+               must_change: bool = True) -> tuple[UserRecord, str]:
         """Store a new person and return them with their first password (the one given, or
-        a generated one); it must be changed at the first sign-in."""
+        a generated one); it must be changed at the first sign-in (unless `must_change` is
+        False: the demo's people)."""
         roles, permissions = sorted(set(roles)), sorted(set(permissions))
         check_grant(name, roles, community, permissions, holder="a person")
         first = password if password is not None else generate_password()
@@ -136,7 +137,7 @@ class UserStore:
         values = {"id": uuid4().hex, "name": name, "display_name": display_name or name,
                   "password_hash": hash_password(first), "roles": roles,
                   "community": community, "permissions": permissions,
-                  "must_change_password": True, "failed_attempts": 0, "last_failed_at": None,
+                  "must_change_password": must_change, "failed_attempts": 0, "last_failed_at": None,
                   "locked_until": None, "disabled_at": None, "password_changed_at": now,
                   "created_at": now}
         with write_connection(self.engine) as connection:

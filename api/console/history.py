@@ -1,0 +1,92 @@
+"""A record's history as a timeline people read: what happened (the step's title, from
+which stage to which), who did it and in which role, what they entered (under the fields'
+titles, personal data masked as in the API), their comment, and when."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from api.console.i18n import text
+from api.console.reading import CaseDetail, Reading
+from engine.core.compiler import CompiledWorkflow
+from engine.language.spec import FieldSpec, as_text
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    what: str
+    detail: str | None
+    actor: str
+    role: str | None
+    at: datetime
+    comment: str | None
+    values: list[tuple[str, str]] = field(default_factory=list)
+
+
+def _input_specs(wf: CompiledWorkflow, trigger: str | None) -> dict[str, FieldSpec]:
+    specs = dict(wf.fields)
+    for t in wf.transitions:
+        if t.trigger == trigger:
+            specs.update(t.spec.input)
+    return specs
+
+
+def _what(reading: Reading, wf: CompiledWorkflow, event: Any) -> tuple[str, str | None]:
+    lang = reading.lang
+    if event.kind == "transition":
+        detail = text("event.from_to", lang, from_=reading.state_title(wf, event.from_state),
+                      to=reading.state_title(wf, event.to_state))
+        return reading.trigger_title(wf, event.trigger), detail
+    if event.kind == "start":
+        return text("event.start", lang), reading.state_title(wf, event.to_state)
+    return text(f"event.{event.kind}", lang) if f"event.{event.kind}" in _KINDS \
+        else event.kind, None
+
+
+_KINDS = {f"event.{k}" for k in ("start", "transition", "checklist_tick", "checklist_untick",
+                                 "link", "unlink", "suspend", "resume", "migration",
+                                 "overdue", "escalation")}
+
+
+def _values(reading: Reading, wf: CompiledWorkflow, event: Any) -> list[tuple[str, str]]:
+    lang = reading.lang
+    if event.kind in ("checklist_tick", "checklist_untick"):
+        item = str(event.input.get("item", ""))
+        title = item
+        for info in wf.states.values():
+            if item in info.spec.checklist:
+                title = as_text(info.spec.checklist[item].title, lang, item)
+        note = event.input.get("evidence") or event.input.get("reason")
+        rows = [(text("case.checklist", lang), title)]
+        if note:
+            label = "case.evidence" if event.kind == "checklist_tick" else "case.untick_reason"
+            rows.append((text(label, lang), str(note)))
+        return rows
+    if event.kind == "suspend":
+        return [(text("case.suspend_reason", lang), str(event.input.get("reason", "")))]
+    specs = _input_specs(wf, event.trigger)
+    shown = []
+    for name, value in event.input.items():
+        spec = specs.get(name)
+        label = as_text(spec.title, lang, name) if spec else name
+        shown.append((label, reading.shown(spec, value)))
+    return shown
+
+
+def timeline(reading: Reading, detail: CaseDetail) -> list[TimelineEntry]:
+    """The record's events, newest first, as people read them."""
+    wf = detail.workflow
+    entries = []
+    for view in reading.service.history(detail.case.id):
+        event = reading.presenter.event(view, reading.principal)
+        version_wf = wf if event.workflow_version == wf.version else reading.workflow(
+            event.workflow_id, event.workflow_version)
+        what, extra = _what(reading, version_wf, event)
+        actor = text("event.system", reading.lang) if event.actor.startswith("system:") \
+            else event.actor
+        entries.append(TimelineEntry(what, extra, actor, event.role, event.at, event.comment,
+                                     _values(reading, version_wf, event)))
+    entries.reverse()
+    return entries

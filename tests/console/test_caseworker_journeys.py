@@ -1,0 +1,139 @@
+"""The caseworker's desk in a real Chromium, in Chinese: sign in, start a record from the
+generated form, meet a guard's refusal in place, advance, tick the checklist, and read the
+timeline; a double submit makes one event; another community's record stays out of reach;
+a phone-sized screen can do the same work."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from console.browser import PHONE, sign_in_page
+from console.conftest import PASSWORD, Console
+from engine.core.decision import Actor
+
+ORGANIZATION = "上古健康服务中心"
+
+
+def _start_record(page: Any, console: Console, name: str = ORGANIZATION) -> str:
+    page.goto(console.url + "/cases/new")
+    page.get_by_role("link", name="社会组织孵化").click()
+    page.get_by_label("组织名称").fill(name)
+    page.get_by_label("对应的居民需求").fill("居家养老服务")
+    page.get_by_role("group", name="已有党组织").get_by_label("是").check()
+    page.get_by_role("button", name="建档").click()
+    page.wait_for_url(re.compile(r"/cases/[0-9a-f]+\?done=start"))
+    return str(page.url.split("/cases/")[1].split("?")[0])
+
+
+def _events(console: Console, case_id: str) -> list[Any]:
+    return list(console.app.state.service.history(case_id))
+
+
+def test_a_caseworker_starts_a_record_and_advances_it_past_a_refusal(
+        page: Any, console: Console) -> None:
+    sign_in_page(page, console.url, console.person(display_name="王丽"), PASSWORD)
+    assert page.get_by_role("heading", name="待办").is_visible()
+    _start_record(page, console)
+    assert page.locator("#current-stage").inner_text() == "社会组织选择"
+    assert page.get_by_role("status").inner_text() == "已建档"
+
+    select = page.locator("#action-select")
+    select.get_by_label("否").check()
+    select.get_by_role("button", name="选定").click()
+    refusal = page.locator("#action-select .refusal")
+    assert "列入活动异常名录或严重违法失信名单的组织不能入选" in refusal.inner_text()
+    assert page.locator("#current-stage").inner_text() == "社会组织选择"
+
+    page.locator("#action-select").get_by_label("是").check()
+    page.locator("#action-select").get_by_role("button", name="选定").click()
+    assert page.locator("#current-stage").inner_text() == "社会组织确认"
+    assert "已办理：选定" in page.get_by_role("status").inner_text()
+
+
+def test_a_missing_field_is_named_in_the_summary_and_beside_the_field(
+        page: Any, console: Console) -> None:
+    sign_in_page(page, console.url, console.person(), PASSWORD)
+    _start_record(page, console)
+    page.locator("#action-select").get_by_role("button", name="选定").click()
+    summary = page.locator(".error-summary")
+    assert summary.is_visible()
+    link = summary.get_by_role("link")
+    assert "未列入活动异常名录" in link.inner_text()
+    assert page.locator(".form-group--error .error-message").count() == 1
+
+
+def test_the_checklist_is_ticked_with_evidence_and_the_timeline_shows_it(
+        page: Any, console: Console) -> None:
+    sign_in_page(page, console.url, console.person(), PASSWORD)
+    case_id = _start_record(page, console)
+    page.locator("#action-select").get_by_label("是").check()
+    page.locator("#action-select").get_by_role("button", name="选定").click()
+    sign = page.locator("#action-sign_agreement")
+    sign.get_by_label("服务内容").fill("助餐、助浴")
+    sign.get_by_label("活动场次").fill("24")
+    sign.get_by_label("预期效果").fill("覆盖社区老人")
+    sign.get_by_label("签订日期").fill("2026-03-01")
+    sign.get_by_role("button", name="签订协议").click()
+    assert page.locator("#current-stage").inner_text() == "社会组织培育"
+
+    page.get_by_label("佐证材料").first.fill("场地协议 JZ-2026-01")
+    page.locator("#item-venue").get_by_role("button").click()
+    assert "✓ 提供一个免费场所" in page.locator("#item-venue").inner_text()
+    timeline = page.locator("#timeline").inner_text()
+    assert "勾选清单项" in timeline and "场地协议 JZ-2026-01" in timeline
+    assert "签订协议" in timeline and "从“社会组织确认”到“社会组织培育”" in timeline
+    kinds = [e.kind for e in _events(console, case_id)]
+    assert kinds == ["start", "transition", "transition", "checklist_tick"]
+
+
+def test_a_double_submit_makes_one_event(page: Any, console: Console) -> None:
+    sign_in_page(page, console.url, console.person(), PASSWORD)
+    case_id = _start_record(page, console)
+    form = page.locator("#action-select form")
+    page.locator("#action-select").get_by_label("是").check()
+    form.evaluate("f => { f.requestSubmit(); f.requestSubmit(); }")
+    page.wait_for_url(re.compile(r"done=fire"))
+    assert [e.kind for e in _events(console, case_id)] == ["start", "transition"]
+
+
+def test_a_form_older_than_the_last_change_says_so_and_shows_the_new_state(
+        page: Any, console: Console, browser_context: Any) -> None:
+    name = console.person()
+    sign_in_page(page, console.url, name, PASSWORD)
+    case_id = _start_record(page, console)
+    other = browser_context.new_page()
+    other.goto(console.url + f"/cases/{case_id}")
+    other.locator("#action-select").get_by_label("是").check()
+    other.locator("#action-select").get_by_role("button", name="选定").click()
+    other.close()
+    page.get_by_label("暂停原因").fill("组织负责人更换")
+    page.get_by_role("button", name="暂停办理").click()
+    assert "其他人已办理了本档案" in page.locator(".notice").first.inner_text()
+    assert page.locator("#current-stage").inner_text() == "社会组织确认"
+    assert [e.kind for e in _events(console, case_id)] == ["start", "transition"]
+
+
+def test_a_record_of_another_community_is_not_found(page: Any, console: Console) -> None:
+    elsewhere = console.app.state.service.start_case(
+        "social_org_incubation", {"name": "鼓楼某组织", "residents_need": "助学"},
+        actor=Actor("gulou.worker", frozenset({"caseworker"})),
+        community="fuzhou/gulou/dongjie")
+    sign_in_page(page, console.url, console.person(), PASSWORD)
+    response = page.goto(console.url + f"/cases/{elsewhere.case.id}")
+    assert response is not None and response.status == 404
+    assert "鼓楼某组织" not in page.content()
+
+
+def test_a_phone_sized_screen_can_start_and_advance_a_record(
+        page: Any, console: Console) -> None:
+    page.set_viewport_size(PHONE)
+    sign_in_page(page, console.url, console.person(), PASSWORD)
+    _start_record(page, console, name="手机建档的组织")
+    page.locator("#action-select").get_by_label("是").check()
+    page.locator("#action-select").get_by_role("button", name="选定").click()
+    assert page.locator("#current-stage").inner_text() == "社会组织确认"
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= PHONE["width"]  # nothing forces sideways scrolling of the page
+    page.goto(console.url + "/")
+    assert page.get_by_role("link", name="手机建档的组织").is_visible()
