@@ -33,6 +33,7 @@ from api.console.reading import HIDDEN_REFUSALS, Reading
 from api.console.templating import render
 from engine.errors import Conflict, HatcheryError, NotFound, Refusal, Refused
 from engine.language.spec import as_text
+from engine.store.operations import record as record_operation
 
 router = APIRouter()
 
@@ -171,8 +172,18 @@ def _change(request: Request, desk: Desk, case_id: str, what: str,
     return RedirectResponse(f"/cases/{case_id}?done={quote(what)}", status_code=303)
 
 
+def record_refusal(request: Request, desk: Desk, code: str) -> None:
+    """A refused attempt goes to the operations log, as the API records its refusals."""
+    service = request.app.state.service
+    record_operation(service.engine, actor=desk.principal.name, action="change_refused",
+                     at=service.clock.now(), outcome="refused", target=request.url.path,
+                     community=desk.principal.community,
+                     detail={"method": request.method, "code": code, "via": "console"})
+
+
 def _refused(request: Request, desk: Desk, case_id: str, refusal: Refusal,
              failed: dict[str, Any]) -> Response:
+    record_refusal(request, desk, refusal.code)
     labels = {f.name: f.label for f in failed.get("fields", [])}
     errors = problems_by_field(refusal.details.get("errors", []), desk.lang, labels,
                                prefix=failed.get("prefix", ""))

@@ -30,7 +30,6 @@ TEXTS: dict[str, tuple[str, str]] = {
     "nav.sign_out": ("退出", "Sign out"),
     "nav.main": ("主导航", "Main navigation"),
     "lang.switch": ("English", "中文"),
-    "lang.label": ("切换语言", "Change language"),
     "footer.api": ("接口文档", "API reference"),
     # sign-in and passwords
     "signin.title": ("登录", "Sign in"),

@@ -17,6 +17,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
 from api.console.auth import CheckedForm, CurrentDesk, Desk
+from api.console.case import record_refusal
 from api.console.forms import FormField, fields_from_specs, problems_by_field, read_values
 from api.console.i18n import text
 from api.console.reading import Reading
@@ -111,6 +112,7 @@ def _start(request: Request, desk: Desk, workflow_id: str, form: FormData) -> Re
                                             community=community,
                                             idempotency_key=idempotency)
     except Refused as refused:
+        record_refusal(request, desk, refused.refusal.code)
         found = problems_by_field(refused.refusal.details.get("errors", []), lang, labels)
         return _start_page(request, desk, workflow_id, values=typed, errors=found,
                            refusal=refused.refusal.message(lang), community=community,

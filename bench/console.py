@@ -1,0 +1,173 @@
+"""The console's pages over a large store: the work queue and a record's page, rendered by
+the real app on a loopback port for a signed-in person, and the bytes each page weighs.
+
+10,000 records of the shipped `social_org_incubation` workflow and 1,000,000 events (100 a
+record) are bulk-loaded straight into the tables on SQLite (QUICK: 1,000 records, 20,000
+events); a person scoped to the whole district signs in; then 200 queue pages (the first
+page, filtered by stage, by overdue, by a title search, and following pages) and 200 pages
+of random records are timed from request to last byte.
+
+Keys:
+
+    console.queue.p50_ms / .p95_ms      a work-queue page (25 rows)
+    console.case.p50_ms / .p95_ms       a record's page (history of 100 events, diagram)
+    console.queue.bytes / console.case.bytes    the HTML of one page
+    console.assets.bytes                the CSS and scripts (cached a year after a first visit)
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKFLOW = "social_org_incubation"
+STATES = ["selection", "confirmation", "cultivation", "final_evaluation"]
+ITEMS = ["venue", "startup_funds", "party_instructor", "incubation_plan"]
+START = datetime(2025, 1, 6, 1, 0, tzinfo=UTC)
+NOW = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
+SCOPE = "fuzhou/cangshan"
+SAMPLES = 200
+ASSET = re.compile(r'(?:src|href)="(/static/[^"]+)"')
+
+
+def _load(engine: Any, cases: int, events_per_case: int) -> list[str]:
+    """Records at every stage of the workflow, each with its history, in chunks."""
+    import sqlalchemy as sa
+
+    from engine.store.tables import Case, Event
+
+    case_table, event_table = Case.__table__, Event.__table__  # type: ignore[attr-defined]
+    rng = random.Random(5)
+    ids = []
+    chunk = max(1, 20_000 // events_per_case)
+    for first in range(0, cases, chunk):
+        case_rows, event_rows = [], []
+        for n in range(first, min(first + chunk, cases)):
+            case_id = f"{n:016x}"
+            ids.append(case_id)
+            state = STATES[n % len(STATES)]
+            party = n % 3 == 0
+            began = START + timedelta(minutes=n)
+            name = f"金洲第{n}号社会组织"
+            for k in range(events_per_case):
+                event_rows.append({
+                    "case_id": case_id, "seq": k + 1, "workflow_id": WORKFLOW,
+                    "workflow_version": "1.0.0", "kind": "start" if k == 0 else "checklist_tick",
+                    "trigger": None, "from_state": None, "to_state": state if k == 0 else None,
+                    "actor": f"worker{rng.randrange(50):02d}", "role": "caseworker",
+                    "input": {"name": name} if k == 0 else
+                    {"item": ITEMS[k % 4], "evidence": f"凭证 {k}"},
+                    "changes": {}, "comment": None, "at": began + timedelta(hours=k),
+                    "prev_hash": "0" * 64, "hash": f"{n:032x}{k:032x}", "body": "{}"})
+            case_rows.append({
+                "id": case_id, "workflow_id": WORKFLOW, "workflow_version": "1.0.0",
+                "state": state, "status": "active", "outcome": None,
+                "data": {"name": name, "residents_need": "居家养老", "has_party_organization":
+                         party, "party_member_count": 3 if party else 0, "evaluations": 0,
+                         "renewals": 0},
+                "version": events_per_case, "community": f"{SCOPE}/s{n % 7}/c{n % 5}",
+                "title": name, "priority": 3.0 if party else 0.0, "overdue": n % 17 == 0,
+                "entered_at": began, "state_entries": {state: 1},
+                "head_hash": f"{n:032x}{events_per_case - 1:032x}",
+                "event_count": events_per_case, "created_at": began,
+                "updated_at": began + timedelta(hours=events_per_case)})
+        with engine.begin() as connection:
+            connection.execute(case_table.insert(), case_rows)
+            connection.execute(event_table.insert(), event_rows)
+    with engine.begin() as connection:
+        connection.execute(sa.text("ANALYZE"))
+    return ids
+
+
+def _timed(samples: int, call: Callable[[int], int]) -> tuple[float, float, int]:
+    spent, size = [], 0
+    for i in range(samples):
+        began = time.perf_counter()
+        size = call(i)
+        spent.append((time.perf_counter() - began) * 1000)
+    spent.sort()
+    return statistics.median(spent), spent[max(int(0.95 * len(spent)) - 1, 0)], size
+
+
+def _measure(directory: Path, cases: int, events_per_case: int) -> dict[str, float]:
+    import httpx
+
+    sys.path.insert(0, str(ROOT / "tests"))
+    from http_api.conftest import LiveServer
+
+    from api.main import create_app
+    from engine.access.users import UserStore
+    from engine.clock import FrozenClock
+    from engine.definitions.registry import WorkflowRegistry
+    from engine.settings import Settings
+    from engine.store.db import make_engine, upgrade
+
+    url = f"sqlite:///{directory / 'console.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    WorkflowRegistry(engine).sync_directory(ROOT / "workflows")
+    ids = _load(engine, cases, events_per_case)
+    users = UserStore(engine)
+    users.create("bench.worker", ["caseworker", "party_committee"], SCOPE,
+                 password="Bench-pass-2026", now=NOW, must_change=False)
+    engine.dispose()
+    settings = Settings(database_url=url, HATCHERY_DATA_DIR=directory,
+                        HATCHERY_RUN_TIMERS=False)
+    app = create_app(settings, clock=FrozenClock(NOW))
+    rng = random.Random(3)
+    queries = ["/", "/?stage=cultivation&workflow=" + WORKFLOW, "/?overdue=1", "/?q=第12",
+               "/?status=active"]
+    with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=60) as client:
+        _, token = users.sign_in("bench.worker", "Bench-pass-2026", address=None, now=NOW)
+        from engine.access.sessions import load_secret, sign
+
+        secret = load_secret(None, directory)
+        client.cookies.set("hatchery_session", sign(token, secret))
+        first = client.get("/")
+        assert first.status_code == 200, first.status_code
+        following = re.search(r'href="/\?([^"]*cursor=[^"]+)"', first.text)
+        if following:
+            queries.append("/?" + following.group(1).replace("&amp;", "&"))
+
+        def queue(i: int) -> int:
+            response = client.get(queries[i % len(queries)])
+            assert response.status_code == 200
+            return len(response.content)
+
+        def record(i: int) -> int:
+            response = client.get(f"/cases/{ids[rng.randrange(len(ids))]}")
+            assert response.status_code == 200
+            return len(response.content)
+
+        queue(0)
+        record(0)
+        q50, q95, q_bytes = _timed(SAMPLES, queue)
+        c50, c95, c_bytes = _timed(SAMPLES, record)
+        assets = sum(len(client.get(path).content) for path in
+                     dict.fromkeys(ASSET.findall(first.text)))
+    app.state.db.dispose()
+    return {"console.queue.p50_ms": round(q50, 2), "console.queue.p95_ms": round(q95, 2),
+            "console.case.p50_ms": round(c50, 2), "console.case.p95_ms": round(c95, 2),
+            "console.queue.bytes": q_bytes, "console.case.bytes": c_bytes,
+            "console.assets.bytes": assets}
+
+
+def run(quick: bool) -> dict[str, float]:
+    cases, events = (1_000, 20) if quick else (10_000, 100)
+    with tempfile.TemporaryDirectory() as directory:
+        return _measure(Path(directory), cases, events)
+
+
+if __name__ == "__main__":
+    import json
+
+    print(json.dumps(run("--quick" in sys.argv), indent=2))
