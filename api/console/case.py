@@ -136,7 +136,8 @@ def _done_notice(request: Request, desk: Desk, case_id: str) -> str | None:
     if done.startswith("fire:"):
         reading = Reading.of(request, desk)
         try:
-            wf = reading.workflow(*_workflow_of(reading, case_id))
+            view = reading.visible(case_id)
+            wf = reading.workflow(view.workflow_id, view.workflow_version)
         except HatcheryError:
             return None
         if done[5:] in wf.triggers:
@@ -153,12 +154,8 @@ def show_case(request: Request, case_id: str, desk: CurrentDesk) -> Response:
 def _change(request: Request, desk: Desk, case_id: str, what: str,
             operation: Callable[[int | None, str | None], Any],
             failed: dict[str, Any] | None = None) -> Response:
-    """Run a change through the door; back to the page with the outcome in place."""
-    reading = Reading.of(request, desk)
-    try:
-        reading.case(case_id)  # scope first: a record elsewhere is not found
-    except NotFound:
-        return _not_found(request, desk)
+    """Run a change through the door; back to the page with the outcome in place. The
+    caller has checked that the record is in the person's scope."""
     form = request.state.console_form
     try:
         operation(_version(form), _idempotency(desk, form))
@@ -210,9 +207,10 @@ def _fire(request: Request, desk: Desk, case_id: str, trigger: str,
           form: FormData) -> Response:
     reading = Reading.of(request, desk)
     try:
-        wf = reading.workflow(*_workflow_of(reading, case_id))
+        view = reading.visible(case_id)
     except NotFound:
         return _not_found(request, desk)
+    wf = reading.workflow(view.workflow_id, view.workflow_version)
     candidates = [t for t in wf.transitions if t.trigger == trigger]
     specs = candidates[0].spec.input if candidates else {}
     values, unreadable = read_values(specs, form, prefix="in-")
@@ -239,13 +237,6 @@ def _raw(form: FormData, specs: Any) -> dict[str, Any]:
     return {name: form.get("in-" + name) for name in specs if form.get("in-" + name)}
 
 
-def _workflow_of(reading: Reading, case_id: str) -> tuple[str, str]:
-    view = reading.service.get_case(case_id)
-    if not reading.principal.sees(view.community):
-        raise NotFound("case", case_id)
-    return view.workflow_id, view.workflow_version
-
-
 @router.post("/cases/{case_id}/checklist/{item}")
 async def checklist(request: Request, case_id: str, item: str, desk: CurrentDesk,
                     form: CheckedForm) -> Response:
@@ -254,6 +245,8 @@ async def checklist(request: Request, case_id: str, item: str, desk: CurrentDesk
     case_id, item = case_id[:64], item[:64]
     reading = Reading.of(request, desk)
     service, actor = reading.service, desk.principal.actor
+    if not await run_in_threadpool(reading.can_see, case_id):
+        return _not_found(request, desk)
     note = str(form.get("note") or "").strip() or None
     failed = {"trigger": f"checklist:{item}"}
     if form.get("untick") == "1":
@@ -275,7 +268,10 @@ async def suspension(request: Request, case_id: str, desk: CurrentDesk,
     """Suspend (with a reason) or resume the record."""
     await _form(request, form)
     case_id = case_id[:64]
-    service, actor = Reading.of(request, desk).service, desk.principal.actor
+    reading = Reading.of(request, desk)
+    service, actor = reading.service, desk.principal.actor
+    if not await run_in_threadpool(reading.can_see, case_id):
+        return _not_found(request, desk)
     note = str(form.get("note") or "").strip()
     if form.get("resume") == "1":
         return await run_in_threadpool(

@@ -197,12 +197,24 @@ class Reading:
 
     # -- one record -----------------------------------------------------------------------
 
-    def case(self, case_id: str) -> CaseDetail:
-        """The record if the person's scope covers it; `NotFound` otherwise (a record
-        elsewhere cannot be told from one that does not exist)."""
+    def visible(self, case_id: str) -> Any:
+        """The service's view of a record in the person's scope; `NotFound` otherwise (a
+        record elsewhere cannot be told from one that does not exist)."""
         view = self.service.get_case(case_id)
         if not self.principal.sees(view.community):
             raise NotFound("case", case_id)
+        return view
+
+    def can_see(self, case_id: str) -> bool:
+        try:
+            self.visible(case_id)
+        except NotFound:
+            return False
+        return True
+
+    def case(self, case_id: str) -> CaseDetail:
+        """Everything the record's page shows, if the person's scope covers it."""
+        view = self.visible(case_id)
         public = self.presenter.case(view, self.principal, self.lang)
         wf = self.workflow(view.workflow_id, view.workflow_version)
         detail = CaseDetail(public, wf, as_text(wf.spec.title, self.lang, wf.id))
