@@ -89,6 +89,8 @@ class FieldPublic(Public):
     sensitive: bool = False
     default: Any = None
     values: list[str] | None = None
+    value_titles: dict[str, str] | None = Field(
+        default=None, description="Each allowed value's title in the caller's language.")
 
 
 class StatePublic(Public):
@@ -100,6 +102,8 @@ class StatePublic(Public):
     final: bool = False
     outcome: str | None = None
     checklist: list[str] = Field(default_factory=list)
+    checklist_titles: dict[str, str] = Field(
+        default_factory=dict, description="Each checklist item's title in the caller's language.")
 
 
 class TransitionPublic(Public):
@@ -189,6 +193,9 @@ class CasePublic(Public):
     status: str = Field(description="active, suspended or closed")
     outcome: str | None = None
     data: dict[str, Any]
+    value_titles: dict[str, str] = Field(
+        default_factory=dict,
+        description="Enumerated values of `data` as people read them, in the caller's language.")
     version: int = Field(description="Send it back as If-Match when changing the case.")
     community: str
     title: str | None = None

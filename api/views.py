@@ -27,6 +27,7 @@ from api.security import Principal
 from engine.audit.masking import mask_fields, mask_value, sensitive_names
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import FieldSpec, as_text
+from engine.language.texts import value_title
 
 WorkflowLookup = Callable[[str, str], CompiledWorkflow | None]
 
@@ -48,11 +49,13 @@ def field_schema(spec: FieldSpec, lang: str) -> dict[str, Any]:
     elif kind == "datetime":
         schema = {"type": "string", "format": "date-time"}
     elif kind == "enum":
-        schema = {"type": "string", "enum": list(spec.values or [])}
+        schema = {"type": "string", "enum": spec.value_ids,
+                  "x-enum-titles": [value_title(spec, v, lang) for v in spec.value_ids]}
     elif kind == "list":
         item = field_schema(FieldSpec(type=spec.items or "string"), lang)
         if spec.values:
-            item["enum"] = list(spec.values)
+            item["enum"] = spec.value_ids
+            item["x-enum-titles"] = [value_title(spec, v, lang) for v in spec.value_ids]
         schema = {"type": "array", "items": item}
     else:
         schema = {"type": "string", "minLength": 1}
@@ -97,27 +100,39 @@ def input_schema(fields: Mapping[str, FieldSpec], lang: str) -> dict[str, Any]:
 
 
 def field_public(name: str, spec: FieldSpec, lang: str) -> FieldPublic:
+    titles = {v: value_title(spec, v, lang) for v in spec.value_ids} if spec.values else None
     return FieldPublic(type=spec.type, title=as_text(spec.title, lang, name),
                        description=as_text(spec.description, lang) or None,
                        required=spec.required, sensitive=spec.sensitive, default=spec.default,
-                       values=spec.values)
+                       values=spec.value_ids if spec.values else None, value_titles=titles)
+
+
+def value_titles(wf: CompiledWorkflow | None, data: Mapping[str, Any], lang: str
+                 ) -> dict[str, str]:
+    """The enumerated values of `data` by their titles (what a person reads)."""
+    if wf is None:
+        return {}
+    return {name: wf.value_title(name, value, lang) for name, value in data.items()
+            if name in wf.fields and wf.fields[name].values and value is not None}
 
 
 def workflow_public(wf: CompiledWorkflow, versions: list[str], source_text: str,
                     lang: str) -> WorkflowPublic:
     spec = wf.spec
     return WorkflowPublic(
-        id=wf.id, version=wf.version, title=as_text(spec.title, lang),
-        description=as_text(spec.description, lang) or None, versions=versions,
+        id=wf.id, version=wf.version, title=wf.text(spec.title, lang),
+        description=wf.text(spec.description, lang) or None, versions=versions,
         content_hash=wf.content_hash, roles=list(spec.roles), title_field=spec.title_field,
         fields={n: field_public(n, f, lang) for n, f in spec.fields.items()},
-        states=[StatePublic(id=s.id, title=as_text(s.spec.title, lang, s.id),
-                            description=as_text(s.spec.description, lang) or None,
+        states=[StatePublic(id=s.id, title=wf.text(s.spec.title, lang, s.id),
+                            description=wf.text(s.spec.description, lang) or None,
                             parent=s.parent, initial=s.spec.initial, final=s.spec.final,
-                            outcome=s.spec.outcome, checklist=list(s.spec.checklist))
+                            outcome=s.spec.outcome, checklist=list(s.spec.checklist),
+                            checklist_titles={i: wf.text(c.title, lang, i)
+                                              for i, c in s.spec.checklist.items()})
                 for s in wf.states.values()],
         transitions=[TransitionPublic(trigger=t.trigger,
-                                      title=as_text(t.spec.title, lang, t.trigger),
+                                      title=wf.text(t.spec.title, lang, t.trigger),
                                       sources=t.spec.sources, to=t.spec.to,
                                       roles=list(t.spec.roles), automatic=t.spec.automatic,
                                       input={n: field_public(n, f, lang)
@@ -161,7 +176,9 @@ class Presenter:
     def state_title(self, workflow_id: str, version: str, state: str, lang: str) -> str:
         wf = self._lookup(workflow_id, version)
         info = wf.states.get(state) if wf is not None else None
-        return as_text(info.spec.title, lang, state) if info is not None else state
+        if wf is None or info is None:
+            return state
+        return wf.text(info.spec.title, lang, state)
 
     def case(self, view: Any, principal: Principal, lang: str) -> CasePublic:
         data = dict(view.data)
@@ -178,7 +195,10 @@ class Presenter:
             state=view.state,
             state_title=self.state_title(view.workflow_id, view.workflow_version, view.state,
                                          lang),
-            status=view.status, outcome=view.outcome, data=data, version=view.version,
+            status=view.status, outcome=view.outcome, data=data,
+            value_titles=value_titles(self._lookup(view.workflow_id, view.workflow_version),
+                                      data, lang),
+            version=view.version,
             community=view.community, title=title, priority=view.priority,
             overdue=bool(view.overdue), entered_at=view.entered_at, created_at=view.created_at,
             updated_at=view.updated_at, checklist=dict(view.checklist or {}),
@@ -209,10 +229,12 @@ class Presenter:
 
     def action(self, action: Any, wf: CompiledWorkflow | None, lang: str) -> ActionPublic:
         t = action.transition
-        title = as_text(t.spec.title, lang, action.trigger) if t is not None else action.trigger
-        if t is None and wf is not None:
-            first = next((c for c in wf.transitions if c.trigger == action.trigger), None)
-            title = as_text(first.spec.title, lang, action.trigger) if first else title
+        title = action.trigger
+        if wf is not None:
+            first = t or next((c for c in wf.transitions if c.trigger == action.trigger), None)
+            title = wf.text(first.spec.title, lang, action.trigger) if first else title
+        elif t is not None:
+            title = as_text(t.spec.title, lang, action.trigger)
         refusal = None
         if action.refusal is not None:
             refusal = RefusalPublic(code=action.refusal.code,

@@ -44,6 +44,7 @@ from xml.sax.saxutils import escape
 
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import StateSpec, TimerSpec, TransitionSpec, WorkflowSpec, as_text
+from engine.language.texts import Values, fill
 from engine.timers.calendar import DurationError, parse_duration
 
 Lang = Literal["zh", "en"]
@@ -59,6 +60,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "after": ("{length} after {field}", "{field}后{length}"),
     "every": ("every {length}", "每{length}"),
     "working_days": ("{n} working days", "{n}个工作日"),
+    "days": ("{n} days", "{n}天"),
     "mark_overdue": ("marks overdue", "标记逾期"),
     "escalate": ("escalates", "上报提醒"),
     "legend_action": ("action", "操作"),
@@ -141,6 +143,9 @@ def _length(timer: TimerSpec, spec: WorkflowSpec, lang: Lang) -> str:
 
     if timer.working_days is not None:
         return _word("working_days", lang, n=resolve(timer.working_days))
+    if timer.days is not None:
+        working = resolve(timer.counting) == "working"
+        return _word("working_days" if working else "days", lang, n=resolve(timer.days))
     text = str(resolve(timer.duration or ""))
     try:
         duration = parse_duration(text)
@@ -169,7 +174,15 @@ def _bracket(text: str, note: str, lang: Lang) -> str:
     return f"{text}（{note}）" if lang == "zh" else f"{text} ({note})"
 
 
+def _shown(spec: WorkflowSpec) -> Values:
+    """Placeholders in titles show parameters at their defaults and fields by their titles."""
+    defaults = {name: p.default for name, p in spec.parameters.items()}
+    return Values(fields=spec.fields, parameters=spec.parameters, params=defaults, data={},
+                  input_fields={}, input={})
+
+
 def _graph(spec: WorkflowSpec, lang: Lang) -> _Graph:
+    shown = _shown(spec)
     nodes: dict[str, _Node] = {}
     fired_by: dict[tuple[str, str], TimerSpec] = {}
     for sid, state, parent in _walk(spec.states, None):
@@ -180,10 +193,11 @@ def _graph(spec: WorkflowSpec, lang: Lang) -> _Graph:
                 continue
             note = _word("timer", lang) + ("，" if lang == "zh" else ", ")
             note += _timer_phrase(timer, spec, lang)
-            title = as_text(timer.title, lang, timer.id)
-            notes.append(f"{_bracket(title, note, lang)} → {_word(timer.action, lang)}")
+            title = fill(timer.title, lang, shown, timer.id)
+            does = ("、" if lang == "zh" else ", ").join(_word(a, lang) for a in timer.actions)
+            notes.append(f"{_bracket(title, note, lang)} → {does}")
         nodes[sid] = _Node(
-            id=sid, label=as_text(state.title, lang, sid), parent=parent,
+            id=sid, label=fill(state.title, lang, shown, sid), parent=parent,
             children=list(state.states),
             initial_child=next((c for c, s in state.states.items() if s.initial), None),
             final=state.final, notes=notes,
@@ -198,7 +212,7 @@ def _graph(spec: WorkflowSpec, lang: Lang) -> _Graph:
             edge = edges.setdefault((source, t.to, kind), _Edge(source, t.to, kind))
             if label not in edge.labels:
                 edge.labels.append(label)
-    return _Graph(as_text(spec.title, lang, spec.id), initial, nodes, list(edges.values()))
+    return _Graph(fill(spec.title, lang, shown, spec.id), initial, nodes, list(edges.values()))
 
 
 def _sources(t: TransitionSpec, spec: WorkflowSpec, nodes: Mapping[str, _Node]) -> list[str]:
@@ -211,7 +225,7 @@ def _sources(t: TransitionSpec, spec: WorkflowSpec, nodes: Mapping[str, _Node]) 
 def _edge_label(t: TransitionSpec, source: str, nodes: Mapping[str, _Node],
                 fired_by: Mapping[tuple[str, str], TimerSpec], spec: WorkflowSpec,
                 lang: Lang) -> tuple[EdgeKind, str]:
-    label = as_text(t.title, lang, t.trigger)
+    label = fill(t.title, lang, _shown(spec), t.trigger)
     if t.automatic:
         return "automatic", _bracket(label, _word("automatic", lang), lang)
     # A timer fires the trigger of the state it sits on; the edge may be declared on that

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from transitions.extensions.nesting import HierarchicalMachine, NestedState
@@ -31,6 +31,7 @@ from engine.language.spec import (
     TransitionSpec,
     WorkflowSpec,
 )
+from engine.language.texts import Values, fill, shown
 
 ANY = "any"
 _PARAM_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -64,17 +65,36 @@ class StateInfo:
 
 
 @dataclass(frozen=True)
+class CompiledCondition:
+    """One condition of a transition: its compiled guard and its own refusal text."""
+
+    guard: CompiledExpression
+    refusal: Label | None
+    reads_input: bool
+
+
+@dataclass(frozen=True)
 class CompiledTransition:
-    """A transition with its expressions compiled; `index` is its place in the YAML."""
+    """A transition with its expressions compiled; `index` is its place in the YAML.
+
+    `conditions` holds the `guard` (first) and every entry of `conditions`, in order.
+    """
 
     index: int
     spec: TransitionSpec
     guard: CompiledExpression | None
     effects: Mapping[str, CompiledExpression]
+    conditions: tuple[CompiledCondition, ...] = ()
 
     @property
     def trigger(self) -> str:
         return self.spec.trigger
+
+    def before_input(self) -> CompiledTransition:
+        """This transition as far as it can be judged before its input is given: without
+        the conditions that read `input`, and without effects (for "what may I do next")."""
+        kept = tuple(c for c in self.conditions if not c.reads_input)
+        return replace(self, conditions=kept, effects={})
 
 
 @dataclass(frozen=True)
@@ -131,6 +151,20 @@ class CompiledWorkflow:
         """Checklist items of `state_id` and its ancestors: item -> owning state."""
         return {i: s for s in self.lineage(state_id) for i in self.states[s].spec.checklist}
 
+    def text(self, label: Label | None, lang: str, default: str = "",
+             params: Mapping[str, Any] | None = None,
+             data: Mapping[str, Any] | None = None) -> str:
+        """A title or description of this workflow as a person reads it in `lang`, its
+        placeholders filled from `params` (default: the parameters' defaults) and `data`."""
+        values = Values(fields=self.spec.fields, parameters=self.spec.parameters,
+                        params=self.param_defaults if params is None else params,
+                        data=data or {}, input_fields={}, input={})
+        return fill(label, lang, values, default)
+
+    def value_title(self, field: str, value: Any, lang: str) -> str:
+        """A stored value of `field` as a person reads it (enum values by their titles)."""
+        return shown(self.spec.fields.get(field), value, lang)
+
     def resolve_params(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """Parameter values after overrides; unknown or mistyped overrides raise."""
         values = dict(self.param_defaults)
@@ -142,6 +176,9 @@ class CompiledWorkflow:
             if not isinstance(value, expected) or (spec.type != "boolean"
                                                    and isinstance(value, bool)):
                 raise DefinitionError(f"parameter '{name}' must be of type {spec.type}")
+            if spec.values is not None and value not in spec.values:
+                raise DefinitionError(
+                    f"parameter '{name}' must be one of: {', '.join(spec.values)}")
             values[name] = value
         return values
 
@@ -192,7 +229,15 @@ def _compile_transition(index: int, spec: WorkflowSpec, t: TransitionSpec,
     scope = scope_of(spec, t, sources=_sources(t, states), checklist=items)
     guard = compile_expression(t.guard, scope) if t.guard else None
     effects = {name: compile_expression(expr, scope) for name, expr in t.effects.items()}
-    return CompiledTransition(index, t, guard, effects)
+    conditions = [CompiledCondition(guard, t.refusal, _reads_input(guard))] if guard else []
+    for c in t.conditions:
+        compiled = compile_expression(c.guard, scope)
+        conditions.append(CompiledCondition(compiled, c.refusal, _reads_input(compiled)))
+    return CompiledTransition(index, t, guard, effects, tuple(conditions))
+
+
+def _reads_input(expression: CompiledExpression) -> bool:
+    return "input" in expression.program.variables()
 
 
 def _checklist_items(states: Mapping[str, StateInfo], state_id: str) -> set[str]:

@@ -17,8 +17,15 @@ from datetime import datetime
 from typing import Any, Literal
 
 from engine.core.compiler import CompiledTransition, CompiledWorkflow
+from engine.core.guards import SUPER_ROLES as SUPER_ROLES
+from engine.core.guards import (
+    checklist_refusal,
+    evaluate_effects,
+    guard_refusal,
+    shown_values,
+    start_refusal,
+)
 from engine.core.guards import environment as environment
-from engine.core.guards import evaluate_effects, guard_refusal
 from engine.core.guards import priority as priority
 from engine.core.refusals import input_refusal as input_refusal
 from engine.core.refusals import labels
@@ -36,7 +43,6 @@ from engine.timers.calendar import (
 from engine.timers.calendar import default_calendar as working_calendar
 
 SYSTEM_PREFIX = "system:"
-SUPER_ROLES = frozenset({"admin"})
 DEFAULT_ROLES = ("caseworker",)
 CaseStatus = Literal["active", "suspended", "closed"]
 
@@ -160,11 +166,6 @@ def _exits(wf: CompiledWorkflow, source: str, to: str) -> tuple[list[str], list[
     return [s for s in up if s not in shared], [s for s in reversed(down) if s not in shared]
 
 
-def _missing_items(wf: CompiledWorkflow, case: CaseSnapshot, exited: list[str]) -> list[str]:
-    return [item for state in exited for item in wf.states[state].spec.checklist
-            if not case.checklist.get(item)]
-
-
 def _timer_due(timer: TimerSpec, data: Mapping[str, Any], now: datetime,
                params: Mapping[str, Any]) -> datetime | None:
     """When `timer` falls due, or None when its base date field has no value."""
@@ -175,10 +176,14 @@ def _timer_due(timer: TimerSpec, data: Mapping[str, Any], now: datetime,
             return None
         base = to_cel_time(datetime.fromisoformat(value) if "T" in value
                            else datetime.fromisoformat(value + "T00:00:00+00:00"))
-    if timer.working_days is not None:
-        days = _param_ref(timer.working_days, params)
-        due = working_calendar().add_working_days(base, int(days))
+    working = timer.working_days is not None or (
+        timer.days is not None and _param_ref(timer.counting, params) == "working")
+    count = timer.working_days if timer.working_days is not None else timer.days
+    if count is not None and working:
+        due = working_calendar().add_working_days(base, int(_param_ref(count, params)))
         return due if isinstance(due, datetime) else to_cel_time(due)
+    if count is not None:
+        return add_duration(base, parse_duration(f"P{int(_param_ref(count, params))}D"))
     text = str(_param_ref(timer.duration or "", params))
     return add_duration(base, parse_duration(text))
 
@@ -198,8 +203,8 @@ def plan_timers(wf: CompiledWorkflow, entered: list[str], data: Mapping[str, Any
         for timer in wf.states[state].spec.timers:
             due = _timer_due(timer, data, now, params)
             if due is not None:
-                plans.append(TimerPlan(state, timer.id, due, timer.action, timer.trigger,
-                                       timer.repeat))
+                plans.extend(TimerPlan(state, timer.id, due, action, timer.trigger,
+                                       timer.repeat) for action in timer.actions)
     return tuple(plans)
 
 
@@ -230,14 +235,13 @@ def evaluate_transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTra
         return refusal("role_missing", {"required_roles": roles}, roles=", ".join(roles),
                        **args)
     env = environment(wf, case, now, params).with_input(to_cel(t.spec.input, values))
-    found = guard_refusal(t, env, args)
+    found = guard_refusal(t, env, args, shown_values(wf, case.data, params, t, values))
     if found is not None:
         return found
     exited, _ = _exits(wf, case.state, t.spec.to)
-    missing = _missing_items(wf, case, exited) if t.spec.check_checklist else []
-    if missing:
-        return refusal("checklist_incomplete", {"missing": missing}, missing=", ".join(missing),
-                       **args)
+    missing = checklist_refusal(wf, case, exited, args) if t.spec.check_checklist else None
+    if missing is not None:
+        return missing
     changes, failed = evaluate_effects(wf, t, env, case.data)
     return failed if failed is not None else changes
 
@@ -266,7 +270,7 @@ def decide(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mappi
         clean, problems = check_values(t.spec.input, values)
         outcome: Refusal | dict[str, Any]
         if problems and _role_for(t, actor)[0]:
-            outcome = input_refusal(problems, args)
+            outcome = input_refusal(problems, args, t.spec.input)
         else:
             outcome = evaluate_transition(wf, case, t, actor, clean, now, params)
         if isinstance(outcome, Refusal):
@@ -330,9 +334,7 @@ def _first_allowed(wf: CompiledWorkflow, case: CaseSnapshot, candidates: list[Co
                    actor: Actor, now: datetime, params: Mapping[str, Any], trigger: str) -> Action:
     first: Refusal | None = None
     for t in candidates:
-        reads_input = t.guard is not None and "input." in t.guard.source
-        t_probe = replace(t, guard=None if reads_input else t.guard, effects={})
-        outcome = evaluate_transition(wf, case, t_probe, actor, {}, now, params)
+        outcome = evaluate_transition(wf, case, t.before_input(), actor, {}, now, params)
         if not isinstance(outcome, Refusal):
             return Action(trigger, True, None, t)
         first = first or outcome
@@ -368,9 +370,12 @@ def start(wf: CompiledWorkflow, values: Mapping[str, Any], actor: Actor, now: da
           ) -> Start | Refusal:
     """Check initial data against the field definitions and place the case in its first state."""
     params = wf.resolve_params() if params is None else params
+    not_allowed = start_refusal(wf, actor)
+    if not_allowed is not None:
+        return not_allowed
     data, problems = check_values(wf.fields, values)
     if problems:
-        return input_refusal(problems, {})
+        return input_refusal(problems, {}, wf.fields)
     state = wf.leaf(wf.initial)
     event = {
         "kind": "start", "workflow_id": wf.id, "workflow_version": wf.version,

@@ -1,5 +1,6 @@
-"""Where guards are evaluated: the expression environment of a case, a transition's guard,
-its effects, and a case's priority in the work queue.
+"""Where guards are evaluated: the expression environment of a case, a transition's
+conditions (each with its own refusal text), the checklist of the states being left, who
+may start a case, the transition's effects, and a case's priority in the work queue.
 
 Pure like the rest of the core: the environment is built from the snapshot the shell
 read and the time it passed in; CEL programs were compiled with the workflow, so
@@ -18,10 +19,14 @@ from engine.core.refusals import refusal
 from engine.errors import Refusal
 from engine.language.expressions import Environment, EvaluationError, to_cel_time
 from engine.language.spec import as_text
+from engine.language.texts import Values, fill
 from engine.language.values import check_values, from_cel, to_cel
 
 if TYPE_CHECKING:
-    from engine.core.decision import CaseSnapshot
+    from engine.core.decision import Actor, CaseSnapshot
+
+SUPER_ROLES = frozenset({"admin"})
+"""Roles that may do anything a workflow allows (the history records which role did)."""
 
 
 def environment(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
@@ -40,21 +45,61 @@ def environment(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
     )
 
 
-def guard_refusal(t: CompiledTransition, env: Environment, lang_args: dict[str, Any]
-                  ) -> Refusal | None:
-    """None when `t`'s guard holds in `env`; otherwise the refusal a caller reads."""
-    if t.guard is None:
+def shown_values(wf: CompiledWorkflow, data: Mapping[str, Any], params: Mapping[str, Any],
+                 t: CompiledTransition | None = None,
+                 given: Mapping[str, Any] | None = None) -> Values:
+    """What the placeholders of a refusal or a title may show for this case."""
+    return Values(fields=wf.fields, parameters=wf.spec.parameters, params=params, data=data,
+                  input_fields=t.spec.input if t is not None else {}, input=given or {})
+
+
+def guard_refusal(t: CompiledTransition, env: Environment, lang_args: dict[str, Any],
+                  shown: Values | None = None) -> Refusal | None:
+    """None when every condition of `t` holds in `env`; else the first one's refusal.
+
+    Conditions are tried in the order written (the `guard` first, then `conditions`), so
+    each refusal names the rule that was really broken.
+    """
+    for condition in t.conditions:
+        try:
+            passed = condition.guard.test(env)
+        except EvaluationError as exc:
+            return refusal("guard_error", {"guard": condition.guard.source}, error=exc,
+                           **lang_args)
+        if passed:
+            continue
+        base = refusal("guard_false", {"guard": condition.guard.source}, **lang_args)
+        if condition.refusal is None:
+            return base
+        return replace(base, en=fill(condition.refusal, "en", shown),
+                       zh=fill(condition.refusal, "zh", shown))
+    return None
+
+
+def checklist_refusal(wf: CompiledWorkflow, case: CaseSnapshot, exited: list[str],
+                      lang_args: dict[str, Any]) -> Refusal | None:
+    """The checklist items of the states being left that are not ticked, by their titles."""
+    missing = [(state, item) for state in exited for item in wf.states[state].spec.checklist
+               if not case.checklist.get(item)]
+    if not missing:
         return None
-    try:
-        passed = t.guard.test(env)
-    except EvaluationError as exc:
-        return refusal("guard_error", {"guard": t.guard.source}, error=exc, **lang_args)
-    if passed:
+    titles = [wf.states[state].spec.checklist[item].title for state, item in missing]
+    shown = tuple(
+        ("、" if lang == "zh" else ", ").join(
+            as_text(title, lang, item) for title, (_, item) in zip(titles, missing, strict=True))
+        for lang in ("en", "zh"))
+    return refusal("checklist_incomplete", {"missing": [item for _, item in missing]},
+                   missing=shown, **lang_args)
+
+
+def start_refusal(wf: CompiledWorkflow, actor: Actor) -> Refusal | None:
+    """Refuse an actor who holds none of the roles the workflow lets start a case."""
+    allowed = list(wf.spec.start_roles)
+    if not allowed or actor.is_system or actor.roles & (set(allowed) | SUPER_ROLES):
         return None
-    base = refusal("guard_false", {"guard": t.guard.source}, **lang_args)
-    if t.spec.refusal is None:
-        return base
-    return replace(base, en=as_text(t.spec.refusal, "en"), zh=as_text(t.spec.refusal, "zh"))
+    title = (as_text(wf.spec.title, "en", wf.id), as_text(wf.spec.title, "zh", wf.id))
+    return refusal("start_role_missing", {"required_roles": allowed}, roles=", ".join(allowed),
+                   workflow=title)
 
 
 def evaluate_effects(wf: CompiledWorkflow, t: CompiledTransition, env: Environment,
@@ -63,13 +108,14 @@ def evaluate_effects(wf: CompiledWorkflow, t: CompiledTransition, env: Environme
     changes: dict[str, Any] = {}
     for name, expr in t.effects.items():
         spec = wf.fields[name]
+        title = (as_text(spec.title, "en", name), as_text(spec.title, "zh", name))
         try:
             raw = from_cel(spec, expr.evaluate(env))
         except EvaluationError as exc:
-            return {}, refusal("effect_invalid", {"field": name}, field=name, error=exc)
+            return {}, refusal("effect_invalid", {"field": name}, field=title, error=exc)
         checked, problems = check_values({name: spec}, {name: raw}, require=False)
         if problems:
-            return {}, refusal("effect_invalid", {"field": name}, field=name,
+            return {}, refusal("effect_invalid", {"field": name}, field=title,
                                error=(problems[0].en, problems[0].zh))
         if checked.get(name) != data.get(name):
             changes[name] = checked.get(name)

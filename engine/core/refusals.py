@@ -12,7 +12,7 @@ from typing import Any
 
 from engine.core.compiler import CompiledWorkflow
 from engine.errors import Refusal
-from engine.language.spec import as_text
+from engine.language.spec import FieldSpec, as_text
 from engine.language.values import FieldProblem
 
 _REFUSALS: dict[str, tuple[str, str]] = {
@@ -22,6 +22,8 @@ _REFUSALS: dict[str, tuple[str, str]] = {
                                "案件处于“{state}”阶段，不能执行“{trigger}”"),
     "role_missing": ("'{trigger}' needs one of the roles: {roles}",
                      "执行“{trigger}”需要以下角色之一：{roles}"),
+    "start_role_missing": ("starting a case of {workflow} needs one of the roles: {roles}",
+                           "发起“{workflow}”需要以下角色之一：{roles}"),
     "input_invalid": ("the input is not valid: {fields}", "输入有误：{fields}"),
     "guard_false": ("the condition for '{trigger}' is not met",
                     "不满足执行“{trigger}”的条件"),
@@ -53,10 +55,15 @@ def refusal(code: str, details: Mapping[str, Any] | None = None, **args: Any) ->
     return Refusal(code, en.format(**pick(0)), zh.format(**pick(1)), dict(details or {}))
 
 
-def input_refusal(problems: list[FieldProblem], args: Mapping[str, Any]) -> Refusal:
-    """Every invalid field at once, each with its message in both languages."""
-    fields = ("; ".join(f"{p.field}: {p.en}" for p in problems),
-              "；".join(f"{p.field}：{p.zh}" for p in problems))
+def input_refusal(problems: list[FieldProblem], args: Mapping[str, Any],
+                  specs: Mapping[str, FieldSpec] | None = None) -> Refusal:
+    """Every invalid field at once, each named by its title, in both languages."""
+    def name(field: str, lang: str) -> str:
+        spec = (specs or {}).get(field)
+        return as_text(spec.title if spec is not None else None, lang, field)
+
+    fields = ("; ".join(f"{name(p.field, 'en')}: {p.en}" for p in problems),
+              "；".join(f"{name(p.field, 'zh')}：{p.zh}" for p in problems))
     return refusal("input_invalid", {"errors": [p.as_dict() for p in problems]},
                    **{**args, "fields": fields})
 
@@ -67,7 +74,7 @@ def labels(wf: CompiledWorkflow, state: str, trigger: str) -> dict[str, Any]:
     state_title = info.spec.title if info is not None else None
     trigger_title = wf.trigger_titles.get(trigger)
     return {
-        "state": (as_text(state_title, "en", state), as_text(state_title, "zh", state)),
-        "trigger": (as_text(trigger_title, "en", trigger), as_text(trigger_title, "zh", trigger)),
-        "workflow": (as_text(wf.spec.title, "en"), as_text(wf.spec.title, "zh")),
+        "state": (wf.text(state_title, "en", state), wf.text(state_title, "zh", state)),
+        "trigger": (wf.text(trigger_title, "en", trigger), wf.text(trigger_title, "zh", trigger)),
+        "workflow": (wf.text(wf.spec.title, "en"), wf.text(wf.spec.title, "zh")),
     }

@@ -247,6 +247,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the migration from version {version} moves cases to '{state}', which is not a "
         "state of this version",
         "从 {version} 版本迁移时把案件移到“{state}”，但本版本没有这个状态"),
+    "counting_without_days": (
+        "'counting' says how 'days' are counted; this timer has no 'days' (working_days "
+        "are always working days, a duration always calendar time)",
+        "“counting”说明 days 如何计算；此定时器没有 days（working_days 总是按工作日，"
+        "duration 总是按日历时间）"),
+    "counting_parameter": (
+        "parameter '{name}' must be of type string with the values working and calendar "
+        "to choose how days are counted",
+        "参数“{name}”必须是 string 类型，取值为 working 或 calendar，才能决定天数的计算方式"),
+    "parameter_default_choice": (
+        "the default of parameter '{name}' must be one of its values",
+        "参数“{name}”的默认值必须是其可选值之一"),
+    "placeholder_unknown": (
+        "'{{{name}}}' names nothing this text can show; a text can name {{params.NAME}}, "
+        "{{data.FIELD}}{input} (write {{{{ and }}}} for the braces themselves)",
+        "“{{{name}}}”不是此处文字可以显示的内容；文字中可以写 {{params.参数}}、"
+        "{{data.字段}}{input}（大括号本身请写成 {{{{ 和 }}}}）"),
+    "placeholder_undeclared": ("'{{{root}.{name}}}': {what}", "“{{{root}.{name}}}”：{what}"),
     "compile_failed": ("the workflow could not be compiled: {detail}",
                        "流程无法编译：{detail}"),
     "internal_error": (

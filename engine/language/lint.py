@@ -38,6 +38,7 @@ from engine.language.expressions import (
     check,
 )
 from engine.language.spec import FieldSpec, StateSpec, TimerSpec, TransitionSpec, WorkflowSpec
+from engine.language.texts import check_texts
 from engine.language.values import check_value
 from engine.timers.calendar import DurationError, parse_duration
 
@@ -149,6 +150,7 @@ def lint(spec: WorkflowSpec, source: SourceMap | None = None, *, path: str = "<s
         warn_no_way_out(index, report)
     warn_fields_never_set(spec, report)
     warn_guards_without_refusal(spec, report)
+    check_texts(spec, report)
     return report.diagnostics
 
 
@@ -263,6 +265,10 @@ def check_transitions(index: Index, report: Reporter) -> None:
             if role not in declared:
                 report.error("unknown_role", (*edge.path, "roles", position), role=role,
                              suggestion=did_you_mean(role, declared))
+    for position, role in enumerate(index.spec.start_roles):
+        if role not in declared:
+            report.error("unknown_role", ("start_roles", position), role=role,
+                         suggestion=did_you_mean(role, declared))
 
 
 def check_timers(index: Index, report: Reporter) -> None:
@@ -287,6 +293,9 @@ def check_timers(index: Index, report: Reporter) -> None:
             if isinstance(timer.working_days, str):
                 _check_length(spec, timer.working_days, "working_days",
                               (*where, "working_days"), report)
+            if isinstance(timer.days, str):
+                _check_length(spec, timer.days, "days", (*where, "days"), report)
+            _check_counting(spec, timer, where, report)
 
 
 def _check_timer_trigger(index: Index, node: StateNode, timer: TimerSpec, where: YamlPath,
@@ -324,7 +333,35 @@ def _check_relative_to(spec: WorkflowSpec, timer: TimerSpec, where: YamlPath,
 _LENGTH_NEEDS = {
     "duration": ("duration", Words("a timer's duration", "定时器的 duration")),
     "working_days": ("integer", Words("a timer's working_days", "定时器的 working_days")),
+    "days": ("integer", Words("a timer's days", "定时器的 days")),
 }
+COUNTINGS = ("working", "calendar")
+
+
+def _check_counting(spec: WorkflowSpec, timer: TimerSpec, where: YamlPath,
+                    report: Reporter) -> None:
+    """`counting` goes with `days`, and is working, calendar or a string parameter whose
+    every allowed value is one of those."""
+    counting = timer.counting
+    if counting == "working":
+        return
+    place = (*where, "counting")
+    if timer.days is None:
+        report.error("counting_without_days", place)
+    elif counting.startswith("params."):
+        name = counting.removeprefix("params.")
+        parameter = spec.parameters.get(name)
+        if parameter is None:
+            report.error("unknown_parameter", place, name=name,
+                         suggestion=did_you_mean(name, spec.parameters))
+            return
+        allowed: list[object] = list(parameter.values or ())
+        allowed = allowed or [parameter.default]
+        if parameter.type != "string" or any(v not in COUNTINGS for v in allowed):
+            report.error("counting_parameter", place, name=name)
+    elif counting not in COUNTINGS:
+        report.error("bad_choice", place, value=counting, choices=list(COUNTINGS),
+                     suggestion=did_you_mean(counting, COUNTINGS))
 
 
 def _check_length(spec: WorkflowSpec, value: str, key: str, where: YamlPath,
@@ -340,7 +377,7 @@ def _check_length(spec: WorkflowSpec, value: str, key: str, where: YamlPath,
         elif parameter.type != expected:
             report.error("parameter_wrong_type", where, name=name, type=parameter.type,
                          expected=expected, use=needed_by)
-    elif key == "working_days":
+    elif key in ("working_days", "days"):
         report.error("bad_working_days", where, value=value)
     elif not _is_duration(value):
         report.error("bad_duration", where, value=value, hint=_duration_hint(value))
@@ -388,6 +425,9 @@ def check_parameters(spec: WorkflowSpec, report: Reporter) -> None:
             report.error("parameter_default_type", where, name=name,
                          expected=_PARAMETER_KINDS[kind])
             continue
+        if parameter.values is not None and (kind != "string" or value not in parameter.values):
+            report.error("parameter_default_choice", where, name=name,
+                         choices=parameter.values)
         if kind in ("integer", "number") and isinstance(value, int | float):
             low, high = parameter.min, parameter.max
             if (low is not None and value < low) or (high is not None and value > high):
@@ -467,6 +507,9 @@ def check_expressions(index: Index, report: Reporter) -> None:
         scope = scope_of(spec, t, sources=list(edge.sources), checklist=items)
         if t.guard is not None:
             _check_expression(t.guard, scope, (*edge.path, "guard"), spec, report, t)
+        for position, condition in enumerate(t.conditions):
+            _check_expression(condition.guard, scope,
+                              (*edge.path, "conditions", position, "guard"), spec, report, t)
         for name, source in t.effects.items():
             _check_expression(source, scope, (*edge.path, "effects", name), spec, report, t)
     if spec.priority is not None:
@@ -789,5 +832,11 @@ def warn_guards_without_refusal(spec: WorkflowSpec, report: Reporter) -> None:
     Automatic transitions are left out: nobody fires them, so nobody is refused.
     """
     for i, t in enumerate(spec.transitions):
-        if t.guard is not None and t.refusal is None and not t.automatic:
+        if t.automatic:
+            continue
+        if t.guard is not None and t.refusal is None:
             report.warning("guard_without_refusal", ("transitions", i, "guard"), at="key")
+        for position, condition in enumerate(t.conditions):
+            if condition.refusal is None:
+                report.warning("guard_without_refusal",
+                               ("transitions", i, "conditions", position, "guard"), at="key")

@@ -27,6 +27,8 @@ FieldType = Literal[
 ]
 ItemType = Literal["string", "integer", "number", "boolean", "date"]
 TimerAction = Literal["fire", "mark_overdue", "escalate"]
+FlagAction = Literal["mark_overdue", "escalate"]
+Counting = Literal["working", "calendar"]
 
 
 class Model(BaseModel):
@@ -83,11 +85,19 @@ class FieldSpec(Model):
     min_length: int | None = Field(default=None, ge=0)
     max_length: int | None = Field(default=None, ge=0)
     pattern: str | None = Field(default=None, description="Regular expression a string matches.")
-    values: list[str] | None = Field(default=None, description="The allowed values of an enum.")
+    values: list[str] | dict[str, Label] | None = Field(
+        default=None,
+        description="The allowed values of an enum (or of a list's elements): a list, or a "
+        "mapping from each value to its title ({zh: ..., en: ...}) shown to people.")
     items: ItemType | None = Field(default=None, description="Type of the elements of a list.")
     workflow: Ident | None = Field(
         default=None, description="For a reference: the workflow of the referenced case."
     )
+
+    @property
+    def value_ids(self) -> list[str]:
+        """The allowed values (without their titles)."""
+        return list(self.values or [])
 
     @field_validator("pattern")
     @classmethod
@@ -123,6 +133,8 @@ class ParameterSpec(Model):
     description: Label | None = None
     min: float | None = None
     max: float | None = None
+    values: list[str] | None = Field(
+        default=None, description="For a string parameter: the values an override may take.")
 
 
 class ChecklistItemSpec(Model):
@@ -146,22 +158,45 @@ class TimerSpec(Model):
         default=None,
         description="Working days on the official Chinese calendar: a number or params.NAME.",
     )
+    days: int | str | None = Field(
+        default=None,
+        description="A number of days (or params.NAME), counted as `counting` says.",
+    )
+    counting: Counting | str = Field(
+        default="working",
+        description="For `days`: 'working' (the official Chinese calendar), 'calendar', or "
+        "params.NAME (a string parameter holding one of them).",
+    )
     relative_to: str = Field(
         default="entry",
         description="'entry' (when the state was entered) or the name of a date field.",
     )
-    action: TimerAction = "fire"
+    action: TimerAction | list[FlagAction] = Field(
+        default="fire",
+        description="fire, mark_overdue or escalate; or a list: [mark_overdue, escalate].",
+    )
     trigger: Ident | None = Field(default=None, description="The trigger fired when due.")
     repeat: bool = Field(default=False, description="Re-arm after firing (periodic review).")
 
+    @property
+    def actions(self) -> tuple[str, ...]:
+        """What the timer does when due, in order (one timer may mark overdue and escalate)."""
+        if isinstance(self.action, str):
+            return (self.action,)
+        return tuple(dict.fromkeys(self.action))
+
     @model_validator(mode="after")
     def _one_length(self) -> TimerSpec:
-        if (self.duration is None) == (self.working_days is None):
-            raise ValueError("a timer needs exactly one of duration or working_days")
+        lengths = [v for v in (self.duration, self.working_days, self.days) if v is not None]
+        if len(lengths) != 1:
+            raise ValueError("a timer needs exactly one of duration, working_days or days")
         if self.action == "fire" and self.trigger is None:
             raise ValueError("a timer with action 'fire' needs a trigger")
-        if isinstance(self.working_days, int) and self.working_days < 0:
-            raise ValueError("working_days must not be negative")
+        if not self.actions:
+            raise ValueError("a timer needs at least one action")
+        for length in (self.working_days, self.days):
+            if isinstance(length, int) and length < 0:
+                raise ValueError("working_days must not be negative")
         return self
 
 
@@ -182,6 +217,16 @@ class StateSpec(Model):
     )
 
 
+class ConditionSpec(Model):
+    """One condition of a transition, with the refusal a caseworker reads when it is false."""
+
+    guard: Expression
+    refusal: Label | None = Field(
+        default=None,
+        description="Shown when this condition is false; may name {params.X}, {data.X}, "
+        "{input.X}.")
+
+
 class TransitionSpec(Model):
     """A move from one or more states to another, fired by a trigger."""
 
@@ -195,7 +240,13 @@ class TransitionSpec(Model):
     roles: list[Ident] = Field(default_factory=list, description="Empty: any caseworker.")
     guard: Expression | None = None
     refusal: Label | None = Field(
-        default=None, description="Shown to the caseworker when the guard is false."
+        default=None, description="Shown to the caseworker when the guard is false; may name "
+        "{params.X}, {data.X}, {input.X}."
+    )
+    conditions: list[ConditionSpec] = Field(
+        default_factory=list,
+        description="Further conditions, each with its own refusal text, checked in order "
+        "after `guard`.",
     )
     input: dict[Ident, FieldSpec] = Field(default_factory=dict)
     effects: dict[Ident, Expression] = Field(
@@ -230,6 +281,11 @@ class WorkflowSpec(Model):
     source: str | None = Field(default=None, description="Which rule or article this models.")
     roles: list[Ident] = Field(
         default_factory=list, description="Workflow roles used by transitions (party_committee)."
+    )
+    start_roles: list[Ident] = Field(
+        default_factory=list,
+        description="Who may start a case (any one of these roles; admin always may). Empty: "
+        "anyone with a role of the workflow, or a caseworker.",
     )
     title_field: Ident | None = Field(
         default=None, description="The field shown as a case's title and searched by text."

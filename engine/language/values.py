@@ -15,6 +15,7 @@ from typing import Any
 
 from engine.language.expressions import to_cel_time
 from engine.language.spec import FieldSpec
+from engine.language.texts import value_title
 
 MAX_TEXT = 100_000
 
@@ -103,14 +104,24 @@ _MESSAGES: dict[str, tuple[str, str]] = {
 
 
 def problem(name: str, code: str, spec: FieldSpec | None = None) -> FieldProblem:
-    """A `FieldProblem` with its message filled in from the field's constraints."""
-    args = {"values": ", ".join(spec.values or []) if spec else "",
-            "min": _num(spec.min) if spec else "", "max": _num(spec.max) if spec else "",
+    """A `FieldProblem` with its message filled in from the field's constraints.
+
+    The allowed values of an enum are listed by their titles in each language.
+    """
+    args = {"min": _num(spec.min) if spec else "", "max": _num(spec.max) if spec else "",
             "min_length": spec.min_length if spec else "",
             "max_length": spec.max_length if spec else "",
             "pattern": spec.pattern if spec else ""}
     en, zh = _MESSAGES[code]
-    return FieldProblem(name, code, en.format(**args), zh.format(**args))
+
+    def allowed(lang: str) -> str:
+        if spec is None:
+            return ""
+        separator = "、" if lang == "zh" else ", "
+        return separator.join(value_title(spec, v, lang) for v in spec.value_ids)
+
+    return FieldProblem(name, code, en.format(values=allowed("en"), **args),
+                        zh.format(values=allowed("zh"), **args))
 
 
 def _num(value: float | None) -> str:
