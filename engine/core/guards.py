@@ -64,8 +64,8 @@ def guard_refusal(t: CompiledTransition, env: Environment, lang_args: dict[str, 
         try:
             passed = condition.guard.test(env)
         except EvaluationError as exc:
-            return refusal("guard_error", {"guard": condition.guard.source}, error=exc,
-                           **lang_args)
+            return refusal("guard_error", {"guard": condition.guard.source},
+                           error=_reason(shown, exc), **lang_args)
         if passed:
             continue
         base = refusal("guard_false", {"guard": condition.guard.source}, **lang_args)
@@ -74,6 +74,18 @@ def guard_refusal(t: CompiledTransition, env: Environment, lang_args: dict[str, 
         return replace(base, en=fill(condition.refusal, "en", shown),
                        zh=fill(condition.refusal, "zh", shown))
     return None
+
+
+def _reason(shown: Values | None, exc: EvaluationError,
+            wf: CompiledWorkflow | None = None) -> tuple[str, str]:
+    """Why an expression could not be evaluated, in both languages; a field without a value
+    is named by its title."""
+    fields = shown.fields if shown is not None else wf.fields if wf is not None else {}
+    spec = fields.get(exc.missing) if exc.missing else None
+    if exc.missing is None or spec is None:
+        return exc.en, exc.zh
+    return (f"'{as_text(spec.title, 'en', exc.missing)}' has no value yet",
+            f"“{as_text(spec.title, 'zh', exc.missing)}”尚未填写")
 
 
 def checklist_refusal(wf: CompiledWorkflow, case: CaseSnapshot, exited: list[str],
@@ -112,7 +124,8 @@ def evaluate_effects(wf: CompiledWorkflow, t: CompiledTransition, env: Environme
         try:
             raw = from_cel(spec, expr.evaluate(env))
         except EvaluationError as exc:
-            return {}, refusal("effect_invalid", {"field": name}, field=title, error=exc)
+            return {}, refusal("effect_invalid", {"field": name}, field=title,
+                               error=_reason(None, exc, wf))
         checked, problems = check_values({name: spec}, {name: raw}, require=False)
         if problems:
             return {}, refusal("effect_invalid", {"field": name}, field=title,

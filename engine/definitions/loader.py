@@ -52,6 +52,7 @@ from engine.language.diagnostics import (
     Words,
     YamlPath,
     did_you_mean,
+    without_thousands_separators,
 )
 from engine.language.lint import lint
 from engine.language.spec import IDENT_PATTERN, SEMVER_PATTERN, WorkflowSpec
@@ -273,7 +274,7 @@ def _yaml_problem(exc: MarkedYAMLError, text: str, report: Reporter) -> None:
         line, column = exc.context_mark.line + 1, exc.context_mark.column + 1
     words = next((w for key, w in _YAML_PROBLEMS if key in problem), None)
     report.add("error", "yaml_syntax", (line, column),
-               problem=words or Words(problem or str(exc), problem or str(exc)))
+               problem=words or Words(problem or str(exc), "YAML 解析器无法读懂此处的写法"))
 
 
 def _parse(text: str, report: Reporter) -> tuple[Node | None, bool]:
@@ -297,7 +298,8 @@ def _parse(text: str, report: Reporter) -> tuple[Node | None, bool]:
     except UnicodeError:
         report.add("error", "not_text", (1, 1))
     except Exception as exc:  # any other parser failure is still a YAML problem
-        report.add("error", "yaml_syntax", (1, 1), problem=Words(str(exc), str(exc)))
+        report.add("error", "yaml_syntax", (1, 1),
+                   problem=Words(str(exc), "YAML 解析器无法读懂此文件"))
     return None, False
 
 
@@ -366,7 +368,12 @@ class _Builder:
                 self.alias_at = None
 
     def refuse_tag(self, node: Node, path: YamlPath) -> None:
-        self.report.add("error", "yaml_tag", _mark(node.start_mark), tag=_shown_tag(_tag(node)))
+        tag = _shown_tag(_tag(node))
+        if tag.startswith("!") and not tag.startswith("!!"):
+            # `guard: !data.has_branch`: YAML read the `!` of a negation as a tag
+            self.report.add("error", "yaml_tag_expression", _mark(node.start_mark), tag=tag)
+        else:
+            self.report.add("error", "yaml_tag", _mark(node.start_mark), tag=tag)
         self.poisoned.append(path)
 
     def scalar(self, node: ScalarNode, path: YamlPath) -> Any:
@@ -662,6 +669,11 @@ def _report_type_errors(group: list[_ShapeError], report: Reporter) -> None:
         report.error("empty_mapping", first.path, at="key", name=_name(first.path))
         return
     either = Words(" or ".join(w.en for w in expected), "或".join(w.zh for w in expected))
+    plain = without_thousands_separators(value)
+    if plain is not None:
+        report.error("thousands_separator", first.path, name=_name(first.path), value=value,
+                     plain=plain)
+        return
     report.error("wrong_type", first.path, at="key" if value is None else "value",
                  name=_name(first.path), expected=either, actual=_describe(value))
 

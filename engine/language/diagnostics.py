@@ -14,6 +14,7 @@ the loader and the linter share them without importing each other.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -84,6 +85,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the tag '{tag}' is not allowed: a definition holds only text, numbers, true/false, "
         "lists and mappings",
         "不允许使用标签“{tag}”：流程定义只能包含文本、数字、true/false、列表和映射"),
+    "yaml_tag_expression": (
+        "'{tag}' reads as a YAML tag because it starts with '!'; an expression starting with "
+        "'!' (not) must be put in quotes: '{tag}'",
+        "“{tag}”以“!”开头，会被 YAML 当作标签；以“!”（非）开头的表达式必须整体加引号："
+        "'{tag}'"),
+    "thousands_separator": (
+        "{name} is written '{value}': write numbers without thousands separators, as {plain}",
+        "{name}写成了“{value}”：数字中不要使用千位分隔符（逗号），请写成 {plain}"),
+    "expression_word_operator": (
+        "'{word}' is not an operator in expressions: write '{operator}' instead",
+        "表达式中不能用“{word}”：请改用“{operator}”"),
+    "expression_thousands_separator": (
+        "'{value}' has a thousands separator: write numbers without commas, as {plain}",
+        "“{value}”中含有千位分隔符：数字中不要使用逗号，请写成 {plain}"),
     "yaml_bad_tagged_value": ("'{value}' is not {expected}", "“{value}”不是{expected}"),
     "yaml_complex_key": ("a key must be plain text", "键必须是普通文本"),
     "yaml_merge_invalid": (
@@ -319,6 +334,16 @@ def _shown(value: Any, lang: str) -> Any:
         separator = "、" if lang == "zh" else ", "
         return separator.join(str(_shown(v, lang)) for v in value)
     return value
+
+
+_THOUSANDS = re.compile(r"[-+]?\d{1,3}(?:,\d{3})+(?:\.\d+)?")
+
+
+def without_thousands_separators(value: object) -> str | None:
+    """`50000` for a text like `50,000` (a number as people write it), else None."""
+    if isinstance(value, str) and _THOUSANDS.fullmatch(value.strip()):
+        return value.strip().replace(",", "")
+    return None
 
 
 def did_you_mean(word: object, candidates: Iterable[str]) -> str | None:

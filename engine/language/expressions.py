@@ -85,7 +85,17 @@ class ExpressionError(ValueError):
 
 
 class EvaluationError(RuntimeError):
-    """An expression failed at run time (a field without a value, a type mismatch)."""
+    """An expression failed at run time (a field without a value, a type mismatch).
+
+    Carries its message in both languages; `missing` names the field that had no value,
+    so a caller that knows the workflow can name it by its title.
+    """
+
+    def __init__(self, en: str, zh: str | None = None, missing: str | None = None) -> None:
+        super().__init__(en)
+        self.en = en
+        self.zh = zh or "表达式无法计算（数据类型不符，或数值超出范围）"
+        self.missing = missing
 
 
 def _blank_strings(source: str) -> str:
@@ -105,6 +115,23 @@ def _syntax_problem(source: str, exc: ValueError) -> ExpressionProblem:
     return ExpressionProblem("expression_syntax", detail, offset, {"detail": detail})
 
 
+_WORD_OPERATORS = {"and": "&&", "or": "||", "not": "!"}
+_WORD_OPERATOR = re.compile(r"\b(and|or|not)\b")
+_THOUSANDS = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w.])")
+
+
+def _explained(source: str) -> list[ExpressionProblem]:
+    """Syntax errors whose cause is a habit from other languages, said with the fix."""
+    blanked = _blank_strings(source)
+    problems = [ExpressionProblem("expression_word_operator", f"write {_WORD_OPERATORS[m[1]]}",
+                                  m.start(), {"word": m[1], "operator": _WORD_OPERATORS[m[1]]})
+                for m in _WORD_OPERATOR.finditer(blanked)]
+    problems += [ExpressionProblem("expression_thousands_separator", "no thousands separators",
+                                   m.start(), {"value": m[0], "plain": m[0].replace(",", "")})
+                 for m in _THOUSANDS.finditer(blanked)]
+    return problems
+
+
 def check(source: str, scope: Scope) -> tuple[Any, list[ExpressionProblem]]:
     """Compile `source` and check every name it uses against `scope`.
 
@@ -113,7 +140,7 @@ def check(source: str, scope: Scope) -> tuple[Any, list[ExpressionProblem]]:
     try:
         program = cel.compile(source)
     except ValueError as exc:
-        return None, [_syntax_problem(source, exc)]
+        return None, _explained(source) or [_syntax_problem(source, exc)]
     problems: list[ExpressionProblem] = []
     blanked = _blank_strings(source)
     bound = {m.group(1) for m in _COMPREHENSION.finditer(blanked)}
@@ -223,7 +250,9 @@ class CompiledExpression:
         try:
             return self.program.execute(bindings)
         except KeyError as exc:
-            raise EvaluationError(f"'{exc.args[0]}' has no value yet") from exc
+            name = str(exc.args[0])
+            raise EvaluationError(f"'{name}' has no value yet", f"“{name}”尚无值",
+                                  missing=name) from exc
         except Exception as exc:  # the CEL runtime raises several builtin types
             raise EvaluationError(str(exc).split(". ")[0]) from exc
 

@@ -28,6 +28,7 @@ from engine.language.diagnostics import (
     Words,
     YamlPath,
     did_you_mean,
+    without_thousands_separators,
 )
 from engine.language.expressions import (
     CEL_FUNCTIONS,
@@ -421,6 +422,11 @@ def check_parameters(spec: WorkflowSpec, report: Reporter) -> None:
             "string": isinstance(value, str),
             "duration": isinstance(value, str) and _is_duration(value),
         }[kind]
+        plain = without_thousands_separators(value)
+        if not fits and plain is not None and kind in ("integer", "number"):
+            report.error("thousands_separator", where, name=Words("the default", "默认值"),
+                         value=value, plain=plain)
+            continue
         if not fits:
             report.error("parameter_default_type", where, name=name,
                          expected=_PARAMETER_KINDS[kind])
@@ -536,7 +542,7 @@ def _expression_args(problem: ExpressionProblem, spec: WorkflowSpec, scope: Scop
         "expression_unknown_name": sorted(ROOTS),
         "expression_unknown_function": sorted(CEL_FUNCTIONS | OWN_FUNCTIONS),
     }
-    args: dict[str, object] = {"name": name}
+    args: dict[str, object] = {"name": name, **problem.args}
     if problem.code == "expression_syntax":
         args["detail"] = syntax_words(str(problem.args.get("detail", problem.message)))
     if problem.code in candidates:
@@ -567,7 +573,7 @@ def syntax_words(detail: str) -> Words:
     if found:
         return Words(f"'{found.group(1)}' is not expected here",
                      f"此处不应出现“{found.group(1)}”")
-    return Words(detail, detail)
+    return Words(detail, "表达式的写法有误")
 
 
 def check_automatic_cycles(index: Index, report: Reporter) -> None:

@@ -1,0 +1,84 @@
+"""Messages that say how to fix a mistake, entirely in the reader's language (issue 12, 9)."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+from engine.core.decision import Actor, CaseSnapshot, decide
+from engine.definitions.loader import load_text
+from engine.errors import Refusal
+
+WORKFLOW = """id: hints
+version: 1.0.0
+title: t
+parameters:
+  max_budget:
+    type: integer
+    default: {default}
+fields:
+  budget: {{type: integer}}
+  has_plan: {{type: boolean, default: false}}
+  total: {{type: integer}}
+states:
+  draft: {{initial: true}}
+  done: {{final: true}}
+transitions:
+  - trigger: finish
+    from: draft
+    to: done
+    guard: {guard}
+    refusal: r
+    effects: {{total: {effect}}}
+"""
+HAN = re.compile("[\u4e00-\u9fff]")
+
+
+def errors(lang: str = "en", default: str = "50000", guard: str = "data.has_plan",
+           effect: str = "data.budget") -> list[tuple[str, str]]:
+    text = WORKFLOW.format(default=default, guard=guard, effect=effect)
+    return [(d.code, d.message) for d in load_text(text, lang=lang).errors]
+
+
+def test_word_operators_are_refused_with_the_symbol_to_write() -> None:
+    found = errors(guard="data.has_plan and not data.budget > 5 or true")
+    assert [(c, m.split(": write ")[-1]) for c, m in found] == [
+        ("expression_word_operator", "'&&' instead"), ("expression_word_operator", "'!' instead"),
+        ("expression_word_operator", "'||' instead")]
+
+
+def test_an_unquoted_expression_starting_with_not_is_told_to_be_quoted() -> None:
+    found = errors(guard="!data.has_plan", lang="zh")
+    assert [c for c, _ in found] == ["yaml_tag_expression"]
+    assert "加引号" in found[0][1] and "'!data.has_plan'" in found[0][1]
+
+
+def test_a_number_with_thousands_separators_in_yaml_says_how_to_write_it() -> None:
+    found = errors(default="50,000")
+    assert [c for c, _ in found] == ["thousands_separator"]
+    assert "as 50000" in found[0][1]
+
+
+def test_a_number_with_thousands_separators_in_an_expression_says_how_to_write_it() -> None:
+    found = errors(guard="'data.budget <= 50,000'")
+    assert [c for c, _ in found] == ["expression_thousands_separator"]
+    assert "as 50000" in found[0][1]
+
+
+def test_chinese_messages_of_these_mistakes_read_in_chinese() -> None:
+    for found in (errors("zh", guard="data.has_plan and true"), errors("zh", default="50,000"),
+                  errors("zh", guard="'data.budget <= 50,000'")):
+        assert found and all(HAN.search(m) for _, m in found)
+        assert not any(w in m for _, m in found for w in ("must", "write", "instead"))
+
+
+def test_a_field_without_a_value_is_named_in_chinese_by_its_title_when_refused() -> None:
+    text = WORKFLOW.format(default="1", guard="data.budget > 0", effect='"1"').replace(
+        "budget: {type: integer}", "budget: {type: integer, title: {zh: 预算, en: Budget}}")
+    wf = load_text(text).compiled
+    assert wf is not None
+    now = datetime(2025, 3, 3, tzinfo=UTC)
+    outcome = decide(wf, CaseSnapshot("draft", {}, now), "finish", {},
+                     Actor("a", frozenset({"caseworker"})), now)
+    assert isinstance(outcome, Refusal) and outcome.code == "guard_error"
+    assert "“预算”尚未填写" in outcome.zh and "budget" not in outcome.zh
