@@ -8,7 +8,9 @@ Figures (keys `language.*`):
   `WorkflowSpec.model_validate` of the same text; `compile.ratio_to_parse` divides the two.
 - `decide.per_s`: pure `decide` calls per second on that workflow (role, input check,
   guard, checklist, effects, timers); `floor.per_s` is the floor: the same transitions'
-  compiled CEL guards evaluated alone, after the same (state, trigger) dictionary lookup;
+  compiled CEL guards evaluated alone, after the same (state, trigger) dictionary lookup,
+  each against the case's values it reads, handed to CEL afresh (as any evaluation of a
+  guard for a case must);
   `decide.ratio_to_floor` divides the two (1.0 would mean deciding costs no more than
   evaluating the guard).
 """
@@ -183,15 +185,17 @@ def run(quick: bool) -> dict[str, float]:
             decide(wf, case, t.trigger, given, ACTOR, NOW, params)
 
     envs = [((case.state, t.trigger), guard,
-             environment(wf, case, NOW, params).with_input(given))
+             {name: value for name, value in
+              environment(wf, case, NOW, params).with_input(given).bindings().items()
+              if name in guard.names})
             for case, t, given in scenarios if (guard := t.guard) is not None]
 
     def floor(n: int) -> None:
         table = wf.table
         for i in range(n):
-            key, guard, env = envs[i % len(envs)]
+            key, guard, bindings = envs[i % len(envs)]
             if table[key]:
-                guard.evaluate(env)
+                guard.program.execute(bindings)
 
     deciding(100)  # warm caches (the working-day calendar, CEL programs)
     floor(100)

@@ -96,7 +96,7 @@ def test_invalid_initial_data_is_refused_field_by_field(db_url: str) -> None:
     assert result.exit_code == 1
     line = one_line(result)
     assert line.startswith("refused [input_invalid]: ")
-    for field in ("name", "residents_need", "party_member_count"):
+    for field in ("Organization name", "Residents' need", "Number of party members"):
         assert field in line
 
 
@@ -149,7 +149,7 @@ def test_an_idempotency_key_replays_the_first_result(
     ("select", {"not_on_abnormal_lists": False}, COMMITTEE_ARGS, "guard_false",
      "abnormal-activity or serious-violation lists cannot be selected"),
     ("select", {"not_on_abnormal_lists": "maybe"}, COMMITTEE_ARGS, "input_invalid",
-     "not_on_abnormal_lists: must be true or false"),
+     "Not on the abnormal-activity or serious-violation lists: must be true or false"),
     ("graduate", {}, COMMITTEE_ARGS, "not_allowed_from_state", "'Selection'"),
     ("fly", {}, COMMITTEE_ARGS, "unknown_trigger", "'fly' is not a trigger"),
 ])

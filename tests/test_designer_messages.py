@@ -82,3 +82,32 @@ def test_a_field_without_a_value_is_named_in_chinese_by_its_title_when_refused()
                      Actor("a", frozenset({"caseworker"})), now)
     assert isinstance(outcome, Refusal) and outcome.code == "guard_error"
     assert "“预算”尚未填写" in outcome.zh and "budget" not in outcome.zh
+
+
+PATTERN = """id: p
+version: 1.0.0
+title: t
+fields:
+  name: {{type: string, pattern: '{pattern}'}}
+states:
+  a: {{initial: true}}
+  b: {{final: true}}
+transitions:
+  - {{trigger: go, from: a, to: b}}
+"""
+
+
+def test_a_pattern_with_a_back_reference_is_refused_at_load_saying_why() -> None:
+    result = load_text(PATTERN.format(pattern=r"^(a)\1$"), lang="zh")
+    assert [d.code for d in result.errors] == ["regex_unsupported"]
+    assert "反向引用" in result.errors[0].message
+
+
+def test_a_pattern_that_backtracks_in_python_matches_in_linear_time() -> None:
+    from engine.language.values import check_value
+
+    result = load_text(PATTERN.format(pattern=r"^(\w+\s?)*$"))
+    assert result.ok and result.spec is not None
+    spec = result.spec.fields["name"]
+    _, found = check_value("name", spec, "a" * 5000 + "!")  # Python's re: hours
+    assert found is not None and found.code == "pattern"

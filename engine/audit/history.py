@@ -203,8 +203,7 @@ def leaves_of(wf: CompiledWorkflow, state: str) -> list[str]:
     `NotFound` when the workflow has no such state."""
     if state not in wf.states:
         raise NotFound("state", f"{wf.id}.{state}")
-    return sorted(s for s, info in wf.states.items()
-                  if not info.children and state in wf.lineage(s))
+    return list(wf.leaves(state))
 
 
 def in_state_query(workflow_id: str, states: Iterable[str], at: datetime, *,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 from transitions.extensions.nesting import HierarchicalMachine, NestedState
@@ -51,13 +52,21 @@ class _Machine(HierarchicalMachine):
 
 @dataclass(frozen=True)
 class StateInfo:
-    """One state, flattened: where it sits in the tree and what it carries."""
+    """One state, flattened: where it sits in the tree and what it carries.
+
+    `lineage` (the state and its ancestors, innermost first), `leaf` (the step a case
+    rests in on entering it) and `leaves` (every step a case in it may rest in) are
+    answered once, when the workflow is compiled, from the machine's nested paths.
+    """
 
     id: str
     path: str
     spec: StateSpec
     parent: str | None
     children: tuple[str, ...]
+    lineage: tuple[str, ...] = ()
+    leaf: str = ""
+    leaves: tuple[str, ...] = ()
 
     @property
     def final(self) -> bool:
@@ -90,6 +99,15 @@ class CompiledTransition:
     def trigger(self) -> str:
         return self.spec.trigger
 
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """What the conditions and effects read from the environment (only these are
+        converted for CEL when the transition is decided)."""
+        found: frozenset[str] = frozenset()
+        for expression in (*(c.guard for c in self.conditions), *self.effects.values()):
+            found |= expression.names
+        return found
+
     def before_input(self) -> CompiledTransition:
         """This transition as far as it can be judged before its input is given: without
         the conditions that read `input`, and without effects (for "what may I do next")."""
@@ -114,6 +132,9 @@ class CompiledWorkflow:
     triggers: tuple[str, ...] = ()
     trigger_titles: Mapping[str, Label | None] = field(default_factory=dict)
     """Every trigger, in the order the definition first names it -> its first title."""
+    exits: Mapping[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = field(
+        default_factory=dict)
+    """(leaf, declared target) -> (states exited, states entered), for every transition."""
 
     @property
     def id(self) -> str:
@@ -129,15 +150,29 @@ class CompiledWorkflow:
 
     def leaf(self, state_id: str) -> str:
         """The state a case actually rests in when entering `state_id` (initial children)."""
-        info = self.states[state_id]
-        while info.children:
-            child = next(c for c in info.children if self.states[c].spec.initial)
-            info = self.states[child]
-        return info.id
+        return self.states[state_id].leaf
 
     def lineage(self, state_id: str) -> list[str]:
         """`state_id` and its ancestors, innermost first."""
-        return _lineage(self.states, state_id)
+        return list(self.states[state_id].lineage)
+
+    def leaves(self, state_id: str) -> tuple[str, ...]:
+        """Every state a case in `state_id` may rest in (itself, or its steps), sorted."""
+        return self.states[state_id].leaves
+
+    def moves(self, source: str, to: str) -> tuple[list[str], list[str]]:
+        """States exited and entered when a transition to `to` fires in leaf `source`.
+
+        A transition back to the same leaf is internal: nothing is exited or entered. A
+        transition from a step to its own enclosing stage leaves and re-enters that stage
+        (the case restarts at the stage's first step), as a hierarchical machine does.
+        Answered from the tables built at compile time for every transition that applies
+        in `source`.
+        """
+        found = self.exits.get((source, to))
+        if found is None:
+            found = _move(self.states, source, to)
+        return list(found[0]), list(found[1])
 
     def candidates(self, state_id: str, trigger: str) -> tuple[CompiledTransition, ...]:
         """Transitions of `trigger` that may leave `state_id`, in the order they are tried."""
@@ -249,10 +284,42 @@ def _checklist_items(states: Mapping[str, StateInfo], state_id: str) -> set[str]
     return items
 
 
+def _tree(states: dict[str, StateInfo]) -> None:
+    """Fill in lineage, leaf and leaves from the machine's `parent.child` paths."""
+    by_path = {info.path: sid for sid, info in states.items()}
+    for sid, info in list(states.items()):
+        parts = info.path.split(".")
+        lineage = tuple(by_path[".".join(parts[:n])] for n in range(len(parts), 0, -1))
+        leaf = info
+        while leaf.children:
+            leaf = states[next(c for c in leaf.children if states[c].spec.initial)]
+        states[sid] = replace(info, lineage=lineage, leaf=leaf.id)
+    below: dict[str, list[str]] = {sid: [] for sid in states}
+    for sid, info in states.items():
+        if not info.children:
+            for ancestor in info.lineage:
+                below[ancestor].append(sid)
+    for sid, info in list(states.items()):
+        states[sid] = replace(info, leaves=tuple(sorted(below[sid])))
+
+
+def _move(states: Mapping[str, StateInfo], source: str, to: str
+          ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """States exited and entered when a transition declared `-> to` fires in leaf `source`."""
+    if source == to:
+        return (), ()
+    up, down = states[source].lineage, states[states[to].leaf].lineage
+    # Above the transition's target stage (or the common ancestor) nothing is left.
+    shared = set(up[up.index(to) + 1:]) if to in up else set(up) & set(down)
+    return (tuple(s for s in up if s not in shared),
+            tuple(s for s in reversed(down) if s not in shared))
+
+
 def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkflow:
     """Compile a checked spec into a shared, immutable workflow."""
     states: dict[str, StateInfo] = {}
     config = _flatten(spec.states, None, "", states)
+    _tree(states)
     initial = next((sid for sid, s in spec.states.items() if s.initial), None)
     if initial is None:
         raise DefinitionError(f"workflow '{spec.id}' has no initial state")
@@ -274,12 +341,15 @@ def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkf
     }
     params = {name: p.default for name, p in spec.parameters.items()}
     priority = compile_expression(spec.priority, scope_of(spec)) if spec.priority else None
+    exits = {(sid, t.spec.to): _move(states, sid, t.spec.to)
+             for (sid, _), found in table.items() if not states[sid].children
+             for t in found}
     return CompiledWorkflow(
         spec=spec, content_hash=content_hash(source_text), machine=machine, states=states,
         transitions=compiled, table=table, automatic=automatic, initial=initial,
         priority=priority, param_defaults=params,
         triggers=tuple(dict.fromkeys(c.trigger for c in compiled)),
-        trigger_titles=_trigger_titles(compiled),
+        trigger_titles=_trigger_titles(compiled), exits=exits,
     )
 
 
@@ -312,20 +382,10 @@ def _lookup_table(machine: Any, states: Mapping[str, StateInfo],
                 for c in by_edge.get((trigger, path, edge.dest), []):
                     declared.setdefault(path, []).append((trigger, c))
     table: dict[tuple[str, str], list[CompiledTransition]] = {}
-    for sid in states:
-        for ancestor in _lineage(states, sid):
+    for sid, info in states.items():
+        for ancestor in info.lineage:
             for trigger, c in declared.get(states[ancestor].path, []):
                 found = table.setdefault((sid, trigger), [])
                 if all(c is not other for other in found):
                     found.append(c)
     return {key: tuple(found) for key, found in table.items()}
-
-
-def _lineage(states: Mapping[str, StateInfo], state_id: str) -> list[str]:
-    """`state_id` and its ancestors, innermost first."""
-    chain: list[str] = []
-    current: str | None = state_id
-    while current is not None:
-        chain.append(current)
-        current = states[current].parent
-    return chain

@@ -149,21 +149,8 @@ def _status_refusal(wf: CompiledWorkflow, case: CaseSnapshot) -> Refusal | None:
 
 
 def _exits(wf: CompiledWorkflow, source: str, to: str) -> tuple[list[str], list[str]]:
-    """States exited and entered when a transition to `to` fires in leaf `source`.
-
-    A transition back to the same leaf is internal: nothing is exited or entered, so its
-    timers and checklist stay as they are (use it to record assessments and meetings).
-    A transition from a step to its own enclosing stage leaves and re-enters that stage,
-    as a hierarchical machine does: the case restarts at the stage's first step and the
-    stage's timers are armed afresh.
-    """
-    target = wf.leaf(to)
-    if source == to:
-        return [], []
-    up, down = wf.lineage(source), wf.lineage(target)
-    # Above the transition's target stage (or the common ancestor) nothing is left.
-    shared = set(up[up.index(to) + 1:]) if to in up else set(up) & set(down)
-    return [s for s in up if s not in shared], [s for s in reversed(down) if s not in shared]
+    """States exited and entered when a transition to `to` fires in leaf `source`."""
+    return wf.moves(source, to)
 
 
 def _timer_due(timer: TimerSpec, data: Mapping[str, Any], now: datetime,
@@ -234,7 +221,7 @@ def evaluate_transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTra
         roles = list(t.spec.roles) or list(DEFAULT_ROLES)
         return refusal("role_missing", {"required_roles": roles}, roles=", ".join(roles),
                        **args)
-    env = environment(wf, case, now, params).with_input(to_cel(t.spec.input, values))
+    env = environment(wf, case, now, params).with_input(to_cel(t.spec.input, values), t.names)
     found = guard_refusal(t, env, args, shown_values(wf, case.data, params, t, values))
     if found is not None:
         return found

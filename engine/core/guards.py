@@ -53,7 +53,7 @@ def shown_values(wf: CompiledWorkflow, data: Mapping[str, Any], params: Mapping[
                   input_fields=t.spec.input if t is not None else {}, input=given or {})
 
 
-def guard_refusal(t: CompiledTransition, env: Environment, lang_args: dict[str, Any],
+def guard_refusal(t: CompiledTransition, env: Environment, lang_args: Mapping[str, Any],
                   shown: Values | None = None) -> Refusal | None:
     """None when every condition of `t` holds in `env`; else the first one's refusal.
 
@@ -89,7 +89,7 @@ def _reason(shown: Values | None, exc: EvaluationError,
 
 
 def checklist_refusal(wf: CompiledWorkflow, case: CaseSnapshot, exited: list[str],
-                      lang_args: dict[str, Any]) -> Refusal | None:
+                      lang_args: Mapping[str, Any]) -> Refusal | None:
     """The checklist items of the states being left that are not ticked, by their titles."""
     missing = [(state, item) for state in exited for item in wf.states[state].spec.checklist
                if not case.checklist.get(item)]

@@ -7,7 +7,7 @@ trigger titles) are shown in each message's own language.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from engine.core.compiler import CompiledWorkflow
@@ -68,13 +68,35 @@ def input_refusal(problems: list[FieldProblem], args: Mapping[str, Any],
                    **{**args, "fields": fields})
 
 
-def labels(wf: CompiledWorkflow, state: str, trigger: str) -> dict[str, Any]:
+class _Labels(Mapping[str, Any]):
+    """Message arguments naming a state, a trigger and the workflow in both languages,
+    rendered only when a refusal is really built (most decisions refuse nothing)."""
+
+    _KEYS = ("state", "trigger", "workflow")
+
+    def __init__(self, wf: CompiledWorkflow, state: str, trigger: str) -> None:
+        self._wf, self._state, self._trigger = wf, state, trigger
+
+    def __getitem__(self, key: str) -> tuple[str, str]:
+        wf = self._wf
+        if key == "state":
+            info = wf.states.get(self._state)
+            title = info.spec.title if info is not None else None
+            return wf.text(title, "en", self._state), wf.text(title, "zh", self._state)
+        if key == "trigger":
+            title = wf.trigger_titles.get(self._trigger)
+            return wf.text(title, "en", self._trigger), wf.text(title, "zh", self._trigger)
+        if key == "workflow":
+            return wf.text(wf.spec.title, "en"), wf.text(wf.spec.title, "zh")
+        raise KeyError(key)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._KEYS)
+
+    def __len__(self) -> int:
+        return len(self._KEYS)
+
+
+def labels(wf: CompiledWorkflow, state: str, trigger: str) -> Mapping[str, Any]:
     """Message arguments naming a state and a trigger by their labels in both languages."""
-    info = wf.states.get(state)
-    state_title = info.spec.title if info is not None else None
-    trigger_title = wf.trigger_titles.get(trigger)
-    return {
-        "state": (wf.text(state_title, "en", state), wf.text(state_title, "zh", state)),
-        "trigger": (wf.text(trigger_title, "en", trigger), wf.text(trigger_title, "zh", trigger)),
-        "workflow": (wf.text(wf.spec.title, "en"), wf.text(wf.spec.title, "zh")),
-    }
+    return _Labels(wf, state, trigger)

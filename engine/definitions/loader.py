@@ -520,6 +520,7 @@ _VALUE_ERRORS: list[tuple[str, str]] = [
     ("min is greater than max", "min_above_max"),
     ("a pattern is only allowed", "pattern_only_for_text"),
     ("the pattern is not a valid regular expression", "bad_regex"),
+    ("the pattern cannot be matched in linear time", "regex_unsupported"),
     ("a timer needs exactly one", "timer_needs_one_length"),
     ("a timer with action 'fire' needs", "timer_needs_trigger"),
     ("working_days must not be negative", "negative_working_days"),
@@ -720,7 +721,7 @@ def _report_shape_error(e: _ShapeError, data: Any, report: Reporter) -> None:
         where = (report.source.enclosing(path) if isinstance(value, dict)
                  else report.source.locate(path))
         report.add("error", code, where, detail=detail.partition(": ")[2] or detail
-                   if code == "bad_regex" else detail)
+                   if code in ("bad_regex", "regex_unsupported") else detail)
     else:
         report.error("invalid_value", path, detail=e.error.get("msg", kind))
 

@@ -143,7 +143,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "pattern_only_for_text": ("a pattern is only allowed on string and text fields",
                               "只有 string 和 text 字段可以有 pattern"),
     "bad_regex": ("the pattern is not a valid regular expression: {detail}",
-                  "pattern 不是有效的正则表达式：{detail}"),
+                  "pattern 不是有效的正则表达式，请检查括号、方括号和转义符"),
+    "regex_unsupported": (
+        "the pattern cannot be used ({detail}): patterns are matched in linear time, which "
+        "rules out back-references (\\1) and look-around ((?=...), (?!...), (?<=...)); "
+        "write the form without them",
+        "此 pattern 无法使用：为保证匹配耗时与输入长度成正比，不支持反向引用（\\1）和前后查找"
+        "（(?=...)、(?!...)、(?<=...)）；请改用不含这些写法的形式"),
     "timer_needs_one_length": ("a timer needs exactly one of duration or working_days",
                                "定时器必须在 duration 和 working_days 中恰好填写一个"),
     "timer_needs_trigger": ("a timer whose action is 'fire' needs a trigger to fire",

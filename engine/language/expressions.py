@@ -28,6 +28,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cached_property
 from typing import Any
 
 import cel
@@ -209,11 +210,15 @@ class Environment:
     checklist: Mapping[str, bool] = field(default_factory=dict)
     input: Mapping[str, Any] = field(default_factory=dict)
     link_counts: Mapping[tuple[str, str | None], int] = field(default_factory=dict)
+    needed: frozenset[str] | None = None
+    """The names the expressions to evaluate read (None: all); only these are converted."""
 
-    def with_input(self, values: Mapping[str, Any]) -> Environment:
+    def with_input(self, values: Mapping[str, Any],
+                   needed: frozenset[str] | None = None) -> Environment:
         """The same environment with a transition's input in reach."""
         return Environment(self.data, self.params, self.now, self.entered_at, self.state,
-                           self.checklist, values, self.link_counts)
+                           self.checklist, values, self.link_counts,
+                           self.needed if needed is None else needed)
 
     @property
     def today(self) -> datetime:
@@ -221,8 +226,24 @@ class Environment:
         local = self.now.astimezone(CHINA_TZ).date()
         return datetime(local.year, local.month, local.day, tzinfo=UTC)
 
+    @cached_property
+    def context(self) -> Any:
+        """The CEL context, converted once and shared by every expression evaluated in this
+        environment (a guard, its conditions and the effects); an environment belongs to
+        one decision, so the context is never shared between threads."""
+        bindings = self.bindings()
+        if self.needed is not None:
+            bindings = {k: v for k, v in bindings.items() if k in self.needed}
+        functions = {name: bindings.pop(name) for name in OWN_FUNCTIONS if name in bindings}
+        return cel.Context(variables=bindings, functions=functions)
+
     def bindings(self) -> dict[str, Any]:
         """The CEL context: variables plus the engine's own functions."""
+        if self.needed is not None and "today" not in self.needed:
+            return self._bindings(self.now)
+        return self._bindings(self.today)
+
+    def _bindings(self, today: datetime) -> dict[str, Any]:
         counts = self.link_counts
 
         def linked(workflow: str, state: str | None = None) -> int:
@@ -230,11 +251,16 @@ class Environment:
 
         return {
             "data": dict(self.data), "input": dict(self.input), "params": dict(self.params),
-            "now": self.now, "today": self.today, "entered_at": self.entered_at,
+            "now": self.now, "today": today, "entered_at": self.entered_at,
             "state": self.state,
             "checklist": dict(self.checklist), "linked": linked,
             "add_duration": _add_duration, "add_working_days": _add_working_days,
         }
+
+
+def names_read(program: Any) -> frozenset[str]:
+    """The environment names (variables and the engine's functions) a program reads."""
+    return frozenset(program.variables()) | (frozenset(program.functions()) & OWN_FUNCTIONS)
 
 
 @dataclass(frozen=True)
@@ -244,9 +270,14 @@ class CompiledExpression:
     source: str
     program: Any
 
+    @cached_property
+    def names(self) -> frozenset[str]:
+        """What this expression reads from its environment."""
+        return names_read(self.program)
+
     def evaluate(self, env: Environment | Mapping[str, Any]) -> Any:
         """Evaluate against an environment; run-time failures become `EvaluationError`."""
-        bindings = env.bindings() if isinstance(env, Environment) else dict(env)
+        bindings = env.context if isinstance(env, Environment) else dict(env)
         try:
             return self.program.execute(bindings)
         except KeyError as exc:

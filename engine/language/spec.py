@@ -11,10 +11,11 @@ The JSON Schema shipped for editors (`workflows/schema.json`) is generated from
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from engine.language.patterns import compile_pattern
 
 IDENT_PATTERN = r"^[a-z][a-z0-9_]*$"
 SEMVER_PATTERN = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$"
@@ -103,10 +104,7 @@ class FieldSpec(Model):
     @classmethod
     def _pattern_compiles(cls, value: str | None) -> str | None:
         if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"the pattern is not a valid regular expression: {exc}") from exc
+            compile_pattern(value)  # a PatternError is a ValueError: pydantic reports it
         return value
 
     @model_validator(mode="after")

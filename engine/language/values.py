@@ -7,13 +7,13 @@ here so that the two representations cannot drift apart.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
 from engine.language.expressions import to_cel_time
+from engine.language.patterns import full_match
 from engine.language.spec import FieldSpec
 from engine.language.texts import value_title
 
@@ -146,7 +146,7 @@ def _constraints(spec: FieldSpec, value: Any) -> str | None:
             return "min_length"
         if spec.max_length is not None and len(value) > spec.max_length:
             return "max_length"
-        if spec.pattern is not None and re.fullmatch(spec.pattern, value) is None:
+        if spec.pattern is not None and not full_match(spec.pattern, value):
             return "pattern"
     return None
 
