@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         current = service
         scheduler = None
+        watch = None
         if current is None:
             from engine.service.door import build_service
             from engine.timers.worker import start_scheduler
@@ -61,12 +62,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             if settings.run_timers:
                 scheduler = start_scheduler(current, current.clock,
                                             interval_s=settings.timer_poll_seconds)
+            if settings.workflows_poll_seconds > 0:
+                from engine.definitions.watch import FolderWatch
+
+                watch = FolderWatch(current.registry, settings.workflows_dir,
+                                    settings.workflows_poll_seconds)
+                watch.start()
         _attach(app, current)
         _quiet_access_log()
         await run_in_threadpool(_hint_first_token, app.state.tokens, settings)
         try:
             yield
         finally:
+            if watch is not None:
+                await run_in_threadpool(watch.stop)
             if scheduler is not None:
                 await run_in_threadpool(scheduler.stop)
 

@@ -128,9 +128,26 @@ class WorkflowSummary(Public):
         "incubation", "description": None, "versions": ["1.0.0"]}]})
 
 
+class RejectedDefinitionPublic(Public):
+    """A file of the workflows folder that is not loaded, with every reason, located."""
+
+    path: str
+    diagnostics: list[DiagnosticPublic]
+
+
 class WorkflowsPublic(Public):
     data: list[WorkflowSummary]
     count: int
+    rejected: list[RejectedDefinitionPublic] = Field(
+        default_factory=list,
+        description="Files of the workflows folder that are not loaded (fix them and reload).")
+
+
+class RetiredPublic(Public):
+    """The versions a retirement took out of use (new cases no longer start on them)."""
+
+    workflow_id: str
+    versions: list[str]
 
 
 class WorkflowPublic(WorkflowSummary):
@@ -352,6 +369,9 @@ class ReadyPublic(Public):
     database: bool
     revision: str | None = None
     head: str | None = None
+    rejected_definitions: list[RejectedDefinitionPublic] = Field(
+        default_factory=list,
+        description="Workflow files not loaded; the service runs with the others.")
 
 
 class TimerPublic(Public):

@@ -17,6 +17,7 @@ from cli.token import token_app
 from cli.user import user_app
 from cli.validate import validate
 from cli.worker import worker
+from cli.workflows import workflows_app
 
 app = typer.Typer(
     name="hatchery",
@@ -36,6 +37,7 @@ def main() -> None:
 app.command("validate")(validate)
 app.command("diagram")(diagram)
 app.command("schema")(schema)
+app.add_typer(workflows_app, name="workflows")
 # Operators
 app.command("serve")(serve)
 app.command("worker")(worker)

@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     session_idle_minutes: float = Field(
         default=30.0, gt=0, alias="HATCHERY_SESSION_IDLE_MINUTES",
         description="A console session ends after this long without activity.")
+    workflows_poll_seconds: float = Field(
+        default=2.0, ge=0, alias="HATCHERY_WORKFLOWS_POLL_SECONDS",
+        description="How often the workflows folder is checked for changes (0: never).")
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded default SQLite file under `data_dir`."""

@@ -111,3 +111,10 @@ def test_a_pattern_that_backtracks_in_python_matches_in_linear_time() -> None:
     spec = result.spec.fields["name"]
     _, found = check_value("name", spec, "a" * 5000 + "!")  # Python's re: hours
     assert found is not None and found.code == "pattern"
+
+
+def test_a_definition_whose_line_breaks_were_lost_says_to_send_it_with_data_binary() -> None:
+    one_line = WORKFLOW.format(default="1", guard="true", effect='"1"').replace("\n", " ")
+    for text in (one_line, "# a comment " + one_line):
+        [found] = load_text(text).errors
+        assert found.code == "line_breaks_lost" and "--data-binary" in found.message

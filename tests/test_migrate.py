@@ -26,7 +26,7 @@ from engine.core.decision import Actor
 from engine.core.migration import plan_case
 from engine.definitions.loader import load_text
 from engine.definitions.registry import WorkflowRegistry
-from engine.errors import Conflict, DefinitionError, Refused
+from engine.errors import Conflict, Refused
 from engine.service.door import CaseService, build_service
 from engine.settings import PROJECT_ROOT, Settings
 from engine.store import repository
@@ -107,9 +107,12 @@ def test_a_changed_text_under_a_registered_version_is_refused(
     edited = V1.read_text(encoding="utf-8").replace("Migration test organization",
                                                     "Edited without a new version")
     (shipped / "migrate_org_v1.yaml").write_text(edited, encoding="utf-8")
-    with pytest.raises(DefinitionError, match="raise its version"):
-        migrating.registry.sync_directory(shipped)
+    assert migrating.registry.sync_directory(shipped) == []
+    [rejected] = migrating.registry.rejected.values()
+    assert [d.code for d in rejected.diagnostics] == ["version_changed"]
+    assert "raise the version" in rejected.diagnostics[0].message
     assert [d.version for d in migrating.registry.versions(WF)] == ["1.0.0"]
+    assert migrating.registry.get(WF, "1.0.0").spec.title != "Edited without a new version"
 
 
 def test_the_service_at_start_registers_a_new_version_once_and_keeps_cases_on_theirs(

@@ -14,7 +14,7 @@ from conftest import CASEWORKER, COMMITTEE, COMMUNITY, SHIPPED_WORKFLOWS, START,
 
 from engine.clock import FrozenClock
 from engine.definitions.registry import WorkflowRegistry, version_key
-from engine.errors import DefinitionError, NotFound, StoreUnavailable
+from engine.errors import DefinitionError, StoreUnavailable
 from engine.service.door import CaseService, build_service
 from engine.settings import Settings
 from engine.store.db import make_engine, read_connection, upgrade, write_connection
@@ -175,17 +175,17 @@ def test_changing_a_registered_version_is_refused_and_stores_nothing(
     assert stored_versions(engine, "store_versions") == before
 
 
-def test_an_invalid_file_registers_nothing_from_the_directory(
+def test_an_invalid_file_is_reported_and_the_good_ones_are_registered(
         engine: sa.Engine, clock: FrozenClock, tmp_path: Path) -> None:
     (tmp_path / "a_good.yaml").write_text(definition("1.0.0"), encoding="utf-8")
     (tmp_path / "b_bad.yaml").write_text("id: [unclosed", encoding="utf-8")
     registry = WorkflowRegistry(engine, clock)
-    with pytest.raises(DefinitionError) as caught:
-        registry.sync_directory(tmp_path)
-    assert "b_bad.yaml" in str(caught.value)
-    assert stored_versions(engine, "store_versions") == []
-    with pytest.raises(NotFound):
-        registry.get("store_versions")
+    added = registry.sync_directory(tmp_path)
+    assert [d.version for d in added] == ["1.0.0"]
+    assert [v for v, _ in stored_versions(engine, "store_versions")] == ["1.0.0"]
+    [rejected] = registry.rejected.values()
+    assert rejected.path.endswith("b_bad.yaml")
+    assert [(d.line, d.severity) for d in rejected.diagnostics] == [(1, "error")]
 
 
 def test_a_case_stays_on_the_version_it_started_with(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
+from api.routes.workflows import rejected_public
 from api.schemas import HealthPublic, ReadyPublic
 from engine.errors import HatcheryError
 from engine.store.db import current_revision, head_revision
@@ -28,8 +29,10 @@ def readyz(request: Request) -> ReadyPublic | JSONResponse:
     except HatcheryError:
         revision, reachable = None, False
     ready = reachable and revision == head
+    service = getattr(request.app.state, "service", None)
+    rejected = rejected_public(service.registry, "en") if service is not None else []
     body = ReadyPublic(status="ready" if ready else "not_ready", database=reachable,
-                       revision=revision, head=head)
+                       revision=revision, head=head, rejected_definitions=rejected)
     if ready:
         return body
     return JSONResponse(body.model_dump(), status_code=503)

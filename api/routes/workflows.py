@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -12,6 +13,8 @@ from api.errors import diagnostics_json, invalid
 from api.routes.common import WORKFLOW_ID, problems
 from api.schemas import (
     DiagnosticPublic,
+    RejectedDefinitionPublic,
+    RetiredPublic,
     ValidationReport,
     WorkflowPublic,
     WorkflowsPublic,
@@ -22,6 +25,7 @@ from engine.contrib import diagram
 from engine.core.compiler import compile_workflow
 from engine.definitions.loader import Diagnostic, load_text
 from engine.errors import DefinitionError, NotFound
+from engine.language.diagnostics import render
 from engine.language.spec import as_text
 from engine.store.operations import record as record_operation
 
@@ -90,10 +94,36 @@ def _public(service: Any, workflow_id: str, version: str | None, lang: str) -> W
 
 
 @router.get("", summary="List the workflows (latest version of each)",
-            response_model=WorkflowsPublic, responses=problems(401))
+            response_model=WorkflowsPublic, responses=problems(401),
+            description="Retired workflows are left out. `rejected` lists the files of the "
+                        "workflows folder that are not loaded, each with its diagnostics.")
 def list_workflows(ctx: Reader) -> WorkflowsPublic:
-    data = [_summary(ctx.service, d, ctx.lang) for d in _registry(ctx.service).definitions()]
-    return WorkflowsPublic(data=data, count=len(data))
+    registry = _registry(ctx.service)
+    data = [_summary(ctx.service, d, ctx.lang) for d in registry.definitions()]
+    return WorkflowsPublic(data=data, count=len(data),
+                           rejected=rejected_public(registry, ctx.lang))
+
+
+def rejected_public(registry: Any, lang: str) -> list[RejectedDefinitionPublic]:
+    """The registry's rejected files, their diagnostics in `lang`."""
+    return [RejectedDefinitionPublic(
+        path=r.path, diagnostics=[DiagnosticPublic(**d) for d in diagnostics_json(
+            [x.in_language(lang) for x in r.diagnostics])])
+        for r in getattr(registry, "rejected", {}).values()]
+
+
+@router.post("/{workflow_id}/retire", summary="Retire a workflow, or one of its versions",
+             response_model=RetiredPublic, responses=problems(401, 403, 404, 422),
+             description="No new case starts on a retired version; cases running on it "
+                         "continue. Without `version`, every version is retired and the "
+                         "workflow leaves the list. Recorded in the operations log.")
+def retire_workflow(
+    workflow_id: WORKFLOW_ID, ctx: Designer,
+    version: Annotated[str | None, Query(max_length=64,
+                                         description="Only this version.")] = None,
+) -> RetiredPublic:
+    retired = _registry(ctx.service).retire(workflow_id, version, actor=ctx.principal.name)
+    return RetiredPublic(workflow_id=workflow_id, versions=[d.version for d in retired])
 
 
 @router.post("/validate", summary="Check a definition without registering it",
@@ -103,6 +133,7 @@ def list_workflows(ctx: Reader) -> WorkflowsPublic:
                          "as `hatchery validate` prints them. Nothing is stored.")
 def validate_workflow(text: YamlText, ctx: Designer) -> ValidationReport:
     diagnostics, spec = check_definition(text, ctx.lang)
+    diagnostics += _registered_conflict(ctx.service, spec, text, ctx.lang)
     ok = spec is not None and not any(d["severity"] == "error" for d in diagnostics)
     return ValidationReport(
         ok=ok, workflow_id=spec.id if spec is not None else None,
@@ -131,6 +162,19 @@ def check_definition(text: str, lang: str, path: str = "upload.yaml"
     return diagnostics, result.spec
 
 
+def _registered_conflict(service: Any, spec: Any, text: str, lang: str,
+                         path: str = "upload.yaml") -> list[dict[str, Any]]:
+    """The diagnostic an upload would be refused with when its version is registered with
+    other content, so that validating and uploading agree."""
+    if spec is None or not _registry(service).conflict(spec.id, spec.version, text):
+        return []
+    found = re.search(r"(?m)^version\s*:", text)
+    line = text.count("\n", 0, found.start()) + 1 if found else 1
+    args = {"version": spec.version, "workflow": spec.id}
+    return diagnostics_json([Diagnostic(path, line, 1, "error", "version_changed",
+                                        render("version_changed", args, lang), args)])
+
+
 def _diagnostic(path: str, code: str, exc: Exception) -> dict[str, Any]:
     return diagnostics_json([Diagnostic(path, 1, 1, "error", code, str(exc))])[0]
 
@@ -143,6 +187,7 @@ def _diagnostic(path: str, code: str, exc: Exception) -> dict[str, Any]:
                          "Running cases keep the version they started with.")
 def upload_workflow(text: YamlText, ctx: Designer) -> WorkflowPublic:
     diagnostics, spec = check_definition(text, ctx.lang)
+    diagnostics += _registered_conflict(ctx.service, spec, text, ctx.lang)
     if spec is None or any(d["severity"] == "error" for d in diagnostics):
         raise DefinitionError("the workflow definition is invalid",
                               [Diagnostic(**d) for d in diagnostics])

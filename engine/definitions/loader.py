@@ -761,6 +761,9 @@ def _load(text: str, path: str, lang: str) -> LoadResult:
     if size > MAX_BYTES:
         report.add("error", "file_too_large", (1, 1), size=size, limit=MAX_BYTES)
         return _result(path, text, None, report)
+    if _line_breaks_lost(text):
+        report.add("error", "line_breaks_lost", (1, 1))
+        return _result(path, text, None, report)
     root, parsed = _parse(text, report)
     if not parsed:
         return _result(path, text, None, report)
@@ -799,6 +802,13 @@ def _load(text: str, path: str, lang: str) -> LoadResult:
         except Exception as exc:  # lint should have caught it; say so rather than crash
             report.add("error", "compile_failed", (1, 1), detail=str(exc) or type(exc).__name__)
     return _result(path, text, spec, report, compiled)
+
+
+def _line_breaks_lost(text: str) -> bool:
+    """A whole definition on one line: its line breaks were lost on the way (`curl -d`
+    strips them), which YAML reads as one comment ("empty") or as one broken line."""
+    body = text.strip()
+    return "\n" not in body and (body.startswith("#") or body.count(": ") >= 3)
 
 
 def _result(path: str, text: str, spec: WorkflowSpec | None, report: Reporter,

@@ -3,9 +3,14 @@
 The database holds each (workflow id, version) once, with its source text and content
 hash, so that a case keeps running on the definition it started with long after a newer
 one was shipped, in this process or any other. `sync_directory` registers the shipped
-`workflows/*.yaml` at start; a file whose text is unchanged registers nothing, a new
-version is added, and a changed text under an already registered version is refused (the
-cases running on that version would silently change their rules).
+`workflows/*.yaml` at start and on every reload; a file whose text is unchanged registers
+nothing, a new version is added, and a changed text under an already registered version is
+not loaded (the cases running on that version would silently change their rules). A bad
+file never stops the others: each is reported with its located diagnostics in
+`rejected` (and the log), and the service runs with every good definition.
+
+A version may be retired: no new case starts on it, the cases running on it continue. A
+workflow all of whose versions are retired is no longer listed.
 
 Compiled workflows are cached by (id, version): compiled once, on first use, and shared by
 every case and thread (they are immutable). A process that did not load a file itself
@@ -14,6 +19,7 @@ compiles the stored text.
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import Iterable
@@ -27,14 +33,17 @@ from sqlalchemy import Connection, Engine
 
 from engine.clock import Clock, SystemClock
 from engine.core.compiler import CompiledWorkflow, compile_workflow, content_hash
-from engine.definitions.loader import load_text
+from engine.definitions.loader import load_file, load_text
 from engine.errors import DefinitionError, NotFound
+from engine.language.diagnostics import Diagnostic, render
 from engine.store import tables
 from engine.store.db import read_connection, write_connection
 
-__all__ = ["Definition", "WorkflowRegistry", "version_key"]
+__all__ = ["Definition", "Rejection", "WorkflowRegistry", "version_key"]
 
 _definitions = tables.WorkflowDefinition.__table__  # type: ignore[attr-defined]
+_operations = tables.Operation.__table__  # type: ignore[attr-defined]
+_log = logging.getLogger("hatchery.workflows")
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
 
 
@@ -60,6 +69,16 @@ class Definition:
     source_text: str
     source_path: str | None
     loaded_at: datetime
+    retired_at: datetime | None = None
+    retired_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A definition file that is not loaded, and every diagnostic saying why."""
+
+    path: str
+    diagnostics: tuple[Diagnostic, ...]
 
 
 class WorkflowRegistry:
@@ -70,19 +89,96 @@ class WorkflowRegistry:
         self._clock = clock or SystemClock()
         self._compiled: dict[tuple[str, str], CompiledWorkflow] = {}
         self._lock = threading.Lock()
+        self.rejected: dict[str, Rejection] = {}
+        """Files of the last `sync_directory` that are not loaded, by path."""
 
     # -- registering ---------------------------------------------------------------------
 
     def sync_directory(self, directory: str | Path) -> list[Definition]:
-        """Register every `*.yaml` under `directory`; return the versions newly added.
+        """Register every good `*.yaml` under `directory`; return the versions newly added.
 
-        All files are checked before anything is stored: if any is invalid, or changes the
-        text of an already registered version, `DefinitionError` lists every problem and
-        nothing is registered.
+        Each file stands alone: an invalid file, or one that changes the text of an
+        already registered version, is recorded in `rejected` with its diagnostics and
+        logged, and every other file is still registered.
         """
-        paths = sorted(Path(directory).glob("*.yaml"))
-        return self.register_texts(
-            (path.read_text(encoding="utf-8"), str(path)) for path in paths)
+        rejected: dict[str, Rejection] = {}
+        added: list[Definition] = []
+        for path in sorted(Path(directory).glob("*.yaml")):
+            result = load_file(path)
+            problems = tuple(d for d in result.diagnostics if d.severity == "error")
+            if not problems and result.compiled is not None:
+                problems = self._changed_version(result.compiled, result.text, str(path))
+            if problems or result.compiled is None:
+                rejected[str(path)] = Rejection(str(path), problems)
+                continue
+            with write_connection(self._engine) as connection:
+                definition, new = self._store(connection, result.compiled, result.text,
+                                              str(path))
+            self._remember(result.compiled)
+            if new:
+                added.append(definition)
+        self.rejected = rejected
+        for rejection in rejected.values():
+            _log.warning("workflow definition not loaded: %s", "; ".join(
+                d.format() for d in rejection.diagnostics) or rejection.path)
+        return added
+
+    def _changed_version(self, workflow: CompiledWorkflow, text: str, path: str
+                         ) -> tuple[Diagnostic, ...]:
+        """A diagnostic when `workflow`'s version is registered with other content."""
+        stored = self._stored_hash(workflow.id, workflow.version)
+        if stored is None or stored == content_hash(text):
+            return ()
+        found = re.search(r"(?m)^version\s*:", text)
+        line = text.count("\n", 0, found.start()) + 1 if found else 1
+        args = {"version": workflow.version, "workflow": workflow.id}
+        return (Diagnostic(path, line, 1, "error", "version_changed",
+                           render("version_changed", args), args),)
+
+    def _stored_hash(self, workflow_id: str, version: str) -> str | None:
+        with read_connection(self._engine) as connection:
+            found = connection.execute(
+                sa.select(_definitions.c.content_hash).where(
+                    _definitions.c.id == workflow_id, _definitions.c.version == version)
+            ).scalar()
+        return None if found is None else str(found)
+
+    def conflict(self, workflow_id: str, version: str, text: str) -> bool:
+        """Whether `version` of `workflow_id` is registered with content other than `text`
+        (what an upload of `text` would be refused for)."""
+        stored = self._stored_hash(workflow_id, version)
+        return stored is not None and stored != content_hash(text)
+
+    def retire(self, workflow_id: str, version: str | None, *, actor: str
+               ) -> list[Definition]:
+        """Retire one version (or, with None, every version) of a workflow.
+
+        No new case starts on a retired version; cases running on it continue, and can be
+        migrated as before. Recorded in the operations log in the same transaction.
+        Retiring what is retired already changes nothing and records nothing.
+        """
+        now = self._clock.now()
+        where = [_definitions.c.id == workflow_id]
+        if version is not None:
+            where.append(_definitions.c.version == version)
+        with write_connection(self._engine) as connection:
+            rows = connection.execute(sa.select(_definitions).where(*where)).mappings().all()
+            if not rows:
+                raise NotFound("workflow version" if version else "workflow",
+                               f"{workflow_id}@{version}" if version else workflow_id)
+            fresh = sorted((r["version"] for r in rows if r["retired_at"] is None),
+                           key=version_key)
+            if fresh:
+                connection.execute(
+                    sa.update(_definitions).where(
+                        *where, _definitions.c.version.in_(fresh),
+                        _definitions.c.retired_at.is_(None))
+                    .values(retired_at=now, retired_by=actor[:200]))
+                connection.execute(_operations.insert(), {
+                    "at": now, "actor": actor[:200], "action": "definition_retire",
+                    "outcome": "done", "target": workflow_id, "community": None,
+                    "detail": {"versions": fresh}})
+        return [self.definition(workflow_id, v) for v in fresh]
 
     def register_text(self, text: str, path: str = "<string>") -> Definition:
         """Register one definition text; returns the stored version (new or existing)."""
@@ -176,10 +272,12 @@ class WorkflowRegistry:
             return self._compiled.setdefault(key, compiled)
 
     def latest_version(self, workflow_id: str) -> str:
-        """The highest registered version of `workflow_id` (semantic version order)."""
+        """The highest version of `workflow_id` in use (semantic version order): the one
+        new cases start on. Retired versions are passed over."""
         with read_connection(self._engine) as connection:
             versions = connection.execute(
-                sa.select(_definitions.c.version).where(_definitions.c.id == workflow_id)
+                sa.select(_definitions.c.version).where(_definitions.c.id == workflow_id,
+                                                        _definitions.c.retired_at.is_(None))
             ).scalars().all()
         if not versions:
             raise NotFound("workflow", workflow_id)
@@ -205,9 +303,11 @@ class WorkflowRegistry:
         return sorted((_definition(r) for r in rows), key=lambda d: version_key(d.version))
 
     def definitions(self) -> list[Definition]:
-        """The latest version of every stored workflow, by id."""
+        """The latest version in use of every workflow not wholly retired, by id."""
         with read_connection(self._engine) as connection:
-            rows = connection.execute(sa.select(_definitions)).mappings().all()
+            rows = connection.execute(
+                sa.select(_definitions).where(_definitions.c.retired_at.is_(None))
+            ).mappings().all()
         latest: dict[str, Definition] = {}
         for row in rows:
             found = _definition(row)
@@ -224,4 +324,5 @@ def _problem_text(problem: Any) -> str:
 
 def _definition(row: Any) -> Definition:
     return Definition(row["id"], row["version"], row["content_hash"], row["source_text"],
-                      row["source_path"], row["loaded_at"])
+                      row["source_path"], row["loaded_at"], row.get("retired_at"),
+                      row.get("retired_by"))

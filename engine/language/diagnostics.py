@@ -50,9 +50,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "not_text": ("the text contains characters that are not valid Unicode",
                  "文本中含有无效的 Unicode 字符"),
     "empty_file": (
-        "the file is empty; a definition needs at least id, version, title, states and "
-        "transitions",
-        "文件为空；流程定义至少需要 id、version、title、states 和 transitions"),
+        "the file is empty (nothing but blank lines and comments); a definition needs at "
+        "least id, version, title, states and transitions",
+        "文件为空（只有空行和注释）；流程定义至少需要 id、version、title、states 和 "
+        "transitions"),
+    "line_breaks_lost": (
+        "the whole definition is on one line: its line breaks were lost on the way (curl's "
+        "-d removes them; send the file with --data-binary @FILE)",
+        "整个流程定义只有一行：换行符在传送中丢失了（curl 的 -d 会删除换行；"
+        "请用 --data-binary @文件 发送）"),
     "not_a_mapping": (
         "the file must be a set of 'key: value' lines (id, version, states, ...), but it "
         "holds {actual}",
@@ -286,6 +292,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "“{{{name}}}”不是此处文字可以显示的内容；文字中可以写 {{params.参数}}、"
         "{{data.字段}}{input}（大括号本身请写成 {{{{ 和 }}}}）"),
     "placeholder_undeclared": ("'{{{root}.{name}}}': {what}", "“{{{root}.{name}}}”：{what}"),
+    "version_changed": (
+        "version {version} of '{workflow}' is already registered with different content; "
+        "raise the version to register the change (cases running on {version} keep the "
+        "rules they started with); this file is not loaded",
+        "“{workflow}”的 {version} 版本已以不同内容登记；修改后请提高版本号再登记（按 {version} "
+        "版本运行的事项保持原有规则）；此文件未加载"),
     "compile_failed": ("the workflow could not be compiled: {detail}",
                        "流程无法编译：{detail}"),
     "internal_error": (

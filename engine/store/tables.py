@@ -92,6 +92,8 @@ class WorkflowDefinition(SQLModel, table=True):
     source_text: str = Field(sa_column=sa.Column(sa.Text(), nullable=False))
     source_path: str | None = Field(default=None, sa_column=sa.Column(sa.String(500)))
     loaded_at: datetime = Field(sa_column=_utc())
+    retired_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
+    retired_by: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
 
 
 class Case(SQLModel, table=True):

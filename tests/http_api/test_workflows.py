@@ -132,3 +132,50 @@ def test_an_upload_is_recorded_in_the_operations_log(api: Api, area: str) -> Non
                             params={"action": "definition_upload"}).json()["data"]
     mine = [e for e in entries if e["target"] == workflow_id]
     assert [(e["outcome"], e["detail"]["version"]) for e in mine] == [("done", "1.0.0")]
+
+
+def test_validation_says_a_registered_version_with_other_content_would_be_refused(
+        api: Api, area: str) -> None:
+    workflow_id = f"api_c_{uuid.uuid4().hex[:8]}"
+    with api.as_(["designer"], area) as client:
+        assert client.post("/workflows", content=definition(workflow_id),
+                           headers=YAML).status_code == 201
+        other = definition(workflow_id, final="finished")
+        report = client.post("/workflows/validate", content=other, headers=YAML).json()
+        assert report["ok"] is False
+        assert [(d["code"], d["line"]) for d in report["diagnostics"]] == [
+            ("version_changed", 2)]
+        upload = client.post("/workflows", content=other, headers=YAML)
+        assert upload.status_code == 422
+        assert "version_changed" in upload.text
+
+
+def test_a_retired_workflow_leaves_the_list_and_starts_no_case_while_running_cases_go_on(
+        api: Api, area: str) -> None:
+    workflow_id = f"api_r_{uuid.uuid4().hex[:8]}"
+    with api.as_(["designer"], area) as client:
+        assert client.post("/workflows", content=definition(workflow_id),
+                           headers=YAML).status_code == 201
+    with api.as_(["caseworker"], area) as client:
+        running = client.post("/cases", json={"workflow_id": workflow_id, "community": area,
+                                              "data": {}})
+        assert running.status_code == 201, running.text
+    with api.as_(["caseworker"], area) as client:
+        assert client.post(f"/workflows/{workflow_id}/retire").status_code == 403
+    with api.as_(["designer"], area) as client:
+        retired = client.post(f"/workflows/{workflow_id}/retire")
+        assert retired.json() == {"workflow_id": workflow_id, "versions": ["1.0.0"]}
+        listed = {w["id"] for w in client.get("/workflows").json()["data"]}
+        assert workflow_id not in listed
+    with api.as_(["caseworker"], area) as client:
+        refused = client.post("/cases", json={"workflow_id": workflow_id, "community": area,
+                                              "data": {}})
+        assert refused.status_code == 404
+        case_id = running.json()["case"]["id"]
+        fired = client.post(f"/cases/{case_id}/events", json={"trigger": "finish"})
+        assert fired.status_code in (200, 201), fired.text
+    with api.as_(["auditor"], "*") as client:
+        logged = client.get("/audit/operations",
+                            params={"action": "definition_retire"}).json()
+        assert any(o["target"] == workflow_id and o["detail"] == {"versions": ["1.0.0"]}
+                   for o in logged["data"])
