@@ -62,7 +62,7 @@ def value_of(spec: FieldSpec) -> st.SearchStrategy[Any]:
         "integer": st.integers(low - 1, high + 1),
         "number": st.floats(low - 1, high + 1, allow_nan=False),
         "boolean": st.booleans(),
-        "enum": st.sampled_from(spec.values or ["x"]),
+        "enum": st.sampled_from(spec.value_ids or ["x"]),
         "date": st.dates(date(2024, 1, 1), date(2025, 12, 31)).map(date.isoformat),
         "datetime": st.datetimes(datetime(2024, 1, 1), datetime(2025, 12, 31),
                                  timezones=st.just(UTC)).map(datetime.isoformat),
