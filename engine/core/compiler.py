@@ -250,18 +250,18 @@ def scope_of(spec: WorkflowSpec, transition: TransitionSpec | None = None,
     )
 
 
-def _sources(spec: TransitionSpec, states: Mapping[str, StateInfo]) -> list[str]:
+def _sources(spec: TransitionSpec, top_open: list[str]) -> list[str]:
     """A transition's source states, `any` expanded to every top-level non-final state."""
-    if spec.sources == [ANY]:
-        return [s.id for s in states.values() if s.parent is None and not s.final]
-    return spec.sources
+    sources = spec.sources
+    return list(top_open) if sources == [ANY] else sources
 
 
 def _compile_transition(index: int, spec: WorkflowSpec, t: TransitionSpec,
-                        states: Mapping[str, StateInfo]) -> CompiledTransition:
-    items = {i for s in _sources(t, states) if s in states
-             for i in _checklist_items(states, s)}
-    scope = scope_of(spec, t, sources=_sources(t, states), checklist=items)
+                        states: Mapping[str, StateInfo], top_open: list[str]
+                        ) -> CompiledTransition:
+    sources = _sources(t, top_open)
+    items = {i for s in sources if s in states for i in _checklist_items(states, s)}
+    scope = scope_of(spec, t, sources=sources, checklist=items)
     guard = compile_expression(t.guard, scope) if t.guard else None
     effects = {name: compile_expression(expr, scope) for name, expr in t.effects.items()}
     conditions = [CompiledCondition(guard, t.refusal, _reads_input(guard))] if guard else []
@@ -323,17 +323,18 @@ def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkf
     initial = next((sid for sid, s in spec.states.items() if s.initial), None)
     if initial is None:
         raise DefinitionError(f"workflow '{spec.id}' has no initial state")
-    compiled = tuple(_compile_transition(i, spec, t, states)
+    top_open = [s.id for s in states.values() if s.parent is None and not s.final]
+    compiled = tuple(_compile_transition(i, spec, t, states, top_open)
                      for i, t in enumerate(spec.transitions))
     machine = _Machine(
         model=None, states=config, initial=initial, auto_transitions=False,
         transitions=[
-            {"trigger": c.trigger, "source": [states[s].path for s in _sources(c.spec, states)],
+            {"trigger": c.trigger, "source": [states[s].path for s in _sources(c.spec, top_open)],
              "dest": states[c.spec.to].path}
             for c in compiled
         ],
     )
-    table = _lookup_table(machine, states, compiled)
+    table = _lookup_table(machine, states, compiled, top_open)
     automatic = {
         sid: tuple(t for trig in dict.fromkeys(c.trigger for c in compiled if c.spec.automatic)
                    for t in table.get((sid, trig), ()) if t.spec.automatic)
@@ -363,7 +364,7 @@ def _trigger_titles(compiled: tuple[CompiledTransition, ...]) -> dict[str, Label
 
 
 def _lookup_table(machine: Any, states: Mapping[str, StateInfo],
-                  compiled: tuple[CompiledTransition, ...],
+                  compiled: tuple[CompiledTransition, ...], top_open: list[str],
                   ) -> dict[tuple[str, str], tuple[CompiledTransition, ...]]:
     """(state, trigger) -> candidate transitions, read off the machine.
 
@@ -373,7 +374,7 @@ def _lookup_table(machine: Any, states: Mapping[str, StateInfo],
     """
     by_edge: dict[tuple[str, str, str], list[CompiledTransition]] = {}
     for c in compiled:
-        for s in _sources(c.spec, states):
+        for s in _sources(c.spec, top_open):
             by_edge.setdefault((c.trigger, states[s].path, states[c.spec.to].path), []).append(c)
     declared: dict[str, list[tuple[str, CompiledTransition]]] = {}
     for trigger, event in machine.events.items():

@@ -154,9 +154,11 @@ def _shared_tag(name: str) -> Tag:
     return tag
 
 
-# One `Tag` per resolved kind, shared by every node (ruamel would build one per node).
+# One `Tag` per resolved kind, shared by every node (ruamel would build one per node), and
+# its text, so that reading a node's tag is a dictionary lookup, not ruamel's str().
 _SHARED_TAGS = {name: _shared_tag(name) for name in (STR, INT, FLOAT, BOOL, NULL, MAP, SEQ,
                                                        MERGE)}
+_SHARED_TAG_TEXT = {id(tag): name for name, tag in _SHARED_TAGS.items()}
 
 
 def _resolve_plain(value: str) -> str:
@@ -318,7 +320,9 @@ class _Refused(Exception):
 
 
 def _tag(node: Node) -> str:
-    return str(node.ctag)
+    tag = node.ctag
+    known = _SHARED_TAG_TEXT.get(id(tag))
+    return known if known is not None and _SHARED_TAGS.get(known) is tag else str(tag)
 
 
 def _mark(mark: Any) -> tuple[int, int]:

@@ -292,6 +292,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "“{{{name}}}”不是此处文字可以显示的内容；文字中可以写 {{params.参数}}、"
         "{{data.字段}}{input}（大括号本身请写成 {{{{ 和 }}}}）"),
     "placeholder_undeclared": ("'{{{root}.{name}}}': {what}", "“{{{root}.{name}}}”：{what}"),
+    "expression_type": (
+        "the expression combines values whose types do not go together ({reads}): text "
+        "cannot be compared with a number, nor a whole number added to a decimal; compare "
+        "like with like, or convert with int(), double() or string()",
+        "表达式中组合了类型不相容的值（{reads}）：文本不能与数字比较，整数也不能直接与小数相加；"
+        "请比较同类的值，或用 int()、double()、string() 转换"),
+    "guard_not_boolean": (
+        "a condition must give true or false, but this one gives another kind of value",
+        "条件的结果必须是 true 或 false，但此条件得出的是其他类型的值"),
+    "effect_type": (
+        "'{field}' holds {type}, but this expression gives a value that {problem}",
+        "“{field}”存放的是{type}，但此表达式得出的值{problem}"),
+    "read_before_set": (
+        "'data.{field}' is set by this transition's effects ({effect}), so it has no value "
+        "yet when the condition is checked (conditions see the case before the transition): "
+        "read the input instead",
+        "“data.{field}”由此流转的效果（{effect}）设置，检查条件时它还没有值（条件看到的是流转"
+        "之前的数据）：请改为读取输入项"),
     "version_changed": (
         "version {version} of '{workflow}' is already registered with different content; "
         "raise the version to register the change (cases running on {version} keep the "

@@ -28,7 +28,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import cel
@@ -133,13 +133,21 @@ def _explained(source: str) -> list[ExpressionProblem]:
     return problems
 
 
+@lru_cache(maxsize=4096)
+def _program(source: str) -> Any:
+    """The CEL program of `source`. Programs are immutable and shared by every thread, so
+    one compilation serves the linter, the type check and the compiler, and every workflow
+    that repeats the same expression."""
+    return cel.compile(source)
+
+
 def check(source: str, scope: Scope) -> tuple[Any, list[ExpressionProblem]]:
     """Compile `source` and check every name it uses against `scope`.
 
     Returns the compiled program (None when the syntax is wrong) and the problems found.
     """
     try:
-        program = cel.compile(source)
+        program = _program(source)
     except ValueError as exc:
         return None, _explained(source) or [_syntax_problem(source, exc)]
     problems: list[ExpressionProblem] = []

@@ -40,6 +40,7 @@ from engine.language.expressions import (
 )
 from engine.language.spec import FieldSpec, StateSpec, TimerSpec, TransitionSpec, WorkflowSpec
 from engine.language.texts import check_texts
+from engine.language.typecheck import check_reads_before_set, check_types
 from engine.language.values import check_value
 from engine.timers.calendar import DurationError, parse_duration
 
@@ -507,19 +508,27 @@ def check_expressions(index: Index, report: Reporter) -> None:
                                  for item in index.states[s].spec.checklist}
         return checklists[state]
 
+    typed: list[tuple[str, Scope, YamlPath, TransitionSpec | None, str, frozenset[str]]] = []
     for edge in index.edges:
         t = edge.spec
         items = set().union(*(items_below(s) for s in edge.sources))
         scope = scope_of(spec, t, sources=list(edge.sources), checklist=items)
-        if t.guard is not None:
-            _check_expression(t.guard, scope, (*edge.path, "guard"), spec, report, t)
-        for position, condition in enumerate(t.conditions):
-            _check_expression(condition.guard, scope,
-                              (*edge.path, "conditions", position, "guard"), spec, report, t)
+        guards = [((*edge.path, "guard"), t.guard)] if t.guard is not None else []
+        guards += [((*edge.path, "conditions", n, "guard"), c.guard)
+                   for n, c in enumerate(t.conditions)]
+        for where, source in guards:
+            _check_expression(source, scope, where, spec, report, t)
+            typed.append((source, scope, where, t, "guard", frozenset(items)))
         for name, source in t.effects.items():
-            _check_expression(source, scope, (*edge.path, "effects", name), spec, report, t)
+            where = (*edge.path, "effects", name)
+            _check_expression(source, scope, where, spec, report, t)
+            typed.append((source, scope, where, t, name, frozenset(items)))
     if spec.priority is not None:
         _check_expression(spec.priority, scope_of(spec), ("priority",), spec, report, None)
+        typed.append((spec.priority, scope_of(spec), ("priority",), None, "priority",
+                      frozenset()))
+    check_types(spec, report, typed)
+    check_reads_before_set(spec, report)
 
 
 def _check_expression(source: str, scope: Scope, where: YamlPath, spec: WorkflowSpec,

@@ -1,0 +1,204 @@
+"""Types of expressions, checked when a definition loads.
+
+A guard comparing text with a number (`data.project_name > 5`), an effect storing a decimal
+into a whole-number field, a condition on `data.X` where the same transition's effects
+set X: each loads today and then refuses every fire at run time. This module finds them
+when the file loads.
+
+CEL has a type checker, but the `common-expression-language` package exposes only
+compiling and evaluating. So each expression is evaluated here against *samples*: a value
+of the declared type for every field, input and parameter (twice: booleans true, then
+false, so both sides of `&&`, `||` and `?:` are reached). CEL never coerces between
+types, so an operation on the wrong types fails on any sample of those types: the
+failure is the type error, reported at the expression with the field types it read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from engine.language.diagnostics import Reporter, Words, YamlPath
+from engine.language.expressions import ExpressionError, Scope, compile_expression
+from engine.language.spec import FieldSpec, TransitionSpec, WorkflowSpec
+from engine.language.values import check_value, from_cel
+
+SAMPLE_NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # a year the working-day calendar covers
+_HAS = re.compile(r"\bhas\s*\(\s*data\s*\.\s*[A-Za-z_][A-Za-z0-9_]*\s*\)")
+_DATA = re.compile(r"\bdata\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+_UNDEFINED_FUNCTION = re.compile(r"Undefined variable or function: '([A-Za-z_]+)'")
+_TYPES = {
+    "string": Words("text", "文本"), "text": Words("text", "文本"),
+    "integer": Words("a whole number", "整数"), "number": Words("a number", "数字"),
+    "boolean": Words("true/false", "布尔值"), "date": Words("a date", "日期"),
+    "datetime": Words("a date and time", "日期时间"), "enum": Words("a choice", "选项"),
+    "list": Words("a list", "列表"), "reference": Words("a case id", "事项编号"),
+    "duration": Words("a duration", "时长"),
+}
+
+
+def _sample(spec: FieldSpec, truth: bool) -> Any:
+    kind = spec.type
+    if kind == "list":
+        return [_sample(FieldSpec(type=spec.items or "string"), truth)
+                if not spec.values else spec.value_ids[0]]
+    if kind == "enum":
+        return spec.value_ids[0] if spec.values else "x"
+    return {
+        "string": "样例", "text": "样例", "integer": 1, "number": 1.5, "boolean": truth,
+        "date": SAMPLE_NOW - timedelta(days=30), "datetime": SAMPLE_NOW - timedelta(days=30),
+        "reference": "c0",
+    }.get(kind, "x")
+
+
+def _samples(fields: Mapping[str, FieldSpec], truth: bool) -> dict[str, Any]:
+    return {name: _sample(spec, truth) for name, spec in fields.items()}
+
+
+def _params(spec: WorkflowSpec, truth: bool) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for name, p in spec.parameters.items():
+        found[name] = truth if p.type == "boolean" else p.default
+    return found
+
+
+def _context(spec: WorkflowSpec, t: TransitionSpec | None, truth: bool,
+             checklist: frozenset[str], data: Mapping[str, Any]) -> dict[str, Any]:
+    def linked(workflow: str, state: str | None = None) -> int:
+        return 1
+
+    def add_duration(ts: datetime, text: str) -> datetime:
+        return ts + timedelta(days=1)
+
+    def add_working_days(ts: datetime, days: int) -> datetime:
+        return ts + timedelta(days=int(days))
+
+    return {
+        "data": dict(data),
+        "input": _samples(t.input, truth) if t is not None else {},
+        "params": _params(spec, truth), "now": SAMPLE_NOW, "today": SAMPLE_NOW,
+        "entered_at": SAMPLE_NOW - timedelta(days=1),
+        "state": (t.sources[0] if t is not None else next(iter(spec.states), "")),
+        "checklist": dict.fromkeys(checklist, truth), "linked": linked,
+        "add_duration": add_duration, "add_working_days": add_working_days,
+    }
+
+
+def _type_failure(exc: Exception) -> str | None:
+    """The CEL failure as a type error, or None when it is not one."""
+    text = str(exc)
+    if isinstance(exc, TypeError):
+        return text.split(". ")[0]
+    found = _UNDEFINED_FUNCTION.search(text)
+    if found and found.group(1) in {"size", "contains", "startsWith", "endsWith", "matches",
+                                    "getFullYear", "getMonth", "getDate", "getDayOfMonth",
+                                    "getDayOfWeek", "getDayOfYear", "getHours", "getMinutes",
+                                    "getSeconds", "timestamp", "duration", "int", "double",
+                                    "string", "uint", "max", "min"}:
+        return f"'{found.group(1)}()' cannot take a value of this type"
+    return None
+
+
+def _read_types(source: str, spec: WorkflowSpec, t: TransitionSpec | None) -> Words:
+    """What the expression reads, with each name's type ("data.budget: a whole number")."""
+    parts_en: list[str] = []
+    parts_zh: list[str] = []
+    for root, declared in (("data", spec.fields), ("input", t.input if t else {})):
+        for name in dict.fromkeys(re.findall(rf"\b{root}\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)",
+                                             source)):
+            field = declared.get(name)
+            if field is not None:
+                kind = _TYPES.get(field.type, Words(field.type, field.type))
+                parts_en.append(f"{root}.{name} is {kind.en}")
+                parts_zh.append(f"{root}.{name} 是{kind.zh}")
+    for name in dict.fromkeys(re.findall(r"\bparams\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)", source)):
+        parameter = spec.parameters.get(name)
+        if parameter is not None:
+            kind = _TYPES.get(parameter.type, Words(parameter.type, parameter.type))
+            parts_en.append(f"params.{name} is {kind.en}")
+            parts_zh.append(f"params.{name} 是{kind.zh}")
+    return Words("; ".join(parts_en) or "-", "；".join(parts_zh) or "-")
+
+
+def _results(source: str, scope: Scope, spec: WorkflowSpec, t: TransitionSpec | None,
+             checklist: frozenset[str], data: Mapping[bool, Mapping[str, Any]]
+             ) -> Iterator[tuple[Any, str | None]]:
+    """The expression's value on each sample, or the type error it met."""
+    try:
+        compiled = compile_expression(source, scope)
+    except ExpressionError:
+        return  # reported by the name checks already
+    for truth in (True, False):
+        try:
+            context = _context(spec, t, truth, checklist, data[truth])
+            yield compiled.program.execute(context), None
+        except Exception as exc:  # the CEL runtime raises several builtin types
+            yield None, _type_failure(exc)
+
+
+def check_types(spec: WorkflowSpec, report: Reporter, places: list[tuple[
+        str, Scope, YamlPath, TransitionSpec | None, str, frozenset[str]]]) -> None:
+    """Check each (source, scope, where, transition, role, checklist) expression.
+
+    `role` is "guard", "priority" or the field an effect sets.
+    """
+    seen: dict[tuple[object, ...], list[tuple[Any, str | None]]] = {}
+    data = {truth: _samples(spec.fields, truth) for truth in (True, False)}
+    for source, scope, where, t, role, checklist in places:
+        inputs = tuple((n, f.type, tuple(f.value_ids)) for n, f in (t.input if t else {}).items())
+        key = (source, inputs, checklist)
+        if key not in seen:
+            seen[key] = list(_results(source, scope, spec, t, checklist, data))
+        for value, failure in seen[key]:
+            if failure is not None:
+                report.add("error", "expression_type", report.source.offset(where, 0),
+                           reads=_read_types(source, spec, t))
+                break
+            if role == "guard" and value is not None and not isinstance(value, bool):
+                report.add("error", "guard_not_boolean", report.source.offset(where, 0))
+                break
+            effect = role not in ("guard", "priority") and role in spec.fields
+            if effect and value is not None and _effect_mismatch(spec.fields[role], role, value,
+                                                                 report, where):
+                break
+
+
+def _effect_mismatch(field: FieldSpec, name: str, value: Any, report: Reporter,
+                     where: YamlPath) -> bool:
+    stored = from_cel(field, value)
+    _, problem = check_value(name, field, stored)
+    if problem is None or (not problem.code.startswith("type_") and problem.code != "enum"):
+        return False
+    kind = _TYPES.get(field.type, Words(field.type, field.type))
+    report.add("error", "effect_type", report.source.offset(where, 0), field=name,
+               type=kind, problem=Words(problem.en, problem.zh))
+    return True
+
+
+def check_reads_before_set(spec: WorkflowSpec, report: Reporter) -> None:
+    """A condition reading `data.X` where the same transition's effects set X.
+
+    Conditions see the case before the transition: a field that starts empty (not
+    required, no default) and is filled by this transition's effects has no value yet
+    when its guard runs, so every fire would be refused. The designer meant the input.
+    """
+    for i, t in enumerate(spec.transitions):
+        empty = {name for name in t.effects
+                 if name in spec.fields and not spec.fields[name].required
+                 and spec.fields[name].default is None}
+        if not empty:
+            continue
+        guards: list[tuple[YamlPath, str]] = (
+            [(("transitions", i, "guard"), t.guard)] if t.guard else [])
+        guards += [(("transitions", i, "conditions", n, "guard"), c.guard)
+                   for n, c in enumerate(t.conditions)]
+        for where, source in guards:
+            unguarded = _HAS.sub(lambda m: " " * len(m.group(0)), source)
+            for found in _DATA.finditer(unguarded):
+                if found.group(1) in empty:
+                    origin = t.effects[found.group(1)].strip()
+                    report.add("error", "read_before_set",
+                               report.source.offset(where, found.start()),
+                               field=found.group(1), effect=origin)

@@ -1,0 +1,67 @@
+"""Expressions are type-checked when a definition loads (issue 12, 8): mistakes that would
+refuse every fire at run time are located errors instead."""
+
+from __future__ import annotations
+
+from engine.definitions.loader import load_text
+
+WORKFLOW = """id: types
+version: 1.0.0
+title: t
+fields:
+  project_name: {{type: string, required: true}}
+  beneficiaries: {{type: integer}}
+  budget: {{type: number}}
+states:
+  draft: {{initial: true}}
+  done: {{final: true}}
+transitions:
+  - trigger: finish
+    from: draft
+    to: done
+    input:
+      people: {{type: integer}}
+      amount: {{type: number}}
+    guard: '{guard}'
+    refusal: r
+    effects:
+      {effects}
+"""
+
+
+def errors(guard: str = "true", effects: str = "budget: input.amount",
+           lang: str = "en") -> list[tuple[int, str, str]]:
+    text = WORKFLOW.format(guard=guard, effects=effects)
+    return [(d.line, d.code, d.message) for d in load_text(text, lang=lang).errors]
+
+
+def test_well_typed_expressions_load() -> None:
+    assert errors(guard="input.people > 0 && size(data.project_name) > 0",
+                  effects="beneficiaries: input.people") == []
+
+
+def test_text_compared_with_a_number_is_a_type_error_at_the_guard() -> None:
+    [(line, code, message)] = errors(guard="data.project_name > 5")
+    assert (line, code) == (18, "expression_type")
+    assert "data.project_name is text" in message
+
+
+def test_a_whole_number_field_set_from_a_decimal_input_is_refused_at_load() -> None:
+    [(line, code, message)] = errors(effects="beneficiaries: input.amount")
+    assert (line, code) == (21, "effect_type")
+    assert "'beneficiaries' holds a whole number" in message
+
+
+def test_a_guard_that_is_not_true_or_false_is_refused() -> None:
+    assert [c for _, c, _ in errors(guard="input.people + 1")] == ["guard_not_boolean"]
+
+
+def test_a_guard_reading_a_field_its_own_effects_set_says_to_read_the_input() -> None:
+    found = errors(guard="data.beneficiaries > 0", effects="beneficiaries: input.people",
+                   lang="zh")
+    assert [(line, code) for line, code, _ in found] == [(18, "read_before_set")]
+    assert "请改为读取输入项" in found[0][2]
+
+
+def test_has_guards_a_read_of_a_field_its_effects_set() -> None:
+    assert errors(guard="!has(data.beneficiaries)", effects="beneficiaries: input.people") == []
