@@ -118,3 +118,30 @@ def test_a_definition_whose_line_breaks_were_lost_says_to_send_it_with_data_bina
     for text in (one_line, "# a comment " + one_line):
         [found] = load_text(text).errors
         assert found.code == "line_breaks_lost" and "--data-binary" in found.message
+
+
+def test_a_comprehension_inside_another_is_refused_at_load() -> None:
+    guard = "'[1, 2, 3].map(x, [1, 2, 3].map(y, x * y)).size() > 0'"
+    found = errors(guard=guard)
+    assert [c for c, _ in found] == ["expression_nested_comprehension"]
+    assert "'map' inside 'map'" in found[0][1]
+
+
+def test_a_literal_with_too_many_elements_is_refused_at_load() -> None:
+    many = ", ".join(str(i) for i in range(150))
+    found = errors(guard=f"'data.budget in [{many}]'")
+    assert [c for c, _ in found] == ["expression_literal_too_large"]
+    assert "150 elements" in found[0][1]
+
+
+def test_a_single_comprehension_over_a_short_literal_is_allowed() -> None:
+    assert errors(guard="'[1, 2, 3].exists(x, x == data.budget)'") == []
+
+
+def test_a_list_longer_than_the_limit_is_refused_before_any_guard_sees_it() -> None:
+    from engine.language.spec import FieldSpec
+    from engine.language.values import MAX_LIST_ITEMS, check_value
+
+    _, found = check_value("tags", FieldSpec(type="list", items="integer"),
+                           list(range(MAX_LIST_ITEMS + 1)))
+    assert found is not None and found.code == "too_long"

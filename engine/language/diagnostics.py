@@ -292,6 +292,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "“{{{name}}}”不是此处文字可以显示的内容；文字中可以写 {{params.参数}}、"
         "{{data.字段}}{input}（大括号本身请写成 {{{{ 和 }}}}）"),
     "placeholder_undeclared": ("'{{{root}.{name}}}': {what}", "“{{{root}.{name}}}”：{what}"),
+    "expression_nested_comprehension": (
+        "'{inner}' inside '{outer}': a comprehension may not run inside another, since its "
+        "cost would multiply with the sizes of both lists; use one comprehension, or keep "
+        "the count in a field",
+        "“{outer}”里又嵌套了“{inner}”：推导式不能相互嵌套，否则计算量会随两个列表的长度相乘；"
+        "请只用一层推导式，或把统计结果保存在字段中"),
+    "expression_literal_too_large": (
+        "this literal has {count} elements; at most {limit} are allowed in an expression "
+        "(put long lists in a parameter or a field)",
+        "此字面量有 {count} 个元素；表达式中最多允许 {limit} 个（较长的列表请放在参数或字段中）"),
     "expression_type": (
         "the expression combines values whose types do not go together ({reads}): text "
         "cannot be compared with a number, nor a whole number added to a decimal; compare "

@@ -116,6 +116,61 @@ def _syntax_problem(source: str, exc: ValueError) -> ExpressionProblem:
     return ExpressionProblem("expression_syntax", detail, offset, {"detail": detail})
 
 
+MAX_LITERAL_ITEMS = 100
+_MACRO = re.compile(r"\.\s*(all|exists_one|exists|map|filter)\s*\(")
+
+
+def _closing(text: str, opening: int) -> int:
+    """The index of the bracket closing the one at `opening` (strings already blanked)."""
+    pairs = {"(": ")", "[": "]", "{": "}"}
+    stack = [pairs[text[opening]]]
+    for index in range(opening + 1, len(text)):
+        char = text[index]
+        if char in pairs:
+            stack.append(pairs[char])
+        elif stack and char == stack[-1]:
+            stack.pop()
+            if not stack:
+                return index
+    return len(text)
+
+
+def _cost_problems(blanked: str) -> list[ExpressionProblem]:
+    """What could make an expression's cost grow beyond its input: a comprehension inside
+    another (each element of a list visits every element of another), and large literals.
+
+    Without these, an evaluation costs at most the size of the expression times the size
+    of the largest list it reads, and lists are bounded when they are stored, so no
+    definition can stall the service with one guard.
+    """
+    problems: list[ExpressionProblem] = []
+    for macro in _MACRO.finditer(blanked):
+        end = _closing(blanked, macro.end() - 1)
+        inner = _MACRO.search(blanked, macro.end(), end)
+        if inner is not None:
+            problems.append(ExpressionProblem(
+                "expression_nested_comprehension", "a comprehension inside another",
+                inner.start() + 1, {"outer": macro.group(1), "inner": inner.group(1)}))
+    for index, char in enumerate(blanked):
+        if char not in "[{":
+            continue
+        end = _closing(blanked, index)
+        body = blanked[index + 1:end]
+        depth, items = 0, 1 if body.strip() else 0
+        for inner_char in body:
+            if inner_char in "([{":
+                depth += 1
+            elif inner_char in ")]}":
+                depth -= 1
+            elif inner_char == "," and depth == 0:
+                items += 1
+        if items > MAX_LITERAL_ITEMS:
+            problems.append(ExpressionProblem(
+                "expression_literal_too_large", "a literal with too many elements", index,
+                {"count": items, "limit": MAX_LITERAL_ITEMS}))
+    return problems
+
+
 _WORD_OPERATORS = {"and": "&&", "or": "||", "not": "!"}
 _WORD_OPERATOR = re.compile(r"\b(and|or|not)\b")
 _THOUSANDS = re.compile(r"(?<![\w.])\d{1,3}(?:,\d{3})+(?:\.\d+)?(?![\w.])")
@@ -150,8 +205,8 @@ def check(source: str, scope: Scope) -> tuple[Any, list[ExpressionProblem]]:
         program = _program(source)
     except ValueError as exc:
         return None, _explained(source) or [_syntax_problem(source, exc)]
-    problems: list[ExpressionProblem] = []
     blanked = _blank_strings(source)
+    problems = _cost_problems(blanked)
     bound = {m.group(1) for m in _COMPREHENSION.finditer(blanked)}
     for name in sorted(set(program.variables()) - ROOTS - bound):
         position = re.search(rf"\b{re.escape(name)}\b", blanked)

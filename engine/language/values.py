@@ -18,6 +18,9 @@ from engine.language.spec import FieldSpec
 from engine.language.texts import value_title
 
 MAX_TEXT = 100_000
+MAX_LIST_ITEMS = 10_000
+"""Longest list a field or input holds: with the expression limits (no comprehension
+inside another), it bounds what one evaluation of a guard can cost."""
 
 
 @dataclass(frozen=True)
@@ -156,6 +159,8 @@ def check_value(name: str, spec: FieldSpec, value: Any) -> tuple[Any, FieldProbl
     if spec.type == "list":
         if not isinstance(value, list):
             return value, problem(name, "type_list", spec)
+        if len(value) > MAX_LIST_ITEMS:
+            return value, problem(name, "too_long", spec)
         items: list[Any] = []
         item_spec = FieldSpec(type=spec.items or "string", values=None)
         for element in value:
