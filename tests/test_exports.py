@@ -140,3 +140,26 @@ def test_the_export_command_writes_the_file_and_logs_the_operation(
     assert [o.action for o in list_operations(engine)[0]] == ["export"]
     bad = CliRunner().invoke(app, ["--output", str(target), "--format", "pdf"])
     assert bad.exit_code == 2 and "--format" in bad.output
+
+
+def test_enumerated_values_read_by_their_titles_in_csv_and_stay_codes_in_jsonl(
+        service: CaseService, engine: sa.Engine, registry: WorkflowRegistry) -> None:
+    from datetime import timedelta
+
+    from engine.core.decision import Actor
+
+    fixture = Path(__file__).parent / "fixtures" / "workflows" / "charity_venture.yaml"
+    registry.register_text(fixture.read_text(encoding="utf-8"), str(fixture))
+    applicant = Actor("chen", frozenset({"applicant"}))
+    case_id = service.start_case("charity_venture", {"project_name": "银龄食堂"},
+                                 actor=applicant, community=COMMUNITY).case.id
+    day = (service.clock.now() - timedelta(days=1)).date().isoformat()
+    service.fire(case_id, "submit", input={"budget": 100, "area": "elderly",
+                                           "submitted_on": day}, actor=applicant)
+    only = ExportFilter(case_id=case_id)
+    zh = run(engine, registry, only, fmt="csv", lang="zh").decode("utf-8-sig")
+    assert "为老服务" in zh and '"elderly"' not in zh
+    en = run(engine, registry, only, fmt="csv", lang="en").decode("utf-8-sig")
+    assert "Elderly care" in en
+    raw = jsonl(run(engine, registry, only, fmt="jsonl", lang="zh"))
+    assert raw[1]["input"]["area"] == "elderly"

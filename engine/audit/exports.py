@@ -33,6 +33,7 @@ from sqlalchemy import Engine
 from engine.audit.masking import mask_fields, sensitive_names
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import as_text
+from engine.language.texts import shown
 from engine.ledger.chain import checkpoint_digest
 from engine.store.db import read_connection
 from engine.store.tables import Case, Event
@@ -160,10 +161,11 @@ class _Rows:
     """Turns stored events into export rows: labels, masking, and the trailer's heads."""
 
     def __init__(self, workflow: Callable[[str, str], CompiledWorkflow | None], lang: str,
-                 pii: bool) -> None:
+                 pii: bool, titled: bool = False) -> None:
         self.workflow = workflow
         self.lang = lang
         self.pii = pii
+        self.titled = titled  # enumerated values shown by their titles (csv and xlsx)
         self.heads: dict[str, tuple[str, int]] = {}
         self.count = 0
         self._sensitive: dict[tuple[str, str], frozenset[str] | None] = {}
@@ -181,6 +183,21 @@ class _Rows:
         wf = self.workflow(row["workflow_id"], row["workflow_version"])
         info = wf.states.get(state) if wf is not None else None
         return as_text(info.spec.title, self.lang, state) if info is not None else state
+
+    def shown(self, row: Mapping[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+        """Enumerated values by their titles in the export's language (people read these)."""
+        wf = self.workflow(row["workflow_id"], row["workflow_version"]) if self.titled else None
+        if wf is None:
+            return values
+        inputs = next((t.spec.input for t in wf.transitions if t.trigger == row["trigger"]), {})
+        out: dict[str, Any] = {}
+        for name, value in values.items():
+            spec = inputs.get(name)
+            if spec is None or not isinstance(spec.values, dict):
+                spec = wf.fields.get(name, spec)
+            out[name] = shown(spec, value, self.lang) if spec is not None and spec.values \
+                and value is not None else value
+        return out
 
     def make(self, row: Mapping[str, Any]) -> dict[str, Any]:
         values, changes = dict(row["input"] or {}), dict(row["changes"] or {})
@@ -200,7 +217,8 @@ class _Rows:
             "trigger": row["trigger"], "from_state": row["from_state"],
             "from_title": self.title(row, row["from_state"]), "to_state": row["to_state"],
             "to_title": self.title(row, row["to_state"]), "actor": row["actor"],
-            "role": row["role"], "input": values, "changes": changes,
+            "role": row["role"], "input": self.shown(row, values),
+            "changes": self.shown(row, changes),
             "comment": row["comment"], "prev_hash": row["prev_hash"], "hash": row["hash"],
         }
 
@@ -232,7 +250,7 @@ def export(engine: Engine, workflow: Callable[[str, str], CompiledWorkflow | Non
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     lang = "zh" if lang == "zh" else "en"
-    rows = _Rows(workflow, lang, pii)
+    rows = _Rows(workflow, lang, pii, titled=fmt != "jsonl")
 
     def made() -> Iterator[dict[str, Any]]:
         for n, row in enumerate(event_rows(engine, f, page=page), start=1):
