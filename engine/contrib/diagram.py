@@ -45,6 +45,7 @@ from xml.sax.saxutils import escape
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import StateSpec, TimerSpec, TransitionSpec, WorkflowSpec, as_text
 from engine.language.texts import Values, fill
+from engine.language.tree import tree_of
 from engine.timers.calendar import DurationError, parse_duration
 
 Lang = Literal["zh", "en"]
@@ -230,28 +231,14 @@ def _edge_label(t: TransitionSpec, source: str, nodes: Mapping[str, _Node],
         return "automatic", _bracket(label, _word("automatic", lang), lang)
     # A timer fires the trigger of the state it sits on; the edge may be declared on that
     # state, on one of its ancestors (inherited) or on one of its children.
-    related = {source, *_ancestors(source, nodes), *_descendants(source, nodes)}
+    tree = tree_of(spec.states)
+    related = {*tree.lineage(source), *tree.subtree(source)} if source in nodes else {source}
     timer = next((fired_by[(s, t.trigger)] for s in sorted(related)
                   if (s, t.trigger) in fired_by), None)
     if timer is not None:
         note = _word("timer", lang) + ("，" if lang == "zh" else ", ")
         return "timer", _bracket(label, note + _timer_phrase(timer, spec, lang), lang)
     return "action", label
-
-
-def _ancestors(sid: str, nodes: Mapping[str, _Node]) -> list[str]:
-    out, parent = [], nodes[sid].parent if sid in nodes else None
-    while parent is not None:
-        out.append(parent)
-        parent = nodes[parent].parent
-    return out
-
-
-def _descendants(sid: str, nodes: Mapping[str, _Node]) -> list[str]:
-    out: list[str] = []
-    for child in nodes[sid].children if sid in nodes else []:
-        out.extend([child, *_descendants(child, nodes)])
-    return out
 
 
 # --- Mermaid ---------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from engine.language.spec import (
     WorkflowSpec,
 )
 from engine.language.texts import Values, fill, shown
+from engine.language.tree import tree_of
 
 ANY = "any"
 _PARAM_TYPES: dict[str, type | tuple[type, ...]] = {
@@ -56,7 +57,7 @@ class StateInfo:
 
     `lineage` (the state and its ancestors, innermost first), `leaf` (the step a case
     rests in on entering it) and `leaves` (every step a case in it may rest in) are
-    answered once, when the workflow is compiled, from the machine's nested paths.
+    answered once, when the workflow is compiled (`engine.language.tree`).
     """
 
     id: str
@@ -284,23 +285,12 @@ def _checklist_items(states: Mapping[str, StateInfo], state_id: str) -> set[str]
     return items
 
 
-def _tree(states: dict[str, StateInfo]) -> None:
-    """Fill in lineage, leaf and leaves from the machine's `parent.child` paths."""
-    by_path = {info.path: sid for sid, info in states.items()}
+def _tree(spec: WorkflowSpec, states: dict[str, StateInfo]) -> None:
+    """Store each state's lineage, leaf and leaves (answered once, here)."""
+    tree = tree_of(spec.states)
     for sid, info in list(states.items()):
-        parts = info.path.split(".")
-        lineage = tuple(by_path[".".join(parts[:n])] for n in range(len(parts), 0, -1))
-        leaf = info
-        while leaf.children:
-            leaf = states[next(c for c in leaf.children if states[c].spec.initial)]
-        states[sid] = replace(info, lineage=lineage, leaf=leaf.id)
-    below: dict[str, list[str]] = {sid: [] for sid in states}
-    for sid, info in states.items():
-        if not info.children:
-            for ancestor in info.lineage:
-                below[ancestor].append(sid)
-    for sid, info in list(states.items()):
-        states[sid] = replace(info, leaves=tuple(sorted(below[sid])))
+        states[sid] = replace(info, lineage=tuple(tree.lineage(sid)), leaf=tree.leaf(sid),
+                              leaves=tuple(tree.leaves(sid)))
 
 
 def _move(states: Mapping[str, StateInfo], source: str, to: str
@@ -319,7 +309,7 @@ def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkf
     """Compile a checked spec into a shared, immutable workflow."""
     states: dict[str, StateInfo] = {}
     config = _flatten(spec.states, None, "", states)
-    _tree(states)
+    _tree(spec, states)
     initial = next((sid for sid, s in spec.states.items() if s.initial), None)
     if initial is None:
         raise DefinitionError(f"workflow '{spec.id}' has no initial state")

@@ -19,6 +19,7 @@ import re
 from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from engine.core.compiler import scope_of
 from engine.language.diagnostics import (
@@ -40,6 +41,7 @@ from engine.language.expressions import (
 )
 from engine.language.spec import FieldSpec, StateSpec, TimerSpec, TransitionSpec, WorkflowSpec
 from engine.language.texts import check_texts
+from engine.language.tree import Tree
 from engine.language.typecheck import check_reads_before_set, check_types
 from engine.language.values import check_value
 from engine.timers.calendar import DurationError, parse_duration
@@ -89,38 +91,29 @@ class Index:
     states: dict[str, StateNode] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
 
+    @cached_property
+    def tree(self) -> Tree:
+        """Parent and children of every state (built once the index is complete)."""
+        initial = {sid: next((c for c in node.children if self.states[c].spec.initial), None)
+                   for sid, node in self.states.items()}
+        return Tree({sid: node.parent for sid, node in self.states.items()},
+                    {sid: node.children for sid, node in self.states.items()}, initial)
+
     def lineage(self, state: str) -> list[str]:
         """`state` and its ancestors, innermost first."""
-        chain: list[str] = []
-        current: str | None = state
-        while current is not None:
-            chain.append(current)
-            current = self.states[current].parent
-        return chain
+        return self.tree.lineage(state)
 
     def entry_chain(self, state: str) -> list[str]:
         """`state` and the initial steps a case enters below it, outermost first."""
-        chain = [state]
-        node = self.states[state]
-        while node.children:
-            child = next((c for c in node.children if self.states[c].spec.initial), None)
-            if child is None:
-                break
-            chain.append(child)
-            node = self.states[child]
-        return chain
+        return self.tree.entry_chain(state)
 
     def leaf(self, state: str) -> str:
         """The state a case rests in when it enters `state`."""
-        return self.entry_chain(state)[-1]
+        return self.tree.leaf(state)
 
     def subtree(self, state: str) -> Iterator[str]:
         """`state` and every state nested in it."""
-        stack = [state]
-        while stack:
-            current = stack.pop()
-            yield current
-            stack.extend(self.states[current].children)
+        return self.tree.subtree(state)
 
     @property
     def initial(self) -> str | None:
