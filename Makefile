@@ -1,35 +1,63 @@
 # Two commands do everything: `make run` and `make test`. Both create .venv when missing.
+#
+# `make run` installs only what the service needs (requirements/service.txt); `make test`
+# adds the test and lint tools and the optional features (requirements/dev.txt). Both lock
+# files pin every package, the indirect ones too, with hashes, so a fresh machine gets the
+# same versions; uv (itself pinned in requirements/uv.txt) installs them. `make lock`
+# writes the lock files anew after pyproject.toml changes.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+UV := $(BIN)/uv
+UV_INSTALL := $(UV) pip install --quiet --python $(BIN)/python
+SERVICE := $(VENV)/.service-installed
+DEV := $(VENV)/.dev-installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+WORKERS ?=
+# pytest-xdist workers for `make test` (2 cores here); XDIST=0 runs in one process.
+XDIST ?= 2
 
-.PHONY: run test bench lint typecheck clean
+.PHONY: run test bench lint typecheck lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(UV): requirements/uv.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		-r requirements/uv.txt
+	touch $(UV)
 
-run: $(STAMP)
+$(SERVICE): pyproject.toml requirements/service.txt | $(UV)
+	$(UV_INSTALL) --require-hashes -r requirements/service.txt
+	$(UV_INSTALL) --no-deps -e .
+	touch $(SERVICE)
+
+$(DEV): pyproject.toml requirements/dev.txt | $(UV)
+	$(UV_INSTALL) --require-hashes -r requirements/dev.txt
+	$(UV_INSTALL) --no-deps -e .
+	touch $(SERVICE) $(DEV)
+
+run: $(SERVICE)
 	mkdir -p data
 	@if [ "$(DEMO)" = "1" ]; then $(BIN)/hatchery demo; fi
-	$(BIN)/hatchery serve --host $(HOST) --port $(PORT)
+	$(BIN)/hatchery serve --host $(HOST) --port $(PORT) $(if $(WORKERS),--workers $(WORKERS))
 
-test: $(STAMP)
-	$(BIN)/python -m pytest
+test: $(DEV)
+	$(BIN)/python -m pytest $(if $(filter-out 0,$(XDIST)),-n $(XDIST))
 
-bench: $(STAMP)
+bench: $(DEV)
 	QUICK=$(QUICK) $(BIN)/python -m bench
 
-lint: $(STAMP)
+lint: $(DEV)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+lock: | $(UV)
+	$(UV) pip compile pyproject.toml --python-version 3.11 --generate-hashes --no-header \
+		--quiet -o requirements/service.txt
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes \
+		--no-header --quiet -o requirements/dev.txt
 
 clean:
 	rm -rf $(VENV)

@@ -5,6 +5,7 @@ The same figures as `GET /api/v1/stats/stages` (`engine.stats.stage_stats`).
 
 from __future__ import annotations
 
+import importlib.util
 import warnings
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +51,10 @@ def stats(
     start, end = _moment(since, "--from"), _moment(until, "--to")
     if start is not None and end is not None and end <= start:
         raise typer.BadParameter("must be later than --from", param_hint="--to")
+    if plot is not None and importlib.util.find_spec("matplotlib") is None:
+        typer.echo("error: --plot draws with matplotlib, which is not installed: "
+                   "pip install 'hatchery[plot]'", err=True)
+        raise typer.Exit(2)
     from engine.service.door import build_service
 
     try:

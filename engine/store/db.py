@@ -21,6 +21,7 @@ message naming the database (password hidden) and the cause, via `translate_erro
 
 from __future__ import annotations
 
+import importlib.util
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -146,6 +147,10 @@ def _enable_wal(cursor: Any, patience: float) -> None:
 
 
 def _postgres_engine(url: URL, lock_timeout: float, echo: bool) -> Engine:
+    if importlib.util.find_spec("psycopg") is None:
+        raise StoreUnavailable(
+            f"DATABASE_URL {database_label(url)} is PostgreSQL, which needs the psycopg "
+            "driver: install it with  pip install 'hatchery[postgres]'")
     options = url.query.get("options", "")
     if isinstance(options, tuple):
         options = " ".join(options)
