@@ -1,32 +1,20 @@
-"""Serve an app factory with uvicorn's own multi-worker supervisor, on a listening socket
-made with `IPPROTO_TCP`.
-
-Why not `uvicorn --workers 2`: uvicorn 0.54 binds that socket as `socket.socket(family)`
-(protocol 0); asyncio then leaves Nagle's algorithm on for the accepted connections (it
-only sets TCP_NODELAY when the protocol is IPPROTO_TCP), and since uvicorn writes a
-response's headers and body separately, every response waits about 40 ms for the client's
-delayed ACK. Both the bare floor and Hatchery would then measure that wait, not themselves.
+"""Serve an app factory exactly as `hatchery serve` does (`cli.serve.run`: uvicorn's
+multi-worker supervisor on a socket made with `IPPROTO_TCP`, so Nagle's algorithm is off),
+for apps that are not Hatchery's (the bare floor), with the access log off for both.
 
     python -m bench._serve APP_FACTORY PORT WORKERS
 """
 
 from __future__ import annotations
 
-import socket
 import sys
 
-import uvicorn
-from uvicorn.supervisors import Multiprocess
+from cli.serve import run
 
 
 def main(app: str, port: int, workers: int) -> None:
-    config = uvicorn.Config(app, factory=True, host="127.0.0.1", port=port, workers=workers,
-                            log_level="warning", access_log=False)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", port))
-    sock.set_inheritable(True)
-    Multiprocess(config, sockets=[sock]).run()
+    run(app, host="127.0.0.1", port=port, workers=workers, access_log=False,
+        log_level="warning")
 
 
 if __name__ == "__main__":

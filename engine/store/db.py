@@ -21,11 +21,15 @@ message naming the database (password hidden) and the cause, via `translate_erro
 
 from __future__ import annotations
 
+import fcntl
 import importlib.util
+import os
 import sqlite3
+import threading
 import time
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -90,13 +94,15 @@ def _sqlite_engine(url: URL, busy_timeout: float, echo: bool) -> Engine:
             "an in-memory SQLite database cannot be shared between connections: "
             "give DATABASE_URL a file, e.g. sqlite:///data/hatchery.db"
         )
-    parent = Path(database).expanduser().resolve().parent
+    resolved = Path(database).expanduser().resolve()
     try:
-        parent.mkdir(parents=True, exist_ok=True)
+        resolved.parent.mkdir(parents=True, exist_ok=True)
     except OSError as error:
-        raise StoreUnavailable(f"cannot create the directory {parent}: {error}") from error
+        raise StoreUnavailable(f"cannot create the directory {resolved.parent}: {error}") \
+            from error
     engine = create_engine(url, echo=echo,
                            connect_args={"timeout": busy_timeout, "check_same_thread": False})
+    _SQLITE_TURNS[engine] = _SqliteTurns(resolved, busy_timeout)
     busy_ms = int(busy_timeout * 1000)
 
     @event.listens_for(engine, "connect")
@@ -166,14 +172,78 @@ def _postgres_engine(url: URL, lock_timeout: float, echo: bool) -> Engine:
 def write_connection(engine: Engine) -> Iterator[Connection]:
     """A connection in a write transaction, committed when the block ends without error.
 
-    On SQLite the transaction starts with BEGIN IMMEDIATE (the write lock is taken first).
-    Database failures become `StoreUnavailable`; `sqlalchemy.exc.IntegrityError` passes
-    through so that callers can tell a unique-key race from a broken store.
+    On SQLite the transaction starts with BEGIN IMMEDIATE (the write lock is taken first),
+    after the writer's turn (`_SqliteTurns`). Database failures become `StoreUnavailable`;
+    `sqlalchemy.exc.IntegrityError` passes through so that callers can tell a unique-key
+    race from a broken store.
     """
-    with translate_errors(engine), engine.connect() as connection:
+    turns = _SQLITE_TURNS.get(engine)
+    with translate_errors(engine), turns.turn() if turns else nullcontext(), \
+            engine.connect() as connection:
         connection.execution_options(**{_WRITE: True})
         with connection.begin():
             yield connection
+
+
+class _SqliteTurns:
+    """Writers of one SQLite file take turns here before asking SQLite for its write lock.
+
+    Why: a writer that finds the write lock taken is put to sleep by SQLite's busy handler
+    for 1, 2, 5, 10 ... up to 100 ms before it looks again, so under concurrent writes the
+    lock stands idle most of the time and fires wait tens of milliseconds for a commit that
+    takes one. Here the threads of a process queue on a lock that wakes the next one at
+    once, and the one thread per process whose turn it is takes an advisory lock on a file
+    beside the database (`<file>-writer.lock`, polled every 0.2 ms), so that several worker
+    processes take turns just as tightly. Both waits end at the busy timeout with the same
+    "locked" error SQLite would give; a process that ignores the turn file (the sqlite3
+    shell, an old version) is still kept out by SQLite's own lock.
+    """
+
+    POLL_S = 0.0002
+
+    def __init__(self, database: Path, patience: float) -> None:
+        self.database = database
+        self.patience = patience
+        self._threads = threading.Lock()
+        self._file: int | None = None
+        self._pid = 0
+
+    def _descriptor(self) -> int:
+        # A forked child must not share the parent's open file (and so its lock).
+        if self._file is None or self._pid != os.getpid():
+            self._file = os.open(f"{self.database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._file
+
+    @contextmanager
+    def turn(self) -> Iterator[None]:
+        deadline = time.monotonic() + self.patience
+        if not self._threads.acquire(timeout=self.patience):
+            raise StoreUnavailable(_locked_message(str(self.database)))
+        try:
+            descriptor = self._descriptor()
+            while True:
+                try:
+                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise StoreUnavailable(_locked_message(str(self.database))) from None
+                    time.sleep(self.POLL_S)
+            try:
+                yield
+            finally:
+                fcntl.flock(descriptor, fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+
+_SQLITE_TURNS: weakref.WeakKeyDictionary[Engine, _SqliteTurns] = weakref.WeakKeyDictionary()
+
+
+def _locked_message(path: str) -> str:
+    return (f"the SQLite database {path} is locked by another process and stayed "
+            "locked past the busy timeout; retry, or stop the process holding it")
 
 
 @contextmanager
@@ -202,8 +272,7 @@ def describe_error(engine: Engine, error: BaseException) -> str:
             return (f"the SQLite database {path} is corrupt or not a SQLite database "
                     f"({first}); restore it from a backup or point DATABASE_URL elsewhere")
         if "locked" in lowered or "busy" in lowered:
-            return (f"the SQLite database {path} is locked by another process and stayed "
-                    "locked past the busy timeout; retry, or stop the process holding it")
+            return _locked_message(path)
         if "unable to open" in lowered or "readonly" in lowered or "read-only" in lowered:
             return (f"the SQLite database {path} cannot be opened for writing ({first}); "
                     "check the path and its permissions")
