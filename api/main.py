@@ -10,18 +10,22 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, cast
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api import console, errors
+from api.metrics import MeteredService, Metrics, RequestIds, StoreCollector, pool_use
+from api.metrics import router as metrics_routes
 from api.routes import audit, cases, health, history, timers, workflows
 from api.security import CaseCommunities, TokenStore
 from api.views import Presenter
 from engine.clock import Clock
 from engine.core.compiler import CompiledWorkflow
 from engine.errors import HatcheryError
+from engine.observability import configure_logging
+from engine.service.door import CaseService
 from engine.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -58,16 +62,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             from engine.service.door import build_service
             from engine.timers.worker import start_scheduler
 
-            current = await run_in_threadpool(build_service, settings, clock)
+            built = await run_in_threadpool(build_service, settings, clock)
+            current = MeteredService(built, metrics)
             if settings.run_timers:
-                scheduler = start_scheduler(current, current.clock,
+                scheduler = start_scheduler(cast(CaseService, current), built.clock,
                                             interval_s=settings.timer_poll_seconds)
             if settings.workflows_poll_seconds > 0:
                 from engine.definitions.watch import FolderWatch
 
-                watch = FolderWatch(current.registry, settings.workflows_dir,
+                watch = FolderWatch(built.registry, settings.workflows_dir,
                                     settings.workflows_poll_seconds)
                 watch.start()
+        else:
+            current = MeteredService(current, metrics)
+        metrics.registry.register(StoreCollector(current.engine, current.clock.now))
         _attach(app, current)
         _quiet_access_log()
         await run_in_threadpool(_hint_first_token, app.state.tokens, settings)
@@ -90,6 +98,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             {"name": "health", "description": "Liveness and readiness."},
         ],
     )
+    metrics = Metrics()
+    app.state.metrics = metrics
     app.state.default_language = "zh" if settings.lang == "zh" else "en"
     app.state.max_body_bytes = max_body_bytes
     errors.install(app, max_body_bytes=max_body_bytes)
@@ -98,7 +108,14 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(audit.router, prefix=API_PREFIX)
     console.mount(app, settings)
+    app.include_router(metrics_routes)
+    app.add_middleware(RequestIds, metrics=metrics, pool=lambda: _pool_use(app))
     return app
+
+
+def _pool_use(app: FastAPI) -> tuple[int, int]:
+    engine = getattr(app.state, "db", None)
+    return (0, 0) if engine is None else pool_use(engine)
 
 
 class DropQueryStrings(logging.Filter):
@@ -158,5 +175,8 @@ def _hint_first_token(tokens: TokenStore, settings: Settings) -> None:
 
 
 def app_from_env() -> FastAPI:
-    """Factory for `uvicorn --factory api.main:app_from_env` (several workers)."""
-    return create_app(Settings())
+    """Factory for `uvicorn --factory api.main:app_from_env`: each worker process calls it,
+    so each sets up its logging here (`HATCHERY_LOG_FORMAT`: text or json)."""
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)

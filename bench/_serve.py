@@ -1,6 +1,6 @@
 """Serve an app factory exactly as `hatchery serve` does (`cli.serve.run`: uvicorn's
 multi-worker supervisor on a socket made with `IPPROTO_TCP`, so Nagle's algorithm is off),
-for apps that are not Hatchery's (the bare floor), with the access log off for both.
+for the bare floor and for Hatchery alike (Hatchery with its access line, as users run it).
 
     python -m bench._serve APP_FACTORY PORT WORKERS
 """
@@ -13,8 +13,7 @@ from cli.serve import run
 
 
 def main(app: str, port: int, workers: int) -> None:
-    run(app, host="127.0.0.1", port=port, workers=workers, access_log=False,
-        log_level="warning")
+    run(app, host="127.0.0.1", port=port, workers=workers)
 
 
 if __name__ == "__main__":

@@ -144,8 +144,10 @@ class _Server:
         self.port = _free_port()
         self.address = f"127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "bench._serve", app, str(self.port), "2"]
+        # The log goes to a file: a pipe nobody reads would stop the server once full.
+        self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                                        stdout=subprocess.DEVNULL, stderr=self.log)
 
     def wait_ready(self) -> None:
         """Return once both workers answer (at most 60 s), or raise with the server's error."""
@@ -153,8 +155,8 @@ class _Server:
         answers = 0
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                error = self.process.stderr.read().decode(errors="replace") \
-                    if self.process.stderr else ""
+                self.log.seek(0)
+                error = self.log.read().decode(errors="replace")
                 raise RuntimeError(f"the benchmark server exited: {error[-2000:]}")
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
@@ -176,8 +178,7 @@ class _Server:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=5)
-        if self.process.stderr is not None:
-            self.process.stderr.close()
+        self.log.close()
 
 
 @contextmanager

@@ -15,7 +15,10 @@ body separately, every response would then wait about 40 ms for the client's del
 from __future__ import annotations
 
 import os
+import shutil
 import socket
+import tempfile
+import threading
 from typing import Annotated
 
 import typer
@@ -38,6 +41,11 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
     workers: Annotated[int | None, typer.Option(
         min=1, help="Worker processes (default: one per core, at most 4).")] = None,
+    metrics_port: Annotated[int | None, typer.Option(
+        help="Also serve /metrics without a token on this port (bind it where only the "
+             "monitoring network reaches).")] = None,
+    metrics_host: Annotated[str, typer.Option(
+        help="Address of the --metrics-port listener.")] = "127.0.0.1",
 ) -> None:
     """Start the service on the configured database with the shipped workflows loaded."""
     settings = Settings()
@@ -45,7 +53,42 @@ def serve(
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     typer.echo(f"The console: http://{shown}:{port}/   (the API: /api/v1, its reference: "
                "/docs)")
-    run(APP_FACTORY, host=host, port=port, workers=workers or default_workers())
+    shared = _metrics_directory()
+    try:
+        if metrics_port is not None:
+            _serve_metrics(settings, metrics_host, metrics_port)
+        run(APP_FACTORY, host=host, port=port, workers=workers or default_workers())
+    finally:
+        if shared is not None:
+            shutil.rmtree(shared, ignore_errors=True)
+
+
+def _metrics_directory() -> str | None:
+    """Give the workers a fresh directory to share their counts in (prometheus-client's
+    multiprocess mode), unless the operator named one; the one made here is removed at
+    exit. Set before any worker starts, so each finds it when it imports the client."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        return None
+    made = tempfile.mkdtemp(prefix="hatchery-metrics-")
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = made
+    return made
+
+
+def _serve_metrics(settings: Settings, host: str, port: int) -> None:
+    """`/metrics` alone on its own port, from a thread of this (the supervising) process:
+    it reads the workers' shared counts and the database."""
+    from api.metrics import Metrics, StoreCollector, metrics_app
+    from engine.clock import SystemClock
+    from engine.store.db import make_engine
+
+    metrics = Metrics()
+    metrics.registry.register(StoreCollector(make_engine(settings.resolved_database_url()),
+                                             SystemClock().now))
+    config = uvicorn.Config(metrics_app(metrics), log_config=None, access_log=False)
+    server = uvicorn.Server(config)
+    sock = listening_socket(host, port)
+    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
+                     name="metrics").start()
 
 
 def listening_socket(host: str, port: int) -> socket.socket:
@@ -63,11 +106,14 @@ def listening_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
-def run(factory: str, *, host: str, port: int, workers: int, access_log: bool = True,
-        log_level: str = "info") -> None:
-    """Serve the app made by `factory` ("module:function") with `workers` processes."""
+def run(factory: str, *, host: str, port: int, workers: int) -> None:
+    """Serve the app made by `factory` ("module:function") with `workers` processes.
+
+    Logging is the app's own (`HATCHERY_LOG_FORMAT`, `HATCHERY_LOG_LEVEL`, set up by each
+    worker), whose access line (route, status, time, actor, request id) replaces uvicorn's.
+    """
     config = uvicorn.Config(factory, factory=True, host=host, port=port, workers=workers,
-                            access_log=access_log, log_level=log_level)
+                            log_config=None, access_log=False)
     sock = listening_socket(host, port)
     if workers == 1:
         uvicorn.Server(config).run(sockets=[sock])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -37,6 +38,11 @@ class Settings(BaseSettings):
     workflows_poll_seconds: float = Field(
         default=2.0, ge=0, alias="HATCHERY_WORKFLOWS_POLL_SECONDS",
         description="How often the workflows folder is checked for changes (0: never).")
+    log_format: Literal["text", "json"] = Field(
+        default="text", alias="HATCHERY_LOG_FORMAT",
+        description="text, or json: one JSON object per line with the request id.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", alias="HATCHERY_LOG_LEVEL")
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded default SQLite file under `data_dir`."""

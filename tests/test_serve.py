@@ -8,6 +8,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -51,28 +53,53 @@ def _workers_of(pid: int) -> list[int]:
     return found
 
 
-def test_serve_with_two_workers_runs_two_processes_that_answer(tmp_path: Path) -> None:
+@contextmanager
+def served(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """`hatchery serve` on a free port with `options`, stopped (all its processes) after."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}",
            "HATCHERY_DATA_DIR": str(tmp_path), "HATCHERY_WORKFLOWS_DIR": str(tmp_path)}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     server = subprocess.Popen(
         [sys.executable, "-c", "from cli.main import app; app()", "serve", "--port",
-         str(port), "--workers", "2"], cwd=PROJECT_ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+         str(port), *options], cwd=PROJECT_ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        answers, deadline = 0, time.monotonic() + 60
-        while answers < 10 and time.monotonic() < deadline:
-            assert server.poll() is None, server.stderr.read() if server.stderr else ""
-            try:
-                with httpx.Client(timeout=5) as client:  # a new connection each time
-                    assert client.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
-                answers += 1
-            except httpx.TransportError:
-                time.sleep(0.05)
-        assert answers == 10
-        assert len(_workers_of(server.pid)) == 2
+        yield server, port
     finally:
         os.killpg(server.pid, signal.SIGTERM)
         server.wait(timeout=30)
-        if server.stderr is not None:
-            server.stderr.close()
+
+
+def answers(server: subprocess.Popen[bytes], url: str, times: int = 1) -> int:
+    """GET `url` on new connections until it answered 200 `times` (60 s at most)."""
+    done, deadline = 0, time.monotonic() + 60
+    while done < times and time.monotonic() < deadline:
+        assert server.poll() is None, "the server exited"
+        try:
+            with httpx.Client(timeout=5) as client:
+                assert client.get(url).status_code == 200
+            done += 1
+        except httpx.TransportError:
+            time.sleep(0.05)
+    return done
+
+
+def test_serve_with_two_workers_runs_two_processes_that_answer(tmp_path: Path) -> None:
+    with served(tmp_path, "--workers", "2") as (server, port):
+        assert answers(server, f"http://127.0.0.1:{port}/healthz", 10) == 10
+        assert len(_workers_of(server.pid)) == 2
+
+
+def test_the_metrics_port_serves_every_workers_counts_without_a_token(
+        tmp_path: Path) -> None:
+    metrics_port = _free_port()
+    with served(tmp_path, "--workers", "2", "--metrics-port", str(metrics_port)) as (
+            server, port):
+        assert answers(server, f"http://127.0.0.1:{port}/healthz", 6) == 6
+        assert answers(server, f"http://127.0.0.1:{metrics_port}/metrics") == 1
+        text = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+    healthz = [line for line in text.splitlines() if line.startswith(
+        'hatchery_http_requests_total{') and 'route="/healthz"' in line]
+    assert sum(float(line.rsplit(" ", 1)[1]) for line in healthz) == 6
+    assert "hatchery_store_up 1.0" in text

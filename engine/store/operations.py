@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from engine.observability import REQUEST_ID
 from engine.store.db import read_connection, write_connection
 from engine.store.tables import Operation
 
@@ -60,7 +61,16 @@ def record_in(connection: Connection, *, actor: str, action: str, at: datetime,
     connection.execute(OPERATIONS.insert(), {
         "at": at, "actor": actor[:200], "action": action[:64], "outcome": outcome,
         "target": None if target is None else target[:200], "community": community,
-        "detail": dict(detail or {})})
+        "detail": _with_request(detail)})
+
+
+def _with_request(detail: Mapping[str, Any] | None) -> dict[str, Any]:
+    """The entry's detail, with the id of the HTTP request it was made for (if any)."""
+    found = dict(detail or {})
+    request_id = REQUEST_ID.get()
+    if request_id is not None:
+        found.setdefault("request_id", request_id)
+    return found
 
 
 def list_operations(engine: Engine, *, community_prefix: str | None = None,

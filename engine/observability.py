@@ -1,0 +1,84 @@
+"""Which request a piece of work belongs to, and logs an operator's tools can read.
+
+The HTTP layer names every request (`X-Request-ID`, taken from the caller when it sent a
+usable one, else made here) and sets `REQUEST_ID` for the work done on its behalf; worker
+threads inherit it (anyio copies the context). The operations log records it with each
+entry, and every log line carries it, so an auditor can go from a change in the history to
+the request's log line and from there to the operations log.
+
+`configure_logging("json")` writes one JSON object per line (time, level, logger, message,
+request_id, and the `extra` fields a caller gave, such as the access line's status and
+duration); `"text"` keeps the usual lines with the request id appended.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["REQUEST_ID", "JsonLines", "configure_logging", "new_request_id",
+           "usable_request_id"]
+
+REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "hatchery_request_id", default=None)
+_USABLE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+# Attributes every LogRecord has: anything else on a record came from `extra=`.
+_STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {
+    "message", "asctime", "taskName"}
+
+
+def new_request_id() -> str:
+    return uuid.uuid4().hex
+
+
+def usable_request_id(offered: str | None) -> str:
+    """The caller's request id when it is a short plain token (a proxy's), else a new one:
+    an id goes into logs and the operations log, so it must not carry arbitrary text."""
+    if offered is not None and _USABLE.fullmatch(offered):
+        return offered
+    return new_request_id()
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object per record, UTF-8 text kept as it is (Chinese stays readable)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        document: dict[str, Any] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": REQUEST_ID.get(),
+        }
+        for key, value in record.__dict__.items():
+            if key not in _STANDARD and not key.startswith("_"):
+                document[key] = value
+        if record.exc_info:
+            document["exception"] = self.formatException(record.exc_info)
+        return json.dumps(document, ensure_ascii=False, default=str)
+
+
+class _WithRequestId(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        line = super().format(record)
+        found = REQUEST_ID.get()
+        return f"{line} [request {found}]" if found else line
+
+
+def configure_logging(form: str, level: str = "INFO") -> None:
+    """Send every logger's records to standard error as JSON lines or as text."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(JsonLines() if form == "json" else _WithRequestId(
+        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
