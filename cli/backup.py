@@ -93,3 +93,33 @@ def restore(
     typer.echo(f"restored {restored.cases} case(s) and {restored.operations} operations-log "
                f"entries into {restored.target}: every chain verifies and checkpoint "
                f"{restored.checkpoint_digest} matches the backup's")
+
+
+def copy(
+    to: Annotated[str, typer.Option(
+        "--to", help="The empty database to move to, e.g. postgresql+psycopg://...")],
+) -> None:
+    """Copy the configured database (DATABASE_URL) into another, empty one: every table,
+    chains intact, then verified (every chain, the checkpoint digest, the operations log).
+    Stop the service first, so nothing is written during the copy."""
+    tolerate_any_terminal()
+    from engine.audit.verify import verify
+    from engine.store.copy import CopyRefused, copy_store
+    from engine.store.db import database_label, make_engine
+
+    try:
+        source = make_engine(Settings().resolved_database_url())
+        target = make_engine(to)
+        try:
+            copied = copy_store(source, target, verify=verify)
+        finally:
+            source.dispose()
+            target.dispose()
+    except CopyRefused as error:
+        fail(f"refused: {error}", REFUSED)
+    except HatcheryError as error:
+        fail(f"error: {error}")
+    typer.echo(f"copied {copied.cases} case(s), {copied.rows.get('events', 0)} event(s) and "
+               f"{copied.rows.get('timers', 0)} timer(s) to {database_label(to)}: every chain "
+               f"verifies and checkpoint {copied.checkpoint_digest} matches the source's; "
+               "point DATABASE_URL at it and start the service")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import typer
 
 from cli.audit import audit_app
-from cli.backup import backup, restore
+from cli.backup import backup, copy, restore
 from cli.case import case_app
 from cli.demo import demo
 from cli.design import diagram, schema
@@ -45,6 +45,7 @@ app.command("worker")(worker)
 app.command("demo")(demo)
 app.command("backup")(backup)
 app.command("restore")(restore)
+app.command("copy")(copy)
 app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(timers_app, name="timers")

@@ -43,8 +43,8 @@ from engine.store import repository as repo
 from engine.store.db import database_label, make_engine, read_connection
 from engine.store.operations import OPERATIONS
 
-__all__ = ["BackupRefused", "Manifest", "OperationsHead", "Restored", "manifest_path",
-           "restore", "take"]
+__all__ = ["BackupRefused", "Manifest", "OperationsHead", "Restored", "case_checkpoint",
+           "manifest_path", "operations_head", "restore", "schema_revision", "take"]
 
 FORMAT = "hatchery-backup"
 VERSION = 1
@@ -173,8 +173,8 @@ def _take_sqlite(engine: Engine, target: Path,
     copied = make_engine(f"sqlite:///{target}")
     try:
         with read_connection(copied) as connection:
-            return (_checkpoint(connection, now), operations_head(connection),
-                    _revision(connection))
+            return (case_checkpoint(connection, now), operations_head(connection),
+                    schema_revision(connection))
     finally:
         copied.dispose()
 
@@ -186,15 +186,16 @@ def _take_postgres(engine: Engine, target: Path,
         with connection.begin():
             connection.execute(sa.text("SET TRANSACTION READ ONLY"))
             snapshot = connection.execute(sa.text("SELECT pg_export_snapshot()")).scalar_one()
-            proof = (_checkpoint(connection, now), operations_head(connection),
-                     _revision(connection))
+            proof = (case_checkpoint(connection, now), operations_head(connection),
+                     schema_revision(connection))
             schema = connection.execute(sa.text("SELECT current_schema()")).scalar_one()
             _run(["pg_dump", "--format=custom", "--no-owner", f"--snapshot={snapshot}",
                   f"--schema={schema}", f"--file={target}"], engine.url)
     return proof
 
 
-def _checkpoint(connection: Connection, now: datetime) -> Checkpoint:
+def case_checkpoint(connection: Connection, now: datetime) -> Checkpoint:
+    """Every case's head in `connection`'s snapshot, and the digest over them."""
     heads: list[tuple[str, str, int]] = []
     after: str | None = None
     while True:
@@ -215,7 +216,8 @@ def operations_head(connection: Connection) -> OperationsHead:
     return OperationsHead(entries, last_id, digest.hexdigest())
 
 
-def _revision(connection: Connection) -> str | None:
+def schema_revision(connection: Connection) -> str | None:
+    """The Alembic revision of the schema (None when there is none)."""
     try:
         found: str | None = connection.execute(
             sa.text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
@@ -352,8 +354,8 @@ def _prove(engine: Engine, where: str, manifest: Manifest, checkpoint: Checkpoin
            verify: Verify) -> Restored:
     """Refuse unless the restored database is exactly, and verifiably, the one backed up."""
     with read_connection(engine) as connection:
-        revision = _revision(connection)
-        found = _checkpoint(connection, checkpoint.taken_at)
+        revision = schema_revision(connection)
+        found = case_checkpoint(connection, checkpoint.taken_at)
         operations = operations_head(connection)
     if revision != manifest.revision:
         raise BackupRefused(f"the restored schema is at {revision}, the backup's at "
