@@ -27,20 +27,18 @@ from engine.settings import Settings
 
 def outside_the_database(settings: Settings) -> list[str]:
     """What a restore needs that no database backup holds: keep these with the backups."""
-    found = [
-        "the workflows folder (HATCHERY_WORKFLOWS_DIR="
-        f"{settings.workflows_dir}): the shipped definitions are registered from it at "
-        "start; every version a case ran on is also stored in the database",
-        "the settings (environment or the systemd unit): DATABASE_URL, HATCHERY_* values",
+    return [
+        f"the workflows folder ({settings.workflows_dir}): the shipped definitions are "
+        "registered from it at start (every version a case ran on is also in the database)",
+        "the settings (the environment or the systemd unit): DATABASE_URL and every "
+        "HATCHERY_* value",
+        f"the other files of the data folder ({settings.data_dir}), such as the console's "
+        "session secret generated there when HATCHERY_SESSION_SECRET is not set: without "
+        "it everyone signs in again",
+        "the chain key, wherever the settings point to it (kept out of the database by "
+        "design): without it keyed chain heads cannot be verified; keep it apart from the "
+        "backups, as you keep the checkpoint digest",
     ]
-    for name, what in (("chain_key_file", "the chain key"),
-                       ("session_secret_file", "the console's session secret")):
-        where = getattr(settings, name, None)
-        if where is not None:
-            found.append(f"{what} ({where}): without it the history verifies only as "
-                         "unkeyed hashes" if name == "chain_key_file" else
-                         f"{what} ({where}): without it everyone signs in again")
-    return found
 
 
 def backup(
