@@ -29,6 +29,7 @@ from engine.settings import Settings
 
 APP_FACTORY = "api.main:app_from_env"
 MAX_DEFAULT_WORKERS = 4
+WORKER_START_S = 60
 
 
 def default_workers() -> int:
@@ -112,8 +113,12 @@ def run(factory: str, *, host: str, port: int, workers: int) -> None:
     Logging is the app's own (`HATCHERY_LOG_FORMAT`, `HATCHERY_LOG_LEVEL`, set up by each
     worker), whose access line (route, status, time, actor, request id) replaces uvicorn's.
     """
+    # A worker answers its supervisor's health checks only once its imports are done: on
+    # a busy machine that takes longer than uvicorn's 5 s, and a worker killed for it is
+    # started again, slowly again, for ever.
     config = uvicorn.Config(factory, factory=True, host=host, port=port, workers=workers,
-                            log_config=None, access_log=False)
+                            log_config=None, access_log=False,
+                            timeout_worker_healthcheck=WORKER_START_S)
     sock = listening_socket(host, port)
     if workers == 1:
         uvicorn.Server(config).run(sockets=[sock])

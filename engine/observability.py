@@ -82,3 +82,6 @@ def configure_logging(form: str, level: str = "INFO") -> None:
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
+    # Their INFO lines are about themselves (each timer poll, each migration plugin).
+    for chatty in ("apscheduler", "alembic"):
+        logging.getLogger(chatty).setLevel(max(logging.WARNING, root.level))
