@@ -350,6 +350,7 @@ class OperationPublic(BaseModel):
     target: str | None
     community: str | None
     detail: dict[str, Any]
+    request_id: str | None = None
 
 
 class OperationsPublic(BaseModel):

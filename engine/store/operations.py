@@ -40,6 +40,7 @@ class OperationView:
     target: str | None
     community: str | None
     detail: dict[str, Any]
+    request_id: str | None = None
 
 
 def record(engine: Engine, *, actor: str, action: str, at: datetime,
@@ -61,16 +62,9 @@ def record_in(connection: Connection, *, actor: str, action: str, at: datetime,
     connection.execute(OPERATIONS.insert(), {
         "at": at, "actor": actor[:200], "action": action[:64], "outcome": outcome,
         "target": None if target is None else target[:200], "community": community,
-        "detail": _with_request(detail)})
-
-
-def _with_request(detail: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The entry's detail, with the id of the HTTP request it was made for (if any)."""
-    found = dict(detail or {})
-    request_id = REQUEST_ID.get()
-    if request_id is not None:
-        found.setdefault("request_id", request_id)
-    return found
+        "detail": dict(detail or {}),
+        # The HTTP request the entry was made for, if any (engine.observability).
+        "request_id": REQUEST_ID.get()})
 
 
 def list_operations(engine: Engine, *, community_prefix: str | None = None,
@@ -101,6 +95,7 @@ def list_operations(engine: Engine, *, community_prefix: str | None = None,
         rows = list(connection.execute(query).mappings())
     found = [OperationView(id=r["id"], at=r["at"], actor=r["actor"], action=r["action"],
                            outcome=r["outcome"], target=r["target"],
-                           community=r["community"], detail=dict(r["detail"] or {}))
+                           community=r["community"], detail=dict(r["detail"] or {}),
+                           request_id=r["request_id"])
              for r in rows[:limit]]
     return found, (found[-1].id if len(rows) > limit else None)

@@ -301,6 +301,7 @@ class Operation(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_operations_at", "at"),
         sa.Index("ix_operations_actor_at", "actor", "at"),
+        sa.Index("ix_operations_request_id", "request_id"),
     )
 
     id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True,
@@ -312,6 +313,8 @@ class Operation(SQLModel, table=True):
     target: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
     community: str | None = Field(default=None, sa_column=sa.Column(Community))
     detail: dict[str, Any] = Field(sa_column=sa.Column(JSONType, nullable=False))
+    # The HTTP request the entry was made for (X-Request-ID); migration 0030.
+    request_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
 
 
 

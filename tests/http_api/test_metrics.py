@@ -93,9 +93,13 @@ def test_the_operations_log_records_the_request_an_entry_was_made_for(
         refused = client.post(f"/cases/{case['id']}/events", json={"trigger": "approve"},
                               headers={"X-Request-ID": f"req-{case['id']}"})
     assert refused.status_code in (409, 422)
-    entries, _ = list_operations(api.app.state.db, action="change_refused")
-    assert [e.detail["request_id"] for e in entries
-            if e.detail.get("request_id") == f"req-{case['id']}"] == [f"req-{case['id']}"]
+    entries, _ = list_operations(api.app.state.db, action="change_refused", limit=1000)
+    assert [e.request_id for e in entries if e.request_id == f"req-{case['id']}"] == [
+        f"req-{case['id']}"]
+    with api.as_(["auditor"], area) as auditor:
+        listed = auditor.get("/audit/operations", params={"action": "change_refused",
+                                                    "limit": 1000}).json()["data"]
+    assert f"req-{case['id']}" in [e["request_id"] for e in listed]
 
 
 def test_the_access_line_carries_route_status_actor_and_request_id(
