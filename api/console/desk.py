@@ -41,7 +41,9 @@ async def queue(request: Request, desk: CurrentDesk) -> Response:
                "first_query": filters.query() if cursor else None, "saved": saved,
                "stages": reading.stages_of(filters.workflow),
                "notice": _notice(request, desk.lang)}
-    return render(request, "queue.html", context)
+    # htmx asks for the queue alone (filters and rows): the same template's block.
+    block = "queue" if request.headers.get("hx-request") == "true" else None
+    return render(request, "queue.html", context, block=block)
 
 
 def _notice(request: Request, lang: str) -> str | None:

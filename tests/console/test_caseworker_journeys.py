@@ -137,3 +137,14 @@ def test_a_phone_sized_screen_can_start_and_advance_a_record(
     assert width <= PHONE["width"]  # nothing forces sideways scrolling of the page
     page.goto(console.url + "/")
     assert page.get_by_role("link", name="手机建档的组织").is_visible()
+
+
+def test_choosing_a_workflow_updates_the_queue_in_place(page: Any, console: Console) -> None:
+    sign_in_page(page, console.url, console.person(), PASSWORD)
+    page.evaluate("window.marker = 'same page'")
+    page.get_by_label("流程").select_option(label="社会组织孵化")
+    stage = page.get_by_label("阶段")
+    stage.wait_for()
+    assert "社会组织培育" in stage.inner_text()
+    assert page.evaluate("window.marker") == "same page"  # swapped in place, not reloaded
+    assert "workflow=social_org_incubation" in page.url

@@ -145,3 +145,12 @@ def test_the_page_of_a_record_that_does_not_exist_is_not_found(console: Console,
                                                                http: httpx.Client) -> None:
     client = console.signed_in(console.person())
     assert client.get("/cases/0000000000000000").status_code == 404
+
+
+def test_htmx_gets_the_queue_alone_from_the_same_template(console: Console) -> None:
+    client = console.signed_in(console.person())
+    whole = client.get("/", params={"workflow": "social_org_incubation"})
+    part = client.get("/", params={"workflow": "social_org_incubation"},
+                      headers={"HX-Request": "true"})
+    assert part.text.lstrip().startswith('<div class="queue" id="queue">')
+    assert "<html" not in part.text and part.text.strip() in whole.text
