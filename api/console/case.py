@@ -151,12 +151,11 @@ def show_case(request: Request, case_id: str, desk: CurrentDesk) -> Response:
     return case_page(request, desk, case_id, notice=_done_notice(request, desk, case_id))
 
 
-def _change(request: Request, desk: Desk, case_id: str, what: str,
+def _change(request: Request, desk: Desk, case_id: str, what: str, form: FormData,
             operation: Callable[[int | None, str | None], Any],
             failed: dict[str, Any] | None = None) -> Response:
-    """Run a change through the door; back to the page with the outcome in place. The
-    caller has checked that the record is in the person's scope."""
-    form = request.state.console_form
+    """Run a change through the door with the form's version and idempotency key; back to
+    the page with the outcome in place. The caller has checked the record's scope."""
     try:
         operation(_version(form), _idempotency(desk, form))
     except Conflict:
@@ -192,14 +191,9 @@ def _refused(request: Request, desk: Desk, case_id: str, refusal: Refusal,
     return case_page(request, desk, case_id, status=status, failed=failed)
 
 
-async def _form(request: Request, form: FormData) -> None:
-    request.state.console_form = form
-
-
 @router.post("/cases/{case_id}/fire/{trigger}")
 async def fire(request: Request, case_id: str, trigger: str, desk: CurrentDesk,
                form: CheckedForm) -> Response:
-    await _form(request, form)
     return await run_in_threadpool(_fire, request, desk, case_id[:64], trigger[:64], form)
 
 
@@ -220,9 +214,9 @@ def _fire(request: Request, desk: Desk, case_id: str, trigger: str,
     if unreadable:
         return _unreadable(request, desk, case_id, unreadable, failed)
     service, actor = reading.service, desk.principal.actor
-    return _change(request, desk, case_id, f"fire:{trigger}", lambda version, key: service.fire(
-        case_id, trigger, input=values, actor=actor, expected_version=version,
-        comment=comment, idempotency_key=key), failed)
+    return _change(request, desk, case_id, f"fire:{trigger}", form, lambda v, k: service.fire(
+        case_id, trigger, input=values, actor=actor, expected_version=v, comment=comment,
+        idempotency_key=k), failed)
 
 
 def _unreadable(request: Request, desk: Desk, case_id: str, problems: list[Any],
@@ -241,7 +235,6 @@ def _raw(form: FormData, specs: Any) -> dict[str, Any]:
 async def checklist(request: Request, case_id: str, item: str, desk: CurrentDesk,
                     form: CheckedForm) -> Response:
     """Tick (with evidence) or untick (with a reason) an item of the stage's checklist."""
-    await _form(request, form)
     case_id, item = case_id[:64], item[:64]
     reading = Reading.of(request, desk)
     service, actor = reading.service, desk.principal.actor
@@ -250,14 +243,12 @@ async def checklist(request: Request, case_id: str, item: str, desk: CurrentDesk
     note = str(form.get("note") or "").strip() or None
     failed = {"trigger": f"checklist:{item}"}
     if form.get("untick") == "1":
-        what = "untick"
         return await run_in_threadpool(
-            _change, request, desk, case_id, what, lambda v, k: service.untick(
+            _change, request, desk, case_id, "untick", form, lambda v, k: service.untick(
                 case_id, item, actor=actor, reason=note, expected_version=v,
                 idempotency_key=k), failed)
-    what = "tick"
     return await run_in_threadpool(
-        _change, request, desk, case_id, what, lambda v, k: service.tick(
+        _change, request, desk, case_id, "tick", form, lambda v, k: service.tick(
             case_id, item, evidence=note, actor=actor, expected_version=v,
             idempotency_key=k), failed)
 
@@ -266,7 +257,6 @@ async def checklist(request: Request, case_id: str, item: str, desk: CurrentDesk
 async def suspension(request: Request, case_id: str, desk: CurrentDesk,
                      form: CheckedForm) -> Response:
     """Suspend (with a reason) or resume the record."""
-    await _form(request, form)
     case_id = case_id[:64]
     reading = Reading.of(request, desk)
     service, actor = reading.service, desk.principal.actor
@@ -275,11 +265,11 @@ async def suspension(request: Request, case_id: str, desk: CurrentDesk,
     note = str(form.get("note") or "").strip()
     if form.get("resume") == "1":
         return await run_in_threadpool(
-            _change, request, desk, case_id, "resume",
+            _change, request, desk, case_id, "resume", form,
             lambda v, k: service.resume(case_id, actor=actor, comment=note or None,
                                         expected_version=v, idempotency_key=k),
             {"trigger": "resume"})
     return await run_in_threadpool(
-        _change, request, desk, case_id, "suspend",
+        _change, request, desk, case_id, "suspend", form,
         lambda v, k: service.suspend(case_id, actor=actor, reason=note, expected_version=v,
                                      idempotency_key=k), {"trigger": "suspend"})
