@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from api.console.i18n import text
+from api.console.i18n import TEXTS, text
 from api.console.reading import CaseDetail, Reading
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import FieldSpec, as_text
@@ -41,13 +41,8 @@ def _what(reading: Reading, wf: CompiledWorkflow, event: Any) -> tuple[str, str 
         return reading.trigger_title(wf, event.trigger), detail
     if event.kind == "start":
         return text("event.start", lang), reading.state_title(wf, event.to_state)
-    return text(f"event.{event.kind}", lang) if f"event.{event.kind}" in _KINDS \
-        else event.kind, None
-
-
-_KINDS = {f"event.{k}" for k in ("start", "transition", "checklist_tick", "checklist_untick",
-                                 "link", "unlink", "suspend", "resume", "migration",
-                                 "overdue", "escalation")}
+    key = f"event.{event.kind}"
+    return (text(key, lang) if key in TEXTS else event.kind), None
 
 
 def _values(reading: Reading, wf: CompiledWorkflow, event: Any) -> list[tuple[str, str]]:
@@ -84,8 +79,8 @@ def timeline(reading: Reading, detail: CaseDetail) -> list[TimelineEntry]:
         version_wf = wf if event.workflow_version == wf.version else reading.workflow(
             event.workflow_id, event.workflow_version)
         what, extra = _what(reading, version_wf, event)
-        actor = text("event.system", reading.lang) if event.actor.startswith("system:") \
-            else event.actor
+        system = event.actor.startswith("system:")
+        actor = text("event.system", reading.lang) if system else event.actor
         entries.append(TimelineEntry(what, extra, actor, event.role, event.at, event.comment,
                                      _values(reading, version_wf, event)))
     entries.reverse()
