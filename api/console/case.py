@@ -24,7 +24,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from api.console.auth import CheckedForm, CurrentDesk, Desk
+from api.console.auth import CheckedForm, CurrentDesk, Desk, accounts
 from api.console.diagrams import case_diagram
 from api.console.forms import fields_from_specs, problems_by_field, read_values
 from api.console.history import timeline
@@ -109,7 +109,8 @@ def case_page(request: Request, desk: Desk, case_id: str, *, status: int = 200,
                 errors = failed.get("errors", {})
     context = {
         "detail": detail, "case": detail.case, "actions": actions,
-        "checklist": _checklist(reading, detail), "history": timeline(reading, detail),
+        "checklist": _checklist(reading, detail),
+        "history": timeline(reading, detail, accounts(request).users.display_names),
         "diagram": case_diagram(detail.workflow, detail.case.state, desk.lang),
         "form_key": secrets.token_urlsafe(12), "notice": notice, "errors": errors,
         "failed": failed or {}, "acting": bool(desk.principal.acting_roles),

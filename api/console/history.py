@@ -4,6 +4,7 @@ titles, personal data masked as in the API), their comment, and when."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -70,17 +71,22 @@ def _values(reading: Reading, wf: CompiledWorkflow, event: Any) -> list[tuple[st
     return shown
 
 
-def timeline(reading: Reading, detail: CaseDetail) -> list[TimelineEntry]:
-    """The record's events, newest first, as people read them."""
+def timeline(reading: Reading, detail: CaseDetail,
+             people: Callable[[Iterable[str]], Mapping[str, str]]) -> list[TimelineEntry]:
+    """The record's events, newest first, as people read them (`people` gives the names
+    shown for sign-in names; a token's name is shown as it is)."""
     wf = detail.workflow
+    views = reading.service.history(detail.case.id)
+    shown = people(view.actor for view in views)
     entries = []
-    for view in reading.service.history(detail.case.id):
+    for view in views:
         event = reading.presenter.event(view, reading.principal)
         version_wf = wf if event.workflow_version == wf.version else reading.workflow(
             event.workflow_id, event.workflow_version)
         what, extra = _what(reading, version_wf, event)
         system = event.actor.startswith("system:")
-        actor = text("event.system", reading.lang) if system else event.actor
+        actor = text("event.system", reading.lang) if system else shown.get(event.actor,
+                                                                             event.actor)
         entries.append(TimelineEntry(what, extra, actor, event.role, event.at, event.comment,
                                      _values(reading, version_wf, event)))
     entries.reverse()

@@ -186,6 +186,15 @@ class UserStore:
         with read_connection(self.engine) as connection:
             return [_record(row) for row in connection.execute(query)]
 
+    def display_names(self, names: Iterable[str]) -> dict[str, str]:
+        """Sign-in name -> the name shown on pages, for the people among `names`."""
+        wanted = sorted(set(names))[:500]
+        if not wanted:
+            return {}
+        query = sa.select(USERS.c.name, USERS.c.display_name).where(USERS.c.name.in_(wanted))
+        with read_connection(self.engine) as connection:
+            return {row.name: row.display_name for row in connection.execute(query)}
+
     def any_active(self) -> bool:
         with read_connection(self.engine) as connection:
             return connection.execute(sa.select(USERS.c.id).where(

@@ -49,6 +49,7 @@ def test_a_caseworker_starts_a_record_and_advances_it_past_a_refusal(
     page.locator("#action-select").get_by_role("button", name="选定").click()
     assert page.locator("#current-stage").inner_text() == "社会组织确认"
     assert "已办理：选定" in page.get_by_role("status").inner_text()
+    assert "王丽（社区党委）" in page.locator("#timeline li").first.inner_text()
 
 
 def test_a_missing_field_is_named_in_the_summary_and_beside_the_field(
