@@ -5,6 +5,7 @@ address, CSRF tokens on every changing form."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import httpx
@@ -163,3 +164,14 @@ def test_every_page_carries_the_security_headers(console: Console, http: httpx.C
         assert response.headers["x-content-type-options"] == "nosniff"
         assert response.headers["cache-control"] == "no-store"
         assert "<script>" not in response.text
+
+
+def test_the_language_switch_returns_to_the_same_page_in_english(console: Console) -> None:
+    client = console.signed_in(console.person())
+    page = client.get("/", params={"q": "书画"})
+    switch = re.search(r'class="lang-switch" href="([^"]+)"', page.text)
+    assert switch is not None
+    back = client.get(switch.group(1).replace("&amp;", "&"))
+    assert back.status_code == 303 and back.headers["location"] == "/?q=%E4%B9%A6%E7%94%BB"
+    english = client.get(back.headers["location"])
+    assert "Work queue" in english.text and 'lang="en"' in english.text
