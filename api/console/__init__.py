@@ -9,18 +9,23 @@ the database by another path.
 
 from __future__ import annotations
 
+import inspect
+
 from fastapi import APIRouter, Depends, FastAPI
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
 from api.console import account, auth, case, desk, start
 from api.console.assets import STATIC_PREFIX, static_files
 from api.console.headers import SecurityHeaders
-from api.console.i18n import text, use_language
+from api.console.i18n import request_language, text, use_language
 from api.console.templating import make_templates, render
 from engine.settings import Settings
 
 __all__ = ["mount"]
+
+API_PATHS = ("/api/", "/healthz", "/readyz", "/openapi.json")
 
 
 def mount(app: FastAPI, settings: Settings) -> None:
@@ -40,6 +45,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
                       status=403)
 
     app.add_exception_handler(auth.CsrfRefused, csrf_refused)
+    _html_for_people(app)
     app.mount(STATIC_PREFIX, static_files(), name="static")
     app.add_middleware(SecurityHeaders)
     openapi_url = app.openapi_url or "/openapi.json"
@@ -49,3 +55,21 @@ def mount(app: FastAPI, settings: Settings) -> None:
         """Swagger UI from the process's own files (closed networks have no CDN)."""
         return render(request, "apidocs.html",
                       {"title": app.title, "openapi_url": openapi_url})
+
+
+def _html_for_people(app: FastAPI) -> None:
+    """A page a person can read for an unknown address asked by a browser; machine clients
+    and the API keep their problem+json (the handler `api.errors` installed)."""
+    api_handler = app.exception_handlers[StarletteHTTPException]
+
+    async def not_found_page(request: Request, exc: Exception) -> Response:
+        wants_page = "text/html" in request.headers.get("accept", "")
+        if (isinstance(exc, StarletteHTTPException) and exc.status_code == 404 and wants_page
+                and not request.url.path.startswith(API_PATHS)):
+            lang = request_language(request)
+            return render(request, "error.html",
+                          {"heading": text("error.not_found", lang)}, status=404)
+        answer = api_handler(request, exc)
+        return await answer if inspect.isawaitable(answer) else answer
+
+    app.add_exception_handler(StarletteHTTPException, not_found_page)

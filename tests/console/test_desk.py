@@ -154,3 +154,12 @@ def test_htmx_gets_the_queue_alone_from_the_same_template(console: Console) -> N
                       headers={"HX-Request": "true"})
     assert part.text.lstrip().startswith('<div class="queue" id="queue">')
     assert "<html" not in part.text and part.text.strip() in whole.text
+
+
+def test_an_unknown_address_is_a_page_for_a_browser_and_a_problem_for_the_api(
+        http: httpx.Client) -> None:
+    page = http.get("/no/such/page", headers={"Accept": "text/html"})
+    api = http.get("/api/v1/no/such/thing", headers={"Accept": "text/html"})
+    assert page.status_code == api.status_code == 404
+    assert "未找到该页面或记录" in page.text
+    assert api.headers["content-type"] == "application/problem+json"
