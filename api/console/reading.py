@@ -179,21 +179,17 @@ class Reading:
             overdue=True if filters.overdue else None, text=filters.q, status=filters.status,
             order="priority", limit=limit, cursor=cursor)
         now = self.service.clock.now()
+        due = self.service.next_due([view.id for view in views])
         rows = []
         for view in views:
             public = self.presenter.case(view, self.principal, self.lang)
             wf = self.workflow(view.workflow_id, view.workflow_version)
-            deadline = self._next_deadline(view.id)
             rows.append(QueueRow(
                 id=view.id, title=public.title or public.state_title,
                 workflow=as_text(wf.spec.title, self.lang, wf.id), stage=public.state_title,
                 status=view.status, days_in_stage=max((now - view.entered_at).days, 0),
-                next_due=deadline, overdue=bool(view.overdue), community=view.community))
+                next_due=due.get(view.id), overdue=bool(view.overdue), community=view.community))
         return rows, following
-
-    def _next_deadline(self, case_id: str) -> datetime | None:
-        timers, _ = self.service.list_timers(case_id=case_id, state="pending", limit=1)
-        return timers[0].due_at if timers else None
 
     # -- one record -----------------------------------------------------------------------
 

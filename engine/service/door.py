@@ -961,6 +961,11 @@ class CaseService:
                 raise Refused(_refusal("invalid_cursor", {"cursor": cursor})) from error
         return [_timer_view(row) for row in rows], following
 
+    def next_due(self, case_ids: list[str]) -> dict[str, datetime]:
+        """The soonest pending deadline of each case that has one (a work queue's column)."""
+        with read_connection(self.engine) as connection:
+            return repo.next_due(connection, case_ids[:MAX_LIMIT])
+
     def list_escalations(self, *, workflow_id: str | None = None,
                          community_prefix: str | None = None, since: datetime | None = None,
                          until: datetime | None = None, limit: int = 100,

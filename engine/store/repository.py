@@ -752,6 +752,16 @@ def finish_timer(connection: Connection, timer_row_id: int, *, outcome: str,
                                        "w_outcome": outcome})
 
 
+def next_due(connection: Connection, case_ids: list[str]) -> dict[str, datetime]:
+    """The soonest pending deadline of each of these cases (one query for a queue page)."""
+    if not case_ids:
+        return {}
+    query = (sa.select(timers.c.case_id, sa.func.min(timers.c.due_at).label("due"))
+             .where(timers.c.case_id.in_(case_ids), timers.c.status == "pending")
+             .group_by(timers.c.case_id))
+    return {row.case_id: row.due for row in connection.execute(query)}
+
+
 def list_timers(connection: Connection, *, case_id: str | None, due_before: datetime | None,
                 status: str | None, community_prefix: str | None, now: datetime,
                 limit: int, cursor: str | None) -> tuple[list[Row], str | None]:

@@ -163,3 +163,10 @@ def test_an_unknown_address_is_a_page_for_a_browser_and_a_problem_for_the_api(
     assert page.status_code == api.status_code == 404
     assert "未找到该页面或记录" in page.text
     assert api.headers["content-type"] == "application/problem+json"
+
+
+def test_each_row_shows_its_next_deadline_in_peoples_words(console: Console) -> None:
+    area = f"{COMMUNITY}/deadlines"
+    _record(console, "答复期限组织", area)
+    page = console.signed_in(console.person(community=area)).get("/")
+    assert "2026年3月9日" in page.text  # five working days after Monday 2 March 2026
