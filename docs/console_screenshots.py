@@ -71,7 +71,9 @@ def main() -> None:
             page.get_by_role("button", name="登录").click()
             page.wait_for_load_state()
             _shoot(page, server.url + "/", "queue")
+            page.goto(server.url + "/?q=" + "科普")
             page.get_by_role("link", name=re.compile("科普")).first.click()
+            page.wait_for_load_state()
             case_url = page.url
             _shoot(page, case_url, "case")
             _shoot(page, server.url + "/cases/new/social_org_incubation", "start")

@@ -91,6 +91,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "status.active": ("办理中", "In progress"),
     "status.suspended": ("已暂停", "Suspended"),
     "status.closed": ("已办结", "Closed"),
+    "status.all": ("全部", "All"),
     "queue.pages": ("翻页", "Pages"),
     # one record
     "case.workflow": ("流程", "Workflow"),

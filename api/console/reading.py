@@ -25,6 +25,9 @@ from engine.errors import HatcheryError, NotFound
 from engine.language.spec import as_text
 from engine.timers.calendar import CalendarCoverageError, default_calendar
 
+STATUSES = ("active", "suspended", "closed", "all")
+DEFAULT_STATUS = "active"
+"""The queue shows records in progress unless asked for others."""
 HIDDEN_REFUSALS = frozenset({"unknown_trigger", "not_allowed_from_state"})
 """Actions refused for these reasons are not offered at all (they do not belong to the
 record's stage); other refusals are shown with their reason, never as a silent gap."""
@@ -62,7 +65,7 @@ class QueueFilters:
     workflow: str | None = None
     stage: str | None = None
     overdue: bool = False
-    status: str | None = None
+    status: str = DEFAULT_STATUS
     q: str | None = None
 
     @classmethod
@@ -71,20 +74,26 @@ class QueueFilters:
         workflow = params.get("workflow") if params.get("workflow") in known else None
         stages = known[workflow].stages if workflow else {}
         stage = params.get("stage") if params.get("stage") in stages else None
-        status = params.get("status") if params.get("status") in ("active", "suspended",
-                                                                  "closed") else None
+        status = params.get("status") if params.get("status") in STATUSES else DEFAULT_STATUS
         query = (params.get("q") or "").strip()[:100] or None
         return cls(workflow, stage, params.get("overdue") == "1", status, query)
 
     def query(self, **extra: str) -> str:
         values = {"workflow": self.workflow, "stage": self.stage,
-                  "overdue": "1" if self.overdue else None, "status": self.status,
+                  "overdue": "1" if self.overdue else None,
+                  "status": None if self.status == DEFAULT_STATUS else self.status,
                   "q": self.q, **extra}
         return urlencode({k: v for k, v in values.items() if v})
 
     @property
     def any(self) -> bool:
-        return any((self.workflow, self.stage, self.overdue, self.status, self.q))
+        return any((self.workflow, self.stage, self.overdue, self.q,
+                    self.status != DEFAULT_STATUS))
+
+    @property
+    def status_filter(self) -> str | None:
+        """The status the service filters by (None: every status)."""
+        return None if self.status == "all" else self.status
 
 
 @dataclass(frozen=True)
@@ -176,7 +185,8 @@ class Reading:
               ) -> tuple[list[QueueRow], str | None]:
         views, following = self.service.list_cases(
             workflow_id=filters.workflow, state=filters.stage, community_prefix=self.scope(),
-            overdue=True if filters.overdue else None, text=filters.q, status=filters.status,
+            overdue=True if filters.overdue else None, text=filters.q,
+            status=filters.status_filter,
             order="priority", limit=limit, cursor=cursor)
         now = self.service.clock.now()
         due = self.service.next_due([view.id for view in views])

@@ -170,3 +170,14 @@ def test_each_row_shows_its_next_deadline_in_peoples_words(console: Console) -> 
     _record(console, "答复期限组织", area)
     page = console.signed_in(console.person(community=area)).get("/")
     assert "2026年3月9日" in page.text  # five working days after Monday 2 March 2026
+
+
+def test_the_queue_shows_records_in_progress_unless_asked_for_others(console: Console) -> None:
+    area = f"{COMMUNITY}/statuses"
+    _record(console, "办理中的组织", area)
+    paused = _record(console, "暂停的组织", area)
+    console.app.state.service.suspend(paused, actor=SEED, reason="负责人变更")
+    client = console.signed_in(console.person(community=area))
+    assert _titles(client.get("/").text) == ["办理中的组织"]
+    assert _titles(client.get("/", params={"status": "suspended"}).text) == ["暂停的组织"]
+    assert len(_titles(client.get("/", params={"status": "all"}).text)) == 2
