@@ -31,6 +31,7 @@ from api.console.history import timeline
 from api.console.i18n import role_title, text
 from api.console.reading import HIDDEN_REFUSALS, Reading
 from api.console.templating import render
+from engine.core.compiler import CompiledWorkflow
 from engine.errors import Conflict, HatcheryError, NotFound, Refusal, Refused
 from engine.language.spec import as_text
 from engine.store.operations import record as record_operation
@@ -72,7 +73,7 @@ def _actions(reading: Reading, detail: Any) -> list[dict[str, Any]]:
             "title": as_text(t.spec.title, reading.lang, action.trigger),
             "description": as_text(t.spec.description, reading.lang) or None,
             "to": reading.state_title(wf, t.spec.to), "allowed": action.allowed,
-            "refusal": refusal_text(refusal, reading.lang) if refusal else None,
+            "refusal": refusal_text(refusal, reading.lang, wf) if refusal else None,
             "fields": fields_from_specs(t.spec.input, reading.lang), "errors": {},
         })
     return found
@@ -121,11 +122,18 @@ def case_page(request: Request, desk: Desk, case_id: str, *, status: int = 200,
 DONE = frozenset({"start", "tick", "untick", "suspend", "resume"})
 
 
-def refusal_text(refusal: Refusal, lang: str) -> str:
-    """A refusal in people's words (roles by their titles, never their codes)."""
+def refusal_text(refusal: Refusal, lang: str, wf: CompiledWorkflow | None = None) -> str:
+    """A refusal in people's words: roles and checklist items by their titles, never by
+    their codes."""
+    details = refusal.details
     if refusal.code == "role_missing":
-        roles = [role_title(r, lang) for r in refusal.details.get("required_roles", [])]
+        roles = [role_title(r, lang) for r in details.get("required_roles", [])]
         return text("refusal.role_missing", lang, roles="、".join(roles))
+    if refusal.code == "checklist_incomplete" and wf is not None:
+        titles = {item: as_text(spec.title, lang, item) for info in wf.states.values()
+                  for item, spec in info.spec.checklist.items()}
+        missing = [titles.get(item, item) for item in details.get("missing", [])]
+        return text("refusal.checklist_incomplete", lang, items="、".join(missing))
     return refusal.message(lang)
 
 
@@ -184,7 +192,8 @@ def _refused(request: Request, desk: Desk, case_id: str, refusal: Refusal,
     labels = {f.name: f.label for f in failed.get("fields", [])}
     errors = problems_by_field(refusal.details.get("errors", []), desk.lang, labels,
                                prefix=failed.get("prefix", ""))
-    failed = {**failed, "allowed": True, "refusal": refusal_text(refusal, desk.lang),
+    wf = failed.get("workflow")
+    failed = {**failed, "allowed": True, "refusal": refusal_text(refusal, desk.lang, wf),
               "errors": errors}
     status = 409 if refusal.code in ("checklist_incomplete", "not_allowed_from_state") else 422
     if refusal.code == "role_missing":
@@ -211,7 +220,8 @@ def _fire(request: Request, desk: Desk, case_id: str, trigger: str,
     values, unreadable = read_values(specs, form, prefix="in-")
     comment = str(form.get("comment") or "").strip() or None
     typed = fields_from_specs(specs, desk.lang, {**_raw(form, specs), **values})
-    failed = {"trigger": trigger, "fields": typed, "prefix": "in-", "comment": comment}
+    failed = {"trigger": trigger, "fields": typed, "prefix": "in-", "comment": comment,
+              "workflow": wf}
     if unreadable:
         return _unreadable(request, desk, case_id, unreadable, failed)
     service, actor = reading.service, desk.principal.actor

@@ -66,3 +66,12 @@ def sign_in_page(page: Any, url: str, name: str, password: str) -> None:
     page.get_by_label("密码").fill(password)
     page.get_by_role("button", name="登录").click()
     page.wait_for_load_state()
+
+
+def action(page: Any, trigger: str) -> Any:
+    """The action `trigger` of a record's page, its form unfolded (as a person clicks it)."""
+    found = page.locator(f"#action-{trigger}")
+    folded = found.locator("details:not([open]) > summary")
+    if folded.count():
+        folded.click()
+    return found

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from console.browser import PHONE, sign_in_page
+from console.browser import PHONE, action, sign_in_page
 from console.conftest import COMMUNITY, PASSWORD, Console
 from engine.core.decision import Actor
 
@@ -55,7 +55,7 @@ def test_a_refused_form_breaks_no_wcag_rule_and_takes_the_focus(
         page: Any, console: Console, record_id: str) -> None:
     sign_in_page(page, console.url, console.person(), PASSWORD)
     page.goto(console.url + f"/cases/{record_id}")
-    page.locator("#action-select").get_by_role("button", name="选定").click()
+    action(page, "select").get_by_role("button", name="选定").click()
     assert page.evaluate("document.activeElement.className") == "error-summary"
     assert _violations(page) == []
 
@@ -72,7 +72,7 @@ def test_a_record_can_be_advanced_with_the_keyboard_alone(
         page: Any, console: Console, record_id: str) -> None:
     sign_in_page(page, console.url, console.person(), PASSWORD)
     page.goto(console.url + f"/cases/{record_id}")
-    page.locator("#action-select").get_by_label("是").focus()
+    action(page, "select").get_by_label("是").focus()
     page.keyboard.press("Space")
     for _ in range(20):  # on to the action's button
         page.keyboard.press("Tab")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from console.browser import PHONE, sign_in_page
+from console.browser import PHONE, action, sign_in_page
 from console.conftest import PASSWORD, Console
 from engine.core.decision import Actor
 
@@ -38,15 +38,15 @@ def test_a_caseworker_starts_a_record_and_advances_it_past_a_refusal(
     assert page.locator("#current-stage").inner_text() == "社会组织选择"
     assert page.get_by_role("status").inner_text() == "已建档"
 
-    select = page.locator("#action-select")
+    select = action(page, "select")
     select.get_by_label("否").check()
     select.get_by_role("button", name="选定").click()
     refusal = page.locator("#action-select .refusal")
     assert "列入活动异常名录或严重违法失信名单的组织不能入选" in refusal.inner_text()
     assert page.locator("#current-stage").inner_text() == "社会组织选择"
 
-    page.locator("#action-select").get_by_label("是").check()
-    page.locator("#action-select").get_by_role("button", name="选定").click()
+    action(page, "select").get_by_label("是").check()
+    action(page, "select").get_by_role("button", name="选定").click()
     assert page.locator("#current-stage").inner_text() == "社会组织确认"
     assert "已办理：选定" in page.get_by_role("status").inner_text()
     assert "王丽（社区党委）" in page.locator("#timeline li").first.inner_text()
@@ -56,7 +56,7 @@ def test_a_missing_field_is_named_in_the_summary_and_beside_the_field(
         page: Any, console: Console) -> None:
     sign_in_page(page, console.url, console.person(), PASSWORD)
     _start_record(page, console)
-    page.locator("#action-select").get_by_role("button", name="选定").click()
+    action(page, "select").get_by_role("button", name="选定").click()
     summary = page.locator(".error-summary")
     assert summary.is_visible()
     link = summary.get_by_role("link")
@@ -68,9 +68,9 @@ def test_the_checklist_is_ticked_with_evidence_and_the_timeline_shows_it(
         page: Any, console: Console) -> None:
     sign_in_page(page, console.url, console.person(), PASSWORD)
     case_id = _start_record(page, console)
-    page.locator("#action-select").get_by_label("是").check()
-    page.locator("#action-select").get_by_role("button", name="选定").click()
-    sign = page.locator("#action-sign_agreement")
+    action(page, "select").get_by_label("是").check()
+    action(page, "select").get_by_role("button", name="选定").click()
+    sign = action(page, "sign_agreement")
     sign.get_by_label("服务内容").fill("助餐、助浴")
     sign.get_by_label("活动场次").fill("24")
     sign.get_by_label("预期效果").fill("覆盖社区老人")
@@ -92,7 +92,7 @@ def test_a_double_submit_makes_one_event(page: Any, console: Console) -> None:
     sign_in_page(page, console.url, console.person(), PASSWORD)
     case_id = _start_record(page, console)
     form = page.locator("#action-select form")
-    page.locator("#action-select").get_by_label("是").check()
+    action(page, "select").get_by_label("是").check()
     form.evaluate("f => { f.requestSubmit(); f.requestSubmit(); }")
     page.wait_for_url(re.compile(r"done=fire"))
     assert [e.kind for e in _events(console, case_id)] == ["start", "transition"]
@@ -105,8 +105,8 @@ def test_a_form_older_than_the_last_change_says_so_and_shows_the_new_state(
     case_id = _start_record(page, console)
     other = browser_context.new_page()
     other.goto(console.url + f"/cases/{case_id}")
-    other.locator("#action-select").get_by_label("是").check()
-    other.locator("#action-select").get_by_role("button", name="选定").click()
+    action(other, "select").get_by_label("是").check()
+    action(other, "select").get_by_role("button", name="选定").click()
     other.close()
     page.get_by_label("暂停原因").fill("组织负责人更换")
     page.get_by_role("button", name="暂停办理").click()
@@ -131,8 +131,8 @@ def test_a_phone_sized_screen_can_start_and_advance_a_record(
     page.set_viewport_size(PHONE)
     sign_in_page(page, console.url, console.person(), PASSWORD)
     _start_record(page, console, name="手机建档的组织")
-    page.locator("#action-select").get_by_label("是").check()
-    page.locator("#action-select").get_by_role("button", name="选定").click()
+    action(page, "select").get_by_label("是").check()
+    action(page, "select").get_by_role("button", name="选定").click()
     assert page.locator("#current-stage").inner_text() == "社会组织确认"
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]  # nothing forces sideways scrolling of the page
