@@ -15,7 +15,7 @@ from typing import Any
 
 from jinja2_fragments.fastapi import Jinja2Blocks
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, Response
+from starlette.responses import Response
 
 from api.console.assets import static_url
 from api.console.i18n import (
@@ -87,4 +87,4 @@ def _datetime(lang: str, value: Any) -> str:
     return format_datetime(value, lang)
 
 
-__all__ = ["HTMLResponse", "make_templates", "render"]
+__all__ = ["make_templates", "render"]
