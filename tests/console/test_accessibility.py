@@ -56,7 +56,8 @@ def test_a_refused_form_breaks_no_wcag_rule_and_takes_the_focus(
     sign_in_page(page, console.url, console.person(), PASSWORD)
     page.goto(console.url + f"/cases/{record_id}")
     action(page, "select").get_by_role("button", name="选定").click()
-    assert page.evaluate("document.activeElement.className") == "error-summary"
+    page.wait_for_load_state()  # the answer to the form, with its script run
+    page.wait_for_function("document.activeElement.className === 'error-summary'")
     assert _violations(page) == []
 
 
