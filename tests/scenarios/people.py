@@ -6,9 +6,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from scenarios.conftest import HIGHER, SECRETARY, Community
-
 from engine.timers.calendar import CHINA_TZ
+from scenarios.conftest import HIGHER, SECRETARY, Community
 
 DECIDED_BY_MEETING = "branch_general_meeting"
 

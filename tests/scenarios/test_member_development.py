@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from engine.timers.calendar import CHINA_TZ
 from scenarios.conftest import (
     HIGHER,
     SECRETARY,
@@ -22,8 +23,6 @@ from scenarios.people import (
     make_development_target,
     tick_probation,
 )
-
-from engine.timers.calendar import CHINA_TZ
 
 MENTORS = {"decided_by": DECIDED_BY_MEETING, "mentors_are_full_members": True}
 
