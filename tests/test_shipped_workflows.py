@@ -11,8 +11,7 @@ from engine.language.spec import StateSpec, Text, WorkflowSpec
 from engine.settings import PROJECT_ROOT
 
 WORKFLOWS = PROJECT_ROOT / "workflows"
-SHIPPED = ["member_development", "party_organization", "self_organization",
-           "co_building_agreement", "committee_election"]
+SHIPPED = sorted(p.stem for p in WORKFLOWS.glob("*.yaml"))
 
 
 def _spec(workflow_id: str) -> WorkflowSpec:

@@ -72,6 +72,12 @@ class Community:
 
     # -- time --------------------------------------------------------------------------
 
+    def begins_on(self, moment: datetime) -> None:
+        """Set the clock for a story that begins before the fixture's date (nothing has
+        happened in this community yet, so no timer is skipped)."""
+        assert self.service.list_cases()[0] == []
+        self.clock.set(moment)
+
     @property
     def today(self) -> str:
         return self.clock.now().astimezone(CHINA_TZ).date().isoformat()
@@ -141,6 +147,10 @@ class Community:
 
     def last(self, case_id: str) -> EventView:
         return self.history(case_id)[-1]
+
+    def overdue(self, case_id: str) -> list[str]:
+        """The timers (`state:timer`) that marked the case overdue, in order."""
+        return [e.input["timer"] for e in self.history(case_id) if e.kind == "overdue"]
 
 
 @pytest.fixture

@@ -3,11 +3,12 @@ be backdated, one or two mentors, and thought reports on schedule."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from engine.timers.calendar import CHINA_TZ
+from engine.timers.calendar import CHINA_TZ, add_duration, parse_duration
 from scenarios.conftest import (
+    COMMUNITY,
     HIGHER,
     SECRETARY,
     TIMER,
@@ -18,6 +19,7 @@ from scenarios.conftest import (
 )
 from scenarios.people import (
     DECIDED_BY_MEETING,
+    admit,
     apply_for_membership,
     make_activist,
     make_development_target,
@@ -318,7 +320,7 @@ def test_thought_reports_fall_due_each_quarter_and_an_overdue_one_is_counted(
 def test_a_community_asks_for_a_thought_report_every_month(w: Community) -> None:
     # Given a community whose branches ask for monthly reports
     w.service.set_parameter("member_development", "thought_report_interval", "P1M",
-                            community="fuzhou/cangshan/jinshan/jinzhou")
+                            community=COMMUNITY)
     w.advance(to=at(2024, 3, 1))
     person = apply_for_membership(w, "周敏")
     make_activist(w, person)
@@ -326,3 +328,137 @@ def test_a_community_asks_for_a_thought_report_every_month(w: Community) -> None
     # When three months pass without a report, three are counted overdue
     w.advance(timedelta(days=95))
     assert w.data(person)["thought_reports_missed"] == 3
+
+
+def test_the_talk_is_due_within_a_month_and_applicants_must_be_eighteen(w: Community) -> None:
+    # Given two applications handed in on 6 March 2024, one by a 17-year-old
+    w.advance(to=at(2024, 3, 6))
+    adult = apply_for_membership(w, "郑一", born="2000-01-01")
+    minor = apply_for_membership(w, "郑二", born="2006-09-01")
+
+    # When nobody talks with them for more than a month
+    w.advance(to=at(2024, 4, 10))
+    # then both talks are marked overdue by the timer
+    assert w.overdue(adult) == w.overdue(minor) == ["applicant:talk_due"]
+    # and a late talk needs a reason
+    assert w.refused_fire(adult, "record_talk", {"talk_date": w.today},
+                          actor=SECRETARY).code == "guard_false"
+    w.fire(adult, "record_talk", {"talk_date": w.today, "late_reason": "申请人出差"},
+           actor=SECRETARY)
+    assert w.state(adult) == "talked"
+
+    # When the application of someone under 18 is taken up, it is refused
+    under_age = w.refused_fire(minor, "record_talk", {"talk_date": w.today,
+                                                      "late_reason": "—"}, actor=SECRETARY)
+    assert "年满十八周岁" in under_age.zh
+    # and the branch declines it, which ends the record
+    w.fire(minor, "decline_application", {"reason": "递交申请时未满十八周岁"}, actor=SECRETARY)
+    case = w.case(minor)
+    assert (case.state, case.status) == ("not_admitted", "closed")
+
+
+def test_an_activist_not_assessed_for_six_months_is_recorded_by_the_timer(
+        w: Community) -> None:
+    # Given an activist named in spring 2024
+    w.advance(to=at(2024, 3, 1))
+    person = apply_for_membership(w, "邱平")
+    make_activist(w, person)
+    named = w.clock.now()
+
+    # When six months pass without an assessment
+    w.advance(to=named + timedelta(days=186))
+    # then the six-monthly check records it, as the system
+    assert w.data(person)["missed_assessments"] == 1
+    missed = [e for e in w.history(person) if e.trigger == "assessment_missed"]
+    assert [e.actor for e in missed] == [TIMER]
+    # and once assessed, the next check finds nothing missed
+    w.fire(person, "record_assessment", {"assessed_on": w.today, "result": "fair"},
+           actor=SECRETARY)
+    w.advance(to=named + timedelta(days=366))
+    assert w.data(person)["missed_assessments"] == 1
+
+
+def test_probation_can_be_extended_only_once_by_six_to_twelve_months(w: Community) -> None:
+    # Given a probationary member whose story began in March 2022
+    w.begins_on(at(2022, 3, 1))
+    person = apply_for_membership(w, "何静")
+    make_activist(w, person)
+    make_development_target(w, person)
+    admit(w, person)
+    assert w.state(person) == "probationary"
+    first_end = w.data(person)["probation_ends_on"]
+
+    # When the probation ends and, after the notice, the branch extends it
+    tick_probation(w, person)
+    w.advance(to=datetime.fromisoformat(first_end).replace(hour=10, tzinfo=CHINA_TZ))
+    w.until_left(person, "conversion_notice")
+    assert w.state(person) == "conversion_vote"
+    too_long = w.refused_fire(person, "extend_probation",
+                              {"meeting_date": w.today, "months": 13, "reason": "考察不足"},
+                              actor=SECRETARY)
+    assert too_long.code == "input_invalid"
+    w.fire(person, "extend_probation",
+           {"meeting_date": w.today, "months": 6, "reason": "考察不足"}, actor=SECRETARY)
+
+    # then the probation runs six more months from its original end
+    assert w.state(person) == "probation_extended"
+    six_months_later = add_duration(date.fromisoformat(first_end), parse_duration("P6M"))
+    assert w.data(person)["probation_ends_on"] == six_months_later.isoformat()
+    w.tick(person, "extension_approved", "上级党委批复", actor=HIGHER)
+    w.tick(person, "extended_conversion_applied", "转正申请书", actor=SECRETARY)
+
+    # When it ends, the notice runs, and the branch tries to extend a second time
+    w.advance(to=datetime.fromisoformat(w.data(person)["probation_ends_on"]).replace(
+        hour=10, tzinfo=CHINA_TZ))
+    assert w.state(person) == "conversion_notice"
+    w.until_left(person, "conversion_notice")
+    twice = w.refused_fire(person, "extend_probation",
+                           {"meeting_date": w.today, "months": 6, "reason": "再延"},
+                           actor=SECRETARY)
+    # then it is refused: only conversion or cancellation remain
+    assert twice.zh.startswith("预备期只能延长一次")
+    w.fire(person, "cancel_probation",
+           {"meeting_date": w.today, "approved_on": w.today, "reason": "仍不具备条件"},
+           actor=SECRETARY)
+    case = w.case(person)
+    assert (case.state, case.status) == ("cancelled", "closed")
+
+
+def test_a_notice_period_skips_the_national_day_holiday(w: Community) -> None:
+    # Given an applicant nominated as activist on Friday 26 September 2025
+    w.advance(to=at(2025, 9, 1))
+    person = apply_for_membership(w, "吴越")
+    w.advance(to=at(2025, 9, 26, 10))
+    w.fire(person, "record_talk", {"talk_date": w.today}, actor=SECRETARY)
+    w.fire(person, "recommend_activist", {"method": "party_members"}, actor=SECRETARY)
+    assert w.state(person) == "activist_notice"
+
+    # When the holiday comes (1-8 October; Sunday 28 September is a working day)
+    w.advance(to=at(2025, 10, 9, 12))
+    # then five working days have not passed yet: 28, 29, 30 September and 9 October
+    assert w.state(person) == "activist_notice"
+    assert w.refused_fire(person, "notice_ends", actor=SECRETARY).code == "guard_false"
+    # and the notice ends on Friday 10 October at the hour it opened
+    w.advance(to=at(2025, 10, 10, 12))
+    case = w.case(person)
+    assert (case.state, case.entered_at) == ("activist_decision", at(2025, 10, 10, 10))
+
+
+def test_a_seven_calendar_day_notice_is_a_local_setting(w: Community) -> None:
+    # Given a community whose rule is a notice of 7 days, holidays included
+    w.service.set_parameter("member_development", "notice_working_days", 0,
+                            community=COMMUNITY)
+    w.service.set_parameter("member_development", "notice_calendar_period", "P7D",
+                            community=COMMUNITY)
+    w.advance(to=at(2025, 9, 1))
+    person = apply_for_membership(w, "钱塘")
+    w.advance(to=at(2025, 9, 26, 10))
+    w.fire(person, "record_talk", {"talk_date": w.today}, actor=SECRETARY)
+    w.fire(person, "recommend_activist", {"method": "party_members"}, actor=SECRETARY)
+
+    # When seven days have passed, the National Day holiday notwithstanding
+    w.advance(to=at(2025, 10, 3, 9))
+    assert w.state(person) == "activist_notice"
+    w.advance(to=at(2025, 10, 3, 10))
+    # then the notice is over
+    assert w.state(person) == "activist_decision"
