@@ -364,6 +364,18 @@ class HealthPublic(Public):
     status: Literal["ok"]
 
 
+class CalendarCoveragePublic(Public):
+    """The years whose working days are known (the holidays package and imported notices);
+    from December on, a warning when next year's notice is not loaded yet."""
+
+    first_year: int
+    last_year: int
+    provisional_until: int
+    imported: list[int]
+    warning: str | None = None
+    warning_zh: str | None = None
+
+
 class ReadyPublic(Public):
     status: Literal["ready", "not_ready"]
     database: bool
@@ -372,6 +384,7 @@ class ReadyPublic(Public):
     rejected_definitions: list[RejectedDefinitionPublic] = Field(
         default_factory=list,
         description="Workflow files not loaded; the service runs with the others.")
+    calendar: CalendarCoveragePublic | None = None
 
 
 class TimerPublic(Public):

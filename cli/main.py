@@ -6,6 +6,7 @@ import typer
 
 from cli.audit import audit_app
 from cli.backup import backup, copy, restore
+from cli.calendar import calendar_app
 from cli.case import case_app
 from cli.demo import demo
 from cli.design import diagram, schema
@@ -50,6 +51,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(user_app, name="user")
 app.add_typer(timers_app, name="timers")
 app.add_typer(migrate_app, name="migrate")
+app.add_typer(calendar_app, name="calendar")
 # Caseworkers
 app.add_typer(case_app, name="case")
 # Auditors

@@ -7,13 +7,25 @@ and Saturday Oct 11 worked.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
+import sqlalchemy as sa
+from http_api.conftest import LiveServer
 from hypothesis import given
 from hypothesis import strategies as st
 
+from api.main import create_app
+from engine.clock import FrozenClock
+from engine.service.door import build_service
+from engine.settings import PROJECT_ROOT, Settings
 from engine.timers.calendar import (
     CHINA_TZ,
     CalendarCoverageError,
@@ -24,6 +36,7 @@ from engine.timers.calendar import (
     default_calendar,
     parse_duration,
 )
+from engine.timers.holiday_notice import NoticeError, parse_notice
 
 CAL = default_calendar()
 # Start dates far enough from the end of coverage that 150 working days stay inside it.
@@ -386,3 +399,140 @@ def test_add_working_days_is_at_least_n_calendar_days_later(start: date, n: int)
 @given(covered_dates, covered_dates)
 def test_working_days_between_is_antisymmetric(a: date, b: date) -> None:
     assert CAL.working_days_between(a, b) == -CAL.working_days_between(b, a)
+
+
+# --- the calendar as data: imported State Council notices -----------------------------
+
+NOTICE_2027 = """\
+# 国务院办公厅关于2027年部分节假日安排的通知（演示用，日期为示例）
+year: 2027
+notice: 国办发明电〔2026〕示例号
+days_off:
+  - 2027-01-01
+  - 2027-02-06..2027-02-13
+  - 2027-10-01..2027-10-07
+working_days:
+  - 2027-02-14
+  - 2027-10-09
+"""
+
+
+def test_a_notice_file_lists_days_off_by_day_or_range_and_the_weekend_days_worked() -> None:
+    notice = parse_notice(NOTICE_2027)
+    assert (notice.year, len(notice.days_off), sorted(notice.working_days)) == (
+        2027, 16, [date(2027, 2, 14), date(2027, 10, 9)])
+
+
+def test_every_problem_of_a_notice_file_is_reported_at_once_with_its_line() -> None:
+    with pytest.raises(NoticeError) as caught:
+        parse_notice("year: 2027\nnotice: 通知\nholidays: []\ndays_off:\n  - 2027-02-30\n"
+                     "  - 2027-03-05..2027-03-01\n  - 2028-01-01\nworking_days:\n"
+                     "  - 2027-02-15\n")
+    assert caught.value.problems == [
+        "line 3: 'holidays' is not a key of a notice; use year, notice, days_off, "
+        "working_days",
+        "line 5: '2027-02-30' is not a date (YYYY-MM-DD) or a range (YYYY-MM-DD..YYYY-MM-DD)",
+        "line 6: the range 2027-03-05..2027-03-01 ends before it begins",
+        "2028-01-01 is not in 2027",
+        "2027-02-15 is a weekday: only weekend days are turned into working days",
+    ]
+
+
+def test_an_imported_notice_makes_its_year_official_and_extends_coverage() -> None:
+    calendar = WorkingCalendar()
+    year = calendar.package_last_year + 1
+    with pytest.raises(CalendarCoverageError):
+        calendar.add_working_days(date(year, 12, 28), 5)
+    text = NOTICE_2027.replace("2027", str(year))
+    calendar.add_notice(parse_notice(text))
+    coverage = calendar.coverage()
+    assert (coverage.last_year, coverage.provisional_until, coverage.imported) == (
+        year, year + 1, (year,))
+    assert not calendar.is_provisional(date(year, 3, 1))
+    # the notice's days off rest, its weekend days are worked, other days as usual
+    assert not calendar.is_working_day(date(year, 2, 8))
+    assert calendar.is_working_day(date(year, 2, 14))
+    # and a deadline crossing into the year after, refused before, is computed now
+    assert calendar.add_working_days(date(year, 12, 28), 5).year == year + 1
+
+
+def test_from_december_a_missing_notice_for_next_year_is_warned() -> None:
+    calendar = WorkingCalendar()
+    last = calendar.package_last_year
+    assert calendar.coverage().warning(date(last, 11, 30)) is None
+    en, zh = calendar.coverage().warning(date(last, 12, 1)) or ("", "")
+    assert f"notice for {last + 1} is not loaded" in en and f"{last + 1}年" in zh
+    calendar.add_notice(parse_notice(NOTICE_2027.replace("2027", str(last + 1))))
+    assert calendar.coverage().warning(date(last, 12, 1)) is None
+
+
+def test_the_next_years_notice_can_turn_this_years_last_weekend_into_working_days() -> None:
+    calendar = WorkingCalendar()
+    year = calendar.package_last_year + 1
+    sunday = date(year, 12, 26) + timedelta(days=(6 - date(year, 12, 26).weekday()) % 7)
+    calendar.add_notice(parse_notice(NOTICE_2027.replace("2027", str(year))))
+    following = (f"year: {year + 1}\nnotice: 通知\ndays_off:\n  - {year + 1}-01-01\n"
+                 f"working_days:\n  - {sunday.isoformat()}\n")
+    assert not calendar.is_working_day(sunday)
+    calendar.add_notice(parse_notice(following))
+    assert calendar.is_working_day(sunday)
+
+
+def _hatchery(*args: str, url: str, data_dir: Path) -> subprocess.CompletedProcess[str]:
+    """The command in a process of its own (the shared calendar of this one stays as is)."""
+    env = {**os.environ, "DATABASE_URL": url, "HATCHERY_DATA_DIR": str(data_dir),
+           "HATCHERY_ACTOR": "zhang.operator"}
+    command = [str(Path(sys.executable).parent / "hatchery"), *args]
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=PROJECT_ROOT,
+                          timeout=120, check=False)
+
+
+def test_an_operator_imports_a_notice_and_the_status_shows_it(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'hatchery.db'}"
+    year = default_calendar().package_last_year + 1
+    notice = tmp_path / f"notice-{year}.yaml"
+    notice.write_text(NOTICE_2027.replace("2027", str(year)), encoding="utf-8")
+
+    imported = _hatchery("calendar", "import", str(notice), url=url, data_dir=tmp_path)
+    assert imported.returncode == 0, imported.stderr
+    assert f"Imported the holiday notice for {year}" in imported.stdout
+    again = _hatchery("calendar", "import", str(notice), url=url, data_dir=tmp_path)
+    assert f"Already imported the holiday notice for {year}" in again.stdout
+
+    status = _hatchery("calendar", "status", "--json", url=url, data_dir=tmp_path)
+    found = json.loads(status.stdout)
+    assert (found["last_year"], found["imported"], found["warning"]) == (year, [year], None)
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            logged = connection.execute(sa.text(
+                "SELECT actor, target FROM operations WHERE action = 'calendar_import'")).all()
+    finally:
+        engine.dispose()
+    assert [tuple(row) for row in logged] == [("zhang.operator", str(year))]
+
+
+def test_a_wrong_notice_file_is_refused_with_its_located_problems(tmp_path: Path) -> None:
+    notice = tmp_path / "notice.yaml"
+    notice.write_text("year: 2027\nnotice: 通知\ndays_off:\n  - 2027-13-01\n", encoding="utf-8")
+    result = _hatchery("calendar", "import", str(notice),
+                       url=f"sqlite:///{tmp_path / 'h.db'}", data_dir=tmp_path)
+    assert result.returncode != 0
+    assert f"{notice}: line 4: '2027-13-01' is not a date" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_readiness_reports_the_calendar_and_warns_in_december(tmp_path: Path) -> None:
+    settings = Settings(database_url=f"sqlite:///{tmp_path / 'h.db'}", data_dir=tmp_path)
+    december = datetime(default_calendar().package_last_year, 12, 1, 9, tzinfo=CHINA_TZ)
+    service = build_service(settings, FrozenClock(december))
+    try:
+        with LiveServer(create_app(settings, service=service)) as server:
+            body = httpx.get(f"{server.url}/readyz").json()
+    finally:
+        service.engine.dispose()
+    calendar = body["calendar"]
+    assert calendar["first_year"] <= 2025 <= calendar["last_year"]
+    if december.year + 1 not in calendar["imported"]:
+        assert f"for {december.year + 1} is not loaded" in calendar["warning"]
+        assert "国务院办公厅节假日安排通知" in calendar["warning_zh"]

@@ -30,6 +30,7 @@ from engine.core.decision import (
     decide,
     environment,
     plan_timers,
+    priority,
     start,
 )
 from engine.definitions.loader import load_file, load_text
@@ -467,19 +468,29 @@ def test_starting_with_invalid_data_is_refused_per_field(wf: CompiledWorkflow) -
 
 def test_the_shipped_workflow_runs_from_selection_to_graduation(
         incubation: CompiledWorkflow) -> None:
-    s = start(incubation, {"name": "上古健康服务中心", "residents_need": "居家养老",
-                           "has_party_organization": True}, COMMITTEE, NOW)
-    assert isinstance(s, Start) and s.priority == 2.0
+    s = start(incubation, {"name": "上古健康服务中心", "residents_need": "居家养老"},
+              COMMITTEE, NOW)
+    assert isinstance(s, Start) and s.priority == 0.0
+    # party presence is read from the linked party-organization record
+    branch = (LinkedCase("po", "party_organization", "independent_branch", "party"),)
+    assert priority(incubation, CaseSnapshot(s.state, s.data, NOW, links=branch), NOW,
+                    incubation.resolve_params({})) == 2.0
     snap = CaseSnapshot(s.state, s.data, NOW)
+    today = NOW.date().isoformat()
+    evaluation = {"evaluated_on": today, "services_as_agreed": True,
+                  "effect_achieved": "achieved"}
     steps: list[tuple[str, dict[str, Any], dict[str, bool]]] = [
         ("select", {"not_on_abnormal_lists": True}, {}),
-        ("sign_agreement", {"services": "居家养老服务", "activity_sessions": 12,
-                            "expected_effect": "服务 9000 人次", "agreement_date": "2025-03-03"},
-         {}),
-        ("record_evaluation", {"result": "good"}, {}),
+        ("sign_agreement", {"services": "居家养老服务", "activity_sessions": 1,
+                            "expected_effect": "服务 9000 人次", "agreement_date": today,
+                            "venue": "活动室", "startup_funds_yuan": 20000,
+                            "instructor": "陈红", "resources_due": today}, {}),
+        ("record_delivery", {"delivered_on": today, "kind": "activity", "title": "健康讲座",
+                             "people_served": 40, "evidence": "签到表"}, {}),
+        ("record_evaluation", {**evaluation, "result": "good"}, {}),
         ("begin_final_evaluation", {}, {"venue": True, "startup_funds": True,
                                         "party_instructor": True, "incubation_plan": True}),
-        ("record_final_result", {"result": "passed"}, {}),
+        ("record_final_result", {**evaluation, "result": "passed"}, {}),
         ("graduate", {}, {}),
     ]
     for trigger, given, ticks in steps:
@@ -488,6 +499,7 @@ def test_the_shipped_workflow_runs_from_selection_to_graduation(
         snap = CaseSnapshot(t.to_state, t.data, NOW)
     assert snap.state == "graduated"
     assert snap.data["evaluations"] == 1 and snap.data["final_result"] == "passed"
+    assert snap.data["delivery_percent"] == 100
 
 
 # --- the core decides, the shell acts ---------------------------------------------------

@@ -6,9 +6,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.routes.workflows import rejected_public
-from api.schemas import HealthPublic, ReadyPublic
+from api.schemas import CalendarCoveragePublic, HealthPublic, ReadyPublic
 from engine.errors import HatcheryError
 from engine.store.db import current_revision, head_revision
+from engine.timers.calendar import CHINA_TZ, default_calendar
+from engine.timers.calendar_store import load_notices
 
 router = APIRouter(tags=["health"])
 
@@ -32,7 +34,19 @@ def readyz(request: Request) -> ReadyPublic | JSONResponse:
     service = getattr(request.app.state, "service", None)
     rejected = rejected_public(service.registry, "en") if service is not None else []
     body = ReadyPublic(status="ready" if ready else "not_ready", database=reachable,
-                       revision=revision, head=head, rejected_definitions=rejected)
+                       revision=revision, head=head, rejected_definitions=rejected,
+                       calendar=_calendar(request) if ready else None)
     if ready:
         return body
     return JSONResponse(body.model_dump(), status_code=503)
+
+
+def _calendar(request: Request) -> CalendarCoveragePublic:
+    """The working-day calendar's coverage, notices imported since start included."""
+    load_notices(request.app.state.db)
+    coverage = default_calendar().coverage()
+    warning = coverage.warning(request.app.state.service.clock.now().astimezone(CHINA_TZ).date())
+    return CalendarCoveragePublic(
+        first_year=coverage.first_year, last_year=coverage.last_year,
+        provisional_until=coverage.provisional_until, imported=list(coverage.imported),
+        warning=warning[0] if warning else None, warning_zh=warning[1] if warning else None)

@@ -82,6 +82,7 @@ from engine.store.db import (
 )
 from engine.store.operations import record as record_operation
 from engine.timers.calendar import CalendarCoverageError, DurationError
+from engine.timers.calendar_store import load_notices
 
 __all__ = [
     "AUTO_ACTOR",
@@ -1294,6 +1295,7 @@ def build_service(settings: Settings, clock: Clock | None = None, *,
                              detail={"from": before, "to": after})
         registry = WorkflowRegistry(engine, clock)
         registry.sync_directory(settings.workflows_dir)
+        load_notices(engine)
     except BaseException:
         engine.dispose()
         raise

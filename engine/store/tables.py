@@ -27,6 +27,7 @@ from sqlmodel import Field, SQLModel
 
 __all__ = [
     "ApiToken",
+    "CalendarNotice",
     "Case",
     "CaseLink",
     "ChecklistTick",
@@ -368,6 +369,21 @@ class SavedFilter(SQLModel, table=True):
     name: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
     query: str = Field(sa_column=sa.Column(sa.String(1000), nullable=False))
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
+
+class CalendarNotice(SQLModel, table=True):
+    """A year's official holiday notice imported by an operator (`hatchery calendar import`):
+    the days off and the weekend days worked, as ISO dates. One row per year; importing a
+    corrected notice replaces it (each import is in the operations log). Migration 0025."""
+
+    __tablename__ = "calendar_notices"
+
+    year: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
+    notice: str = Field(sa_column=sa.Column(sa.String(500), nullable=False))
+    days_off: list[str] = Field(sa_column=sa.Column(JSONType, nullable=False))
+    working_days: list[str] = Field(sa_column=sa.Column(JSONType, nullable=False))
+    content_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    imported_at: datetime = Field(sa_column=_utc())
+    imported_by: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
 
 
 metadata = SQLModel.metadata

@@ -5,7 +5,8 @@ year of probation") and in working days ("5 working days of public notice"). Dur
 ISO 8601 text (`P6M`, `PT12H`) added with month-end clamping. Working days follow the
 official mainland China calendar: Monday-Friday except statutory holidays, plus the
 weekend days the State Council's yearly notice turns into working days (调休). That notice
-is only known for the years the installed `holidays` package records, so every working-day
+is known for the years the installed `holidays` package records and for those an operator
+imported (`engine.timers.holiday_notice`, `hatchery calendar import`); every working-day
 computation that touches another year refuses with `CalendarCoverageError` rather than
 guess.
 
@@ -25,8 +26,11 @@ import holidays
 from holidays.countries.china import ChinaStaticHolidays
 from holidays.version import __version__ as _HOLIDAYS_VERSION
 
+from engine.timers.holiday_notice import HolidayNotice
+
 __all__ = [
     "CHINA_TZ",
+    "CalendarCoverage",
     "CalendarCoverageError",
     "Duration",
     "DurationError",
@@ -151,8 +155,37 @@ def add_duration(start: date, d: Duration) -> date:
         ) from exc
 
 
+@dataclass(frozen=True)
+class CalendarCoverage:
+    """Which years the working-day calendar knows, and from where."""
+
+    first_year: int
+    last_year: int
+    provisional_until: int
+    package_last_year: int
+    imported: tuple[int, ...]
+    package_version: str = _HOLIDAYS_VERSION
+
+    def is_official(self, year: int) -> bool:
+        return self.first_year <= year <= self.last_year or year in self.imported
+
+    def warning(self, today: date) -> tuple[str, str] | None:
+        """From December on, (en, zh) words when next year's notice is not loaded yet."""
+        following = today.year + 1
+        if today.month < 12 or self.is_official(following):
+            return None
+        return (f"the State Council's holiday notice for {following} is not loaded: "
+                f"working-day deadlines in {following} are provisional (statutory days off "
+                f"by rule, no adjusted working weekends); import it with "
+                f"'hatchery calendar import FILE'",
+                f"尚未导入{following}年国务院办公厅节假日安排通知：{following}年的工作日"
+                f"期限为临时计算（法定节假日按规则推算，不含调休上班日）；"
+                f"请用“hatchery calendar import 文件”导入")
+
+
 class WorkingCalendar:
-    """Working days of the official mainland China calendar, from the `holidays` package.
+    """Working days of the official mainland China calendar, from the `holidays` package
+    and from the notices an operator imported (an imported notice wins for its year).
 
     Dates are judged in China: an aware datetime is converted to China Standard Time before
     its date is taken (naive datetimes are taken as already local), and results come back in
@@ -177,14 +210,35 @@ class WorkingCalendar:
         # last one it would silently treat every weekend as rest.
         noticed_years = ChinaStaticHolidays.special_public_holidays.keys()
         self.first_year: int = min(noticed_years)
-        self.last_year: int = max(noticed_years)
-        self.provisional_until: int = self.last_year + max(provisional_years, 0)
+        self.package_last_year: int = max(noticed_years)
+        self._provisional_years = max(provisional_years, 0)
+        self._notices: dict[int, HolidayNotice] = {}
+        self.last_year = self.package_last_year
+        self.provisional_until = self.last_year + self._provisional_years
         self._years: dict[int, frozenset[date]] = {}
         self._lock = threading.Lock()
 
+    def add_notice(self, notice: HolidayNotice) -> None:
+        """Use an imported notice for its year; coverage grows over years that follow on."""
+        with self._lock:
+            self._notices[notice.year] = notice
+            for year in (notice.year - 1, notice.year, notice.year + 1):
+                self._years.pop(year, None)
+            last = self.package_last_year
+            while last + 1 in self._notices:
+                last += 1
+            self.last_year = last
+            self.provisional_until = last + self._provisional_years
+
+    def coverage(self) -> CalendarCoverage:
+        """The years known, and which of them came from imported notices."""
+        return CalendarCoverage(self.first_year, self.last_year, self.provisional_until,
+                                self.package_last_year, tuple(sorted(self._notices)))
+
     def is_provisional(self, d: date) -> bool:
         """Whether `d` falls in a year whose official notice is not yet known."""
-        return self.last_year < _china_date(d).year <= self.provisional_until
+        year = _china_date(d).year
+        return year not in self._notices and self.last_year < year <= self.provisional_until
 
     def is_working_day(self, d: date) -> bool:
         """Monday-Friday that is not a statutory day off, or an adjusted working weekend day."""
@@ -230,9 +284,10 @@ class WorkingCalendar:
         cached = self._years.get(year)
         if cached is not None:
             return cached
-        if not self.first_year <= year <= self.provisional_until:
+        if not self.first_year <= year <= self.provisional_until and year not in self._notices:
             remedy = (
-                f"upgrade the holidays package once the schedule for {year} is published"
+                f"import the State Council's notice for {year} with 'hatchery calendar "
+                "import' once it is published"
                 if year > self.last_year
                 else "no earlier notices are recorded"
             )
@@ -245,8 +300,25 @@ class WorkingCalendar:
         with self._lock:
             cached = self._years.get(year)
             if cached is None:
-                cached = self._years[year] = _load_year(year, self.last_year)
+                notice, following = self._notices.get(year), self._notices.get(year + 1)
+                if notice is not None:
+                    cached = _notice_year(notice, following)
+                else:
+                    cached = _load_year(year, self.package_last_year)
+                    if following is not None:
+                        cached = cached | {d for d in following.working_days if d.year == year}
+                self._years[year] = cached
         return cached
+
+
+def _notice_year(notice: HolidayNotice, following: HolidayNotice | None) -> frozenset[date]:
+    """A year as its notice says: weekdays not off, plus the weekend days worked (also
+    those the next year's notice moves into this year)."""
+    first = date(notice.year, 1, 1)
+    days = [first + timedelta(days=i) for i in range(366)]
+    worked = notice.working_days | (following.working_days if following else frozenset())
+    return frozenset(d for d in days if d.year == notice.year
+                     and ((d.weekday() < 5 and d not in notice.days_off) or d in worked))
 
 
 def _load_year(year: int, last_noticed: int) -> frozenset[date]:
