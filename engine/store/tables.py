@@ -370,6 +370,7 @@ class SavedFilter(SQLModel, table=True):
     query: str = Field(sa_column=sa.Column(sa.String(1000), nullable=False))
     created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
 
+
 class CalendarNotice(SQLModel, table=True):
     """A year's official holiday notice imported by an operator (`hatchery calendar import`):
     the days off and the weekend days worked, as ISO dates. One row per year; importing a
