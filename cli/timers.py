@@ -1,19 +1,26 @@
-"""`hatchery timers list`: the timers of the store, soonest due first, as a table."""
+"""`hatchery timers list`: the timers of the store, soonest due first, as a table.
+
+The table fits an 80-column terminal: each timer by its title (in `--lang`) above its
+`state:timer` key, the case by its title above its id, what it does in words, when it is
+due; what a fired timer did, and who holds a claimed one, on a line below.
+"""
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, time
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from engine.errors import HatcheryError, Refused, StoreUnavailable
+from engine.language.spec import as_text
 from engine.settings import Settings
 from engine.timers.calendar import CHINA_TZ
 
 if TYPE_CHECKING:
-    from engine.service.door import TimerView
+    from engine.service.door import CaseService, TimerView
 
 timers_app = typer.Typer(help="Timers: deadlines, reminders and periodic reviews.",
                          no_args_is_help=True)
@@ -79,6 +86,8 @@ def list_timers(
         "--state", help="pending, claimed (being fired), paused, fired, cancelled or all.")]
         = "pending",
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 100,
+    lang: Annotated[str, typer.Option("--lang", help="zh or en (titles and words).")]
+        = "en",
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")]
         = False,
 ) -> None:
@@ -87,7 +96,8 @@ def list_timers(
         raise typer.BadParameter(f"use one of {', '.join(STATES)}", param_hint="--state")
     before = parse_moment(due_before) if due_before else None
     try:
-        views = _fetch(case, before, None if state == "all" else state, limit)
+        shown = _fetch(case, before, None if state == "all" else state, limit,
+                       "zh" if lang == "zh" else "en")
     except (Refused, StoreUnavailable) as error:
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(2) from error
@@ -95,14 +105,23 @@ def list_timers(
         typer.echo(f"error: {error}", err=True)
         raise typer.Exit(1) from error
     if as_json:
-        for view in views:
-            typer.echo(json.dumps(_as_json(view), ensure_ascii=False))
+        for item in shown:
+            typer.echo(json.dumps(_as_json(item.view), ensure_ascii=False))
         return
-    _print_table(views, state)
+    _print_table(shown, state, "zh" if lang == "zh" else "en")
+
+
+@dataclass(frozen=True)
+class _Shown:
+    """A timer with the words people read: its case's title and its own."""
+
+    view: TimerView
+    case_title: str
+    timer_title: str
 
 
 def _fetch(case: str | None, before: datetime | None, state: str | None,
-           limit: int) -> list[TimerView]:
+           limit: int, lang: str) -> list[_Shown]:
     from engine.clock import SystemClock
     from engine.definitions.registry import WorkflowRegistry
     from engine.service.door import CaseService
@@ -115,34 +134,71 @@ def _fetch(case: str | None, before: datetime | None, state: str | None,
         service = CaseService(engine, WorkflowRegistry(engine, clock), clock)
         views, _ = service.list_timers(case_id=case, due_before=before, state=state,
                                        limit=limit)
-        return views
+        return [_words(service, view, lang) for view in views]
     finally:
         engine.dispose()
 
 
-def _print_table(views: list[TimerView], state: str) -> None:
+def _words(service: CaseService, view: TimerView, lang: str) -> _Shown:
+    """The case's title and the timer's, from the case's own workflow version."""
+    try:
+        case = service.get_case(view.case_id)
+        wf = service.registry.get(case.workflow_id, case.workflow_version)
+    except HatcheryError:
+        return _Shown(view, "", view.timer_id)
+    state = wf.states.get(view.state)
+    spec = next((t for t in (state.spec.timers if state else []) if t.id == view.timer_id),
+                None)
+    title = as_text(spec.title if spec else None, lang, view.timer_id)
+    return _Shown(view, case.title or "", title)
+
+
+ACTIONS = {
+    "en": {"fire": "fires {trigger}", "mark_overdue": "marks overdue",
+           "escalate": "escalates", "repeats": " (repeats)"},
+    "zh": {"fire": "触发“{trigger}”", "mark_overdue": "标记逾期", "escalate": "提醒督办",
+           "repeats": "（周期）"},
+}
+HEADINGS = {"en": ("due (UTC+8)", "case", "timer", "does", "status"),
+            "zh": ("到期（北京时间）", "档案", "期限", "动作", "状态")}
+
+
+def _print_table(shown: list[_Shown], state: str, lang: str) -> None:
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 
-    now = datetime.now(CHINA_TZ)
-    table = Table(title=f"Timers ({state})", title_justify="left")
-    for column, style, wrap in (("id", "dim", False), ("case", "cyan", False),
-                                ("timer", "", True), ("action", "", True),
-                                ("due (UTC+8)", "bold", False), ("status", "", False),
-                                ("claimed by", "dim", True), ("outcome", "", True)):
-        table.add_column(column, style=style or None, no_wrap=not wrap, overflow="fold")
-    for view in views:
-        action = view.action + (f" {view.trigger}" if view.trigger else "") + \
-            (" (repeats)" if view.repeat else "")
-        status = view.status
-        if status == "pending" and view.claimed_until is not None and view.claimed_until > now:
-            status = "claimed"
-        if view.status == "paused" and view.remaining_seconds is not None:
-            status += f" ({view.remaining_seconds / 86400:.1f} d left)"
-        table.add_row(str(view.id), view.case_id, view.key, action, _shown(view.due_at),
-                      status, view.claimed_by or "", _outcome_text(view.outcome))
     console = Console()
-    if not views:
+    if not shown:
         console.print(f"no {state if state != 'all' else ''} timers".replace("  ", " "))
         return
+    now = datetime.now(CHINA_TZ)
+    words = ACTIONS[lang]
+    table = Table(title=f"Timers ({state})", title_justify="left", pad_edge=False,
+                  padding=(0, 1))
+    due, case, timer, does, status = HEADINGS[lang]
+    table.add_column(due, style="bold", no_wrap=True)
+    table.add_column(case, overflow="fold", ratio=1, min_width=16)
+    table.add_column(timer, overflow="fold", ratio=2, min_width=12)
+    table.add_column(does, overflow="fold", max_width=16)
+    table.add_column(status, no_wrap=True)
+    for item in shown:
+        view = item.view
+        action = words.get(view.action, view.action).format(trigger=view.trigger or "")
+        if view.repeat:
+            action += words["repeats"]
+        status_text = view.status
+        if (view.status == "pending" and view.claimed_until is not None
+                and view.claimed_until > now):
+            status_text = "claimed"
+        if view.status == "paused" and view.remaining_seconds is not None:
+            status_text += f" {view.remaining_seconds / 86400:.1f}d"
+        timer_text = f"{escape(item.timer_title)}\n[dim]{view.key}[/dim]"
+        done = _outcome_text(view.outcome)
+        if view.claimed_by:
+            done = f"{done}; by {view.claimed_by}" if done else f"by {view.claimed_by}"
+        if done:
+            timer_text += f"\n[dim]{escape(done)}[/dim]"
+        table.add_row(_shown(view.due_at), f"{escape(item.case_title)}\n[dim]{view.case_id}[/dim]",
+                      timer_text, action, status_text)
     console.print(table)

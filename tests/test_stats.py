@@ -88,7 +88,7 @@ def test_hatchery_stats_prints_the_table_and_draws_the_chart(
     monkeypatch.setenv("DATABASE_URL", db_url)
     monkeypatch.setenv("HATCHERY_WORKFLOWS_DIR", str(STORE_FIXTURES))
     chart = tmp_path / "stages.png"
-    result = CliRunner().invoke(app, ["stats", "--workflow", INCUBATION, "--plot",
+    result = CliRunner().invoke(app, ["stats", "--workflow", INCUBATION, "--ids", "--plot",
                                       str(chart)])
     assert result.exit_code == 0, result.output
     assert "selection" in result.output and "2026-03" in result.output
@@ -96,3 +96,67 @@ def test_hatchery_stats_prints_the_table_and_draws_the_chart(
     inverted = CliRunner().invoke(app, ["stats", "--workflow", INCUBATION, "--from",
                                         "2026-05-01", "--to", "2026-04-01"])
     assert inverted.exit_code == 2 and "--to" in inverted.output
+
+
+def _stats_cli(db_url: str, monkeypatch: pytest.MonkeyPatch, *args: str) -> str:
+    from cli.main import app
+
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("HATCHERY_WORKFLOWS_DIR", str(STORE_FIXTURES))
+    monkeypatch.setenv("COLUMNS", "80")
+    result = CliRunner().invoke(app, ["stats", "--workflow", INCUBATION, *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_the_stats_table_fits_80_columns_with_every_title_whole(
+        service: CaseService, clock: FrozenClock, db_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.cells import cell_len
+
+    start(service, "Eighty")
+    for lang in ("en", "zh"):
+        shown = _stats_cli(db_url, monkeypatch, "--lang", lang)
+        assert max(cell_len(line) for line in shown.splitlines()) <= 80
+        titles = by_state(stage_stats(service.engine, service.registry, INCUBATION,
+                                      lang=lang).states)
+        # the stage column, read down the table: each title whole, however it wrapped
+        column = "".join(line.split("│")[1].strip() for line in shown.splitlines()
+                         if line.startswith("│"))
+        for row in titles.values():
+            assert "".join(row.title.split()) in "".join(column.split()), row.title
+
+
+def test_a_chinese_chart_has_chinese_titles_in_a_font_that_has_them(
+        service: CaseService, clock: FrozenClock, db_url: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    import warnings
+
+    from cli.stats import cjk_font, draw
+
+    case_id = start(service, "图表")
+    clock.advance(DAY)
+    service.fire(case_id, "select", input={"not_on_abnormal_lists": True}, actor=COMMITTEE)
+    found = stage_stats(service.engine, service.registry, INCUBATION, lang="zh")
+    font = cjk_font()
+    assert font is not None, "the machine lacks a CJK font (apt-get install fonts-noto-cjk)"
+    chart = tmp_path / "zh.png"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        draw(found, chart, "zh", font)
+    missing = [str(w.message) for w in caught if "missing from font" in str(w.message)]
+    assert missing == [] and chart.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_chinese_chart_without_a_chinese_font_is_refused_with_the_remedy(
+        service: CaseService, db_url: str, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from cli.main import app
+
+    monkeypatch.setattr("cli.stats.CJK_FONTS", ("No Such CJK Font",))
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("HATCHERY_WORKFLOWS_DIR", str(STORE_FIXTURES))
+    result = CliRunner().invoke(app, ["stats", "--workflow", INCUBATION, "--lang", "zh",
+                                      "--plot", str(tmp_path / "x.png")])
+    assert result.exit_code == 2
+    assert "fonts-noto-cjk" in result.output and not (tmp_path / "x.png").exists()

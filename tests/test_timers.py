@@ -450,7 +450,7 @@ def test_timers_list_prints_the_pending_timers_as_a_table(
     runner = CliRunner()
     shown = runner.invoke(app, ["timers", "list", "--case", case.id])
     assert shown.exit_code == 0, shown.output
-    assert "waiting:overdue" in shown.output and "mark_overdue" in shown.output
+    assert "waiting:overdue" in shown.output and "marks overdue" in shown.output
     assert "2026-03-12 09:00" in shown.output  # due, in China time
     early = runner.invoke(app, ["timers", "list", "--due-before", "2026-03-20"])
     assert early.exit_code == 0 and "waiting:escalation" not in early.output
@@ -458,6 +458,24 @@ def test_timers_list_prints_the_pending_timers_as_a_table(
     assert as_json.output.count("\n") == 3
     wrong = runner.invoke(app, ["timers", "list", "--state", "sleeping"])
     assert wrong.exit_code == 2
+
+
+def test_timers_list_is_readable_at_80_columns_in_both_languages(
+        service: CaseService, clock: FrozenClock, db_url: str,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.cells import cell_len
+
+    start(service)
+    monkeypatch.setenv("DATABASE_URL", db_url)
+    monkeypatch.setenv("COLUMNS", "80")
+    for lang, does in (("en", "marks overdue"), ("zh", "标记逾期")):
+        shown = CliRunner().invoke(app, ["timers", "list", "--lang", lang])
+        assert shown.exit_code == 0, shown.output
+        lines = shown.output.splitlines()
+        assert max(cell_len(line) for line in lines) <= 80
+        # every row keeps its due time whole, its key and what it does
+        assert "2026-03-12 09:00" in shown.output and "waiting:overdue" in shown.output
+        assert does in shown.output
 
 
 # -- the domain's timers ------------------------------------------------------------------------

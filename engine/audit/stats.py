@@ -61,6 +61,7 @@ class StageStats:
     community: str | None
     states: list[StageRow]
     throughput: list[dict[str, Any]] = field(default_factory=list)
+    title: str = ""
 
 
 def _p90(values: list[float]) -> float:
@@ -170,7 +171,7 @@ def stage_stats(engine: Engine, registry: WorkflowRegistry, workflow_id: str, *,
             max_seconds=max(spent) if spent else None, overdue=overdue.get(state, 0)))
     throughput = [{"month": name, **counts} for name, counts in sorted(months.items())]
     return StageStats(workflow_id, latest.version, since, until, community_prefix, rows,
-                      throughput)
+                      throughput, as_text(latest.spec.title, lang, workflow_id))
 
 
 def _lineage(wf: CompiledWorkflow, state: str | None) -> list[str]:

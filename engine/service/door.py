@@ -393,8 +393,10 @@ class CaseService:
                                  "relation": relation, "direction": "outgoing",
                                  "workflow_id": other["workflow_id"],
                                  "state": other["state"]})
+            # A priority may read linked cases (party presence at selection): it moves now.
             event = self._record(connection, loaded, now, kind="link", actor=actor, role=role,
-                                 input={"other_case_id": other_case_id, "relation": relation})
+                                 input={"other_case_id": other_case_id, "relation": relation},
+                                 values={"priority": self._priority(loaded, now)})
             return self._finish(connection, loaded, event, also=(other_case_id,))
 
         return self._change("link", actor, idempotency_key, request, work)
@@ -419,7 +421,8 @@ class CaseService:
                             if link["other_case_id"] != other_case_id]
             event = self._record(connection, loaded, now, kind="unlink", actor=actor,
                                  role=role, input={"other_case_id": other_case_id,
-                                                   "relation": found["relation"]})
+                                                   "relation": found["relation"]},
+                                 values={"priority": self._priority(loaded, now)})
             return self._finish(connection, loaded, event, also=(other_case_id,))
 
         return self._change("unlink", actor, idempotency_key, request, work)
@@ -693,6 +696,10 @@ class CaseService:
                                    {"item": item, "items": list(items)}, item=item,
                                    state=state))
         return items[item]
+
+    @staticmethod
+    def _priority(loaded: _Loaded, now: datetime) -> float:
+        return decision.priority(loaded.wf, loaded.snapshot(), now, loaded.params)
 
     @staticmethod
     def _handler_role(wf: CompiledWorkflow, actor: Actor, operation: str,

@@ -37,7 +37,8 @@ SIGNIN_TOKEN = re.compile(r'name="signin_token" value="([^"]+)"')
 def console_workflows_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The shipped workflows the desk's journeys use."""
     directory = tmp_path_factory.mktemp("console-workflows")
-    for name in ("social_org_incubation.yaml", "member_development.yaml"):
+    for name in ("social_org_incubation.yaml", "member_development.yaml",
+                 "party_organization.yaml", "membership_transfer.yaml"):
         shutil.copy(SHIPPED / name, directory / name)
     return directory
 

@@ -31,8 +31,7 @@ def _violations(page: Any) -> list[str]:
 @pytest.fixture
 def record_id(console: Console) -> str:
     result = console.app.state.service.start_case(
-        "social_org_incubation", {"name": "金洲青禾社工", "residents_need": "助老",
-                                  "has_party_organization": True},
+        "social_org_incubation", {"name": "金洲青禾社工", "residents_need": "助老"},
         actor=Actor("seed", frozenset({"caseworker"})), community=COMMUNITY)
     return str(result.case.id)
 

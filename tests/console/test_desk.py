@@ -23,6 +23,25 @@ def _record(console: Console, name: str, community: str = COMMUNITY, **data: obj
     return str(result.case.id)
 
 
+def _with_a_party_member(console: Console, record_id: str, community: str) -> None:
+    """Give the organization a party record with one member transferred in, linked to it:
+    party presence is read from there (issue 13), never typed."""
+    service = console.app.state.service
+    committee = Actor("seed.committee", frozenset({"party_committee", "branch"}))
+    party = service.start_case("party_organization", {"name": "乙 有党组织"},
+                               actor=committee, community=community).case.id
+    member = service.start_case("membership_transfer", {
+        "name": "党员甲", "birth_date": "1980-01-01", "status_on_arrival": "full_member",
+        "joined_on": "2005-07-01", "full_member_since": "2006-07-01",
+        "from_organization": "原单位党支部", "letter_number": "转〔2026〕1号",
+        "letter_issued_on": "2026-01-05"}, actor=committee, community=community).case.id
+    service.link(member, party, relation="party_organization", actor=committee)
+    service.fire(member, "accept", input={"reported_on": "2026-01-06"}, actor=committee)
+    service.fire(party, "register_without_branch", input={"registered_on": "2026-01-06"},
+                 actor=committee)
+    service.link(record_id, party, relation="party_organization", actor=committee)
+
+
 def _titles(page: str) -> list[str]:
     return re.findall(r'class="record-link" href="/cases/[0-9a-f]+">([^<]+)<', page)
 
@@ -30,7 +49,7 @@ def _titles(page: str) -> list[str]:
 def test_the_queue_puts_organizations_with_a_party_presence_first(console: Console) -> None:
     area = f"{COMMUNITY}/order"
     _record(console, "甲 无党员组织", area)
-    _record(console, "乙 有党组织", area, has_party_organization=True, party_member_count=3)
+    _with_a_party_member(console, _record(console, "乙 有党组织", area), f"{area}-party")
     client = console.signed_in(console.person(community=area))
     titles = _titles(client.get("/").text)
     assert titles == ["乙 有党组织", "甲 无党员组织"]
