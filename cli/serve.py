@@ -55,6 +55,8 @@ def serve(
     typer.echo(f"The console: http://{shown}:{port}/   (the API: /api/v1, its reference: "
                "/docs)")
     shared = _metrics_directory()
+    # Each worker's share of HATCHERY_DB_CONNECTIONS (engine.store.pool).
+    os.environ.setdefault("HATCHERY_PROCESSES", str(workers or default_workers()))
     try:
         if metrics_port is not None:
             _serve_metrics(settings, metrics_host, metrics_port)

@@ -44,6 +44,27 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", alias="HATCHERY_LOG_LEVEL")
 
+    db_pool_size: int = Field(
+        default=5, ge=1, alias="HATCHERY_DB_POOL_SIZE",
+        description="Connections each process keeps open (see docs/scaling.md).")
+    db_max_overflow: int = Field(
+        default=5, ge=0, alias="HATCHERY_DB_MAX_OVERFLOW",
+        description="Connections a process may open beyond its pool under a burst.")
+    db_connections: int | None = Field(
+        default=None, ge=1, alias="HATCHERY_DB_CONNECTIONS",
+        description="The database connections this server's processes may hold in all: "
+                    "when set, each of the HATCHERY_PROCESSES gets an equal share (no "
+                    "overflow), instead of HATCHERY_DB_POOL_SIZE + HATCHERY_DB_MAX_OVERFLOW.")
+    processes: int = Field(
+        default=1, ge=1, alias="HATCHERY_PROCESSES",
+        description="Processes of this server sharing HATCHERY_DB_CONNECTIONS (set by "
+                    "`hatchery serve --workers N` for its workers).")
+    db_statement_timeout_seconds: float = Field(
+        default=30.0, ge=0, alias="HATCHERY_DB_STATEMENT_TIMEOUT_SECONDS",
+        description="PostgreSQL: a statement of the service running longer is cancelled "
+                    "(a 503 for the request); a transaction left idle ten times as long is "
+                    "ended. 0: none.")
+
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded default SQLite file under `data_dir`."""
         if self.database_url:

@@ -75,12 +75,12 @@ from engine.store import repository as repo
 from engine.store.db import (
     current_revision,
     describe_error,
-    make_engine,
     read_connection,
     upgrade,
     write_connection,
 )
 from engine.store.operations import record as record_operation
+from engine.store.pool import check_capacity, pool_plan, service_engine
 from engine.timers.calendar import CalendarCoverageError, DurationError
 from engine.timers.calendar_store import load_notices
 
@@ -1290,7 +1290,7 @@ def build_service(settings: Settings, clock: Clock | None = None, *,
                   max_automatic_steps: int = 20) -> CaseService:
     """The service on the configured database: engine made, schema upgraded to the
     newest migration, shipped workflows registered (a new version only when changed)."""
-    engine = make_engine(settings.resolved_database_url())
+    engine = service_engine(settings)
     clock = clock or SystemClock()
     try:
         before = current_revision(engine)
@@ -1300,6 +1300,7 @@ def build_service(settings: Settings, clock: Clock | None = None, *,
             record_operation(engine, actor="system:start", action="schema_upgrade",
                              at=clock.now(), target=after,
                              detail={"from": before, "to": after})
+        check_capacity(engine, pool_plan(settings))
         registry = WorkflowRegistry(engine, clock)
         registry.sync_directory(settings.workflows_dir)
         load_notices(engine)

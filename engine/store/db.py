@@ -64,11 +64,16 @@ _MIGRATION_LOCK = 0x6861746368657279
 
 
 def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
-                lock_timeout: float = DEFAULT_LOCK_TIMEOUT, echo: bool = False) -> Engine:
+                lock_timeout: float = DEFAULT_LOCK_TIMEOUT, echo: bool = False,
+                pool_size: int | None = None, max_overflow: int | None = None,
+                statement_timeout: float | None = None) -> Engine:
     """An engine for a `sqlite:///path` or `postgresql+psycopg://...` URL.
 
     The SQLite file's directory is created when missing. Raises `StoreUnavailable` for a
     URL that is malformed or names a database this engine does not support.
+    `pool_size`/`max_overflow` size the connection pool (SQLAlchemy's defaults when None);
+    on PostgreSQL a `statement_timeout` (seconds, None or 0: none) cancels any statement
+    running longer, and ends a session left idle in a transaction ten times as long.
     """
     try:
         parsed = make_url(url)
@@ -77,17 +82,23 @@ def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
     if parsed.drivername in ("postgres", "postgresql"):
         parsed = parsed.set(drivername="postgresql+psycopg")
     backend = parsed.get_backend_name()
+    pool: dict[str, Any] = {}
+    if pool_size is not None:
+        pool["pool_size"] = pool_size
+    if max_overflow is not None:
+        pool["max_overflow"] = max_overflow
     if backend == "sqlite":
-        return _sqlite_engine(parsed, busy_timeout, echo)
+        return _sqlite_engine(parsed, busy_timeout, echo, pool)
     if backend == "postgresql" and parsed.get_driver_name() == "psycopg":
-        return _postgres_engine(parsed, lock_timeout, echo)
+        return _postgres_engine(parsed, lock_timeout, echo, pool, statement_timeout)
     raise StoreUnavailable(
         f"DATABASE_URL {database_label(parsed)} is not supported: use sqlite:///path or "
         "postgresql+psycopg://user@host/db (PostgreSQL through psycopg 3)"
     )
 
 
-def _sqlite_engine(url: URL, busy_timeout: float, echo: bool) -> Engine:
+def _sqlite_engine(url: URL, busy_timeout: float, echo: bool, pool: dict[str, Any]
+                   ) -> Engine:
     database = url.database or ""
     if database in ("", ":memory:") or database.startswith("file:"):
         raise StoreUnavailable(
@@ -100,7 +111,7 @@ def _sqlite_engine(url: URL, busy_timeout: float, echo: bool) -> Engine:
     except OSError as error:
         raise StoreUnavailable(f"cannot create the directory {resolved.parent}: {error}") \
             from error
-    engine = create_engine(url, echo=echo,
+    engine = create_engine(url, echo=echo, **pool,
                            connect_args={"timeout": busy_timeout, "check_same_thread": False})
     _SQLITE_TURNS[engine] = _SqliteTurns(resolved, busy_timeout)
     busy_ms = int(busy_timeout * 1000)
@@ -152,7 +163,8 @@ def _enable_wal(cursor: Any, patience: float) -> None:
             time.sleep(0.02)
 
 
-def _postgres_engine(url: URL, lock_timeout: float, echo: bool) -> Engine:
+def _postgres_engine(url: URL, lock_timeout: float, echo: bool, pool: dict[str, Any],
+                     statement_timeout: float | None) -> Engine:
     if importlib.util.find_spec("psycopg") is None:
         raise StoreUnavailable(
             f"DATABASE_URL {database_label(url)} is PostgreSQL, which needs the psycopg "
@@ -162,10 +174,17 @@ def _postgres_engine(url: URL, lock_timeout: float, echo: bool) -> Engine:
         options = " ".join(options)
     if "lock_timeout" not in options:
         options = f"{options} -c lock_timeout={int(lock_timeout * 1000)}".strip()
+    if statement_timeout and "statement_timeout" not in options:
+        # A transaction left idle (a frozen process holding row locks) ends after ten times
+        # as long: long enough for a slow client reading a streamed export.
+        milliseconds = int(statement_timeout * 1000)
+        options = (f"{options} -c statement_timeout={milliseconds} "
+                   f"-c idle_in_transaction_session_timeout={milliseconds * 10}").strip()
     connect_args: dict[str, Any] = {"options": options}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = 10
-    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args)
+    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args,
+                         **pool)
 
 
 @contextmanager
@@ -348,6 +367,10 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
                                {"key": _MIGRATION_LOCK})
+            # A migration may rewrite a large table: the service's statement timeout is
+            # for requests, not for this.
+            connection.execute(text("SET LOCAL statement_timeout = 0"))
+            connection.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
         command.upgrade(_alembic_config(connection), revision)
 
 

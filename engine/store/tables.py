@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
@@ -74,6 +75,8 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 JSONType = sa.JSON(none_as_null=True)
+# JSONB on PostgreSQL (migration 0040 for cases), JSON text on SQLite.
+JSONDoc = JSONType.with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Community = sa.String(255).with_variant(sa.String(255, collation="C"), "postgresql")
 
@@ -119,7 +122,7 @@ class Case(SQLModel, table=True):
     state: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     status: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
     outcome: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
-    data: dict[str, Any] = Field(sa_column=sa.Column(JSONType, nullable=False))
+    data: dict[str, Any] = Field(sa_column=sa.Column(JSONDoc, nullable=False))
     version: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
     community: str = Field(sa_column=sa.Column(Community, nullable=False))
     title: str | None = Field(default=None, sa_column=sa.Column(sa.String(400)))
@@ -128,7 +131,7 @@ class Case(SQLModel, table=True):
     entered_at: datetime = Field(sa_column=_utc())
     # state id -> seq of the event that entered it, for the current state and its
     # ancestors: a checklist tick counts only for the entry it was made in.
-    state_entries: dict[str, int] = Field(sa_column=sa.Column(JSONType, nullable=False))
+    state_entries: dict[str, int] = Field(sa_column=sa.Column(JSONDoc, nullable=False))
     head_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     event_count: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
     created_at: datetime = Field(sa_column=_utc())
