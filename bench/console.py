@@ -39,8 +39,10 @@ SAMPLES = 200
 ASSET = re.compile(r'(?:src|href)="(/static/[^"]+)"')
 
 
-def _load(engine: Any, cases: int, events_per_case: int) -> list[str]:
-    """Records at every stage of the workflow, each with its history, in chunks."""
+def _load(engine: Any, version: str, cases: int, events_per_case: int) -> list[str]:
+    """Records at every stage of the workflow's latest version, each with its history, in
+    chunks (the version is the registered one, so that a new release of the shipped
+    workflow does not break the foreign key)."""
     import sqlalchemy as sa
 
     from engine.store.tables import Case, Event
@@ -61,7 +63,7 @@ def _load(engine: Any, cases: int, events_per_case: int) -> list[str]:
             for k in range(events_per_case):
                 event_rows.append({
                     "case_id": case_id, "seq": k + 1, "workflow_id": WORKFLOW,
-                    "workflow_version": "1.0.0", "kind": "start" if k == 0 else "checklist_tick",
+                    "workflow_version": version, "kind": "start" if k == 0 else "checklist_tick",
                     "trigger": None, "from_state": None, "to_state": state if k == 0 else None,
                     "actor": f"worker{rng.randrange(50):02d}", "role": "caseworker",
                     "input": {"name": name} if k == 0 else
@@ -69,10 +71,9 @@ def _load(engine: Any, cases: int, events_per_case: int) -> list[str]:
                     "changes": {}, "comment": None, "at": began + timedelta(hours=k),
                     "prev_hash": "0" * 64, "hash": f"{n:032x}{k:032x}", "body": "{}"})
             case_rows.append({
-                "id": case_id, "workflow_id": WORKFLOW, "workflow_version": "1.0.0",
+                "id": case_id, "workflow_id": WORKFLOW, "workflow_version": version,
                 "state": state, "status": "active", "outcome": None,
-                "data": {"name": name, "residents_need": "居家养老", "has_party_organization":
-                         party, "party_member_count": 3 if party else 0, "evaluations": 0,
+                "data": {"name": name, "residents_need": "居家养老", "evaluations": 0,
                          "renewals": 0},
                 "version": events_per_case, "community": f"{SCOPE}/s{n % 7}/c{n % 5}",
                 "title": name, "priority": 3.0 if party else 0.0, "overdue": n % 17 == 0,
@@ -114,8 +115,9 @@ def _measure(directory: Path, cases: int, events_per_case: int) -> dict[str, flo
     url = f"sqlite:///{directory / 'console.db'}"
     engine = make_engine(url)
     upgrade(engine)
-    WorkflowRegistry(engine).sync_directory(ROOT / "workflows")
-    ids = _load(engine, cases, events_per_case)
+    registry = WorkflowRegistry(engine)
+    registry.sync_directory(ROOT / "workflows")
+    ids = _load(engine, registry.latest_version(WORKFLOW), cases, events_per_case)
     users = UserStore(engine)
     users.create("bench.worker", ["caseworker", "party_committee"], SCOPE,
                  password="Bench-pass-2026", now=NOW, must_change=False)
