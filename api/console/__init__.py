@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.console import account, auth, case, desk, start
+from api.console import account, audit, auth, case, desk, start
 from api.console.assets import STATIC_PREFIX, static_files
 from api.console.headers import SecurityHeaders
 from api.console.i18n import request_language, text, use_language
@@ -37,6 +37,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
     pages.include_router(desk.router)
     pages.include_router(start.router)
     pages.include_router(case.router)
+    pages.include_router(audit.router)
     app.include_router(pages)
 
     async def csrf_refused(request: Request, exc: Exception) -> Response:
@@ -45,6 +46,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
                       status=403)
 
     app.add_exception_handler(auth.CsrfRefused, csrf_refused)
+    app.add_exception_handler(audit.NotAnAuditor, audit.not_an_auditor)
     _html_for_people(app)
     app.mount(STATIC_PREFIX, static_files(), name="static")
     app.add_middleware(SecurityHeaders)

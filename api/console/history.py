@@ -34,7 +34,7 @@ def _input_specs(wf: CompiledWorkflow, trigger: str | None) -> dict[str, FieldSp
     return specs
 
 
-def _what(reading: Reading, wf: CompiledWorkflow, event: Any) -> tuple[str, str | None]:
+def what_of(reading: Reading, wf: CompiledWorkflow, event: Any) -> tuple[str, str | None]:
     lang = reading.lang
     if event.kind == "transition":
         detail = text("event.from_to", lang, from_=reading.state_title(wf, event.from_state),
@@ -46,7 +46,7 @@ def _what(reading: Reading, wf: CompiledWorkflow, event: Any) -> tuple[str, str 
     return (text(key, lang) if key in TEXTS else event.kind), None
 
 
-def _values(reading: Reading, wf: CompiledWorkflow, event: Any) -> list[tuple[str, str]]:
+def values_of(reading: Reading, wf: CompiledWorkflow, event: Any) -> list[tuple[str, str]]:
     lang = reading.lang
     if event.kind in ("checklist_tick", "checklist_untick"):
         item = str(event.input.get("item", ""))
@@ -83,11 +83,11 @@ def timeline(reading: Reading, detail: CaseDetail,
         event = reading.presenter.event(view, reading.principal)
         version_wf = wf if event.workflow_version == wf.version else reading.workflow(
             event.workflow_id, event.workflow_version)
-        what, extra = _what(reading, version_wf, event)
+        what, extra = what_of(reading, version_wf, event)
         system = event.actor.startswith("system:")
         actor = text("event.system", reading.lang) if system else shown.get(event.actor,
                                                                              event.actor)
         entries.append(TimelineEntry(what, extra, actor, event.role, event.at, event.comment,
-                                     _values(reading, version_wf, event)))
+                                     values_of(reading, version_wf, event)))
     entries.reverse()
     return entries

@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta, timezone
 
 from starlette.requests import Request
 
+from api.console.texts_audit import AUDIT_TEXTS
+
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
 LANG_COOKIE = "hatchery_lang"
@@ -198,6 +200,9 @@ TEXTS: dict[str, tuple[str, str]] = {
                           "The service is unavailable: try again shortly"),
     "error.back": ("返回待办", "Back to the work queue"),
 }
+
+
+TEXTS.update(AUDIT_TEXTS)
 
 
 def text(key: str, lang: str, **args: object) -> str:

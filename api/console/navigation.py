@@ -38,6 +38,7 @@ class NavLink:
 NAVIGATION: list[NavEntry] = [
     NavEntry("/", "nav.queue"),
     NavEntry("/cases/new", "nav.start", acting=True),
+    NavEntry("/audit", "nav.audit", roles=frozenset({"auditor", "admin"})),
 ]
 
 

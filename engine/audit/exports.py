@@ -30,12 +30,14 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from engine.audit.filters import InputCondition
 from engine.audit.masking import mask_fields, sensitive_names
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import as_text
 from engine.language.texts import shown
 from engine.ledger.chain import checkpoint_digest
 from engine.store.db import read_connection
+from engine.store.repository import input_clause
 from engine.store.tables import Case, Event
 
 __all__ = ["COLUMNS", "FORMATS", "ExportFilter", "Trailer", "count_rows", "export",
@@ -90,6 +92,10 @@ class ExportFilter:
     actor: str | None = None
     since: datetime | None = None
     until: datetime | None = None
+    role: str | None = None
+    trigger: str | None = None
+    state: str | None = None
+    conditions: tuple[InputCondition, ...] = ()
 
 
 @dataclass
@@ -125,6 +131,14 @@ def _query(f: ExportFilter, after: int, last: int, limit: int) -> sa.Select[Any]
         query = query.where(EVENTS.c.at >= f.since)
     if f.until is not None:
         query = query.where(EVENTS.c.at < f.until)
+    if f.role is not None:
+        query = query.where(EVENTS.c.role == f.role)
+    if f.trigger is not None:
+        query = query.where(EVENTS.c.trigger == f.trigger)
+    if f.state is not None:
+        query = query.where(sa.or_(EVENTS.c.from_state == f.state, EVENTS.c.to_state == f.state))
+    for condition in f.conditions:
+        query = query.where(input_clause(condition))
     if f.community_prefix:
         query = query.where(sa.or_(CASES.c.community == f.community_prefix,
                                    CASES.c.community.startswith(f.community_prefix + "/",

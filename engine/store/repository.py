@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import operator
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -686,8 +687,11 @@ def input_clause(condition: InputCondition) -> sa.ColumnElement[bool]:
         column = path.as_float()
     else:
         column = path.as_string()
-    return {"=": column == value, "!=": column != value, ">": column > value,
-            ">=": column >= value, "<": column < value, "<=": column <= value}[condition.op]
+    # Only the asked comparison is built: SQLAlchemy refuses `>` with a boolean operand.
+    compare = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge,
+               "<": operator.lt, "<=": operator.le}[condition.op]
+    found: sa.ColumnElement[bool] = compare(column, value)
+    return found
 
 
 def list_events(connection: Connection, *, case_id: str | None, actor: str | None,
