@@ -100,7 +100,7 @@ async def acting(request: Request, principal: CurrentPrincipal, lang: Lang) -> C
         raise forbidden("role_missing",
                         "changing cases needs the role caseworker, admin or a workflow role; "
                         "designer and auditor tokens only read",
-                        "变更案件需要 caseworker（社工）、admin（管理员）或流程角色；"
+                        "变更事项需要 caseworker（社工）、admin（管理员）或流程角色；"
                         "designer 与 auditor 令牌只能查看",
                         required_roles=["admin", "caseworker"])
     return _context(request, principal, lang)

@@ -85,11 +85,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "route_not_found": ("there is no such resource", "没有这个资源"),
     "method_not_allowed": ("this resource does not accept that method", "该资源不支持此请求方法"),
     "conflict": ("the case is at version {current}, not {expected}: read it again and retry",
-                 "案件已是第 {current} 版，而不是第 {expected} 版：请重新读取后再试"),
+                 "事项已是第 {current} 版，而不是第 {expected} 版：请重新读取后再试"),
     "precondition_failed": (
         "If-Match names version {expected} but the case is at version {current}: "
         "read it again and retry",
-        "If-Match 指定的是第 {expected} 版，但案件已是第 {current} 版：请重新读取后再试"),
+        "If-Match 指定的是第 {expected} 版，但事项已是第 {current} 版：请重新读取后再试"),
     "body_too_large": ("the request body is larger than {limit} bytes",
                        "请求内容超过 {limit} 字节"),
     "validation_failed": ("the request is not valid: {fields}", "请求无效：{fields}"),
@@ -105,7 +105,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
                        "发生意外错误，已记录"),
 }
 
-_KINDS_ZH = {"case": "案件", "workflow": "流程", "version": "版本", "item": "清单项",
+_KINDS_ZH = {"case": "事项", "workflow": "流程", "version": "版本", "item": "清单项",
              "link": "关联", "token": "令牌", "event": "事件"}
 
 # zh for the commonest pydantic validation messages (pydantic itself speaks English only).

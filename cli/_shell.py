@@ -47,7 +47,7 @@ __all__ = ["REFUSED", "UNUSABLE", "Language", "actor_of", "fail", "operator_erro
 REFUSED = 1
 UNUSABLE = 2
 
-_KINDS_ZH = {"case": "案件", "workflow": "流程", "workflow version": "流程版本",
+_KINDS_ZH = {"case": "事项", "workflow": "流程", "workflow version": "流程版本",
              "timer": "计时器", "item": "清单项"}
 
 
@@ -66,7 +66,7 @@ def describe(error: HatcheryError, lang: str) -> tuple[str, int]:
         return f"{prefix} [{refusal.code}]: {refusal.message(lang)}", REFUSED
     if isinstance(error, Conflict):
         if zh:
-            return (f"冲突：案件 {error.case_id} 当前版本为 {error.current}，而不是 "
+            return (f"冲突：事项 {error.case_id} 当前版本为 {error.current}，而不是 "
                     f"{error.expected}；请重新读取后再试", REFUSED)
         return f"conflict: {error}", REFUSED
     if isinstance(error, NotFound):

@@ -53,18 +53,18 @@ audit_app = typer.Typer(help="Integrity of the recorded history: verify chains, 
 
 _WORDS: dict[str, tuple[str, str]] = {
     "broken": ("BROKEN case {case} at event {seq}: {message} [{reason}]",
-               "已破坏：案件 {case}，第 {seq} 条事件：{message} [{reason}]"),
+               "已破坏：事项 {case}，第 {seq} 条事件：{message} [{reason}]"),
     "broken_file": ("BROKEN checkpoint: {message} [{reason}]", "检查点无效：{message} [{reason}]"),
     "intact": ("{count} case(s) verified: every history is intact",
-               "已核验 {count} 个案件：全部历史记录完整"),
+               "已核验 {count} 个事项：全部历史记录完整"),
     "some_broken": ("{count} case(s) verified: {broken} broken",
-                    "已核验 {count} 个案件：{broken} 处破坏"),
+                    "已核验 {count} 个事项：{broken} 处破坏"),
     "checkpoint_ok": ("checkpoint {digest} of {cases} case(s), taken {taken}: nothing recorded "
                       "before it was removed or rewritten",
-                      "检查点 {digest}（{cases} 个案件，{taken}）：此前的记录未被删除或改写"),
+                      "检查点 {digest}（{cases} 个事项，{taken}）：此前的记录未被删除或改写"),
     "written": ("checkpoint of {cases} case(s) taken {taken}, written to {path}; keep the "
                 "digest above where the database's administrators cannot change it",
-                "已生成 {cases} 个案件的检查点（{taken}），写入 {path}；请将上面的摘要保存在数据库"
+                "已生成 {cases} 个事项的检查点（{taken}），写入 {path}；请将上面的摘要保存在数据库"
                 "管理员无法修改的地方"),
 }
 
@@ -100,7 +100,7 @@ def verify(
             breaks = audit.verify(engine, case)
             if case is not None and [b.reason for b in breaks] == ["case_missing"]:
                 fail(f"not found: case '{case}'" if language == "en"
-                     else f"未找到案件“{case}”", REFUSED)
+                     else f"未找到事项“{case}”", REFUSED)
             count = 1 if case is not None else _case_count(engine)
             against = None
             if kept is not None:

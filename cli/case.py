@@ -60,13 +60,13 @@ PiiOption = Annotated[bool, typer.Option(
     "--pii", help="Show sensitive fields (personal data) unmasked.")]
 
 _WORDS: dict[str, tuple[str, str]] = {
-    "case": ("Case", "案件"), "state": ("state", "阶段"), "status": ("status", "状态"),
+    "case": ("Case", "事项"), "state": ("state", "阶段"), "status": ("status", "状态"),
     "version": ("version", "版本"), "community": ("community", "社区"),
     "priority": ("priority", "优先级"), "entered": ("entered", "进入时间"),
-    "overdue": ("OVERDUE", "已逾期"), "data": ("Data", "案件数据"), "field": ("field", "字段"),
+    "overdue": ("OVERDUE", "已逾期"), "data": ("Data", "事项数据"), "field": ("field", "字段"),
     "title": ("title", "名称"), "value": ("value", "值"), "checklist": ("Checklist", "清单"),
     "item": ("item", "清单项"), "ticked": ("ticked", "已勾选"), "evidence": ("evidence", "佐证"),
-    "by": ("by", "操作人"), "at": ("at", "时间"), "links": ("Linked cases", "关联案件"),
+    "by": ("by", "操作人"), "at": ("at", "时间"), "links": ("Linked cases", "关联事项"),
     "relation": ("relation", "关系"), "workflow": ("workflow", "流程"),
     "history": ("History", "历史记录"), "event": ("event", "事件"), "move": ("move", "阶段变化"),
     "actor": ("actor", "操作人"), "comment": ("comment", "备注"), "trigger": ("trigger", "操作"),
@@ -75,9 +75,9 @@ _WORDS: dict[str, tuple[str, str]] = {
     "no_actor": ("Give --actor and --role to see what they may do next.",
                  "指定 --actor 和 --role 可查看其接下来可执行的操作。"),
     "started": ("started case {id}: {workflow} {version}, state {state} (case version 1)",
-                "已创建案件 {id}：{workflow} {version}，当前阶段 {state}（案件版本 1）"),
+                "已创建事项 {id}：{workflow} {version}，当前阶段 {state}（事项版本 1）"),
     "fired": ("{trigger}: {source} -> {target} (case {id}, now version {version})",
-              "{trigger}：{source} -> {target}（案件 {id}，当前版本 {version}）"),
+              "{trigger}：{source} -> {target}（事项 {id}，当前版本 {version}）"),
     "replayed": ("(replayed: this idempotency key was used before; nothing new was written)",
                  "（重放：此幂等键已使用过，未写入新内容）"),
     "changed": ("changed: {fields}", "修改：{fields}"),

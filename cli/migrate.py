@@ -44,15 +44,15 @@ migrate_app = typer.Typer(help="Move running cases to a newer version of their w
 PAGE = 500
 _WORDS: dict[str, tuple[str, str]] = {
     "title": ("{what} -> version {version}: {movable} of {count} live case(s) can move",
-              "{what} -> 版本 {version}：{count} 个进行中的案件中 {movable} 个可以迁移"),
+              "{what} -> 版本 {version}：{count} 个进行中的事项中 {movable} 个可以迁移"),
     "applied": ("{what} -> version {version}: {moved} of {count} live case(s) moved",
-                "{what} -> 版本 {version}：{count} 个进行中的案件中已迁移 {moved} 个"),
-    "already": ("{count} case(s) already on {version}", "{count} 个案件已在版本 {version}"),
-    "case": ("case", "案件"), "name": ("title", "名称"), "from": ("from", "原版本"),
+                "{what} -> 版本 {version}：{count} 个进行中的事项中已迁移 {moved} 个"),
+    "already": ("{count} case(s) already on {version}", "{count} 个事项已在版本 {version}"),
+    "case": ("case", "事项"), "name": ("title", "名称"), "from": ("from", "原版本"),
     "state": ("state", "阶段"), "to": ("to state", "新阶段"), "can": ("can move", "可迁移"),
     "moved": ("moved", "已迁移"), "why": ("why not", "原因"), "yes": ("yes", "是"),
     "no": ("no", "否"), "mapped": (" (mapped)", "（映射）"),
-    "none": ("no live case to move", "没有需要迁移的进行中案件"),
+    "none": ("no live case to move", "没有需要迁移的进行中事项"),
 }
 
 

@@ -49,7 +49,7 @@ def test_an_intact_store_verifies_with_exit_0(service: CaseService, db_url: str)
     assert result.exit_code == 0, result.output
     assert result.stdout.strip() == "2 case(s) verified: every history is intact"
     assert audit(db_url, "verify", "--lang", "zh").stdout.strip() == \
-        "已核验 2 个案件：全部历史记录完整"
+        "已核验 2 个事项：全部历史记录完整"
 
 
 def test_an_edited_field_is_reported_by_case_and_sequence_with_exit_1(

@@ -129,7 +129,7 @@ def test_a_stale_version_is_a_conflict_naming_the_current_one(db_url: str) -> No
                                 "again and retry")
     zh = case(db_url, "fire", case_id, "decline", *COMMITTEE_ARGS, "--expected-version", "1",
               "--lang", "zh")
-    assert one_line(zh).startswith(f"冲突：案件 {case_id} 当前版本为 2")
+    assert one_line(zh).startswith(f"冲突：事项 {case_id} 当前版本为 2")
 
 
 def test_an_idempotency_key_replays_the_first_result(
@@ -180,7 +180,7 @@ def test_checklist_suspended_and_closed_refusals(db_url: str, service: CaseServi
     service.suspend(case_id, actor=COMMITTEE, reason="inspection")
     suspended = case(db_url, "fire", case_id, "remove", "--input", '{"reason": "x"}',
                      *COMMITTEE_ARGS, "--lang", "zh")
-    assert one_line(suspended) == "拒绝 [case_suspended]: 案件已暂停，请先恢复"
+    assert one_line(suspended) == "拒绝 [case_suspended]: 事项已暂停，请先恢复"
     service.resume(case_id, actor=COMMITTEE)
     assert case(db_url, "fire", case_id, "remove", "--input", '{"reason": "x"}',
                 *COMMITTEE_ARGS).exit_code == 0

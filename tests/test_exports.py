@@ -47,7 +47,7 @@ def test_csv_starts_with_a_bom_has_zh_labels_and_ends_with_the_trailer(
     data = run(engine, registry, fmt="csv", lang="zh", page=1)
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
-    assert rows[0][:3] == ["案件编号", "序号", "时间（UTC）"]
+    assert rows[0][:3] == ["事项编号", "序号", "时间（UTC）"]
     assert rows[1][6] == "启动"
     assert rows[2][10] == "confirmation" and rows[2][11] not in ("", "confirmation")
     assert rows[-1][0] == "# 结束" and rows[-1][2] == "2"

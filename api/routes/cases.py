@@ -59,7 +59,7 @@ def parse_if_match(value: str | None) -> int | None:
     text = text.removeprefix("W/").strip().strip('"')
     if not text.isdigit() or len(text) > 18:
         raise invalid("If-Match", "if_match", 'If-Match must be a case version such as "3"',
-                      'If-Match 必须是案件版本号，例如 "3"', location="header")
+                      'If-Match 必须是事项版本号，例如 "3"', location="header")
     return int(text)
 
 

@@ -53,7 +53,7 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"
 BOM = "\ufeff"
 
 COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("case_id", "Case", "案件编号"),
+    ("case_id", "Case", "事项编号"),
     ("seq", "Seq", "序号"),
     ("at", "Time (UTC)", "时间（UTC）"),
     ("community", "Community", "社区"),
@@ -78,7 +78,7 @@ KINDS = {"start": "启动", "transition": "流转", "checklist_tick": "勾选清
          "suspend": "暂停", "resume": "恢复", "migration": "版本迁移",
          "overdue": "逾期", "escalation": "督办提醒"}
 TRAILER = {"en": ("# end", "rows", "chain_head_digest", "cases"),
-           "zh": ("# 结束", "行数", "链头摘要", "案件数")}
+           "zh": ("# 结束", "行数", "链头摘要", "事项数")}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 

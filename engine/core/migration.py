@@ -87,7 +87,7 @@ def plan_case(case_id: str, workflow_version: str, state: str, data: Mapping[str
             "not_newer",
             f"the case is on version {workflow_version}; it moves only to a newer one, "
             f"not {version}",
-            f"案件使用版本 {workflow_version}，只能迁移到更新的版本，不能迁移到 {version}"))
+            f"事项使用版本 {workflow_version}，只能迁移到更新的版本，不能迁移到 {version}"))
         return CaseMove(**base, to_state=None, problems=tuple(problems))
 
     mapping = target.spec.migrations.get(workflow_version, {})
@@ -115,7 +115,7 @@ def plan_case(case_id: str, workflow_version: str, state: str, data: Mapping[str
                 "final_state",
                 f"'{state}' would land in the final state '{to_state}' of {version}; a "
                 "migration does not close a case: fire its exit trigger instead",
-                f"“{state}”会落入版本 {version} 的终止阶段“{to_state}”；迁移不结束案件，"
+                f"“{state}”会落入版本 {version} 的终止阶段“{to_state}”；迁移不结束事项，"
                 "请执行相应的结束操作"))
 
     present = {k: v for k, v in data.items() if v is not None}
@@ -130,7 +130,7 @@ def plan_case(case_id: str, workflow_version: str, state: str, data: Mapping[str
             problems.append(MoveProblem(
                 "field_required",
                 f"{version} requires '{found.field}', which the case has no value for",
-                f"版本 {version} 要求填写“{found.field}”，而案件没有该值", found.field))
+                f"版本 {version} 要求填写“{found.field}”，而事项没有该值", found.field))
         else:
             problems.append(MoveProblem(
                 "field_invalid",

@@ -166,7 +166,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_initial_state": (
         "no state is marked 'initial: true'; exactly one top-level state must be where "
         "cases start",
-        "没有标记为“initial: true”的状态；必须有且只有一个顶层状态作为案件的起点"),
+        "没有标记为“initial: true”的状态；必须有且只有一个顶层状态作为事项的起点"),
     "several_initial_states": (
         "'{state}' is marked initial, but '{first}' already is; only one top-level state "
         "may be initial",
@@ -185,10 +185,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "“{state}”是终止状态，不能有离开它的流转，但“{trigger}”从它出发"),
     "final_has_checklist": (
         "'{state}' is final: it cannot have a checklist, since a case there is closed",
-        "“{state}”是终止状态：案件在此已结束，不能设置清单"),
+        "“{state}”是终止状态：事项在此已结束，不能设置清单"),
     "final_has_timers": (
         "'{state}' is final: it cannot have timers, since a case there is closed",
-        "“{state}”是终止状态：案件在此已结束，不能设置定时器"),
+        "“{state}”是终止状态：事项在此已结束，不能设置定时器"),
     "duplicate_state": (
         "the state id '{state}' is already used on line {first_line}; state ids must be "
         "unique in the whole workflow, nested steps included",
@@ -273,7 +273,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "migration_unknown_state": (
         "the migration from version {version} moves cases to '{state}', which is not a "
         "state of this version",
-        "从 {version} 版本迁移时把案件移到“{state}”，但本版本没有这个状态"),
+        "从 {version} 版本迁移时把事项移到“{state}”，但本版本没有这个状态"),
     "counting_without_days": (
         "'counting' says how 'days' are counted; this timer has no 'days' (working_days "
         "are always working days, a duration always calendar time)",
@@ -337,7 +337,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "no_way_out": (
         "'{state}' is not final, but no transition leads out of it: cases there would be "
         "stuck",
-        "“{state}”不是终止状态，却没有离开它的流转：进入此处的案件将无法继续"),
+        "“{state}”不是终止状态，却没有离开它的流转：进入此处的事项将无法继续"),
     "trigger_never_enabled": (
         "the trigger '{trigger}' can never be used: all its transitions start in states "
         "that cannot be reached",

@@ -95,7 +95,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "type_datetime": ("must be a date and time with a time zone, like 2026-07-01T09:00:00+08:00",
                       "必须是带时区的日期时间，例如 2026-07-01T09:00:00+08:00"),
     "type_list": ("must be a list", "必须是列表"),
-    "type_reference": ("must be a case id", "必须是案件编号"),
+    "type_reference": ("must be a case id", "必须是事项编号"),
     "enum": ("must be one of: {values}", "必须是以下之一：{values}"),
     "min": ("must be at least {min}", "不得小于 {min}"),
     "max": ("must be at most {max}", "不得大于 {max}"),

@@ -98,7 +98,7 @@ def test_exports_cover_only_the_scope_with_a_trailer(api: Api, area: str) -> Non
         assert zh.content.startswith("\ufeff".encode())
         assert zh.headers["content-type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(zh.content.decode("utf-8-sig"))))
-        assert rows[0][0] == "案件编号" and rows[-1][0] == "# 结束"
+        assert rows[0][0] == "事项编号" and rows[-1][0] == "# 结束"
         xlsx = auditor.get("/audit/export", params={"format": "xlsx"})
         assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     with api.as_(AUDITOR, area, ("pii",)) as reader:
