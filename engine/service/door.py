@@ -80,6 +80,7 @@ from engine.store.db import (
     write_connection,
 )
 from engine.store.operations import record as record_operation
+from engine.store.partitions import ensure_partitions
 from engine.store.pool import check_capacity, pool_plan, service_engine
 from engine.timers.calendar import CalendarCoverageError, DurationError
 from engine.timers.calendar_store import load_notices
@@ -1301,6 +1302,7 @@ def build_service(settings: Settings, clock: Clock | None = None, *,
                              at=clock.now(), target=after,
                              detail={"from": before, "to": after})
         check_capacity(engine, pool_plan(settings))
+        ensure_partitions(engine, clock.now())
         registry = WorkflowRegistry(engine, clock)
         registry.sync_directory(settings.workflows_dir)
         load_notices(engine)

@@ -75,7 +75,7 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 JSONType = sa.JSON(none_as_null=True)
-# JSONB on PostgreSQL (migration 0040 for cases), JSON text on SQLite.
+# JSONB on PostgreSQL (migrations 0040 for cases, 0041 for events), JSON text on SQLite.
 JSONDoc = JSONType.with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
 BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 Community = sa.String(255).with_variant(sa.String(255, collation="C"), "postgresql")
@@ -164,8 +164,8 @@ class Event(SQLModel, table=True):
     to_state: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
     actor: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
     role: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
-    input: dict[str, Any] = Field(sa_column=sa.Column(JSONType, nullable=False))
-    changes: dict[str, Any] = Field(sa_column=sa.Column(JSONType, nullable=False))
+    input: dict[str, Any] = Field(sa_column=sa.Column(JSONDoc, nullable=False))
+    changes: dict[str, Any] = Field(sa_column=sa.Column(JSONDoc, nullable=False))
     comment: str | None = Field(default=None, sa_column=sa.Column(sa.Text()))
     at: datetime = Field(sa_column=_utc())
     prev_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))

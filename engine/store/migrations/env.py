@@ -8,6 +8,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
+from engine.store.partitions import include_object
 from engine.store.tables import metadata
 
 config = context.config
@@ -19,6 +20,7 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=True,  # SQLite alters tables by copying them
         compare_type=True,
+        include_object=include_object,  # the events' month partitions are not models
     )
     with context.begin_transaction():
         context.run_migrations()
