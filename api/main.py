@@ -16,6 +16,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from api import console, errors
+from api.edge import CleanRequestLine
 from api.metrics import MeteredService, Metrics, RequestIds, StoreCollector, pool_use
 from api.metrics import router as metrics_routes
 from api.routes import audit, cases, health, history, timers, workflows
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.default_language = "zh" if settings.lang == "zh" else "en"
     app.state.max_body_bytes = max_body_bytes
     errors.install(app, max_body_bytes=max_body_bytes)
+    app.add_middleware(CleanRequestLine)
     app.include_router(health.router)
     for router in (workflows.router, cases.router, history.router, timers.router):
         app.include_router(router, prefix=API_PREFIX)

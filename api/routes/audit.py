@@ -19,6 +19,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import Context, Reader
+from api.edge import Instant, StrictJsonRoute
 from api.errors import forbidden, invalid
 from api.routes.common import CASE_ID, problems, scope_prefix
 from api.schemas import EventPublic
@@ -30,7 +31,7 @@ from engine.audit.stats import stage_stats
 from engine.service.door import EventView
 from engine.store.operations import list_operations, record
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], route_class=StrictJsonRoute)
 
 
 # -- input checks --------------------------------------------------------------------------
@@ -167,7 +168,7 @@ class StageStatsPublic(BaseModel):
 
 # -- point in time -------------------------------------------------------------------------
 
-TIME = Annotated[datetime, Query(description="The instant (ISO 8601; UTC when no zone).")]
+TIME = Annotated[Instant, Query(description="The instant (ISO 8601; UTC when no zone).")]
 
 
 @router.get("/cases/{case_id}/state-at", summary="A case as it stood at an instant",
@@ -242,8 +243,8 @@ def audit_export(
     community: Annotated[str | None, Query(max_length=700)] = None,
     case: Annotated[str | None, Query(max_length=200)] = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
-    since: Annotated[datetime | None, Query(description="From (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="Before.")] = None,
+    since: Annotated[Instant | None, Query(description="From (inclusive).")] = None,
+    until: Annotated[Instant | None, Query(description="Before.")] = None,
 ) -> StreamingResponse:
     since, until = utc(since), utc(until)
     ordered(since, until, "since", "until")
@@ -322,8 +323,8 @@ def audit_checkpoint(ctx: Reader, community: Annotated[str | None, Query(max_len
 def stats_stages(
     ctx: Reader,
     workflow: Annotated[str, Query(max_length=64)],
-    since: Annotated[datetime | None, Query(alias="from")] = None,
-    until: Annotated[datetime | None, Query(alias="to")] = None,
+    since: Annotated[Instant | None, Query(alias="from")] = None,
+    until: Annotated[Instant | None, Query(alias="to")] = None,
     community: Annotated[str | None, Query(max_length=700)] = None,
 ) -> StageStatsPublic:
     since, until = utc(since), utc(until)
@@ -367,10 +368,10 @@ def audit_operations(
     actor: Annotated[str | None, Query(max_length=200)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     community: Annotated[str | None, Query(max_length=700)] = None,
-    since: Annotated[datetime | None, Query(description="From (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="Before.")] = None,
+    since: Annotated[Instant | None, Query(description="From (inclusive).")] = None,
+    until: Annotated[Instant | None, Query(description="Before.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=20, pattern=r"^[0-9]+$")] = None,
+    cursor: Annotated[str | None, Query(max_length=18, pattern=r"^[0-9]+$")] = None,
 ) -> OperationsPublic:
     if not ctx.principal.roles & {"auditor", "admin"}:
         raise forbidden("role_missing", "the operations log is for auditors and admins",

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Header, Query, Response
 from fastapi import Path as PathParam
 
 from api.deps import Acting, Context, Reader
+from api.edge import StrictJsonRoute
 from api.errors import invalid, precondition_failed
 from api.routes.common import CASE_ID, out_of_scope, problems, scope_prefix
 from api.schemas import (
@@ -37,7 +38,7 @@ from api.schemas import (
 from api.security import Principal, valid_community
 from engine.errors import Conflict
 
-router = APIRouter(prefix="/cases", tags=["cases"])
+router = APIRouter(prefix="/cases", tags=["cases"], route_class=StrictJsonRoute)
 
 IfMatch = Annotated[str | None, Header(
     alias="If-Match", max_length=100,
@@ -57,7 +58,7 @@ def parse_if_match(value: str | None) -> int | None:
     if text == "*":
         return None
     text = text.removeprefix("W/").strip().strip('"')
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise invalid("If-Match", "if_match", 'If-Match must be a case version such as "3"',
                       'If-Match 必须是事项版本号，例如 "3"', location="header")
     return int(text)

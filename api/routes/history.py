@@ -8,13 +8,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import Context, Reader
+from api.edge import Instant, StrictJsonRoute
 from api.errors import invalid
 from api.routes.common import CASE_ID, problems, scope_prefix
 from api.schemas import EventPublic, EventsPublic
 from engine.audit.filters import ConditionError, InputCondition, parse_condition
 from engine.audit.masking import sensitive_names
 
-router = APIRouter(tags=["history"])
+router = APIRouter(tags=["history"], route_class=StrictJsonRoute)
 
 
 def as_utc(moment: datetime | None) -> datetime | None:
@@ -77,8 +78,8 @@ def list_events(
     state: Annotated[str | None, Query(max_length=64,
                                        description="Events that moved a case into it.")] = None,
     community: Annotated[str | None, Query(max_length=700)] = None,
-    since: Annotated[datetime | None, Query(description="From this time (inclusive).")] = None,
-    until: Annotated[datetime | None, Query(description="Before this time.")] = None,
+    since: Annotated[Instant | None, Query(description="From this time (inclusive).")] = None,
+    until: Annotated[Instant | None, Query(description="Before this time.")] = None,
     role: Annotated[str | None, Query(max_length=64,
                                       description="Events done in this role.")] = None,
     input: Annotated[list[str] | None, Query(

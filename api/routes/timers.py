@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
 
 from api.deps import Reader
+from api.edge import Instant, StrictJsonRoute
 from api.routes.common import problems, scope_prefix
 from api.routes.history import as_utc
 from api.schemas import TimerPublic, TimersPublic
 
-router = APIRouter(tags=["timers"])
+router = APIRouter(tags=["timers"], route_class=StrictJsonRoute)
 
 
 @router.get("/timers", summary="Timers of the cases in scope, soonest due first",
@@ -20,7 +20,7 @@ router = APIRouter(tags=["timers"])
 def list_timers(
     ctx: Reader,
     case: Annotated[str | None, Query(max_length=200)] = None,
-    due_before: Annotated[datetime | None, Query(description="Due before this time.")] = None,
+    due_before: Annotated[Instant | None, Query(description="Due before this time.")] = None,
     state: Annotated[str | None, Query(
         max_length=16, description="pending, claimed, paused, fired or cancelled.")] = None,
     community: Annotated[str | None, Query(max_length=700)] = None,

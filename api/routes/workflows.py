@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from api.deps import Designer, Reader
+from api.edge import StrictJsonRoute
 from api.errors import diagnostics_json, invalid
 from api.routes.common import WORKFLOW_ID, problems
 from api.schemas import (
@@ -29,7 +30,7 @@ from engine.language.diagnostics import render
 from engine.language.spec import as_text
 from engine.store.operations import record as record_operation
 
-router = APIRouter(prefix="/workflows", tags=["workflows"])
+router = APIRouter(prefix="/workflows", tags=["workflows"], route_class=StrictJsonRoute)
 
 YAML_EXAMPLE = """id: leave_request
 version: 1.0.0
@@ -131,7 +132,7 @@ def retire_workflow(
              responses=problems(401, 403, 413, 422),
              description="Returns every problem found, each with line and column, exactly "
                          "as `hatchery validate` prints them. Nothing is stored.")
-def validate_workflow(text: YamlText, ctx: Designer) -> ValidationReport:
+def validate_workflow(ctx: Designer, text: YamlText) -> ValidationReport:
     diagnostics, spec = check_definition(text, ctx.lang)
     diagnostics += _registered_conflict(ctx.service, spec, text, ctx.lang)
     ok = spec is not None and not any(d["severity"] == "error" for d in diagnostics)
@@ -185,7 +186,7 @@ def _diagnostic(path: str, code: str, exc: Exception) -> dict[str, Any]:
              description="Refused with the diagnostics (422) when the definition is invalid, "
                          "or when its version is already registered with other content. "
                          "Running cases keep the version they started with.")
-def upload_workflow(text: YamlText, ctx: Designer) -> WorkflowPublic:
+def upload_workflow(ctx: Designer, text: YamlText) -> WorkflowPublic:
     diagnostics, spec = check_definition(text, ctx.lang)
     diagnostics += _registered_conflict(ctx.service, spec, text, ctx.lang)
     if spec is None or any(d["severity"] == "error" for d in diagnostics):

@@ -48,7 +48,8 @@ ALL_COMMUNITIES = "*"
 
 ROLE_PATTERN = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-COMMUNITY_PATTERN = re.compile(r"^[^/\s]{1,64}(?:/[^/\s]{1,64}){0,7}$")
+_SEGMENT = r"(?!\.\.?(?:/|$))[^/\s\x00-\x1f\x7f\ud800-\udfff]{1,64}"
+COMMUNITY_PATTERN = re.compile(rf"^{_SEGMENT}(?:/{_SEGMENT}){{0,7}}$")
 
 
 class AccessError(ValueError):
@@ -56,7 +57,8 @@ class AccessError(ValueError):
 
 
 def valid_community(path: str) -> bool:
-    """A community path: up to 8 segments of up to 64 characters (no spaces), `/` between."""
+    """A community path: up to 8 segments of up to 64 characters (no spaces, no control
+    characters, no `.` or `..` segment), `/` between."""
     return path == ALL_COMMUNITIES or COMMUNITY_PATTERN.fullmatch(path) is not None
 
 

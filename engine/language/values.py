@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from engine.language import untrusted
 from engine.language.expressions import to_cel_time
 from engine.language.patterns import full_match
 from engine.language.spec import FieldSpec
@@ -56,27 +57,31 @@ def _check_scalar(kind: str, spec: FieldSpec, value: Any) -> tuple[Any, str | No
             return value, "type_string"
         if len(value) > MAX_TEXT:
             return value, "too_long"
-        return value, None
+        return value, untrusted.text_flaw(value)
     if kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
             return value, "type_integer"
-        return value, None
+        return value, untrusted.number_flaw(value)
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float):
             return value, "type_number"
-        return float(value), None
+        flaw = untrusted.number_flaw(value)
+        return (value, flaw) if flaw else (float(value), None)
     if kind == "boolean":
         return (value, None) if isinstance(value, bool) else (value, "type_boolean")
     if kind == "date":
         try:
-            return _parse_date(value).isoformat(), None
+            day = _parse_date(value)
         except (ValueError, TypeError):
             return value, "type_date"
+        return (day.isoformat(), None) if untrusted.sane_day(day) else (value, "date_out_of_range")
     if kind == "datetime":
         try:
-            return _parse_datetime(value).astimezone(UTC).isoformat(), None
+            moment = _parse_datetime(value)
         except (ValueError, TypeError):
             return value, "type_datetime"
+        in_utc = untrusted.utc_instant(moment)
+        return (value, "date_out_of_range") if in_utc is None else (in_utc.isoformat(), None)
     if kind == "enum":
         return (value, None) if value in (spec.values or []) else (value, "enum")
     if kind == "reference":
@@ -103,6 +108,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "max_length": ("must be at most {max_length} characters", "至多 {max_length} 个字符"),
     "too_long": ("is too long", "过长"),
     "pattern": ("does not have the expected form ({pattern})", "格式不符（{pattern}）"),
+    **untrusted.MESSAGES,
 }
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, RowMapping
 
 from engine.audit.filters import InputCondition
 from engine.core.decision import TimerPlan
+from engine.language import untrusted
 from engine.store import tables
 
 cases = tables.Case.__table__  # type: ignore[attr-defined]
@@ -570,15 +571,15 @@ def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
     """Decode a cursor whose values have the types `kinds` (datetime, float, int, str)."""
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        values = json.loads(raw)
-        if not isinstance(values, list) or len(values) != len(kinds):
+        values, flaws = untrusted.loads(raw)
+        if flaws or not isinstance(values, list) or len(values) != len(kinds):
             raise ValueError("wrong shape")
         out: list[Any] = []
         for value, kind in zip(values, kinds, strict=True):
             if kind is datetime:
                 parsed = datetime.fromisoformat(value)
-                if parsed.tzinfo is None:
-                    raise ValueError("naive time")
+                if parsed.tzinfo is None or untrusted.utc_instant(parsed) is None:
+                    raise ValueError("naive time or out of range")
                 out.append(parsed)
             elif kind is float:
                 if isinstance(value, bool) or not isinstance(value, int | float):
@@ -589,7 +590,7 @@ def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
             else:
                 out.append(value)
         return out
-    except (ValueError, TypeError, UnicodeDecodeError) as error:
+    except (ValueError, TypeError, UnicodeDecodeError, RecursionError) as error:
         raise CursorError(str(error)) from error
 
 

@@ -1,0 +1,152 @@
+"""The API's first look at what a client sends: values nothing downstream could store, hash
+or compare are refused here with a located 422, before any of them reaches the service.
+
+- `StrictJsonRoute`: JSON bodies are parsed once, strictly (no NaN or Infinity, numbers
+  finite and integers within 64 bits, no NUL or lone surrogate in keys or strings); the
+  parsed body is what FastAPI then validates, so nothing is parsed twice.
+- `CleanRequestLine`: NUL in the path or in a query parameter is refused for every route
+  (the console's too).
+- `Instant`: the type of every time in a query: a value without a zone is UTC, the year is
+  1800-2999, and its conversion to UTC cannot overflow.
+
+The checks themselves are pure and live in `engine.language.untrusted`.
+"""
+
+from __future__ import annotations
+
+import email.message
+import json
+from collections.abc import Callable, Coroutine, Mapping
+from datetime import datetime
+from typing import Annotated, Any
+from urllib.parse import parse_qsl
+
+from fastapi import Request
+from fastapi.routing import APIRoute
+from pydantic import AfterValidator
+from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from api.errors import (
+    MESSAGES,
+    PROBLEM_MEDIA_TYPE,
+    ApiProblem,
+    _scope_language,
+    problem_body,
+)
+from engine.language import untrusted
+
+MAX_LISTED = 10
+_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _json_content(content_type: str | None) -> bool:
+    """Whether FastAPI would read a body of this type as JSON (no type at all included)."""
+    if not content_type:
+        return True
+    message = email.message.Message()
+    message["content-type"] = content_type
+    if message.get_content_maintype() != "application":
+        return False
+    subtype = message.get_content_subtype()
+    return subtype == "json" or subtype.endswith("+json")
+
+
+def body_problem(flaws: list[untrusted.Flaw]) -> ApiProblem:
+    """422 listing each flawed value of a body by its path."""
+    errors: list[Mapping[str, Any]] = [
+        {"field": f.where(), "in": "body", "code": f.code, "en": f.en, "zh": f.zh}
+        for f in flaws[:MAX_LISTED]]
+    first = errors[0]
+    return ApiProblem(422, "validation_failed",
+                      f"the request is not valid: {first['field']}: {first['en']}",
+                      f"请求无效：{first['field']}：{first['zh']}", errors=errors)
+
+
+async def check_json_body(request: Request) -> None:
+    """Parse a JSON body strictly and keep the result for FastAPI; refuse a flawed one."""
+    if request.method not in _CHANGING or not _json_content(request.headers.get("content-type")):
+        return
+    raw = await request.body()
+    if not raw:
+        return
+    try:
+        value, flaws = untrusted.loads(raw)
+    except (ValueError, RecursionError):
+        return  # not JSON: FastAPI reports it as it always does
+    if flaws:
+        raise body_problem(flaws)
+    request._json = value  # what Request.json() returns from now on
+
+
+class StrictJsonRoute(APIRoute):
+    """An API route whose JSON body is checked by `check_json_body` first."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def strict(request: Request) -> Response:
+            await check_json_body(request)
+            return await handler(request)
+
+        return strict
+
+
+def _query_flaw(query: bytes) -> tuple[str, str] | None:
+    if b"%00" not in query.lower() and b"\x00" not in query:
+        return None
+    for name, value in parse_qsl(query.decode("latin-1"), keep_blank_values=True):
+        for text in (name, value):
+            code = untrusted.text_flaw(text)
+            if code:
+                return name, code
+    return None
+
+
+class CleanRequestLine:
+    """422 for a NUL in the path or in a query parameter, before any route runs."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            found = None
+            code = untrusted.text_flaw(scope.get("path", ""))
+            if code:
+                found = ("path", "path", code)
+            else:
+                query = _query_flaw(scope.get("query_string", b""))
+                if query:
+                    found = ("query", untrusted.Flaw((query[0],), query[1]).where(), query[1])
+            if found:
+                await _send_field_problem(send, scope, *found)
+                return
+        await self.app(scope, receive, send)
+
+
+async def _send_field_problem(send: Send, scope: Scope, where: str, name: str,
+                              code: str) -> None:
+    lang = _scope_language(scope)
+    en, zh = untrusted.MESSAGES[code]
+    message = zh if lang == "zh" else en
+    template = MESSAGES["validation_failed"][1 if lang == "zh" else 0]
+    body = problem_body(422, "validation_failed", template.format(fields=f"{name}: {message}"),
+                        lang, None, {"errors": [{"field": name, "in": where, "code": code,
+                                                 "message": message}]})
+    raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
+    await send({"type": "http.response.start", "status": 422, "headers": [
+        (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+        (b"content-length", str(len(raw)).encode()), (b"content-language", lang.encode())]})
+    await send({"type": "http.response.body", "body": raw})
+
+
+def _instant(value: datetime) -> datetime:
+    moment = untrusted.utc_instant(value)
+    if moment is None:
+        raise ValueError(untrusted.MESSAGES["date_out_of_range"][0])
+    return moment
+
+
+Instant = Annotated[datetime, AfterValidator(_instant)]
+"""A time in a query: UTC, years 1800-2999 (422 naming the parameter otherwise)."""
