@@ -21,9 +21,9 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from engine.ledger.chain import GENESIS
-from engine.service import door as service_module
 from engine.service.door import CaseService
 from engine.store import db
+from engine.store import pool as pool_module
 
 runner = CliRunner()
 INCUBATION = "store_incubation"
@@ -268,7 +268,7 @@ def test_a_locked_database_is_one_line_with_exit_2(
     path = tmp_path / "locked.db"
     url = f"sqlite:///{path}"
     assert case(url, "show", "abc").exit_code == 1  # creates and upgrades the file
-    monkeypatch.setattr(service_module, "make_engine",
+    monkeypatch.setattr(pool_module, "make_engine",
                         functools.partial(db.make_engine, busy_timeout=0.2))
     holder = sqlite3.connect(path, isolation_level=None)
     try:
