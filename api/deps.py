@@ -20,6 +20,7 @@ from api.schemas import FireResultPublic
 from api.security import DEFINITION_ROLES, CaseCommunities, Principal, TokenStore
 from api.views import Presenter
 from engine.errors import NotFound
+from engine.store.replica import allow_replica_reads
 
 bearer = HTTPBearer(auto_error=False, description="A token from `hatchery token create`.")
 
@@ -116,6 +117,15 @@ async def designer(request: Request, principal: CurrentPrincipal, lang: Lang) ->
     return _context(request, principal, lang)
 
 
+async def auditing(request: Request, principal: CurrentPrincipal, lang: Lang) -> Context:
+    """A reader whose reads may be served by the streaming replica (auditors' queries,
+    exports, statistics: `engine.store.replica`), unless the caller changed something
+    lately. Async, so that the choice is made in the request's own context."""
+    allow_replica_reads(principal.name)
+    return _context(request, principal, lang)
+
+
 Reader = Annotated[Context, Depends(reader)]
+Auditing = Annotated[Context, Depends(auditing)]
 Acting = Annotated[Context, Depends(acting)]
 Designer = Annotated[Context, Depends(designer)]

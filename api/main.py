@@ -65,9 +65,16 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
 
             built = await run_in_threadpool(build_service, settings, clock)
             current = MeteredService(built, metrics)
+            if settings.database_read_url:
+                from api.replica_metrics import ReplicaCollector
+                from engine.store.replica import attach_replica
+
+                metrics.registry.register(ReplicaCollector(attach_replica(
+                    built.engine, settings.database_read_url, settings.read_max_lag_seconds)))
             if settings.run_timers:
                 scheduler = start_scheduler(cast(CaseService, current), built.clock,
-                                            interval_s=settings.timer_poll_seconds)
+                                            interval_s=settings.timer_poll_seconds,
+                                            lease_s=settings.timer_lease_seconds)
             if settings.workflows_poll_seconds > 0:
                 from engine.definitions.watch import FolderWatch
 

@@ -376,6 +376,18 @@ class CalendarCoveragePublic(Public):
     warning_zh: str | None = None
 
 
+class ReplicaPublic(Public):
+    """The streaming replica that auditors' reads may go to (DATABASE_READ_URL)."""
+
+    database: str
+    reachable: bool
+    lag_seconds: float | None = Field(
+        None, description="How far its replay is behind; null when it cannot be measured.")
+    max_lag_seconds: float
+    in_use: bool = Field(description="Whether reads go to it now (lag within the bound).")
+    error: str | None = None
+
+
 class ReadyPublic(Public):
     status: Literal["ready", "not_ready"]
     database: bool
@@ -385,6 +397,10 @@ class ReadyPublic(Public):
         default_factory=list,
         description="Workflow files not loaded; the service runs with the others.")
     calendar: CalendarCoveragePublic | None = None
+    replica: ReplicaPublic | None = Field(
+        None, description="The read replica, when one is configured: a replica that is "
+                          "down or behind does not make the service unready (the primary "
+                          "answers its reads).")
 
 
 class TimerPublic(Public):

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
         description="Fire due timers inside the API process (false when workers do it).",
     )
     timer_poll_seconds: float = Field(default=5.0, gt=0, alias="HATCHERY_TIMER_POLL_SECONDS")
+    timer_lease_seconds: float = Field(
+        default=60.0, gt=0, alias="HATCHERY_TIMER_LEASE_SECONDS",
+        description="How long a process's claim on due timers is respected: the timers of "
+                    "a process that died are taken over this long after it claimed them.")
     session_secret: str | None = Field(
         default=None, alias="HATCHERY_SESSION_SECRET",
         description="Signs the console's cookies; generated once into data_dir when unset.")
@@ -64,6 +68,15 @@ class Settings(BaseSettings):
         description="PostgreSQL: a statement of the service running longer is cancelled "
                     "(a 503 for the request); a transaction left idle ten times as long is "
                     "ended. 0: none.")
+
+    database_read_url: str | None = Field(
+        default=None, alias="DATABASE_READ_URL",
+        description="A PostgreSQL streaming replica of DATABASE_URL: auditors' queries, "
+                    "exports and statistics read it while its lag is within "
+                    "HATCHERY_READ_MAX_LAG_SECONDS (see engine.store.replica).")
+    read_max_lag_seconds: float = Field(
+        default=10.0, ge=0, alias="HATCHERY_READ_MAX_LAG_SECONDS",
+        description="A replica further behind than this is not read (the primary is).")
 
     def resolved_database_url(self) -> str:
         """The configured URL, or the embedded default SQLite file under `data_dir`."""

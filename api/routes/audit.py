@@ -18,7 +18,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api.deps import Context, Reader
+from api.deps import Auditing, Context, Reader
 from api.edge import Instant, StrictJsonRoute
 from api.errors import forbidden, invalid
 from api.routes.common import CASE_ID, problems, scope_prefix
@@ -174,7 +174,7 @@ TIME = Annotated[Instant, Query(description="The instant (ISO 8601; UTC when no 
 @router.get("/cases/{case_id}/state-at", summary="A case as it stood at an instant",
             response_model=CaseAtPublic, responses=problems(401, 404, 422),
             dependencies=[only("time")])
-def state_at(case_id: CASE_ID, time: TIME, ctx: Reader) -> CaseAtPublic:
+def state_at(case_id: CASE_ID, time: TIME, ctx: Auditing) -> CaseAtPublic:
     ctx.check(case_id)
     service = ctx.service
     found = case_at(service.engine, service.registry, case_id, utc(time) or time)
@@ -198,7 +198,7 @@ def state_at(case_id: CASE_ID, time: TIME, ctx: Reader) -> CaseAtPublic:
             response_model=InStatesPublic, responses=problems(401, 403, 404, 422),
             dependencies=[only("workflow", "state", "time", "community", "limit", "cursor")])
 def states_at(
-    ctx: Reader,
+    ctx: Auditing,
     workflow: Annotated[str, Query(max_length=64)],
     state: Annotated[str, Query(max_length=64, description="A step, or a stage.")],
     time: TIME,
@@ -235,7 +235,7 @@ _EXPORT_PARAMS = ("format", "lang", "workflow", "community", "case", "actor", "s
                              "description": "The export; its last row is the trailer."}},
             dependencies=[only(*_EXPORT_PARAMS)])
 def audit_export(
-    ctx: Reader,
+    ctx: Auditing,
     format: Annotated[Literal["csv", "jsonl", "xlsx"], Query()] = "csv",
     lang: Annotated[Literal["zh", "en"] | None, Query(
         description="Labels; the Accept-Language otherwise.")] = None,
@@ -321,7 +321,7 @@ def audit_checkpoint(ctx: Reader, community: Annotated[str | None, Query(max_len
             responses=problems(401, 403, 404, 422),
             dependencies=[only("workflow", "from", "to", "community")])
 def stats_stages(
-    ctx: Reader,
+    ctx: Auditing,
     workflow: Annotated[str, Query(max_length=64)],
     since: Annotated[Instant | None, Query(alias="from")] = None,
     until: Annotated[Instant | None, Query(alias="to")] = None,

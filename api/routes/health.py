@@ -6,9 +6,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from api.routes.workflows import rejected_public
-from api.schemas import CalendarCoveragePublic, HealthPublic, ReadyPublic
+from api.schemas import CalendarCoveragePublic, HealthPublic, ReadyPublic, ReplicaPublic
 from engine.errors import HatcheryError
 from engine.store.db import current_revision, head_revision
+from engine.store.replica import replica_of
 from engine.timers.calendar import CHINA_TZ, default_calendar
 from engine.timers.calendar_store import load_notices
 
@@ -35,10 +36,21 @@ def readyz(request: Request) -> ReadyPublic | JSONResponse:
     rejected = rejected_public(service.registry, "en") if service is not None else []
     body = ReadyPublic(status="ready" if ready else "not_ready", database=reachable,
                        revision=revision, head=head, rejected_definitions=rejected,
-                       calendar=_calendar(request) if ready else None)
+                       calendar=_calendar(request) if ready else None,
+                       replica=_replica(request))
     if ready:
         return body
     return JSONResponse(body.model_dump(), status_code=503)
+
+
+def _replica(request: Request) -> ReplicaPublic | None:
+    replica = replica_of(request.app.state.db)
+    if replica is None:
+        return None
+    state = replica.state(fresh=True)
+    return ReplicaPublic(database=state.database, reachable=state.reachable,
+                         lag_seconds=state.lag_seconds, max_lag_seconds=state.max_lag_seconds,
+                         in_use=state.usable, error=state.error)
 
 
 def _calendar(request: Request) -> CalendarCoveragePublic:

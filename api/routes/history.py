@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import Context, Reader
+from api.deps import Auditing, Context, Reader
 from api.edge import Instant, StrictJsonRoute
 from api.errors import invalid
 from api.routes.common import CASE_ID, problems, scope_prefix
@@ -70,7 +70,7 @@ def case_history(case_id: CASE_ID, ctx: Reader) -> list[EventPublic]:
 @router.get("/events", summary="Events across cases, filtered, oldest first",
             response_model=EventsPublic, responses=problems(401, 403, 404, 422))
 def list_events(
-    ctx: Reader,
+    ctx: Auditing,
     case: Annotated[str | None, Query(max_length=200)] = None,
     actor: Annotated[str | None, Query(max_length=200)] = None,
     workflow: Annotated[str | None, Query(max_length=64)] = None,

@@ -28,7 +28,7 @@ import sqlite3
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
@@ -267,9 +267,32 @@ def _locked_message(path: str) -> str:
 
 @contextmanager
 def read_connection(engine: Engine) -> Iterator[Connection]:
-    """A connection in a read transaction (one consistent snapshot on both databases)."""
+    """A connection in a read transaction (one consistent snapshot on both databases).
+
+    When a read router is set for `engine` (a streaming replica, `engine.store.replica`),
+    it may choose the replica's engine for this read.
+    """
+    router = _READ_ROUTERS.get(engine)
+    if router is not None:
+        engine = router() or engine
     with translate_errors(engine), engine.connect() as connection, connection.begin():
         yield connection
+
+
+_READ_ROUTERS: weakref.WeakKeyDictionary[Engine, Callable[[], Engine | None]] = \
+    weakref.WeakKeyDictionary()
+
+
+def set_read_router(engine: Engine, router: Callable[[], Engine | None] | None) -> None:
+    """Let `router` choose the engine of `read_connection(engine)` (None: `engine`)."""
+    if router is None:
+        _READ_ROUTERS.pop(engine, None)
+    else:
+        _READ_ROUTERS[engine] = router
+
+
+def read_router(engine: Engine) -> Callable[[], Engine | None] | None:
+    return _READ_ROUTERS.get(engine)
 
 
 def database_label(target: Engine | URL | str) -> str:
