@@ -18,7 +18,7 @@ WORKERS ?=
 # pytest-xdist workers for `make test` (2 cores here); XDIST=0 runs in one process.
 XDIST ?= 2
 
-.PHONY: run test bench lint typecheck lock clean
+.PHONY: run test bench soak lint typecheck lock clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV) || python3 -m venv $(VENV)
@@ -48,6 +48,11 @@ test: $(DEV)
 
 bench: $(DEV)
 	QUICK=$(QUICK) $(BIN)/python -m bench
+
+# The long load and fault test: thousands of starts and fires through three API processes
+# on PostgreSQL (and one on SQLite), one killed half-way (tests/scale/test_load_faults.py).
+soak: $(DEV)
+	HATCHERY_SOAK=1 CI=1 $(BIN)/python -m pytest -q -m load tests/scale
 
 lint: $(DEV)
 	$(BIN)/ruff check .
