@@ -16,7 +16,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.console import account, audit, auth, case, desk, start
+from api.console import account, audit, audit_proofs, audit_stats, auth, case, desk, start
 from api.console.assets import STATIC_PREFIX, static_files
 from api.console.headers import SecurityHeaders
 from api.console.i18n import request_language, text, use_language
@@ -38,6 +38,8 @@ def mount(app: FastAPI, settings: Settings) -> None:
     pages.include_router(start.router)
     pages.include_router(case.router)
     pages.include_router(audit.router)
+    pages.include_router(audit_proofs.router)
+    pages.include_router(audit_stats.router)
     app.include_router(pages)
 
     async def csrf_refused(request: Request, exc: Exception) -> Response:

@@ -116,6 +116,10 @@ AUDIT_TEXTS: dict[str, tuple[str, str]] = {
     "checkpoint.unreadable": ("无法读取该文件：请选择生成检查点时下载的文件",
                               "The file cannot be read: choose the file downloaded with the "
                               "checkpoint"),
+    "checkpoint.out_of_scope": ("该检查点包含您权限范围以外的档案，请由有相应权限的人员核验",
+                                "The checkpoint holds records outside your scope: ask someone "
+                                "whose scope covers them"),
+    "checkpoint.gone": ("一份已不存在的档案", "a record that no longer exists"),
     "checkpoint.holds": ("核验通过：检查点（{date}，摘要 {digest}）之前的办理记录均未被删改",
                          "Verified: nothing recorded before the checkpoint of {date} (digest "
                          "{digest}) was removed or rewritten"),
@@ -125,6 +129,31 @@ AUDIT_TEXTS: dict[str, tuple[str, str]] = {
                               "The operations log has no such digest: compare it with the one "
                               "you kept"),
     "checkpoint.fails": ("核验未通过：{message}", "Verification failed: {message}"),
+    "break.content_changed": ("记录内容被修改", "an event's content was edited"),
+    "break.prev_mismatch": ("记录与前一条对不上（有记录被删除或改动）",
+                            "an event does not follow the one before it (one was removed or "
+                            "edited)"),
+    "break.inserted_event": ("有记录被插入", "events were inserted"),
+    "break.reordered": ("记录顺序被调换", "events were reordered"),
+    "break.seq_gap": ("缺少一条记录（被删除）", "an event is missing (deleted)"),
+    "break.seq_order": ("记录序号重复或倒序", "event numbers repeat or go backwards"),
+    "break.case_mismatch": ("混入了其他档案的记录", "an event of another record is mixed in"),
+    "break.count_mismatch": ("记录条数与档案登记的不一致（末尾可能被删除）",
+                             "the number of events differs from the record's count (the last "
+                             "ones may have been removed)"),
+    "break.head_mismatch": ("档案登记的最新哈希与最后一条记录不一致",
+                            "the record's latest hash is not its last event's"),
+    "break.state_mismatch": ("档案当前阶段与最后一条记录不一致",
+                             "the record's stage is not where its last event left it"),
+    "break.checkpoint_digest_mismatch": ("检查点文件被改动过（摘要与内容不符）",
+                                         "the checkpoint file was altered (its digest does not "
+                                         "match)"),
+    "break.checkpoint_missing_case": ("检查点中的一份档案已不存在",
+                                      "a record present at the checkpoint no longer exists"),
+    "break.checkpoint_events_missing": ("一份档案的记录比检查点时少",
+                                        "a record has fewer events than at the checkpoint"),
+    "break.checkpoint_rewritten": ("一份档案在检查点之前的记录被改写",
+                                   "a record's history before the checkpoint was rewritten"),
     # statistics
     "stats.title": ("阶段统计", "Stage statistics"),
     "stats.period": ("统计期间", "Period"),

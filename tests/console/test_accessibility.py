@@ -87,3 +87,18 @@ def test_the_queue_on_a_phone_breaks_no_wcag_rule(page: Any, console: Console) -
     page.set_viewport_size(PHONE)
     sign_in_page(page, console.url, console.person(), PASSWORD)
     assert _violations(page) == []
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_auditors_pages_break_no_wcag_rule(page: Any, console: Console, record_id: str,
+                                              lang: str) -> None:
+    sign_in_page(page, console.url, console.person(roles=("auditor",)), PASSWORD)
+    if lang == "en":
+        page.goto(console.url + "/lang/en?next=/audit")
+    for path in ("/audit", "/audit?workflow=social_org_incubation", "/audit/at?q=青禾",
+                 f"/audit/at?case={record_id}",
+                 "/audit/at?workflow=social_org_incubation&stage=selection",
+                 "/audit/integrity", "/audit/stats?workflow=social_org_incubation",
+                 "/audit/operations"):
+        page.goto(console.url + path)
+        assert _violations(page) == [], path
