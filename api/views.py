@@ -202,7 +202,8 @@ class Presenter:
             community=view.community, title=title, priority=view.priority,
             overdue=bool(view.overdue), entered_at=view.entered_at, created_at=view.created_at,
             updated_at=view.updated_at, checklist=dict(view.checklist or {}),
-            links=list(view.links or []),
+            links=[link for link in view.links or []
+                   if principal.sees(link.get("community") or "")],
         )
 
     def event(self, view: Any, principal: Principal) -> EventPublic:

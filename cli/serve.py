@@ -118,8 +118,10 @@ def run(factory: str, *, host: str, port: int, workers: int) -> None:
     # A worker answers its supervisor's health checks only once its imports are done: on
     # a busy machine that takes longer than uvicorn's 5 s, and a worker killed for it is
     # started again, slowly again, for ever.
+    from api.http_protocol import ProblemH11Protocol
+
     config = uvicorn.Config(factory, factory=True, host=host, port=port, workers=workers,
-                            log_config=None, access_log=False,
+                            log_config=None, access_log=False, http=ProblemH11Protocol,
                             timeout_worker_healthcheck=WORKER_START_S)
     sock = listening_socket(host, port)
     if workers == 1:

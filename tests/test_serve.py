@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -103,3 +104,21 @@ def test_the_metrics_port_serves_every_workers_counts_without_a_token(
         'hatchery_http_requests_total{') and 'route="/healthz"' in line]
     assert sum(float(line.rsplit(" ", 1)[1]) for line in healthz) == 6
     assert "hatchery_store_up 1.0" in text
+
+
+def test_a_request_too_malformed_to_reach_the_app_is_answered_with_a_problem(
+        tmp_path: Path) -> None:
+    with served(tmp_path, "--workers", "1") as (server, port):
+        assert answers(server, f"http://127.0.0.1:{port}/healthz") == 1
+        for raw in (b"GET /healthz HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+                    b"NOT A REQUEST LINE\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(raw)
+                answer = b""
+                while chunk := sock.recv(65536):
+                    answer += chunk
+            head, _, body = answer.partition(b"\r\n\r\n")
+            assert head.startswith(b"HTTP/1.1 400"), answer
+            assert b"content-type: application/problem+json" in head.lower()
+            problem = json.loads(body)
+            assert problem["status"] == 400 and problem["code"] == "malformed_request"

@@ -373,10 +373,10 @@ def test_links_are_seen_from_both_cases(service: CaseService) -> None:
     assert linked.event.kind == "link"
     assert linked.case.links == [{"case_id": org.id, "workflow_id": "store_org",
                                   "state": "forming", "relation": "member_of",
-                                  "direction": "outgoing"}]
+                                  "direction": "outgoing", "community": COMMUNITY}]
     assert service.get_case(org.id).links == [{
         "case_id": member.id, "workflow_id": "store_member", "state": "applicant",
-        "relation": "member_of", "direction": "incoming"}]
+        "relation": "member_of", "direction": "incoming", "community": COMMUNITY}]
     unlinked = service.unlink(org.id, member.id, actor=COMMITTEE)
     assert unlinked.case.links == [] and service.get_case(member.id).links == []
 

@@ -10,7 +10,7 @@ naming the parameter.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -254,16 +254,32 @@ def audit_export(
     chosen = lang or ctx.lang
     f = ExportFilter(workflow_id=workflow, community_prefix=prefix, case_id=case,
                      actor=actor, since=since, until=until)
+    counted = [0]
     chunks = export(ctx.service.engine, ctx.presenter.workflow, f, fmt=format, lang=chosen,
-                    pii=ctx.principal.sees_pii)
-    log(ctx, "export", community=prefix, target=case, detail={
+                    pii=ctx.principal.sees_pii, on_row=lambda n: counted.__setitem__(0, n))
+    detail = {
         "format": format, "workflow": workflow, "actor": actor, "pii": ctx.principal.sees_pii,
         "since": since.isoformat() if since else None,
-        "until": until.isoformat() if until else None})
+        "until": until.isoformat() if until else None}
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     return StreamingResponse(
-        chunks, media_type=media_type(format),
+        logged_export(ctx, chunks, counted, community=prefix, target=case, detail=detail),
+        media_type=media_type(format),
         headers={"Content-Disposition": f'attachment; filename="events-{stamp}.{format}"'})
+
+
+def logged_export(ctx: Context, chunks: Iterator[bytes], counted: list[int], *,
+                  community: str | None, target: str | None,
+                  detail: dict[str, Any]) -> Iterator[bytes]:
+    """The export's chunks; the operations log records it once the last one is out, with
+    the rows it held (`complete: false` when the stream stopped before its end)."""
+    complete = False
+    try:
+        yield from chunks
+        complete = True
+    finally:
+        log(ctx, "export", community=community, target=target,
+            detail={**detail, "rows": counted[0], "complete": complete})
 
 
 # -- integrity -----------------------------------------------------------------------------

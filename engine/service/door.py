@@ -393,7 +393,7 @@ class CaseService:
             loaded.links.append({"case_id": case_id, "other_case_id": other_case_id,
                                  "relation": relation, "direction": "outgoing",
                                  "workflow_id": other["workflow_id"],
-                                 "state": other["state"]})
+                                 "state": other["state"], "community": other["community"]})
             # A priority may read linked cases (party presence at selection): it moves now.
             event = self._record(connection, loaded, now, kind="link", actor=actor, role=role,
                                  input={"other_case_id": other_case_id, "relation": relation},
@@ -847,7 +847,8 @@ class CaseService:
             }
         case_links = [{"case_id": link["other_case_id"], "workflow_id": link["workflow_id"],
                        "state": link["state"], "relation": link["relation"],
-                       "direction": link["direction"]} for link in loaded.links]
+                       "direction": link["direction"], "community": link.get("community")}
+                      for link in loaded.links]
         return CaseView(
             id=row["id"], workflow_id=row["workflow_id"],
             workflow_version=row["workflow_version"], state=row["state"],

@@ -22,6 +22,7 @@ import pytest
 import uvicorn
 from database_copies import PostgresTemplate, copy_sqlite, schema_url
 
+from api.http_protocol import ProblemH11Protocol
 from api.main import create_app
 from engine.access.tokens import TokenStore
 from engine.settings import PROJECT_ROOT, Settings
@@ -42,6 +43,7 @@ class LiveServer:
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         config = uvicorn.Config(app, log_config=None, lifespan="on", access_log=True,
+                                http=ProblemH11Protocol,
                                 timeout_graceful_shutdown=5)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run,

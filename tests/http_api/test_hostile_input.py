@@ -155,3 +155,19 @@ def test_uploading_a_workflow_without_a_token_is_401_whatever_the_body(api: Api)
         problem(response, 401, "unauthenticated")
         response = httpx.post(f"{api.url}/api/v1/workflows/validate", content=body)
         problem(response, 401, "unauthenticated")
+
+
+def test_an_export_checks_its_parameters_before_streaming_and_is_logged_once_done(
+        api: Api, area: str) -> None:
+    case = start_case(api.as_(["caseworker"], area), area)
+    with api.as_(["auditor"], area) as auditor:
+        for params in ({"since": FAR_TIMES[0]}, {"until": FAR_TIMES[1]},
+                       {"actor": "x\x00"}, {"community": f"{area}/.."}):
+            response = auditor.get("/audit/export", params={"format": "jsonl", **params})
+            assert response.status_code == 422, (params, response.text)
+        exported = auditor.get("/audit/export", params={"format": "jsonl", "case": case["id"]})
+        assert exported.status_code == 200
+        entries = auditor.get("/audit/operations", params={"action": "export"}).json()["data"]
+        assert len(entries) == 1
+        assert entries[0]["detail"]["complete"] is True
+        assert entries[0]["detail"]["rows"] == len(exported.text.splitlines()) - 1
