@@ -186,7 +186,7 @@ class Reading:
         views, following = self.service.list_cases(
             workflow_id=filters.workflow, state=filters.stage, community_prefix=self.scope(),
             overdue=True if filters.overdue else None, text=filters.q,
-            status=filters.status_filter,
+            status=filters.status_filter, pii=self.principal.sees_pii,
             order="priority", limit=limit, cursor=cursor)
         now = self.service.clock.now()
         due = self.service.next_due([view.id for view in views])

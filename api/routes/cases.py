@@ -155,7 +155,8 @@ def list_cases(
     views, next_cursor = ctx.service.list_cases(
         workflow_id=workflow, state=state, community_prefix=scope_prefix(ctx.principal,
                                                                          community),
-        overdue=overdue, text=text, order=order, limit=limit, cursor=cursor)
+        overdue=overdue, text=text, order=order, limit=limit, cursor=cursor,
+        pii=ctx.principal.sees_pii)
     return CasesPublic(data=[ctx.presenter.case(v, ctx.principal, ctx.lang) for v in views],
                        next_cursor=next_cursor)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
@@ -12,8 +12,13 @@ from api.edge import Instant, StrictJsonRoute
 from api.errors import invalid
 from api.routes.common import CASE_ID, problems, scope_prefix
 from api.schemas import EventPublic, EventsPublic
-from engine.audit.filters import ConditionError, InputCondition, parse_condition
-from engine.audit.masking import sensitive_names
+from engine.audit.conditions import (
+    TypedConditionError,
+    sensitive_anywhere,
+    stored_workflows,
+    typed_condition,
+)
+from engine.audit.filters import ConditionError, InputCondition
 
 router = APIRouter(tags=["history"], route_class=StrictJsonRoute)
 
@@ -25,21 +30,26 @@ def as_utc(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC)
 
 
-def _conditions(ctx: Context, texts: list[str], *, narrowed: bool) -> list[InputCondition]:
-    """The `input` conditions; one on personal data needs the `pii` permission, or probing
-    with it would reveal what masking hides. Conditions are checked on the rows an indexed
-    filter (case, actor, workflow or since) selects, so one of those must come with them:
-    the input itself is not indexed, and a query must not scan every event."""
-    conditions = [_condition(text) for text in texts]
-    if conditions and not narrowed:
+def _conditions(ctx: Context, texts: list[str], *, narrowed: bool,
+                workflow: str | None) -> list[InputCondition]:
+    """The `input` conditions, each value read as its field's declared type (in `workflow`
+    when given, in every workflow otherwise). One on personal data needs the `pii`
+    permission, or probing with it would reveal what masking hides: a name is personal data
+    when any stored version of any workflow marks it so. Conditions are checked on the rows
+    an indexed filter (case, actor, workflow or since) selects, so one of those must come
+    with them: the input itself is not indexed, and a query must not scan every event."""
+    if not texts:
+        return []
+    if not narrowed:
         raise invalid("input", "condition_needs_narrowing",
                       "input conditions need case, actor, workflow or since as well",
                       "按输入条件查询时还需指定 case、actor、workflow 或 since",
                       location="query")
-    if conditions and not ctx.principal.sees_pii:
-        registry = ctx.service.registry
-        hidden = {name for d in registry.definitions()
-                  for name in sensitive_names(registry.get(d.id, d.version))}
+    everything = stored_workflows(ctx.service.registry, ctx.service.engine)
+    declaring = [wf for wf in everything if workflow is None or wf.id == workflow]
+    conditions = [_condition(text, declaring) for text in texts]
+    if not ctx.principal.sees_pii:
+        hidden = sensitive_anywhere(everything)
         for condition in conditions:
             if condition.field in hidden:
                 raise invalid("input", "sensitive_condition",
@@ -50,10 +60,12 @@ def _conditions(ctx: Context, texts: list[str], *, narrowed: bool) -> list[Input
     return conditions
 
 
-def _condition(text: str) -> InputCondition:
-    """One `input` query value, or 422 naming the parameter and the expected form."""
+def _condition(text: str, workflows: list[Any]) -> InputCondition:
+    """One `input` query value typed by its field, or 422 naming the parameter and why."""
     try:
-        return parse_condition(text)
+        return typed_condition(text, workflows)
+    except TypedConditionError as error:
+        raise invalid("input", error.code, error.en, error.zh, location="query") from error
     except ConditionError as error:
         raise invalid("input", "invalid_condition", str(error),
                       "条件格式有误：应为“字段 比较符 值”，例如 activity_sessions>20",
@@ -95,6 +107,7 @@ def list_events(
         community_prefix=scope_prefix(ctx.principal, community), since=as_utc(since),
         until=as_utc(until), limit=limit, cursor=cursor, role=role,
         conditions=_conditions(ctx, input or [], narrowed=any(
-            v is not None for v in (case, actor, workflow, since))))
+            v is not None for v in (case, actor, workflow, since)),
+            workflow=workflow or (ctx.case(case).workflow_id if case and input else None)))
     return EventsPublic(data=[ctx.presenter.event(e, ctx.principal) for e in events],
                         next_cursor=next_cursor)

@@ -8,6 +8,7 @@ was wrong; the repository turns a condition into a JSON-path comparison that SQL
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -33,17 +34,25 @@ class InputCondition:
         return isinstance(self.value, float)
 
 
-def parse_condition(text: str) -> InputCondition:
-    """Parse `field OP value`; numbers compare as numbers, true/false as booleans.
-
-    Raises `ConditionError` with a message saying what form is expected.
-    """
+def split_condition(text: str) -> tuple[str, Operator, str]:
+    """`field OP value` split into its three parts; `ConditionError` saying the expected
+    form when `text` is not one."""
     match = _CONDITION.match(text.strip())
     if match is None:
         raise ConditionError(
             f"'{text[:80]}' is not a condition: write field, comparison and value, "
             "for example activity_sessions>20 or result=passed")
-    name, op, raw = match.group(1), match.group(2), match.group(3).strip()
+    return match.group(1), match.group(2), match.group(3).strip()  # type: ignore[return-value]
+
+
+def parse_condition(text: str) -> InputCondition:
+    """Parse `field OP value` without knowing the field's type: finite numbers compare as
+    numbers, true/false as booleans, anything else as text. (The API types a condition by
+    the field's declared type instead: `engine.audit.conditions`.)
+
+    Raises `ConditionError` with a message saying what form is expected.
+    """
+    name, op, raw = split_condition(text)
     value: str | float | bool
     if raw in ("true", "false"):
         value = raw == "true"
@@ -52,6 +61,8 @@ def parse_condition(text: str) -> InputCondition:
             value = float(raw)
         except ValueError:
             value = raw
+        if isinstance(value, float) and not math.isfinite(value):
+            value = raw
     if isinstance(value, bool | str) and op not in ("=", "!="):
         raise ConditionError(f"'{op}' compares numbers; '{raw[:40]}' is not a number")
-    return InputCondition(name, op, value)  # type: ignore[arg-type]
+    return InputCondition(name, op, value)

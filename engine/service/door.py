@@ -44,6 +44,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from engine.audit.conditions import hidden_titles
 from engine.audit.filters import InputCondition
 from engine.clock import Clock, SystemClock
 from engine.core import decision
@@ -512,13 +513,14 @@ class CaseService:
                    community_prefix: str | None = None, overdue: bool | None = None,
                    text: str | None = None,
                    order: Literal["priority", "updated"] = "priority", limit: int = 50,
-                   cursor: str | None = None, status: str | None = None,
+                   cursor: str | None = None, status: str | None = None, pii: bool = True,
                    ) -> tuple[list[CaseView], str | None]:
         """A page of cases and the cursor of the next page (None on the last).
 
         `priority` order is a work queue: highest priority first, then oldest.
         `community_prefix` keeps a community and everything under it; `status` keeps
-        active, suspended or closed cases.
+        active, suspended or closed cases. Without `pii`, `text` does not search the titles
+        the reader sees masked.
         """
         limit = min(max(int(limit), 1), MAX_LIMIT)
         with read_connection(self.engine) as connection:
@@ -526,7 +528,8 @@ class CaseService:
                 rows, following = repo.list_cases(
                     connection, workflow_id=workflow_id, state=state,
                     community_prefix=community_prefix, overdue=overdue, text=text,
-                    order=order, limit=limit, cursor=cursor, status=status)
+                    order=order, limit=limit, cursor=cursor, status=status,
+                    hidden_titles=hidden_titles(self.registry, self.engine, pii, text))
             except repo.CursorError as error:
                 raise Refused(_refusal("invalid_cursor", {"cursor": cursor})) from error
             ids = [r["id"] for r in rows]

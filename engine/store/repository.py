@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import base64
 import json
-import operator
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -22,6 +21,7 @@ from engine.audit.filters import InputCondition
 from engine.core.decision import TimerPlan
 from engine.language import untrusted
 from engine.store import tables
+from engine.store.input_match import input_match
 
 cases = tables.Case.__table__  # type: ignore[attr-defined]
 events = tables.Event.__table__  # type: ignore[attr-defined]
@@ -609,7 +609,8 @@ def community_scope(column: Any, prefix: str) -> Any:
 def list_cases(connection: Connection, *, workflow_id: str | None, state: str | None,
                community_prefix: str | None, overdue: bool | None, text: str | None,
                order: Literal["priority", "updated"], limit: int,
-               cursor: str | None, status: str | None = None) -> tuple[list[Row], str | None]:
+               cursor: str | None, status: str | None = None,
+               hidden_titles: Sequence[tuple[str, str]] = ()) -> tuple[list[Row], str | None]:
     query = sa.select(cases)
     if workflow_id is not None:
         query = query.where(cases.c.workflow_id == workflow_id)
@@ -623,8 +624,11 @@ def list_cases(connection: Connection, *, workflow_id: str | None, state: str | 
         query = query.where(cases.c.overdue == overdue)
     if text:
         pattern = f"%{_like_escape(text)}%"
-        query = query.where(sa.or_(cases.c.title.ilike(pattern, escape="\\"),
-                                   cases.c.id == text))
+        title = cases.c.title.ilike(pattern, escape="\\")
+        if hidden_titles:  # titles the reader sees masked are not searched
+            title = sa.and_(title, sa.tuple_(cases.c.workflow_id, cases.c.workflow_version)
+                            .not_in(list(hidden_titles)))
+        query = query.where(sa.or_(title, cases.c.id == text))
     if order == "priority":
         keys: tuple[Any, ...] = (cases.c.priority, cases.c.created_at, cases.c.id)
         if cursor is not None:
@@ -679,21 +683,9 @@ def _event_page(connection: Connection, query: sa.Select[Any], *,
 
 
 def input_clause(condition: InputCondition) -> sa.ColumnElement[bool]:
-    """A JSON-path comparison on the event's recorded input (SQLite and PostgreSQL)."""
-    path = events.c.input[condition.field]
-    value = condition.value
-    column: sa.ColumnElement[Any]
-    if isinstance(value, bool):
-        column = path.as_boolean()
-    elif isinstance(value, float):
-        column = path.as_float()
-    else:
-        column = path.as_string()
-    # Only the asked comparison is built: SQLAlchemy refuses `>` with a boolean operand.
-    compare = {"=": operator.eq, "!=": operator.ne, ">": operator.gt, ">=": operator.ge,
-               "<": operator.lt, "<=": operator.le}[condition.op]
-    found: sa.ColumnElement[bool] = compare(column, value)
-    return found
+    """A comparison on the event's recorded input that no row can make fail (SQLite and
+    PostgreSQL): see `engine.store.input_match`."""
+    return input_match(events.c.input, condition)
 
 
 def list_events(connection: Connection, *, case_id: str | None, actor: str | None,
