@@ -65,3 +65,27 @@ def test_a_guard_reading_a_field_its_own_effects_set_says_to_read_the_input() ->
 
 def test_has_guards_a_read_of_a_field_its_effects_set() -> None:
     assert errors(guard="!has(data.beneficiaries)", effects="beneficiaries: input.people") == []
+
+
+def test_a_guard_may_read_a_field_another_trigger_sets_before_this_one_sets_it_again() -> None:
+    """A re-election is bounded by the previous election's date, which the first election
+    set: the field has a value when the re-election's condition is checked."""
+    text = WORKFLOW.format(guard="true", effects="budget: input.amount").replace(
+        "  done: {final: true}\n",
+        "  running: {}\n  done: {final: true}\n").replace(
+        "    to: done\n", "    to: running\n", 1) + """  - trigger: again
+    from: running
+    to: running
+    input:
+      people: {type: integer, required: true}
+    guard: input.people > data.beneficiaries
+    refusal: r
+    effects:
+      beneficiaries: input.people
+  - trigger: close
+    from: running
+    to: done
+"""
+    text = text.replace("budget: input.amount",
+                        "budget: input.amount\n      beneficiaries: input.people", 1)
+    assert [d.code for d in load_text(text).errors] == []

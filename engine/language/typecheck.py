@@ -181,13 +181,19 @@ def check_reads_before_set(spec: WorkflowSpec, report: Reporter) -> None:
     """A condition reading `data.X` where the same transition's effects set X.
 
     Conditions see the case before the transition: a field that starts empty (not
-    required, no default) and is filled by this transition's effects has no value yet
+    required, no default) and is filled only by this trigger's effects has no value yet
     when its guard runs, so every fire would be refused. The designer meant the input.
+    A field another trigger also sets (a re-election reading the previous election's date)
+    may well have a value: it is left alone.
     """
+    set_by: dict[str, set[str]] = {}
+    for t in spec.transitions:
+        for name in t.effects:
+            set_by.setdefault(name, set()).add(t.trigger)
     for i, t in enumerate(spec.transitions):
         empty = {name for name in t.effects
                  if name in spec.fields and not spec.fields[name].required
-                 and spec.fields[name].default is None}
+                 and spec.fields[name].default is None and set_by[name] == {t.trigger}}
         if not empty:
             continue
         guards: list[tuple[YamlPath, str]] = (
