@@ -140,10 +140,11 @@ def _free_port() -> int:
 class _Server:
     """A uvicorn child process serving one app on 127.0.0.1."""
 
-    def __init__(self, app: str, env: dict[str, str]) -> None:
+    def __init__(self, app: str, env: dict[str, str], workers: int = 2) -> None:
         self.port = _free_port()
         self.address = f"127.0.0.1:{self.port}"
-        command = [sys.executable, "-m", "bench._serve", app, str(self.port), "2"]
+        self.workers = workers
+        command = [sys.executable, "-m", "bench._serve", app, str(self.port), str(workers)]
         # The log goes to a file: a pipe nobody reads would stop the server once full.
         self.log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in stop())
         self.process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env},
@@ -163,7 +164,7 @@ class _Server:
                 connection.request("GET", "/healthz")
                 if connection.getresponse().status == 200:
                     answers += 1
-                    if answers >= 4:  # both workers are most likely up
+                    if answers >= 2 * self.workers:  # every worker most likely up
                         return
                 connection.close()
             except OSError:
@@ -182,9 +183,10 @@ class _Server:
 
 
 @contextmanager
-def _server(app: str, env: dict[str, str]) -> Iterator[_Server]:
-    """Start serving `app` (a factory) with 2 workers; stopped when the block ends."""
-    server = _Server(app, env)
+def _server(app: str, env: dict[str, str], workers: int = 2) -> Iterator[_Server]:
+    """Start serving `app` (a factory) with `workers` workers; stopped when the block
+    ends."""
+    server = _Server(app, env, workers)
     try:
         yield server
     finally:
