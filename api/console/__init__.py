@@ -16,7 +16,18 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 
-from api.console import account, audit, audit_proofs, audit_stats, auth, case, desk, start
+from api.console import (
+    account,
+    audit,
+    audit_proofs,
+    audit_stats,
+    auth,
+    case,
+    design,
+    design_editor,
+    desk,
+    start,
+)
 from api.console.assets import STATIC_PREFIX, static_files
 from api.console.headers import SecurityHeaders
 from api.console.i18n import request_language, text, use_language
@@ -40,6 +51,8 @@ def mount(app: FastAPI, settings: Settings) -> None:
     pages.include_router(audit.router)
     pages.include_router(audit_proofs.router)
     pages.include_router(audit_stats.router)
+    pages.include_router(design.router)
+    pages.include_router(design_editor.router)
     app.include_router(pages)
 
     async def csrf_refused(request: Request, exc: Exception) -> Response:
@@ -49,6 +62,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
 
     app.add_exception_handler(auth.CsrfRefused, csrf_refused)
     app.add_exception_handler(audit.NotAnAuditor, audit.not_an_auditor)
+    app.add_exception_handler(design.NotADesigner, design.not_a_designer)
     _html_for_people(app)
     app.mount(STATIC_PREFIX, static_files(), name="static")
     app.add_middleware(SecurityHeaders)

@@ -39,6 +39,7 @@ NAVIGATION: list[NavEntry] = [
     NavEntry("/", "nav.queue"),
     NavEntry("/cases/new", "nav.start", acting=True),
     NavEntry("/audit", "nav.audit", roles=frozenset({"auditor", "admin"})),
+    NavEntry("/design", "nav.design", roles=frozenset({"designer", "admin"})),
 ]
 
 

@@ -208,5 +208,6 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "schema_upgrade": ("数据库升级", "database upgrade"),
     "token_create": ("新建令牌", "token created"),
     "token_revoke": ("吊销令牌", "token revoked"),
+    "parameter_set": ("设定社区参数", "community parameter set"),
 }
 """Operations-log actions by title; an action not named here is shown as it is logged."""

@@ -52,7 +52,7 @@ Lang = Literal["zh", "en"]
 EdgeKind = Literal["action", "automatic", "timer", "start"]
 Anchor = Literal["start", "middle", "end"]
 
-__all__ = ["mermaid", "svg"]
+__all__ = ["mermaid", "svg", "timer_phrase"]
 
 _WORDS: dict[str, tuple[str, str]] = {
     "automatic": ("automatic", "自动"),
@@ -169,6 +169,12 @@ def _timer_phrase(timer: TimerSpec, spec: WorkflowSpec, lang: Lang) -> str:
         name = as_text(field_spec.title if field_spec else None, lang, timer.relative_to)
         return _word("after", lang, length=length, field=name)
     return _word("every", lang, length=length) if timer.repeat else length
+
+
+def timer_phrase(timer: TimerSpec, spec: WorkflowSpec, lang: Lang) -> str:
+    """A timer's length as the diagram writes it (`5个工作日`, `每6个月`), for pages that
+    describe a workflow in words."""
+    return _timer_phrase(timer, spec, lang)
 
 
 def _bracket(text: str, note: str, lang: Lang) -> str:

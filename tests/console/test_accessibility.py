@@ -102,3 +102,17 @@ def test_the_auditors_pages_break_no_wcag_rule(page: Any, console: Console, reco
                  "/audit/operations"):
         page.goto(console.url + path)
         assert _violations(page) == [], path
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_the_designers_pages_break_no_wcag_rule(page: Any, console: Console, lang: str) -> None:
+    sign_in_page(page, console.url, console.person(roles=("designer",)), PASSWORD)
+    if lang == "en":
+        page.goto(console.url + "/lang/en?next=/design")
+    for path in ("/design", "/design/workflows/social_org_incubation",
+                 "/design/workflows/member_development", "/design/editor"):
+        page.goto(console.url + path)
+        assert _violations(page) == [], path
+    page.get_by_label(re.compile("YAML")).first.fill("id: x\nstates: {a: {}}\n")
+    page.get_by_role("button", name=re.compile("检查|Check")).click()
+    assert _violations(page) == [], "the editor with problems"
