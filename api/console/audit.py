@@ -116,7 +116,7 @@ async def events(request: Request, desk: AuditDesk) -> Response:
                 workflow_id=filters.workflow, trigger=filters.step, state=filters.stage,
                 community_prefix=reading.scope(), since=since, until=until,
                 limit=PAGE_SIZE, cursor=cursor, role=filters.role,
-                conditions=filters.input_conditions(reading)))
+                conditions=filters.input_conditions()))
             rows = await run_in_threadpool(event_rows, reading, views, shown)
         except HatcheryError:
             rows, following = [], None
@@ -147,7 +147,7 @@ def download(request: Request, desk: AuditDesk) -> Response:
         workflow_id=filters.workflow, community_prefix=reading.scope(), case_id=filters.case,
         actor=_actor_name(filters, back), since=since, until=until, role=filters.role,
         trigger=filters.step, state=filters.stage,
-        conditions=tuple(filters.input_conditions(reading)))
+        conditions=tuple(filters.input_conditions()))
     service = reading.service
     chunks = export(service.engine, request.app.state.presenter.workflow, chosen, fmt=fmt,
                     lang=desk.lang, pii=desk.principal.sees_pii)

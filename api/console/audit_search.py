@@ -19,13 +19,12 @@ from urllib.parse import urlencode
 from api.console.history import values_of, what_of
 from api.console.i18n import CHINA, text
 from api.console.reading import Reading
-from engine.audit.filters import InputCondition
-from engine.audit.masking import sensitive_names
+from engine.audit.conditions import sensitive_anywhere, stored_workflows, typed_condition
+from engine.audit.filters import ConditionError, InputCondition
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import FieldSpec, as_text
 
 OPERATORS = {"eq": "=", "ne": "!=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
-NUMERIC = frozenset({"integer", "number"})
 MAX_CONDITIONS = 5
 
 
@@ -51,6 +50,7 @@ class EventFilters:
     since: date | None = None
     until: date | None = None
     conditions: tuple[Condition, ...] = ()
+    typed: tuple[InputCondition, ...] = ()
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -67,28 +67,33 @@ class EventFilters:
         if since and until and until < since:
             errors["until"] = text("events.dates_inverted", lang)
         conditions: list[Condition] = []
+        typed: list[InputCondition] = []
         if wf is not None:
             specs = condition_fields(wf)
-            hidden = sensitive_names(wf)
+            versions = stored_workflows(reading.service.registry, reading.service.engine,
+                                        wf.id)
+            hidden = sensitive_anywhere(versions)
             for name, op, value in zip(params.getlist("cf"), params.getlist("co"),
                                        params.getlist("cv"), strict=False):
                 value = value.strip()[:200]
                 if name not in specs or op not in OPERATORS or not value:
                     continue
-                if name in hidden and not reading.principal.sees_pii:
-                    errors[f"cv{len(conditions)}"] = text(
-                        "events.sensitive_condition", lang,
-                        field=as_text(specs[name].title, lang, name))
-                elif _typed(specs[name], value, lang) is None or (
-                        op not in ("eq", "ne") and specs[name].type not in NUMERIC):
-                    errors[f"cv{len(conditions)}"] = text(
-                        "events.bad_condition", lang,
-                        field=as_text(specs[name].title, lang, name))
+                at = f"cv{len(conditions)}"
+                title = as_text(specs[name].title, lang, name)
                 conditions.append(Condition(name, op, value))
+                if name in hidden and not reading.principal.sees_pii:
+                    errors[at] = text("events.sensitive_condition", lang, field=title)
+                    continue
+                raw = _canonical(specs[name], value, lang)
+                try:
+                    typed.append(typed_condition(f"{name}{OPERATORS[op]}{raw}", versions))
+                except ConditionError:
+                    errors[at] = text("events.bad_condition", lang, field=title)
         return cls(case=_short(params.get("case"), 200), actor=_short(params.get("actor"), 200),
                    role=_short(params.get("role"), 64), workflow=workflow, step=step,
                    stage=stage, since=since, until=until,
-                   conditions=tuple(conditions[:MAX_CONDITIONS]), errors=errors)
+                   conditions=tuple(conditions[:MAX_CONDITIONS]),
+                   typed=tuple(typed[:MAX_CONDITIONS]), errors=errors)
 
     def query(self, **extra: str) -> str:
         """The filters as a query string (for paging, exports, links); a value in `extra`
@@ -116,16 +121,10 @@ class EventFilters:
                  if self.until else None)
         return since, until
 
-    def input_conditions(self, reading: Reading) -> list[InputCondition]:
-        if not self.workflow:
-            return []
-        specs = condition_fields(reading.workflow(self.workflow))
-        found = []
-        for c in self.conditions:
-            value = _typed(specs[c.field], c.value, reading.lang)
-            if value is not None:
-                found.append(InputCondition(c.field, OPERATORS[c.op], value))  # type: ignore[arg-type]
-        return found
+    def input_conditions(self) -> list[InputCondition]:
+        """The conditions, each value read as its field's declared type (as the API reads
+        `input=`: `engine.audit.conditions.typed_condition`)."""
+        return list(self.typed)
 
 
 def condition_fields(wf: CompiledWorkflow) -> dict[str, FieldSpec]:
@@ -137,18 +136,16 @@ def condition_fields(wf: CompiledWorkflow) -> dict[str, FieldSpec]:
     return specs
 
 
-def _typed(spec: FieldSpec, raw: str, lang: str) -> str | float | bool | None:
-    """The typed text as the stored value compares (None: not a value of this field)."""
-    if spec.type in NUMERIC:
-        try:
-            return float(raw)
-        except ValueError:
-            return None
+def _canonical(spec: FieldSpec, raw: str, lang: str) -> str:
+    """What a person typed, as the condition's text writes it: yes/no as true/false, an
+    enumerated value's title as the value itself."""
     if spec.type == "boolean":
-        yes = {"true", "是", text("form.yes", lang).lower()}
-        no = {"false", "否", text("form.no", lang).lower()}
         lowered = raw.lower()
-        return True if lowered in yes else False if lowered in no else None
+        if lowered in {"是", text("form.yes", lang).lower()}:
+            return "true"
+        if lowered in {"否", text("form.no", lang).lower()}:
+            return "false"
+        return lowered
     values = spec.values or {}
     for code in values:
         titles = values[code] if isinstance(values, dict) else None

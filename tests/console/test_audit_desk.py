@@ -137,3 +137,12 @@ def test_a_jsonl_export_is_one_event_a_line_and_is_logged(console: Console) -> N
     logged, _ = list_operations(console.app.state.service.engine, actor=name,
                                 action="export")
     assert logged and logged[-1].detail["format"] == "jsonl"
+
+
+def test_a_condition_value_not_of_the_fields_kind_is_named_by_its_title(
+        console: Console) -> None:
+    client = console.signed_in(_auditor(console, f"{COMMUNITY}/audit-bad-condition"))
+    page = client.get("/audit", params={
+        "workflow": "social_org_incubation", "cf": "activity_sessions", "co": "gt",
+        "cv": "许多"}).text
+    assert "error-summary" in page and "条件“协议活动场次”的值应为数字" in page
