@@ -343,6 +343,12 @@ def translate_errors(engine: Engine) -> Iterator[None]:
         raise
     except (exc.DBAPIError, exc.NoSuchModuleError, exc.ArgumentError) as error:
         raise StoreUnavailable(describe_error(engine, error)) from error
+    except exc.TimeoutError as error:  # every pooled connection stayed busy (a 503, not 500)
+        pool = engine.pool
+        raise StoreUnavailable(
+            f"all connections to the database {database_label(engine)} stayed busy "
+            f"({pool.status()}): too many requests at once for HATCHERY_DB_POOL_SIZE + "
+            "HATCHERY_DB_MAX_OVERFLOW, or a slow statement; retry") from error
 
 
 # ---------------------------------------------------------------------------------------

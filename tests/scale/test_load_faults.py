@@ -39,7 +39,8 @@ from engine.settings import PROJECT_ROOT
 from scale.load import Load, run_load
 from scale.servers import ApiProcess, api_processes, make_token
 
-pytestmark = pytest.mark.load
+pytestmark = [pytest.mark.load, pytest.mark.timeout(3600 if os.environ.get("HATCHERY_SOAK")
+                                                   else 600)]
 SOAK = bool(os.environ.get("HATCHERY_SOAK"))
 SIZES = (dict(cases=600, timed_cases=100, fires=4000, concurrency=64) if SOAK
          else dict(cases=40, timed_cases=8, fires=240, concurrency=16))

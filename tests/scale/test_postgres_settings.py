@@ -86,3 +86,16 @@ def test_case_data_is_jsonb_on_postgresql(db_url: str, backend: str) -> None:
     finally:
         engine.dispose()
     assert types == {"data": "jsonb", "state_entries": "jsonb"}
+
+
+def test_a_request_that_finds_every_pooled_connection_busy_is_told_the_store_is_busy(
+        tmp_path: Path) -> None:
+    engine = service_engine(settings(f"sqlite:///{tmp_path / 'h.db'}",
+                                     HATCHERY_DB_POOL_SIZE=1, HATCHERY_DB_MAX_OVERFLOW=0))
+    engine.pool._timeout = 0.2  # type: ignore[attr-defined]
+    try:
+        with read_connection(engine), pytest.raises(StoreUnavailable, match="stayed busy"), \
+                read_connection(engine):
+            pass
+    finally:
+        engine.dispose()
