@@ -56,6 +56,7 @@ def copy_store(source: Engine, target: Engine, *,
             raise CopyRefused(f"{database_label(target)} is not empty: copy into a new "
                               "database")
     upgrade(target, revision)
+    _months_of(source, target)
     tables = list(metadata.sorted_tables)
     rows: dict[str, int] = {}
     with read_connection(source) as reading, write_connection(target) as writing:
@@ -68,6 +69,24 @@ def copy_store(source: Engine, target: Engine, *,
         expected = case_checkpoint(reading, now), operations_head(reading)
     _prove(source, target, rows, expected, verify)
     return Copied(rows, expected[0].digest, len(expected[0].heads))
+
+
+def _months_of(source: Engine, target: Engine) -> None:
+    """A partitioned target (PostgreSQL) gets a partition for every month of the source's
+    history, so the copied events land in their months, not in `events_default`."""
+    from engine.store.partitions import ensure_partitions
+
+    with read_connection(source) as reading:
+        oldest = reading.execute(sa.text("SELECT min(at) FROM events")).scalar()
+    if oldest is None:
+        return
+    if isinstance(oldest, str):  # SQLite hands the text back
+        oldest = datetime.fromisoformat(oldest)
+    if oldest.tzinfo is None:
+        oldest = oldest.replace(tzinfo=UTC)
+    now = datetime.now(UTC)
+    months = (now.year - oldest.year) * 12 + now.month - oldest.month
+    ensure_partitions(target, oldest, ahead=max(0, months) + 12)
 
 
 def _copy_table(reading: sa.Connection, writing: sa.Connection, table: sa.Table) -> int:
