@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
@@ -9,6 +11,7 @@ from api.routes.workflows import rejected_public
 from api.schemas import CalendarCoveragePublic, HealthPublic, ReadyPublic, ReplicaPublic
 from engine.errors import HatcheryError
 from engine.store.db import current_revision, head_revision
+from engine.store.partitions import keep_months_ahead
 from engine.store.replica import replica_of
 from engine.timers.calendar import CHINA_TZ, default_calendar
 from engine.timers.calendar_store import load_notices
@@ -32,6 +35,10 @@ def readyz(request: Request) -> ReadyPublic | JSONResponse:
     except HatcheryError:
         revision, reachable = None, False
     ready = reachable and revision == head
+    if ready:  # the next months' partitions of the history (PostgreSQL), at most hourly;
+        # on a failure the next probe tries again (writes land in events_default meanwhile)
+        with suppress(HatcheryError):
+            keep_months_ahead(request.app.state.db, request.app.state.service.clock.now())
     service = getattr(request.app.state, "service", None)
     rejected = rejected_public(service.registry, "en") if service is not None else []
     body = ReadyPublic(status="ready" if ready else "not_ready", database=reachable,

@@ -28,6 +28,8 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -36,8 +38,8 @@ from sqlalchemy import Connection, Engine
 
 from engine.store.db import write_connection
 
-__all__ = ["MONTHS_AHEAD", "ensure_partitions", "include_object", "month_partitions",
-           "partition_name", "partitioned"]
+__all__ = ["MONTHS_AHEAD", "ensure_partitions", "include_object", "keep_months_ahead",
+           "month_partitions", "partition_name", "partitioned"]
 
 log = logging.getLogger("hatchery.store")
 
@@ -147,6 +149,30 @@ def ensure_partitions(engine: Engine, now: datetime, ahead: int = MONTHS_AHEAD
     if made:
         log.info("events partitions made: %s", ", ".join(made))
     return made
+
+
+_CHECK_EVERY_S = 3600.0
+_checked: dict[str, float] = {}
+_checked_lock = threading.Lock()
+
+
+def keep_months_ahead(engine: Engine, now: datetime) -> list[str]:
+    """`ensure_partitions`, at most once an hour per database in this process: called
+    from `/readyz`, which load balancers probe all the time, so that a process that runs
+    for more than a year without a restart still writes each month into its partition."""
+    if engine.dialect.name != "postgresql":
+        return []
+    key = db_key(engine)
+    with _checked_lock:
+        last = _checked.get(key)
+        if last is not None and time.monotonic() - last < _CHECK_EVERY_S:
+            return []
+        _checked[key] = time.monotonic()
+    return ensure_partitions(engine, now)
+
+
+def db_key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=True)
 
 
 _PARTITION = re.compile(r"^events_(y\d{4}m\d{2}|default)$")

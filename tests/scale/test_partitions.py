@@ -138,3 +138,15 @@ def registry(engine: sa.Engine, clock: FrozenClock) -> Iterator[WorkflowRegistry
     found = WorkflowRegistry(engine, clock)
     found.sync_directory(STORE_FIXTURES)
     yield found
+
+
+def test_the_months_ahead_are_kept_made_at_most_hourly_by_a_running_process(
+        engine: sa.Engine) -> None:
+    from engine.store.partitions import keep_months_ahead
+
+    later = NOW + timedelta(days=900)
+    made = keep_months_ahead(engine, later)
+    assert partition_name(later.year, later.month) in made
+    even_later = later + timedelta(days=500)  # beyond the year made ahead
+    assert keep_months_ahead(engine, even_later) == []  # checked within the hour
+    assert partition_name(even_later.year, even_later.month) not in names(engine)
