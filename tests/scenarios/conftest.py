@@ -115,6 +115,17 @@ class Community:
     def link(self, case_id: str, other: str, relation: str, *, actor: Actor) -> None:
         self.service.link(case_id, other, relation=relation, actor=actor)
 
+    def refuses_dates_outside(self, case_id: str, trigger: str, values: dict[str, Any],
+                              field: str, bound: str, *, actor: Actor) -> None:
+        """The day before `bound` and tomorrow are both refused, each for its own reason:
+        the date entered and the event it cannot precede, or that it lies in the future."""
+        early = self.refused_fire(case_id, trigger, {**values, field: day_before(bound)},
+                                  actor=actor)
+        assert f"（{day_before(bound)}）不能早于" in early.zh, (trigger, early.zh)
+        assert early.zh.endswith(f"（{bound}）。"), (trigger, early.zh)
+        later = self.refused_fire(case_id, trigger, {**values, field: self.tomorrow}, actor=actor)
+        assert later.zh.endswith(f"（{self.tomorrow}）不能晚于今天。"), (trigger, later.zh)
+
     def refused(self, call: Any) -> Refusal:
         """Run a change that must be refused; the refusal, with nothing at all written."""
         before = store_snapshot(self.engine)
