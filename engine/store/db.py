@@ -392,6 +392,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     """
     from alembic import command
 
+    if revision == "head" and current_revision(engine) == head_revision():
+        return  # the usual start: nothing to do, and no waiting for other databases' lock
     with write_connection(engine) as connection:
         if connection.dialect.name == "postgresql":
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),

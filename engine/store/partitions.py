@@ -18,10 +18,11 @@ case has one event per sequence number is guaranteed by the case row's lock and 
 A lookup by case with no time bound probes every month's index (one probe per month).
 
 `ensure_partitions` makes the months from the current one to `ahead` months later; the
-service calls it at start (under the migration lock, so several processes starting at
-once make each month once). A month already holding rows in `events_default` (events
-written with a clock far from the real one) is not made, and says so in the log: those
-events stay, queryable, in the default partition. SQLite has no partitions; nothing to do.
+service calls it at start (under an advisory lock of the schema's own, so several
+processes starting at once make each month once). A month already holding rows in
+`events_default` (events written with a clock far from the real one) is not made, and
+says so in the log: those events stay, queryable, in the default partition. SQLite has
+no partitions; nothing to do.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from engine.store.db import write_connection
+from engine.store.db import read_connection, write_connection
 
 __all__ = ["MONTHS_AHEAD", "ensure_partitions", "include_object", "keep_months_ahead",
            "month_partitions", "partition_name", "partitioned"]
@@ -45,7 +46,6 @@ log = logging.getLogger("hatchery.store")
 
 MONTHS_AHEAD = 12
 """Months made ahead of the current one at every start."""
-_LOCK = 0x6861746368657279  # the migration lock (engine.store.db): one maker at a time
 
 
 # Each partition's copy of an index is named after the index and the month
@@ -118,18 +118,26 @@ def month_partitions(connection: Connection) -> list[str]:
 def ensure_partitions(engine: Engine, now: datetime, ahead: int = MONTHS_AHEAD
                       ) -> list[str]:
     """Make the month partitions from `now`'s month to `ahead` months later that are
-    missing; return the names made (none on SQLite or an unpartitioned table)."""
+    missing; return the names made (none on SQLite or an unpartitioned table).
+
+    Reads first and returns at once when nothing is missing (every start but one a month);
+    only then takes a lock of this schema's own and makes what is still missing."""
     if engine.dialect.name != "postgresql":
+        return []
+    now = now.astimezone(UTC)
+    months = [_month_start(now.year, now.month + step) for step in range(ahead + 1)]
+    with read_connection(engine) as connection:
+        if not partitioned(connection):
+            return []
+        existing = set(month_partitions(connection))
+    if all(partition_name(m.year, m.month) in existing for m in months):
         return []
     made: list[str] = []
     with write_connection(engine) as connection:
-        if not partitioned(connection):
-            return []
-        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _LOCK})
+        connection.execute(sa.text(
+            "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.events_months'))"))
         existing = set(month_partitions(connection))
-        now = now.astimezone(UTC)
-        for step in range(ahead + 1):
-            start = _month_start(now.year, now.month + step)
+        for start in months:
             name = partition_name(start.year, start.month)
             if name in existing:
                 continue
