@@ -59,9 +59,10 @@ logger = logging.getLogger("hatchery.api")
 STATE_REFUSALS = frozenset({
     "not_allowed_from_state", "case_suspended", "case_closed", "checklist_incomplete",
     "already_ticked", "not_ticked", "already_linked", "not_linked", "already_suspended",
-    "not_suspended",
+    "not_suspended", "assignment_unchanged", "nobody_responsible",
 })
-FORBIDDEN_REFUSALS = frozenset({"role_missing", "community_out_of_scope"})
+FORBIDDEN_REFUSALS = frozenset({"role_missing", "community_out_of_scope",
+                                "assignment_not_allowed", "follow_up_not_allowed"})
 
 TITLES: dict[int, tuple[str, str]] = {
     400: ("Bad request", "请求有误"),

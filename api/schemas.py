@@ -6,7 +6,7 @@ Responses are built from the engine's views by the routes; nothing here touches 
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -223,6 +223,10 @@ class CasePublic(Public):
     updated_at: datetime | None = None
     checklist: dict[str, dict[str, Any]] = Field(default_factory=dict)
     links: list[dict[str, Any]] = Field(default_factory=list)
+    assignee: str | None = Field(default=None, description="The responsible person (责任人): "
+                                 "a sign-in name; null when nobody is.")
+    follow_up_on: date | None = Field(default=None, description="The day the responsible "
+                                      "person means to follow the case up.")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": CASE_ID_EXAMPLE, "workflow_id": "social_org_incubation",
@@ -351,6 +355,26 @@ class SuspendRequest(Body):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
         "reason": "the organization asked for a pause during relocation"}]})
+
+
+class AssignmentRequest(Body):
+    """Who is responsible for the case from now on (null: nobody), and why."""
+
+    assignee: str | None = Field(max_length=200)
+    comment: str | None = Field(default=None, max_length=4000)
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "assignee": "wang.li", "comment": "周老师调岗，由王丽接手"}]})
+
+
+class FollowUpRequest(Body):
+    """The day the responsible person means to follow the case up (null: none)."""
+
+    on: date | None
+    comment: str | None = Field(default=None, max_length=4000)
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "on": "2026-03-16"}]})
 
 
 class ResumeRequest(Body):

@@ -204,6 +204,8 @@ class Presenter:
             updated_at=view.updated_at, checklist=dict(view.checklist or {}),
             links=[link for link in view.links or []
                    if principal.sees(link.get("community") or "")],
+            assignee=getattr(view, "assignee", None),
+            follow_up_on=getattr(view, "follow_up_on", None),
         )
 
     def event(self, view: Any, principal: Principal) -> EventPublic:

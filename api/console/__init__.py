@@ -18,6 +18,7 @@ from starlette.responses import Response
 
 from api.console import (
     account,
+    assignment,
     audit,
     audit_proofs,
     audit_stats,
@@ -48,6 +49,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
     pages.include_router(desk.router)
     pages.include_router(start.router)
     pages.include_router(case.router)
+    pages.include_router(assignment.router)
     pages.include_router(audit.router)
     pages.include_router(audit_proofs.router)
     pages.include_router(audit_stats.router)

@@ -115,11 +115,20 @@ def case_page(request: Request, desk: Desk, case_id: str, *, status: int = 200,
         "diagram": case_diagram(detail.workflow, detail.case.state, desk.lang),
         "form_key": secrets.token_urlsafe(12), "notice": notice, "errors": errors,
         "failed": failed or {}, "acting": bool(desk.principal.acting_roles),
+        "responsible": responsible(request, desk, reading.visible(case_id)),
     }
     return render(request, "case.html", context, status=status)
 
 
-DONE = frozenset({"start", "tick", "untick", "suspend", "resume"})
+def responsible(request: Request, desk: Desk, view: Any) -> Any:
+    """The responsible person's panel (`api.console.assignment`, imported here late: it
+    builds on this module's change helpers)."""
+    from api.console.assignment import responsible as panel
+
+    return panel(request, desk, view)
+
+
+DONE = frozenset({"start", "tick", "untick", "suspend", "resume", "assign", "follow_up"})
 
 
 def refusal_text(refusal: Refusal, lang: str, wf: CompiledWorkflow | None = None) -> str:
@@ -196,7 +205,7 @@ def _refused(request: Request, desk: Desk, case_id: str, refusal: Refusal,
     failed = {**failed, "allowed": True, "refusal": refusal_text(refusal, desk.lang, wf),
               "errors": errors}
     status = 409 if refusal.code in ("checklist_incomplete", "not_allowed_from_state") else 422
-    if refusal.code == "role_missing":
+    if refusal.code in ("role_missing", "assignment_not_allowed", "follow_up_not_allowed"):
         status = 403
     return case_page(request, desk, case_id, status=status, failed=failed)
 

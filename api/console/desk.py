@@ -14,12 +14,13 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from api.console.auth import CheckedForm, CurrentDesk
+from api.console.auth import CheckedForm, CurrentDesk, accounts
 from api.console.i18n import text
 from api.console.reading import QueueFilters, Reading
 from api.console.templating import render
 from engine.access.preferences import SavedFilters
 from engine.errors import HatcheryError
+from engine.service.assignment import LEAD_ROLES
 
 router = APIRouter()
 PAGE_SIZE = 25
@@ -29,18 +30,22 @@ PAGE_SIZE = 25
 async def queue(request: Request, desk: CurrentDesk) -> Response:
     reading = Reading.of(request, desk)
     workflows = reading.workflows()
-    filters = QueueFilters.read(request.query_params, workflows)
+    filters = QueueFilters.read(request.query_params, workflows,
+                                "mine" if desk.principal.acting_roles else "all")
     cursor = request.query_params.get("cursor") or None
     try:
         rows, following = await run_in_threadpool(reading.queue, filters, cursor, PAGE_SIZE)
     except HatcheryError:
         rows, following = [], None
+    names = await run_in_threadpool(accounts(request).users.display_names,
+                                    [r.responsible for r in rows if r.responsible])
     saved = await run_in_threadpool(_saved(request).list, desk.session.user_id)
     context = {"rows": rows, "filters": filters, "workflows": workflows,
                "next_query": filters.query(cursor=following) if following else None,
                "first_query": filters.query() if cursor else None, "saved": saved,
                "stages": reading.stages_of(filters.workflow),
-               "notice": _notice(request, desk.lang)}
+               "notice": _notice(request, desk.lang), "names": names,
+               "lead": bool(desk.principal.roles & LEAD_ROLES)}
     # htmx asks for the queue alone (filters and rows): the same template's block.
     block = "queue" if request.headers.get("hx-request") == "true" else None
     return render(request, "queue.html", context, block=block)

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from api.console.i18n import TEXTS, text
+from api.console.i18n import TEXTS, format_date, text
 from api.console.reading import CaseDetail, Reading
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import FieldSpec, as_text
@@ -46,8 +46,22 @@ def what_of(reading: Reading, wf: CompiledWorkflow, event: Any) -> tuple[str, st
     return (text(key, lang) if key in TEXTS else event.kind), None
 
 
-def values_of(reading: Reading, wf: CompiledWorkflow, event: Any) -> list[tuple[str, str]]:
+def values_of(reading: Reading, wf: CompiledWorkflow, event: Any,
+              people: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
     lang = reading.lang
+    if event.kind == "assignment":
+        names = people or {}
+
+        def who(name: Any) -> str:
+            return names.get(name, name) if name else text("resp.nobody", lang)
+
+        return [(text("event.assignee", lang), who(event.input.get("assignee"))),
+                (text("event.previous", lang), who(event.input.get("previous")))]
+    if event.kind == "follow_up":
+        on = event.input.get("on")
+        return [(text("event.follow_up_on", lang),
+                 format_date(date.fromisoformat(on), lang) if on
+                 else text("resp.follow_up_none", lang))]
     if event.kind in ("checklist_tick", "checklist_untick"):
         item = str(event.input.get("item", ""))
         title = item
@@ -77,7 +91,9 @@ def timeline(reading: Reading, detail: CaseDetail,
     shown for sign-in names; a token's name is shown as it is)."""
     wf = detail.workflow
     views = reading.service.history(detail.case.id)
-    shown = people(view.actor for view in views)
+    shown = people([*(view.actor for view in views),
+                    *(str(view.input.get(k)) for view in views if view.kind == "assignment"
+                      for k in ("assignee", "previous") if view.input.get(k))])
     entries = []
     for view in views:
         event = reading.presenter.event(view, reading.principal)
@@ -88,6 +104,6 @@ def timeline(reading: Reading, detail: CaseDetail,
         actor = text("event.system", reading.lang) if system else shown.get(event.actor,
                                                                              event.actor)
         entries.append(TimelineEntry(what, extra, actor, event.role, event.at, event.comment,
-                                     values_of(reading, version_wf, event)))
+                                     values_of(reading, version_wf, event, shown)))
     entries.reverse()
     return entries

@@ -13,6 +13,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from starlette.requests import Request
 
+from api.console.texts_assignment import ASSIGNMENT_TEXTS
 from api.console.texts_audit import AUDIT_TEXTS
 from api.console.texts_design import DESIGN_TEXTS
 
@@ -204,6 +205,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 
 
 TEXTS.update(AUDIT_TEXTS)
+TEXTS.update(ASSIGNMENT_TEXTS)
 TEXTS.update(DESIGN_TEXTS)
 
 

@@ -26,6 +26,7 @@ from engine.language.spec import as_text
 from engine.timers.calendar import CalendarCoverageError, default_calendar
 
 STATUSES = ("active", "suspended", "closed", "all")
+VIEWS = ("mine", "unassigned", "all")
 DEFAULT_STATUS = "active"
 """The queue shows records in progress unless asked for others."""
 HIDDEN_REFUSALS = frozenset({"unknown_trigger", "not_allowed_from_state"})
@@ -56,38 +57,58 @@ class QueueRow:
     next_due: datetime | None
     overdue: bool
     community: str
+    responsible: str | None = None
+    follow_up_on: date | None = None
+    follow_up_due: bool = False
 
 
 @dataclass(frozen=True)
 class QueueFilters:
-    """The filters of the queue as the query string gives them (unknown values dropped)."""
+    """The filters of the queue as the query string gives them (unknown values dropped).
+
+    `view` is whose records: "mine" (the person's own, the default for people who change
+    records), "unassigned", or "all" in the person's scope (the default for the others).
+    """
 
     workflow: str | None = None
     stage: str | None = None
     overdue: bool = False
     status: str = DEFAULT_STATUS
     q: str | None = None
+    view: str = "all"
+    default_view: str = "all"
+    follow_up: bool = False
 
     @classmethod
-    def read(cls, params: Any, workflows: list[WorkflowChoice]) -> QueueFilters:
+    def read(cls, params: Any, workflows: list[WorkflowChoice],
+             default_view: str = "all") -> QueueFilters:
         known = {w.id: w for w in workflows}
         workflow = params.get("workflow") if params.get("workflow") in known else None
         stages = known[workflow].stages if workflow else {}
         stage = params.get("stage") if params.get("stage") in stages else None
         status = params.get("status") if params.get("status") in STATUSES else DEFAULT_STATUS
         query = (params.get("q") or "").strip()[:100] or None
-        return cls(workflow, stage, params.get("overdue") == "1", status, query)
+        view = params.get("view") if params.get("view") in VIEWS else default_view
+        return cls(workflow, stage, params.get("overdue") == "1", status, query, view,
+                   default_view, params.get("follow_up") == "1")
 
     def query(self, **extra: str) -> str:
-        values = {"workflow": self.workflow, "stage": self.stage,
+        values = {"view": None if self.view == self.default_view else self.view,
+                  "workflow": self.workflow, "stage": self.stage,
                   "overdue": "1" if self.overdue else None,
+                  "follow_up": "1" if self.follow_up else None,
                   "status": None if self.status == DEFAULT_STATUS else self.status,
                   "q": self.q, **extra}
         return urlencode({k: v for k, v in values.items() if v})
 
+    def with_view(self, view: str) -> str:
+        """The same filters in another view (the view tabs' links)."""
+        return QueueFilters(self.workflow, self.stage, self.overdue, self.status, self.q,
+                            view, self.default_view, self.follow_up).query()
+
     @property
     def any(self) -> bool:
-        return any((self.workflow, self.stage, self.overdue, self.q,
+        return any((self.workflow, self.stage, self.overdue, self.q, self.follow_up,
                     self.status != DEFAULT_STATUS))
 
     @property
@@ -183,22 +204,29 @@ class Reading:
 
     def queue(self, filters: QueueFilters, cursor: str | None, limit: int
               ) -> tuple[list[QueueRow], str | None]:
+        today = self.service.clock.now().astimezone(CHINA).date()
         views, following = self.service.list_cases(
             workflow_id=filters.workflow, state=filters.stage, community_prefix=self.scope(),
             overdue=True if filters.overdue else None, text=filters.q,
             status=filters.status_filter, pii=self.principal.sees_pii,
-            order="priority", limit=limit, cursor=cursor)
+            order="priority", limit=limit, cursor=cursor,
+            assignee=self.principal.name if filters.view == "mine" else None,
+            unassigned=filters.view == "unassigned",
+            follow_up_by=today if filters.follow_up else None)
         now = self.service.clock.now()
         due = self.service.next_due([view.id for view in views])
         rows = []
         for view in views:
             public = self.presenter.case(view, self.principal, self.lang)
             wf = self.workflow(view.workflow_id, view.workflow_version)
+            follow = getattr(view, "follow_up_on", None)
             rows.append(QueueRow(
                 id=view.id, title=public.title or public.state_title,
                 workflow=as_text(wf.spec.title, self.lang, wf.id), stage=public.state_title,
                 status=view.status, days_in_stage=max((now - view.entered_at).days, 0),
-                next_due=due.get(view.id), overdue=bool(view.overdue), community=view.community))
+                next_due=due.get(view.id), overdue=bool(view.overdue), community=view.community,
+                responsible=getattr(view, "assignee", None), follow_up_on=follow,
+                follow_up_due=follow is not None and follow <= today))
         return rows, following
 
     # -- one record -----------------------------------------------------------------------

@@ -14,23 +14,27 @@ of the same request return the first result without writing anything new.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi import Path as PathParam
 
+from api.assignees import is_candidate
 from api.deps import Acting, Context, Reader
 from api.edge import StrictJsonRoute
 from api.errors import invalid, precondition_failed
 from api.routes.common import CASE_ID, out_of_scope, problems, scope_prefix
 from api.schemas import (
     ActionsPublic,
+    AssignmentRequest,
     CaseCreate,
     CasePublic,
     CasesPublic,
     ChecklistTick,
     FireRequest,
     FireResultPublic,
+    FollowUpRequest,
     LinkCreate,
     ResumeRequest,
     SuspendRequest,
@@ -151,12 +155,18 @@ def list_cases(
     ] = "priority",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
+    assignee: Annotated[str | None, Query(max_length=200, description="Cases this person "
+                                          "is responsible for.")] = None,
+    unassigned: Annotated[bool, Query(description="Cases nobody is responsible for.")] = False,
+    follow_up_by: Annotated[date | None, Query(description="Cases whose follow-up day is "
+                                               "on or before this day.")] = None,
 ) -> CasesPublic:
     views, next_cursor = ctx.service.list_cases(
         workflow_id=workflow, state=state, community_prefix=scope_prefix(ctx.principal,
                                                                          community),
         overdue=overdue, text=text, order=order, limit=limit, cursor=cursor,
-        pii=ctx.principal.sees_pii)
+        pii=ctx.principal.sees_pii, assignee=assignee, unassigned=unassigned,
+        follow_up_by=follow_up_by)
     return CasesPublic(data=[ctx.presenter.case(v, ctx.principal, ctx.lang) for v in views],
                        next_cursor=next_cursor)
 
@@ -238,6 +248,34 @@ def suspend(case_id: CASE_ID, body: SuspendRequest, response: Response, ctx: Act
     return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.suspend(
         case_id, actor=ctx.principal.actor, reason=body.reason, expected_version=expected,
         idempotency_key=k), response)
+
+
+@router.post("/{case_id}/assignment", summary="Make someone responsible for a case (责任人)",
+             response_model=FireResultPublic, responses=CHANGE_PROBLEMS,
+             description="A caseworker claims an unassigned case, or releases or hands over "
+                         "their own; whoever leads the community's work (party committee, "
+                         "administrators) assigns and hands over any. The assignee is a "
+                         "person whose roles may change cases and whose scope covers the "
+                         "case. Recorded in the case's history (kind `assignment`).")
+def assign(case_id: CASE_ID, body: AssignmentRequest, response: Response, ctx: Acting,
+           if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
+    if body.assignee is not None and not is_candidate(
+            ctx.service.engine, body.assignee, ctx.case(case_id).community):
+        raise invalid("assignee", "unknown_assignee",
+                      "no person who may change cases in this community has that name",
+                      "该社区没有此用户名的办理人员", location="body")
+    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.assign(
+        case_id, body.assignee, actor=ctx.principal.actor, comment=body.comment,
+        expected_version=expected, idempotency_key=k), response)
+
+
+@router.post("/{case_id}/follow-up", summary="Set the day the responsible person follows "
+             "the case up", response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
+def follow_up(case_id: CASE_ID, body: FollowUpRequest, response: Response, ctx: Acting,
+              if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
+    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.follow_up(
+        case_id, body.on, actor=ctx.principal.actor, comment=body.comment,
+        expected_version=expected, idempotency_key=k), response)
 
 
 @router.post("/{case_id}/resume", summary="Resume a suspended case",

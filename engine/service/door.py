@@ -38,7 +38,7 @@ import secrets
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -71,6 +71,7 @@ from engine.errors import (
 from engine.language.spec import as_text
 from engine.language.values import problem
 from engine.ledger.chain import GENESIS, ChainBreak, canonical_json
+from engine.service.assignment import AssignmentOperations
 from engine.settings import Settings
 from engine.store import repository as repo
 from engine.store.db import (
@@ -166,6 +167,8 @@ class CaseView:
     links: list[dict[str, Any]]
     head_hash: str = GENESIS
     event_count: int = 0
+    assignee: str | None = None
+    follow_up_on: date | None = None
 
 
 @dataclass(frozen=True)
@@ -239,7 +242,7 @@ class _Outcome:
     cascade: tuple[str, ...]
 
 
-class CaseService:
+class CaseService(AssignmentOperations):
     """The only code that changes a case. Thread-safe; share one per process."""
 
     def __init__(self, engine: Engine, registry: WorkflowRegistry, clock: Clock, *,
@@ -514,6 +517,8 @@ class CaseService:
                    text: str | None = None,
                    order: Literal["priority", "updated"] = "priority", limit: int = 50,
                    cursor: str | None = None, status: str | None = None, pii: bool = True,
+                   assignee: str | None = None, unassigned: bool = False,
+                   follow_up_by: date | None = None,
                    ) -> tuple[list[CaseView], str | None]:
         """A page of cases and the cursor of the next page (None on the last).
 
@@ -529,7 +534,8 @@ class CaseService:
                     connection, workflow_id=workflow_id, state=state,
                     community_prefix=community_prefix, overdue=overdue, text=text,
                     order=order, limit=limit, cursor=cursor, status=status,
-                    hidden_titles=hidden_titles(self.registry, self.engine, pii, text))
+                    hidden_titles=hidden_titles(self.registry, self.engine, pii, text),
+                    assignee=assignee, unassigned=unassigned, follow_up_by=follow_up_by)
             except repo.CursorError as error:
                 raise Refused(_refusal("invalid_cursor", {"cursor": cursor})) from error
             ids = [r["id"] for r in rows]
@@ -860,6 +866,7 @@ class CaseService:
             priority=row["priority"], overdue=row["overdue"], entered_at=row["entered_at"],
             created_at=row["created_at"], updated_at=row["updated_at"], checklist=checklist,
             links=case_links, head_hash=row["head_hash"], event_count=row["event_count"],
+            assignee=row.get("assignee"), follow_up_on=row.get("follow_up_on"),
         )
 
     # -- timers ---------------------------------------------------------------------------
@@ -1266,6 +1273,7 @@ def _result_to_json(result: FireResult) -> dict[str, Any]:
         "entered_at": _plain_time(case.entered_at),
         "created_at": _plain_time(case.created_at),
         "updated_at": _plain_time(case.updated_at),
+        "follow_up_on": case.follow_up_on.isoformat() if case.follow_up_on else None,
         "checklist": {item: {**entry, "at": _plain_time(entry["at"])}
                       for item, entry in case.checklist.items()},
     }
@@ -1280,6 +1288,8 @@ def _result_from_json(raw: Mapping[str, Any]) -> FireResult:
         "entered_at": _time(plain["entered_at"]),
         "created_at": _time(plain["created_at"]),
         "updated_at": _time(plain["updated_at"]),
+        "follow_up_on": (date.fromisoformat(plain["follow_up_on"])
+                         if plain.get("follow_up_on") else None),
         "checklist": {item: {**entry, "at": _time(entry["at"])}
                       for item, entry in plain["checklist"].items()},
     })

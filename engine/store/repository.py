@@ -11,7 +11,7 @@ import base64
 import json
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 import sqlalchemy as sa
@@ -610,8 +610,16 @@ def list_cases(connection: Connection, *, workflow_id: str | None, state: str | 
                community_prefix: str | None, overdue: bool | None, text: str | None,
                order: Literal["priority", "updated"], limit: int,
                cursor: str | None, status: str | None = None,
-               hidden_titles: Sequence[tuple[str, str]] = ()) -> tuple[list[Row], str | None]:
+               hidden_titles: Sequence[tuple[str, str]] = (),
+               assignee: str | None = None, unassigned: bool = False,
+               follow_up_by: date | None = None) -> tuple[list[Row], str | None]:
     query = sa.select(cases)
+    if assignee is not None:
+        query = query.where(cases.c.assignee == assignee)
+    if unassigned:
+        query = query.where(cases.c.assignee.is_(None))
+    if follow_up_by is not None:  # a follow-up due: like a deadline, on or before the day
+        query = query.where(cases.c.follow_up_on <= follow_up_by)
     if workflow_id is not None:
         query = query.where(cases.c.workflow_id == workflow_id)
     if state is not None:

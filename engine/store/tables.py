@@ -18,7 +18,7 @@ database's locale).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -114,6 +114,8 @@ class Case(SQLModel, table=True):
         sa.Index("ix_cases_workflow_state", "workflow_id", "state"),
         sa.Index("ix_cases_queue", "priority", "created_at"),
         sa.Index("ix_cases_updated", "updated_at"),
+        sa.Index("ix_cases_assignee", "assignee"),
+        sa.Index("ix_cases_follow_up", "follow_up_on"),
     )
 
     id: str = Field(sa_column=sa.Column(sa.String(32), primary_key=True))
@@ -136,6 +138,10 @@ class Case(SQLModel, table=True):
     event_count: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
+    # The responsible person (a sign-in name; None: unassigned) and the day they mean to
+    # follow up: changed only through the door (`assign`, `follow_up`), both recorded.
+    assignee: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
+    follow_up_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date()))
 
 
 class Event(SQLModel, table=True):

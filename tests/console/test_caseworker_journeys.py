@@ -139,7 +139,7 @@ def test_a_phone_sized_screen_can_start_and_advance_a_record(
     assert page.locator("#current-stage").inner_text() == "社会组织确认"
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]  # nothing forces sideways scrolling of the page
-    page.goto(console.url + "/")
+    page.goto(console.url + "/?view=all")  # started, not claimed: in scope, not yet "mine"
     assert page.get_by_role("link", name="手机建档的组织").is_visible()
 
 

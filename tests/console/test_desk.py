@@ -13,6 +13,7 @@ from engine.core.decision import Actor
 from engine.store.operations import list_operations
 
 SEED = Actor("seed.worker", frozenset({"caseworker"}))
+ALL = {"view": "all"}  # every record in the person's scope, not only their own
 PHONE = "13800138000"
 
 
@@ -51,7 +52,7 @@ def test_the_queue_puts_organizations_with_a_party_presence_first(console: Conso
     _record(console, "甲 无党员组织", area)
     _with_a_party_member(console, _record(console, "乙 有党组织", area), f"{area}-party")
     client = console.signed_in(console.person(community=area))
-    titles = _titles(client.get("/").text)
+    titles = _titles(client.get("/", params=ALL).text)
     assert titles == ["乙 有党组织", "甲 无党员组织"]
 
 
@@ -60,8 +61,8 @@ def test_the_queue_filters_by_stage_and_title(console: Console) -> None:
     _record(console, "金洲书画社", area)
     _record(console, "金洲合唱团", area)
     client = console.signed_in(console.person(community=area))
-    assert _titles(client.get("/", params={"q": "书画"}).text) == ["金洲书画社"]
-    by_stage = client.get("/", params={"workflow": "social_org_incubation",
+    assert _titles(client.get("/", params={**ALL, "q": "书画"}).text) == ["金洲书画社"]
+    by_stage = client.get("/", params={**ALL, "workflow": "social_org_incubation",
                                        "stage": "cultivation"})
     assert _titles(by_stage.text) == [] and "没有符合条件的档案" in by_stage.text
 
@@ -80,8 +81,8 @@ def test_the_queue_is_paged(console: Console) -> None:
     for n in range(27):
         _record(console, f"分页组织{n:02d}", area)
     client = console.signed_in(console.person(community=area))
-    first = client.get("/")
-    following = re.search(r'href="/\?(cursor=[^"]+)" rel="next"', first.text)
+    first = client.get("/", params=ALL)
+    following = re.search(r'href="/\?(view=all&amp;cursor=[^"]+)" rel="next"', first.text)
     assert following is not None and len(_titles(first.text)) == 25
     second = client.get("/?" + following.group(1).replace("&amp;", "&"))
     assert len(_titles(second.text)) == 2
@@ -171,7 +172,7 @@ def test_htmx_gets_the_queue_alone_from_the_same_template(console: Console) -> N
     whole = client.get("/", params={"workflow": "social_org_incubation"})
     part = client.get("/", params={"workflow": "social_org_incubation"},
                       headers={"HX-Request": "true"})
-    assert part.text.lstrip().startswith('<div class="queue" id="queue">')
+    assert part.text.lstrip().startswith('<div class="queue-wrap" id="queue">')
     assert "<html" not in part.text and part.text.strip() in whole.text
 
 
@@ -187,7 +188,7 @@ def test_an_unknown_address_is_a_page_for_a_browser_and_a_problem_for_the_api(
 def test_each_row_shows_its_next_deadline_in_peoples_words(console: Console) -> None:
     area = f"{COMMUNITY}/deadlines"
     _record(console, "答复期限组织", area)
-    page = console.signed_in(console.person(community=area)).get("/")
+    page = console.signed_in(console.person(community=area)).get("/", params=ALL)
     assert "2026年3月9日" in page.text  # five working days after Monday 2 March 2026
 
 
@@ -197,6 +198,7 @@ def test_the_queue_shows_records_in_progress_unless_asked_for_others(console: Co
     paused = _record(console, "暂停的组织", area)
     console.app.state.service.suspend(paused, actor=SEED, reason="负责人变更")
     client = console.signed_in(console.person(community=area))
-    assert _titles(client.get("/").text) == ["办理中的组织"]
-    assert _titles(client.get("/", params={"status": "suspended"}).text) == ["暂停的组织"]
-    assert len(_titles(client.get("/", params={"status": "all"}).text)) == 2
+    assert _titles(client.get("/", params=ALL).text) == ["办理中的组织"]
+    assert _titles(client.get("/", params={**ALL, "status": "suspended"}).text) == [
+        "暂停的组织"]
+    assert len(_titles(client.get("/", params={**ALL, "status": "all"}).text)) == 2
