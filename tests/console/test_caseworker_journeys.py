@@ -139,7 +139,8 @@ def test_a_phone_sized_screen_can_start_and_advance_a_record(
     assert page.locator("#current-stage").inner_text() == "社会组织确认"
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= PHONE["width"]  # nothing forces sideways scrolling of the page
-    page.goto(console.url + "/?view=all")  # started, not claimed: in scope, not yet "mine"
+    # started, not claimed: in the person's scope, not yet among their own records
+    page.goto(console.url + "/?view=all&q=手机建档")
     assert page.get_by_role("link", name="手机建档的组织").is_visible()
 
 
