@@ -44,8 +44,8 @@ def test_the_caseworkers_pages_break_no_wcag_rule(page: Any, console: Console,
     sign_in_page(page, console.url, console.person(), PASSWORD)
     if lang == "en":
         page.goto(console.url + "/lang/en?next=/")
-    for path in ("/", f"/cases/{record_id}", "/cases/new", "/cases/new/social_org_incubation",
-                 "/account/password"):
+    for path in ("/", "/?view=all", f"/cases/{record_id}", "/cases/new",
+                 "/cases/new/social_org_incubation", "/account/password", "/handover"):
         page.goto(console.url + path)
         assert _violations(page) == [], path
 
