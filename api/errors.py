@@ -79,6 +79,14 @@ TITLES: dict[int, tuple[str, str]] = {
     503: ("Service unavailable", "服务暂不可用"),
 }
 
+CODE_TITLES: dict[str, tuple[str, str]] = {
+    # refusals that are not about the input given: titled by what they are
+    "guard_false": ("Condition not met", "不满足条件"),
+    "guard_error": ("Condition could not be checked", "无法检查条件"),
+    "calendar_not_covered": ("Deadline cannot be computed", "无法计算期限"),
+    "effect_invalid": ("Workflow computed an invalid value", "流程计算出的值无效"),
+}
+
 MESSAGES: dict[str, tuple[str, str]] = {
     "unauthenticated": ("a valid bearer token is required: Authorization: Bearer <token>",
                         "需要有效的令牌：Authorization: Bearer <令牌>"),
@@ -190,7 +198,8 @@ def language(accept_language: str | None, default: str = "en") -> str:
 
 def problem_body(status: int, code: str, detail: str, lang: str, instance: str | None,
                  extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    en, zh = TITLES.get(status, TITLES[500] if status >= 500 else TITLES[400])
+    en, zh = CODE_TITLES.get(code) or TITLES.get(
+        status, TITLES[500] if status >= 500 else TITLES[400])
     body: dict[str, Any] = {
         "type": f"urn:hatchery:problem:{code}",
         "title": zh if lang == "zh" else en,

@@ -284,3 +284,30 @@ def test_a_key_reused_for_another_request_is_refused(api: Api, area: str) -> Non
         refused = client.post("/cases", json=body, headers=key)
         assert refused.status_code == 422
         assert refused.json()["code"] == "idempotency_key_reused"
+
+
+def test_a_condition_not_met_is_titled_as_such_not_as_invalid_input(api: Api, area: str) -> None:
+    """`begin_final_evaluation` takes no input: its refusal is not an input problem."""
+    with api.as_(["party_committee"], area, lang="zh") as client:
+        started = client.post("/cases", json={
+            "workflow_id": "social_org_incubation", "community": area,
+            "data": {"name": "乐探机器人工作室", "residents_need": "青少年课后科技教育"}})
+        assert started.status_code == 201, started.text
+        case_id = started.json()["case"]["id"]
+        fired = client.post(f"/cases/{case_id}/events", json={
+            "trigger": "select", "input": {"not_on_abnormal_lists": True}})
+        assert fired.status_code == 200, fired.text
+        today = fired.json()["case"]["data"]["selected_on"]
+        signed = client.post(f"/cases/{case_id}/events", json={
+            "trigger": "sign_agreement", "input": {
+                "services": "青少年机器人编程", "activity_sessions": 4,
+                "expected_effect": "参与青少年不少于60人", "agreement_date": today,
+                "venue": "社区青少年活动室", "startup_funds_yuan": 10000,
+                "instructor": "陈红", "resources_due": today}})
+        assert signed.status_code == 200, signed.text
+        refused = client.post(f"/cases/{case_id}/events",
+                              json={"trigger": "begin_final_evaluation"})
+        assert refused.status_code == 422
+        body = refused.json()
+        assert (body["code"], body["title"], body["detail"]) == (
+            "guard_false", "不满足条件", "终期评估前至少要完成一次阶段评估。")
