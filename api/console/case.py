@@ -115,7 +115,7 @@ def case_page(request: Request, desk: Desk, case_id: str, *, status: int = 200,
         "diagram": case_diagram(detail.workflow, detail.case.state, desk.lang),
         "form_key": secrets.token_urlsafe(12), "notice": notice, "errors": errors,
         "failed": failed or {}, "acting": bool(desk.principal.acting_roles),
-        "responsible": responsible(request, desk, reading.visible(case_id)),
+        "responsible": responsible(request, desk, detail.case),
     }
     return render(request, "case.html", context, status=status)
 
