@@ -102,12 +102,12 @@ def verify(
                 fail(f"not found: case '{case}'" if language == "en"
                      else f"未找到事项“{case}”", REFUSED)
             count = 1 if case is not None else _case_count(engine)
-            against = None
+            against: list[ChainBreak] = []
             if kept is not None:
-                against = audit.verify_checkpoint(
+                against = audit.checkpoint_breaks(
                     engine, kept, expected_digest=digest.strip().lower() if digest else None)
         _report(breaks, against, kept, count, language, as_json)
-    if breaks or against is not None:
+    if breaks or against:
         raise typer.Exit(REFUSED)
 
 
@@ -196,30 +196,31 @@ def _write(path: Path, text: str, force: bool) -> None:
         fail(f"error: cannot write the checkpoint file {path}: {error.strerror or error}")
 
 
-def _report(breaks: Sequence[ChainBreak], against: ChainBreak | None,
+def _report(breaks: Sequence[ChainBreak], against: Sequence[ChainBreak],
             kept: Checkpoint | None, count: int, lang: str, as_json: bool) -> None:
     if as_json:
         print_json({
-            "cases": count, "intact": not breaks and against is None,
+            "cases": count, "intact": not breaks and not against,
             "breaks": [_break_json(b) for b in breaks],
             "checkpoint": None if kept is None else {
                 "digest": kept.digest, "taken_at": kept.taken_at, "cases": len(kept.heads),
-                "break": None if against is None else _break_json(against)},
+                "break": _break_json(against[0]) if against else None,
+                "breaks": [_break_json(b) for b in against]},
         })
         return
     for found in breaks:
         typer.echo(_w("broken", lang, case=found.case_id,
                       seq="—" if found.seq is None else found.seq,
                       message=found.message, reason=found.reason))
-    if against is not None:
-        if against.case_id:
-            typer.echo(_w("broken", lang, case=against.case_id,
-                          seq="—" if against.seq is None else against.seq,
-                          message=against.message, reason=against.reason))
+    for found in against:
+        if found.case_id:
+            typer.echo(_w("broken", lang, case=found.case_id,
+                          seq="—" if found.seq is None else found.seq,
+                          message=found.message, reason=found.reason))
         else:
-            typer.echo(_w("broken_file", lang, message=against.message,
-                          reason=against.reason))
-    elif kept is not None:
+            typer.echo(_w("broken_file", lang, message=found.message,
+                          reason=found.reason))
+    if kept is not None and not against:
         typer.echo(_w("checkpoint_ok", lang, digest=kept.digest, cases=len(kept.heads),
                       taken=kept.taken_at.astimezone(UTC).isoformat(timespec="seconds")))
     broken = len(breaks)

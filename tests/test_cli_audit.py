@@ -244,3 +244,22 @@ def test_hatchery_audit_verify_runs_as_a_real_command(
                             check=False, env=environment)
     assert broken.returncode == 1
     assert f"BROKEN case {case_id} at event 2" in broken.stdout
+
+
+def test_verify_against_a_checkpoint_reports_every_case_cut_short_not_only_the_first(
+        service: CaseService, engine: sa.Engine, db_url: str, tmp_path: Path) -> None:
+    cases = sorted(grown_case(service) for _ in range(3))
+    kept = tmp_path / "cp.json"
+    assert audit(db_url, "checkpoint", "-o", str(kept)).exit_code == 0
+    with tampering(engine) as connection:
+        for case_id in cases[:2]:
+            connection.execute(sa.text("DELETE FROM events WHERE case_id = :c AND seq = 4"),
+                               {"c": case_id})
+            connection.execute(sa.text(
+                "UPDATE cases SET event_count = 3, head_hash = (SELECT hash FROM events "
+                "WHERE case_id = :c AND seq = 3), version = 3 WHERE id = :c"), {"c": case_id})
+    result = audit(db_url, "verify", "--checkpoint", str(kept), "--json")
+    assert result.exit_code == 1
+    found = json.loads(result.stdout)["checkpoint"]["breaks"]
+    assert [(b["case_id"], b["reason"]) for b in found] == [
+        (case_id, "checkpoint_events_missing") for case_id in cases[:2]]

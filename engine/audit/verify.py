@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 
 from engine.clock import Clock, SystemClock
+from engine.ledger import chain
 from engine.ledger.chain import (
     CONTENT_CHANGED,
     ChainBreak,
@@ -24,13 +25,12 @@ from engine.ledger.chain import (
     ChainHead,
     Checkpoint,
     canonical_json,
-    verify_against_checkpoint,
     verify_chain,
 )
 from engine.store import repository as repo
 from engine.store.db import read_connection
 
-__all__ = ["EVENT_FIELDS", "checkpoint", "verify", "verify_checkpoint"]
+__all__ = ["EVENT_FIELDS", "checkpoint", "checkpoint_breaks", "verify", "verify_checkpoint"]
 
 EVENT_FIELDS = ("case_id", "seq", "kind", "workflow_id", "workflow_version", "trigger",
                 "from_state", "to_state", "actor", "role", "input", "changes", "comment",
@@ -128,7 +128,15 @@ def checkpoint(engine: Engine, clock: Clock | None = None) -> Checkpoint:
 
 def verify_checkpoint(engine: Engine, kept: Checkpoint, *,
                       expected_digest: str | None = None) -> ChainBreak | None:
-    """Prove that nothing recorded before `kept` was removed or rewritten since."""
+    """Prove that nothing recorded before `kept` was removed or rewritten since (the first
+    break, or None)."""
+    found = checkpoint_breaks(engine, kept, expected_digest=expected_digest)
+    return found[0] if found else None
+
+
+def checkpoint_breaks(engine: Engine, kept: Checkpoint, *,
+                      expected_digest: str | None = None) -> list[ChainBreak]:
+    """Every case whose history before `kept` was removed or rewritten since."""
     with read_connection(engine) as connection:
 
         def count(case_id: str) -> int | None:
@@ -138,5 +146,5 @@ def verify_checkpoint(engine: Engine, kept: Checkpoint, *,
         def hash_at(case_id: str, seq: int) -> str | None:
             return repo.event_hash_at(connection, case_id, seq)
 
-        return verify_against_checkpoint(kept, hash_at, count,
-                                         expected_digest=expected_digest)
+        return list(chain.checkpoint_breaks(kept, hash_at, count,
+                                            expected_digest=expected_digest))

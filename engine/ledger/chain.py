@@ -59,7 +59,7 @@ import hashlib
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -89,6 +89,7 @@ __all__ = [
     "ChainHead",
     "Checkpoint",
     "canonical_json",
+    "checkpoint_breaks",
     "checkpoint_digest",
     "event_hash",
     "verify_against_checkpoint",
@@ -582,14 +583,15 @@ class Checkpoint:
         return cls(digest=digest, taken_at=taken_at, heads=heads)
 
 
-def verify_against_checkpoint(
+def checkpoint_breaks(
     checkpoint: Checkpoint,
     event_hash_at: Callable[[str, int], str | None],
     current_count: Callable[[str], int | None],
     *,
     expected_digest: str | None = None,
-) -> ChainBreak | None:
-    """Prove that nothing recorded before ``checkpoint`` was removed or rewritten.
+) -> Iterator[ChainBreak]:
+    """Every break that shows something recorded before ``checkpoint`` was removed or
+    rewritten (none: the history up to it holds).
 
     ``event_hash_at(case_id, seq)`` returns the stored hash of that event (None if there is
     none); ``current_count(case_id)`` the case row's event count (None if the case is gone).
@@ -597,66 +599,83 @@ def verify_against_checkpoint(
     (the value the auditor wrote down), when given, must match its digest. Then, case by
     case in id order: the case exists, has at least the checkpointed number of events, and
     its event number ``count`` has the checkpointed head hash. Events appended since are
-    allowed, and cases created since are not looked at. Returns the first break, or None.
+    allowed, and cases created since are not looked at. A broken checkpoint file ends the
+    walk (its heads cannot be trusted); otherwise every case at fault is reported.
 
     This vouches for stored hashes; ``verify_chain`` on each case vouches that the content
     behind them still produces them. Together they prove the history up to the checkpoint.
     """
     if expected_digest is not None and expected_digest != checkpoint.digest:
-        return _break(
+        yield _break(
             "",
             None,
             CHECKPOINT_DIGEST_MISMATCH,
             f"The checkpoint's digest {checkpoint.digest} is not the digest kept by the "
             f"auditor ({expected_digest}): this is not the same checkpoint.",
         )
+        return
     try:
         recomputed = checkpoint.recomputed_digest()
     except ValueError as exc:
         recomputed = f"unreadable ({exc})"
     if recomputed != checkpoint.digest:
-        return _break(
+        yield _break(
             "",
             None,
             CHECKPOINT_DIGEST_MISMATCH,
             f"The checkpoint taken at {checkpoint.taken_at.isoformat()} was altered: its "
             f"digest {checkpoint.digest} does not match its case heads ({recomputed}).",
         )
+        return
     for case_id, (head_hash, count) in sorted(checkpoint.heads.items()):
         now = current_count(case_id)
         if now is None:
-            return _break(
+            yield _break(
                 case_id,
                 None,
                 CHECKPOINT_MISSING_CASE,
                 f"Case {case_id!r} existed at the checkpoint with {count} events and no "
                 "longer exists.",
             )
+            continue
         if now < count:
-            return _break(
+            yield _break(
                 case_id,
                 now + 1,
                 CHECKPOINT_EVENTS_MISSING,
                 f"Case {case_id!r} had {count} events at the checkpoint and now has {now}: "
                 f"events from {now + 1} on were removed.",
             )
+            continue
         if count == 0:
             continue
         stored = event_hash_at(case_id, count)
         if stored is None:
-            return _break(
+            yield _break(
                 case_id,
                 count,
                 CHECKPOINT_EVENTS_MISSING,
                 f"Case {case_id!r}: event {count}, its last event at the checkpoint, no "
                 "longer exists.",
             )
+            continue
         if stored != head_hash:
-            return _break(
+            yield _break(
                 case_id,
                 count,
                 CHECKPOINT_REWRITTEN,
                 f"Case {case_id!r}: its history up to event {count} was rewritten since the "
                 "checkpoint: that event's hash is not the one recorded then.",
             )
-    return None
+
+
+def verify_against_checkpoint(
+    checkpoint: Checkpoint,
+    event_hash_at: Callable[[str, int], str | None],
+    current_count: Callable[[str], int | None],
+    *,
+    expected_digest: str | None = None,
+) -> ChainBreak | None:
+    """The first of ``checkpoint_breaks``, or None when the history up to it holds."""
+    return next(checkpoint_breaks(checkpoint, event_hash_at, current_count,
+                                  expected_digest=expected_digest), None)
