@@ -147,7 +147,8 @@ def _store() -> Iterator[Engine]:
     from engine.settings import Settings
     from engine.store.db import make_engine
 
-    url = Settings().resolved_database_url()
+    settings = Settings()
+    url = settings.resolved_database_url()
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database and \
             not Path(parsed.database).expanduser().is_file():
@@ -155,9 +156,25 @@ def _store() -> Iterator[Engine]:
              "database to audit)")
     engine = make_engine(url)
     try:
+        attach_configured_key(engine, settings)
         yield engine
     finally:
         engine.dispose()
+
+
+def attach_configured_key(engine: Engine, settings: Any) -> None:
+    """Check (and write) seals with the configured chain key, when there is one here: an
+    auditor's copy of the database may come without it, and then seals are not checked."""
+    from engine.ledger.keys import ChainKeyError, attach, load
+
+    try:
+        key, _ = load(settings.chain_key, settings.data_dir, create=False)
+    except (ChainKeyError, OSError) as error:
+        fail(f"error: the chain key cannot be read: {error}")
+    attach(engine, key)
+    if key is None:
+        typer.echo("note: no chain key here (HATCHERY_CHAIN_KEY or chain.key in the data "
+                   "folder): the heads' seals are not checked", err=True)
 
 
 def _case_count(engine: Engine) -> int:
@@ -232,3 +249,5 @@ def _break_json(found: ChainBreak) -> dict[str, Any]:
     return {"case_id": found.case_id, "seq": found.seq, "reason": found.reason,
             "message": found.message}
 
+
+from cli import audit_keys as _audit_keys  # noqa: E402,F401  (its commands join audit_app)

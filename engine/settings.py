@@ -33,6 +33,10 @@ class Settings(BaseSettings):
         default=60.0, gt=0, alias="HATCHERY_TIMER_LEASE_SECONDS",
         description="How long a process's claim on due timers is respected: the timers of "
                     "a process that died are taken over this long after it claimed them.")
+    chain_key: str | None = Field(
+        default=None, alias="HATCHERY_CHAIN_KEY",
+        description="Seals every case's head (64+ hex digits); made once into data_dir as "
+                    "chain.key when unset. Keep a copy apart from the database.")
     session_secret: str | None = Field(
         default=None, alias="HATCHERY_SESSION_SECRET",
         description="Signs the console's cookies; generated once into data_dir when unset.")

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from conftest import CASEWORKER
-from test_audit_chain_store import grown_case, tampering
+from test_audit_chain_store import cut_tail, grown_case, tampering
 from typer.testing import CliRunner, Result
 
 from cli.main import app
@@ -119,11 +119,7 @@ def test_a_history_cut_short_before_the_checkpoint_is_caught(
     kept = tmp_path / "cp.json"
     assert audit(db_url, "checkpoint", "-o", str(kept)).exit_code == 0
     with tampering(engine) as connection:  # the tail and the case row, consistently
-        connection.execute(sa.text("DELETE FROM events WHERE case_id = :c AND seq = 4"),
-                           {"c": case_id})
-        connection.execute(sa.text(
-            "UPDATE cases SET event_count = 3, head_hash = (SELECT hash FROM events "
-            "WHERE case_id = :c AND seq = 3), version = 3 WHERE id = :c"), {"c": case_id})
+        cut_tail(connection, case_id, keep=3)
     assert audit(db_url, "verify").exit_code == 0  # the chain alone cannot tell
     result = audit(db_url, "verify", "--checkpoint", str(kept))
     assert result.exit_code == 1
@@ -253,11 +249,7 @@ def test_verify_against_a_checkpoint_reports_every_case_cut_short_not_only_the_f
     assert audit(db_url, "checkpoint", "-o", str(kept)).exit_code == 0
     with tampering(engine) as connection:
         for case_id in cases[:2]:
-            connection.execute(sa.text("DELETE FROM events WHERE case_id = :c AND seq = 4"),
-                               {"c": case_id})
-            connection.execute(sa.text(
-                "UPDATE cases SET event_count = 3, head_hash = (SELECT hash FROM events "
-                "WHERE case_id = :c AND seq = 3), version = 3 WHERE id = :c"), {"c": case_id})
+            cut_tail(connection, case_id, keep=3)
     result = audit(db_url, "verify", "--checkpoint", str(kept), "--json")
     assert result.exit_code == 1
     found = json.loads(result.stdout)["checkpoint"]["breaks"]

@@ -15,8 +15,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
-from engine.audit.verify import checkpoint, verify, verify_case
+from engine.audit.projection import field_defaults, finality
+from engine.audit.verify import StoredWorkflows, checkpoint, verify, verify_case
 from engine.ledger.chain import ChainBreak, Checkpoint
+from engine.ledger.keys import key_of
 from engine.store import repository as repo
 from engine.store.db import read_connection
 from engine.store.tables import Case
@@ -29,8 +31,9 @@ PAGE = 500
 
 def _pages(connection: Connection, prefix: str) -> Iterator[Sequence[Mapping[Any, Any]]]:
     after: str | None = None
+    columns = repo.head_columns(connection)
     while True:
-        query = (sa.select(CASES.c.id, CASES.c.head_hash, CASES.c.event_count, CASES.c.state)
+        query = (sa.select(*columns)
                  .where(sa.or_(CASES.c.community == prefix,
                                CASES.c.community.startswith(prefix + "/", autoescape=True)))
                  .order_by(CASES.c.id).limit(PAGE))
@@ -48,13 +51,16 @@ def verify_scope(engine: Engine, community_prefix: str | None = None) -> list[Ch
     if not community_prefix:
         return verify(engine)
     breaks: list[ChainBreak] = []
+    registry = StoredWorkflows(engine)
+    is_final, defaults = finality(registry), field_defaults(registry)
     with read_connection(engine) as connection:
         for page in _pages(connection, community_prefix):
             by_case: dict[str, list[Mapping[Any, Any]]] = {row["id"]: [] for row in page}
             for event in repo.events_of_cases(connection, list(by_case)):
                 by_case[event["case_id"]].append(event)
             for row in page:
-                found = verify_case(row, by_case[row["id"]])
+                found = verify_case(row, by_case[row["id"]], is_final, key_of(engine),
+                                    defaults)
                 if found is not None:
                     breaks.append(found)
     return breaks

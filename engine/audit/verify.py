@@ -14,9 +14,20 @@ import json
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from engine.audit.projection import (
+    Defaults,
+    IsFinal,
+    field_defaults,
+    finality,
+    projection_break,
+)
+from engine.audit.seals import seal_break
 from engine.clock import Clock, SystemClock
+from engine.core.compiler import CompiledWorkflow, compile_workflow
+from engine.definitions.loader import load_text
 from engine.ledger import chain
 from engine.ledger.chain import (
     CONTENT_CHANGED,
@@ -27,6 +38,7 @@ from engine.ledger.chain import (
     canonical_json,
     verify_chain,
 )
+from engine.ledger.keys import ChainKey, key_of
 from engine.store import repository as repo
 from engine.store.db import read_connection
 
@@ -37,6 +49,8 @@ EVENT_FIELDS = ("case_id", "seq", "kind", "workflow_id", "workflow_version", "tr
                 "at")
 """The event columns that are part of the hashed body."""
 PAGE = 500
+_DEFINITIONS = sa.table("workflow_definitions", sa.column("id"), sa.column("version"),
+                        sa.column("source_text"))
 
 
 def verify(engine: Engine, case_id: str | None = None) -> list[ChainBreak]:
@@ -45,6 +59,8 @@ def verify(engine: Engine, case_id: str | None = None) -> list[ChainBreak]:
     With `case_id`, only that case (a missing case is reported as a break with seq None).
     """
     breaks: list[ChainBreak] = []
+    registry = StoredWorkflows(engine)
+    is_final, defaults, key = finality(registry), field_defaults(registry), key_of(engine)
     with read_connection(engine) as connection:
         if case_id is not None:
             heads = [r for r in repo.case_rows(connection, [case_id])]
@@ -59,25 +75,61 @@ def verify(engine: Engine, case_id: str | None = None) -> list[ChainBreak]:
             for event in repo.events_of_cases(connection, list(by_case)):
                 by_case[event["case_id"]].append(event)
             for row in page:
-                found = verify_case(row, by_case[row["id"]])
+                found = verify_case(row, by_case[row["id"]], is_final, key, defaults)
                 if found is not None:
                     breaks.append(found)
     return breaks
 
 
+class StoredWorkflows:
+    """Workflow versions compiled from the stored definitions, read with only the columns
+    every schema has (an auditor's copy may predate later migrations)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._found: dict[tuple[str, str], CompiledWorkflow | None] = {}
+
+    def get(self, workflow_id: str, version: str) -> CompiledWorkflow:
+        key = (workflow_id, version)
+        if key not in self._found:
+            with read_connection(self.engine) as connection:
+                text = connection.execute(
+                    sa.select(_DEFINITIONS.c.source_text).where(
+                        _DEFINITIONS.c.id == workflow_id, _DEFINITIONS.c.version == version)
+                ).scalar()
+            self._found[key] = None if text is None else _compiled(text)
+        found = self._found[key]
+        if found is None:
+            raise LookupError(f"{workflow_id} {version}")
+        return found
+
+
+def _compiled(text: str) -> CompiledWorkflow | None:
+    result = load_text(text, "<stored>")
+    if not result.ok or result.spec is None:
+        return None
+    compiled = getattr(result, "compiled", None)
+    return compiled if isinstance(compiled, CompiledWorkflow) else compile_workflow(
+        result.spec, text)
+
+
 def _pages(connection: Connection) -> Iterator[Sequence[Mapping[Any, Any]]]:
     after: str | None = None
+    columns = repo.head_columns(connection)
     while True:
-        page = repo.case_heads(connection, after=after, limit=PAGE)
+        page = repo.case_heads(connection, after=after, limit=PAGE, columns=columns)
         if not page:
             return
         yield page
         after = page[-1]["id"]
 
 
-def verify_case(head: Mapping[Any, Any], rows: Sequence[Mapping[Any, Any]]
-                ) -> ChainBreak | None:
-    """One case: its chain (with `engine.ledger.verify_chain`) and its event columns."""
+def verify_case(head: Mapping[Any, Any], rows: Sequence[Mapping[Any, Any]],
+                is_final: IsFinal | None = None, key: ChainKey | None = None,
+                defaults: Defaults | None = None) -> ChainBreak | None:
+    """One case: its chain (with `engine.ledger.verify_chain`), its event columns, its
+    row as the projection of its events (`engine.audit.projection`) and, given the chain
+    key, the seal of its head (`engine.audit.seals`)."""
     chain: list[ChainEvent] = []
     column_break: ChainBreak | None = None
     for row in rows:
@@ -91,7 +143,14 @@ def verify_case(head: Mapping[Any, Any], rows: Sequence[Mapping[Any, Any]]
     if column_break is not None and (chain_break is None or chain_break.seq is None
                                      or (column_break.seq or 0) < chain_break.seq):
         return column_break
-    return chain_break
+    if chain_break is not None or "data" not in head:
+        return chain_break
+    if key is not None:
+        sealed = seal_break(head, key)
+        if sealed is not None:
+            return sealed
+    return projection_break(head, [e.body for e in chain], is_final or (lambda *_: None),
+                            defaults or (lambda *_: {}))
 
 
 def _body(text: str) -> dict[str, Any]:

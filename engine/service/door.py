@@ -46,6 +46,7 @@ from sqlalchemy import Connection, Engine
 
 from engine.audit.conditions import hidden_titles
 from engine.audit.filters import InputCondition
+from engine.audit.seals import attach_service_key
 from engine.clock import Clock, SystemClock
 from engine.core import decision
 from engine.core.compiler import CompiledWorkflow
@@ -275,7 +276,8 @@ class CaseService(AssignmentOperations):
             if isinstance(started, Refusal):
                 raise Refused(started)
             case_id = _new_case_id()
-            body = {**started.event, "case_id": case_id, "seq": 1, "role": role}
+            body = {**started.event, "case_id": case_id, "seq": 1, "role": role,
+                    "community": scope}  # chained: an edit of the row's community shows
             digest, canonical = _chain(GENESIS, body)
             final = wf.states[started.state]
             row = {
@@ -1315,6 +1317,7 @@ def build_service(settings: Settings, clock: Clock | None = None, *,
             record_operation(engine, actor="system:start", action="schema_upgrade",
                              at=clock.now(), target=after,
                              detail={"from": before, "to": after})
+        attach_service_key(engine, settings.chain_key, settings.data_dir)
         check_capacity(engine, pool_plan(settings))
         ensure_partitions(engine, clock.now())
         registry = WorkflowRegistry(engine, clock)

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, RowMapping
 from engine.audit.filters import InputCondition
 from engine.core.decision import TimerPlan
 from engine.language import untrusted
+from engine.ledger import keys
 from engine.store import tables
 from engine.store.input_match import input_match
 
@@ -348,13 +349,25 @@ def case_version(connection: Connection, case_id: str) -> int | None:
     return None if found is None else int(found["version"])
 
 
+def _sealed(connection: Connection, case_id: str, values: Mapping[str, Any]
+            ) -> Mapping[str, Any]:
+    """`values` with the seal of the head they write, when the engine has a chain key."""
+    key = keys.key_of(connection.engine)
+    if key is None or "head_hash" not in values:
+        return values
+    return {**values, "head_seal": key.seal(case_id, values["head_hash"],
+                                            values["event_count"])}
+
+
 def insert_case(connection: Connection, values: Mapping[str, Any]) -> None:
-    connection.execute(cases.insert(), dict(values))
+    connection.execute(cases.insert(), dict(_sealed(connection, values["id"], values)))
 
 
 def update_case(connection: Connection, case_id: str, expected_version: int,
                 values: Mapping[str, Any]) -> bool:
-    """`UPDATE ... WHERE id = :id AND version = :v`; False when the version moved on."""
+    """`UPDATE ... WHERE id = :id AND version = :v`; False when the version moved on.
+    A new head is sealed with the engine's chain key (`engine.ledger.keys`)."""
+    values = _sealed(connection, case_id, values)
     statement = _direct_update_case[tuple(sorted(values))]
     return statement.write(connection, {**values, "w_id": case_id,
                                         "w_version": expected_version}) == 1
@@ -725,11 +738,24 @@ def list_events(connection: Connection, *, case_id: str | None, actor: str | Non
 # Audit
 
 
+HEAD_COLUMNS = (cases.c.id, cases.c.head_hash, cases.c.event_count, cases.c.state,
+                cases.c.workflow_id, cases.c.workflow_version, cases.c.status,
+                cases.c.version, cases.c.community, cases.c.data, cases.c.head_seal)
+
+
+def head_columns(connection: Connection) -> tuple[Any, ...]:
+    """`HEAD_COLUMNS` this database has (an older schema, say an auditor's copy not yet
+    upgraded, has no seals)."""
+    present = {c["name"] for c in sa.inspect(connection).get_columns("cases")}
+    return tuple(c for c in HEAD_COLUMNS if c.name in present)
+
+
 def case_heads(connection: Connection, after: str | None = None,
-               limit: int | None = None) -> list[Row]:
-    """(id, head_hash, event_count, state) of cases by id, optionally a page of them."""
-    query = sa.select(cases.c.id, cases.c.head_hash, cases.c.event_count, cases.c.state
-                      ).order_by(cases.c.id)
+               limit: int | None = None, columns: tuple[Any, ...] = HEAD_COLUMNS
+               ) -> list[Row]:
+    """What verifying a case reads of its row (head, count, state and the columns its
+    events account for), by id, optionally a page of them."""
+    query = sa.select(*columns).order_by(cases.c.id)
     if after is not None:
         query = query.where(cases.c.id > after)
     if limit is not None:

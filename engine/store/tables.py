@@ -136,6 +136,7 @@ class Case(SQLModel, table=True):
     state_entries: dict[str, int] = Field(sa_column=sa.Column(JSONDoc, nullable=False))
     head_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     event_count: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
+    head_seal: str | None = Field(default=None, sa_column=sa.Column(sa.String(80)))
     created_at: datetime = Field(sa_column=_utc())
     updated_at: datetime = Field(sa_column=_utc())
     # The responsible person (a sign-in name; None: unassigned) and the day they mean to
