@@ -421,6 +421,10 @@ class ReadyPublic(Public):
         default_factory=list,
         description="Workflow files not loaded; the service runs with the others.")
     calendar: CalendarCoveragePublic | None = None
+    guards_missing: list[str] = Field(
+        default_factory=list,
+        description="Append-only triggers of the history or the operations log that are "
+                    "missing or disabled (the service is not ready while any is).")
     replica: ReplicaPublic | None = Field(
         None, description="The read replica, when one is configured: a replica that is "
                           "down or behind does not make the service unready (the primary "

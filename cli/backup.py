@@ -35,9 +35,10 @@ def outside_the_database(settings: Settings) -> list[str]:
         f"the other files of the data folder ({settings.data_dir}), such as the console's "
         "session secret generated there when HATCHERY_SESSION_SECRET is not set: without "
         "it everyone signs in again",
-        "the chain key, wherever the settings point to it (kept out of the database by "
-        "design): without it keyed chain heads cannot be verified; keep it apart from the "
-        "backups, as you keep the checkpoint digest",
+        f"the chain key (HATCHERY_CHAIN_KEY, or {settings.data_dir / 'chain.key'}), kept "
+        "out of the database by design: without it the heads' seals cannot be verified; "
+        "keep it apart from the backups, as you keep the checkpoint digest (whoever holds "
+        "a backup and its key could forge a history)",
     ]
 
 

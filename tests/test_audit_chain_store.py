@@ -45,14 +45,32 @@ def grown_case(service: CaseService, times: int = 3) -> str:
 
 @contextmanager
 def tampering(engine: sa.Engine) -> Iterator[sa.Connection]:
-    """A connection that may change events: the append-only triggers are dropped."""
+    """A connection that may change events: the append-only triggers are set aside for the
+    edit and put back as they were (a careful forger leaves no dropped trigger behind)."""
     with engine.begin() as connection:
         if connection.dialect.name == "sqlite":
+            saved = connection.exec_driver_sql(
+                "SELECT sql FROM sqlite_master WHERE name IN ('events_no_update', "
+                "'events_no_delete')").scalars().all()
             connection.exec_driver_sql("DROP TRIGGER events_no_update")
             connection.exec_driver_sql("DROP TRIGGER events_no_delete")
-        else:
-            connection.exec_driver_sql("ALTER TABLE events DISABLE TRIGGER USER")
+            yield connection
+            for sql in saved:
+                connection.exec_driver_sql(sql)
+            return
+        modes = connection.execute(sa.text(
+            "SELECT c.relname, t.tgname, t.tgenabled FROM pg_trigger t JOIN pg_class c "
+            "ON c.oid = t.tgrelid WHERE c.relnamespace = current_schema()::regnamespace "
+            "AND NOT t.tgisinternal AND t.tgparentid = 0 AND (c.relname = 'events' "
+            "OR c.relname LIKE 'events\\_%')")).all()
+        connection.exec_driver_sql("ALTER TABLE events DISABLE TRIGGER USER")
+        for table, _, _ in modes:
+            connection.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE TRIGGER USER')
         yield connection
+        words = {"A": "ALWAYS ", "R": "REPLICA ", "O": ""}
+        for table, name, mode in modes:
+            connection.exec_driver_sql(
+                f'ALTER TABLE "{table}" ENABLE {words.get(mode, "")}TRIGGER "{name}"')
 
 
 def cut_tail(connection: sa.Connection, case_id: str, keep: int) -> None:

@@ -9,8 +9,9 @@ from fastapi.responses import JSONResponse
 
 from api.routes.workflows import rejected_public
 from api.schemas import CalendarCoveragePublic, HealthPublic, ReadyPublic, ReplicaPublic
+from engine.audit.guards import missing_guards
 from engine.errors import HatcheryError
-from engine.store.db import current_revision, head_revision
+from engine.store.db import current_revision, head_revision, read_connection
 from engine.store.partitions import keep_months_ahead
 from engine.store.replica import replica_of
 from engine.timers.calendar import CHINA_TZ, default_calendar
@@ -34,7 +35,8 @@ def readyz(request: Request) -> ReadyPublic | JSONResponse:
         reachable = True
     except HatcheryError:
         revision, reachable = None, False
-    ready = reachable and revision == head
+    missing = _guards_missing(request) if reachable else []
+    ready = reachable and revision == head and not missing
     if ready:  # the next months' partitions of the history (PostgreSQL), at most hourly;
         # on a failure the next probe tries again (writes land in events_default meanwhile)
         with suppress(HatcheryError):
@@ -44,10 +46,20 @@ def readyz(request: Request) -> ReadyPublic | JSONResponse:
     body = ReadyPublic(status="ready" if ready else "not_ready", database=reachable,
                        revision=revision, head=head, rejected_definitions=rejected,
                        calendar=_calendar(request) if ready else None,
+                       guards_missing=missing,
                        replica=_replica(request))
     if ready:
         return body
     return JSONResponse(body.model_dump(), status_code=503)
+
+
+def _guards_missing(request: Request) -> list[str]:
+    """The append-only triggers not in place (engine/audit/guards.py)."""
+    try:
+        with read_connection(request.app.state.db) as connection:
+            return missing_guards(connection)
+    except HatcheryError:
+        return []
 
 
 def _replica(request: Request) -> ReplicaPublic | None:

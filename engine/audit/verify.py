@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from engine.audit.guards import guard_breaks
 from engine.audit.projection import (
     Defaults,
     IsFinal,
@@ -54,11 +55,12 @@ _DEFINITIONS = sa.table("workflow_definitions", sa.column("id"), sa.column("vers
 
 
 def verify(engine: Engine, case_id: str | None = None) -> list[ChainBreak]:
-    """The first break of every case whose history no longer matches (empty: all intact).
+    """The first break of every case whose history no longer matches (empty: all intact),
+    after any append-only guard of the database that is missing (`engine.audit.guards`).
 
     With `case_id`, only that case (a missing case is reported as a break with seq None).
     """
-    breaks: list[ChainBreak] = []
+    breaks: list[ChainBreak] = guard_breaks(engine) if case_id is None else []
     registry = StoredWorkflows(engine)
     is_final, defaults, key = finality(registry), field_defaults(registry), key_of(engine)
     with read_connection(engine) as connection:

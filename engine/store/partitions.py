@@ -94,6 +94,8 @@ def _create_statements(year: int, month: int) -> list[str]:
         f"DROP TRIGGER IF EXISTS events_no_truncate ON {name}",
         f"CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON {name} "
         "FOR EACH STATEMENT EXECUTE FUNCTION hatchery_events_append_only()",
+        # It fires in replica sessions too (migration 0016_triggers_always).
+        f"ALTER TABLE {name} ENABLE ALWAYS TRIGGER events_no_truncate",
     ]
 
 
