@@ -172,9 +172,6 @@ def attach_configured_key(engine: Engine, settings: Any) -> None:
     except (ChainKeyError, OSError) as error:
         fail(f"error: the chain key cannot be read: {error}")
     attach(engine, key)
-    if key is None:
-        typer.echo("note: no chain key here (HATCHERY_CHAIN_KEY or chain.key in the data "
-                   "folder): the heads' seals are not checked", err=True)
 
 
 def _case_count(engine: Engine) -> int:

@@ -127,6 +127,14 @@ def empty_db_url(backend: str, request: pytest.FixtureRequest,
         admin.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _own_data_folder(tmp_path_factory: pytest.TempPathFactory,
+                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's default data folder is its own: a chain key, a session secret or a
+    SQLite file one test makes never reaches another (nor the project's data/)."""
+    monkeypatch.setenv("HATCHERY_DATA_DIR", str(tmp_path_factory.mktemp("data")))
+
+
 @pytest.fixture
 def clock() -> FrozenClock:
     return FrozenClock(START)

@@ -49,7 +49,10 @@ def loaded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str,
 
 
 def _service(url: str, at: object) -> CaseService:
-    return build_service(Settings(database_url=url), FrozenClock(at))  # type: ignore[arg-type]
+    """The service on the demo's database, with the demo's data folder (its chain key)."""
+    data_dir = Path(url.removeprefix("sqlite:///")).parent
+    return build_service(Settings(database_url=url, HATCHERY_DATA_DIR=data_dir),
+                         FrozenClock(at))  # type: ignore[arg-type]
 
 
 @pytest.fixture(scope="module")
