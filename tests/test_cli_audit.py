@@ -7,6 +7,7 @@ does)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -228,7 +229,8 @@ def test_hatchery_audit_verify_runs_as_a_real_command(
         service: CaseService, engine: sa.Engine, db_url: str) -> None:
     case_id = grown_case(service, 1)
     command = [str(Path(sys.executable).parent / "hatchery"), "audit", "verify"]
-    environment = {"PATH": "/usr/bin:/bin", "DATABASE_URL": db_url}
+    environment = {"PATH": "/usr/bin:/bin", "DATABASE_URL": db_url,
+                   "HATCHERY_DATA_DIR": os.environ["HATCHERY_DATA_DIR"]}
     intact = subprocess.run(command, capture_output=True, text=True, timeout=120,
                             check=False, env=environment)
     assert (intact.returncode, intact.stdout.strip()) == (
