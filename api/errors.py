@@ -31,6 +31,7 @@ import logging
 import traceback
 from collections.abc import Callable, Mapping, MutableMapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -45,10 +46,12 @@ from engine.errors import (
     HatcheryError,
     IntegrityError,
     NotFound,
+    NotYetStarted,
     Refused,
     StoreUnavailable,
 )
 from engine.store.operations import record as record_operation
+from engine.timers.calendar import CHINA_TZ
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 LANGUAGES = ("en", "zh")
@@ -91,6 +94,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "unauthenticated": ("a valid bearer token is required: Authorization: Bearer <token>",
                         "需要有效的令牌：Authorization: Bearer <令牌>"),
     "not_found": ("{kind} '{key}' was not found", "未找到{kind_zh}“{key}”"),
+    "not_yet_started": ("case '{key}' did not exist yet at {at}: it began at {began}",
+                        "事项“{key}”在 {at} 尚未开始：它开始于 {began}"),
     "route_not_found": ("there is no such resource", "没有这个资源"),
     "method_not_allowed": ("this resource does not accept that method", "该资源不支持此请求方法"),
     "conflict": ("the case is at version {current}, not {expected}: read it again and retry",
@@ -296,9 +301,20 @@ def _refused(request: Request, exc: Refused) -> Response:
 
 
 def _not_found(request: Request, exc: NotFound) -> Response:
+    if isinstance(exc, NotYetStarted):
+        en, zh = MESSAGES["not_yet_started"]
+        args = {"key": exc.key, "at": _shown_instant(exc.at),
+                "began": _shown_instant(exc.began)}
+        return problem_response(request, 404, "case_not_yet_started", en.format(**args),
+                                zh.format(**args), {"began_at": exc.began.isoformat()})
     en, zh = MESSAGES["not_found"]
     args = {"kind": exc.kind, "kind_zh": _KINDS_ZH.get(exc.kind, exc.kind), "key": exc.key}
     return problem_response(request, 404, "not_found", en.format(**args), zh.format(**args))
+
+
+def _shown_instant(moment: datetime) -> str:
+    """An instant as people read it: China time to the second."""
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def _conflict(request: Request, exc: Conflict) -> Response:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 
@@ -57,6 +58,15 @@ class NotFound(HatcheryError):
         super().__init__(f"{kind} '{key}' not found")
         self.kind = kind
         self.key = key
+
+
+class NotYetStarted(NotFound):
+    """A case asked about at an instant before it began: it exists, but had no state then."""
+
+    def __init__(self, case_id: str, at: datetime, began: datetime) -> None:
+        super().__init__("case", case_id)
+        self.at = at
+        self.began = began
 
 
 class Refused(HatcheryError):

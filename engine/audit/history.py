@@ -29,7 +29,7 @@ from sqlalchemy import Engine
 from engine.core.compiler import CompiledWorkflow
 from engine.core.decision import _exits
 from engine.definitions.registry import WorkflowRegistry
-from engine.errors import NotFound
+from engine.errors import NotFound, NotYetStarted
 from engine.store.db import read_connection
 from engine.store.tables import Case, Event
 
@@ -95,13 +95,14 @@ def case_at(engine: Engine, registry: WorkflowRegistry, case_id: str, at: dateti
             ) -> CaseAt:
     """The case as it stood at `at`; `NotFound` when it did not exist (yet) then."""
     with read_connection(engine) as connection:
-        community = connection.execute(
-            sa.select(CASES.c.community).where(CASES.c.id == case_id)).scalar_one_or_none()
-        if community is None:
+        found = connection.execute(
+            sa.select(CASES.c.community, CASES.c.created_at).where(CASES.c.id == case_id)).first()
+        if found is None:
             raise NotFound("case", case_id)
+        community = found.community
         rows = [dict(r) for r in connection.execute(history_until(case_id, at)).mappings()]
     if not rows:
-        raise NotFound("case", f"{case_id} @ {at.isoformat()}")
+        raise NotYetStarted(case_id, at, found.created_at)
     return replay(rows, registry.get, community=community, at=at)
 
 

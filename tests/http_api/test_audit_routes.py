@@ -56,6 +56,10 @@ def test_state_at_replays_the_case_and_masks_without_pii(api: Api, area: str) ->
         early = auditor.get(f"/cases/{case}/state-at",
                             params={"time": q(started - timedelta(days=1))})
         assert early.status_code == 404
+        # it says the case had not begun yet, not that it does not exist
+        assert early.json()["code"] == "case_not_yet_started"
+        assert "did not exist yet" in early.json()["detail"]
+        assert at(early.json()["began_at"]) == started
     with api.as_(AUDITOR, area, ("pii",)) as reader:
         clear = reader.get(f"/cases/{case}/state-at", params={"time": q(started)}).json()
         assert clear["data"]["phone"] == PHONE
