@@ -50,9 +50,11 @@ bench: $(DEV)
 	QUICK=$(QUICK) $(BIN)/python -m bench
 
 # The long load and fault test: thousands of starts and fires through three API processes
-# on PostgreSQL (and one on SQLite), one killed half-way (tests/scale/test_load_faults.py).
+# on PostgreSQL (and one on SQLite), one killed half-way (tests/scale/test_load_faults.py);
+# then the stateful property test of the service with many more steps.
 soak: $(DEV)
 	HATCHERY_SOAK=1 CI=1 $(BIN)/python -m pytest -q -m load tests/scale
+	HATCHERY_SOAK=1 CI=1 $(BIN)/python -m pytest -q tests/test_stateful_history.py
 
 lint: $(DEV)
 	$(BIN)/ruff check .
