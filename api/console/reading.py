@@ -60,6 +60,7 @@ class QueueRow:
     responsible: str | None = None
     follow_up_on: date | None = None
     follow_up_due: bool = False
+    escalated: bool = False
 
 
 @dataclass(frozen=True)
@@ -215,6 +216,7 @@ class Reading:
             follow_up_by=today if filters.follow_up else None)
         now = self.service.clock.now()
         due = self.service.next_due([view.id for view in views])
+        escalated = self.service.escalated([view.id for view in views])
         rows = []
         for view in views:
             public = self.presenter.case(view, self.principal, self.lang)
@@ -226,7 +228,8 @@ class Reading:
                 status=view.status, days_in_stage=max((now - view.entered_at).days, 0),
                 next_due=due.get(view.id), overdue=bool(view.overdue), community=view.community,
                 responsible=getattr(view, "assignee", None), follow_up_on=follow,
-                follow_up_due=follow is not None and follow <= today))
+                follow_up_due=follow is not None and follow <= today,
+                escalated=view.id in escalated))
         return rows, following
 
     # -- one record -----------------------------------------------------------------------

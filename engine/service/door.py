@@ -988,6 +988,11 @@ class CaseService(AssignmentOperations):
         with read_connection(self.engine) as connection:
             return repo.next_due(connection, case_ids[:MAX_LIMIT])
 
+    def escalated(self, case_ids: list[str]) -> set[str]:
+        """Those of these cases escalated in their current state (a work queue's badge)."""
+        with read_connection(self.engine) as connection:
+            return repo.escalated(connection, case_ids[:MAX_LIMIT])
+
     def list_escalations(self, *, workflow_id: str | None = None,
                          community_prefix: str | None = None, since: datetime | None = None,
                          until: datetime | None = None, limit: int = 100,

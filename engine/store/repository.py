@@ -794,6 +794,18 @@ def next_due(connection: Connection, case_ids: list[str]) -> dict[str, datetime]
     return {row.case_id: row.due for row in connection.execute(query)}
 
 
+def escalated(connection: Connection, case_ids: list[str]) -> set[str]:
+    """Those of these cases escalated since they entered their state (one query for a
+    queue page's badges)."""
+    if not case_ids:
+        return set()
+    query = (sa.select(events.c.case_id).distinct()
+             .select_from(events.join(cases, cases.c.id == events.c.case_id))
+             .where(events.c.case_id.in_(case_ids), events.c.kind == "escalation",
+                    events.c.at >= cases.c.entered_at))
+    return {row.case_id for row in connection.execute(query)}
+
+
 def list_timers(connection: Connection, *, case_id: str | None, due_before: datetime | None,
                 status: str | None, community_prefix: str | None, now: datetime,
                 limit: int, cursor: str | None) -> tuple[list[Row], str | None]:

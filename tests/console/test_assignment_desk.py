@@ -105,3 +105,14 @@ def test_the_party_committee_hands_a_colleagues_records_over_in_bulk(
 def test_a_caseworker_may_not_hand_over_in_bulk(console: Console) -> None:
     client = console.signed_in(console.person(roles=("caseworker",)))
     assert client.get("/handover").status_code == 403
+
+
+def test_an_escalated_record_has_a_badge_in_the_queue(console: Console) -> None:
+    area = f"{COMMUNITY}/escalated"
+    case_id = _record(console, "已督办的组织", area)
+    _record(console, "未督办的组织", area)
+    console.app.state.service.escalate(case_id, actor=Actor("system:timer"), reason="逾期未答复")
+    page = console.signed_in(console.person(community=area)).get("/", params={"view": "all"})
+    rows = page.text.split("<tbody>")[1].split("</tr>")
+    escalated = [row for row in rows if "已督办" in row]
+    assert len(escalated) == 1 and "已督办的组织" in escalated[0]
