@@ -26,7 +26,7 @@ from engine.clock import Clock
 from engine.core.compiler import CompiledWorkflow
 from engine.errors import HatcheryError
 from engine.observability import configure_logging
-from engine.service.door import CaseService
+from engine.service import CaseService
 from engine.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -60,7 +60,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         scheduler = None
         watch = None
         if current is None:
-            from engine.service.door import build_service
+            from engine.service import build_service
             from engine.timers.worker import start_scheduler
 
             built = await run_in_threadpool(build_service, settings, clock)

@@ -43,7 +43,7 @@ from bench._databases import postgres_url
 from engine.clock import FrozenClock
 from engine.core.decision import Actor
 from engine.definitions.registry import WorkflowRegistry
-from engine.service.door import CaseService
+from engine.service import CaseService
 from engine.store.db import make_engine, upgrade
 
 WORKFLOW = """

@@ -111,7 +111,7 @@ def _prepare(env: dict[str, str], count: int) -> tuple[str, list[str]]:
     """Migrate, register the workflow, make a token and one case per connection."""
     from engine.access.tokens import TokenStore
     from engine.core.decision import Actor
-    from engine.service.door import build_service
+    from engine.service import build_service
     from engine.settings import Settings
 
     settings = Settings(database_url=env["DATABASE_URL"],

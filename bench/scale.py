@@ -166,7 +166,7 @@ def measure(engine: sa.Engine, samples: int) -> dict[str, float]:
     from engine.clock import SystemClock
     from engine.core.decision import Actor
     from engine.definitions.registry import WorkflowRegistry
-    from engine.service.door import CaseService
+    from engine.service import CaseService
 
     registry = WorkflowRegistry(engine)
     service = CaseService(engine, registry, SystemClock())

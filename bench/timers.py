@@ -42,7 +42,7 @@ from bench._databases import postgres_url, scratch_store
 if TYPE_CHECKING:
     from sqlalchemy import Engine
 
-    from engine.service.door import CaseService
+    from engine.service import CaseService
 
 ROOT = Path(__file__).resolve().parent.parent
 TIMERS_PER_CASE = 20
@@ -98,7 +98,7 @@ def _measure(url: str, workflows: Path, tmp: Path, count: int,
 
     from engine.clock import SystemClock
     from engine.definitions.registry import WorkflowRegistry
-    from engine.service.door import CaseService
+    from engine.service import CaseService
     from engine.store.db import make_engine, upgrade
 
     engine = make_engine(url)

@@ -39,7 +39,7 @@ from engine.timers.calendar import CHINA_TZ
 
 if TYPE_CHECKING:
     from engine.core.decision import Actor
-    from engine.service.door import CaseService
+    from engine.service import CaseService
 
 __all__ = ["REFUSED", "UNUSABLE", "Language", "actor_of", "fail", "operator_errors",
            "parse_object", "service", "shown_time", "tolerate_any_terminal"]
@@ -140,7 +140,7 @@ def actor_of(actor: str | None, roles: list[str] | None) -> Actor:
 def service() -> Iterator[CaseService]:
     """The service on the configured database (schema upgraded, shipped workflows
     registered), disposed of afterwards."""
-    from engine.service.door import build_service
+    from engine.service import build_service
     from engine.settings import Settings
 
     found = build_service(Settings())

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
 
     from engine.core.compiler import CompiledWorkflow
     from engine.core.decision import Action
-    from engine.service.door import CaseView, EventView, FireResult
+    from engine.service import CaseView, EventView, FireResult
 
 case_app = typer.Typer(help="Cases: start one, fire a trigger, show where it stands.",
                        no_args_is_help=True)

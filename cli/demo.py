@@ -19,7 +19,7 @@ from engine.contrib.demo import (
     summarise,
 )
 from engine.errors import HatcheryError, Refused
-from engine.service.door import CaseService, build_service
+from engine.service import CaseService, build_service
 from engine.settings import Settings
 from engine.timers.calendar import CHINA_TZ
 

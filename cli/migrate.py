@@ -36,7 +36,7 @@ from engine.errors import Conflict, NotFound, Refused
 
 if TYPE_CHECKING:
     from engine.core.migration import CaseMove
-    from engine.service.door import CaseService, CaseView
+    from engine.service import CaseService, CaseView
 
 migrate_app = typer.Typer(help="Move running cases to a newer version of their workflow.",
                           no_args_is_help=True)

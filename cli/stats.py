@@ -84,7 +84,7 @@ def stats(
                    "pip install 'hatchery[plot]'", err=True)
         raise typer.Exit(2)
     font = require_cjk_font() if plot is not None and language == "zh" else None
-    from engine.service.door import build_service
+    from engine.service import build_service
 
     try:
         service = build_service(Settings())

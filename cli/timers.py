@@ -20,7 +20,7 @@ from engine.settings import Settings
 from engine.timers.calendar import CHINA_TZ
 
 if TYPE_CHECKING:
-    from engine.service.door import CaseService, TimerView
+    from engine.service import CaseService, TimerView
 
 timers_app = typer.Typer(help="Timers: deadlines, reminders and periodic reviews.",
                          no_args_is_help=True)
@@ -124,7 +124,7 @@ def _fetch(case: str | None, before: datetime | None, state: str | None,
            limit: int, lang: str) -> list[_Shown]:
     from engine.clock import SystemClock
     from engine.definitions.registry import WorkflowRegistry
-    from engine.service.door import CaseService
+    from engine.service import CaseService
     from engine.store.db import make_engine, upgrade
 
     engine = make_engine(Settings().resolved_database_url())

@@ -42,7 +42,7 @@ def worker(
     Timers that fell due while nothing was running fire at once, oldest first.
     """
     from engine.clock import SystemClock
-    from engine.service.door import build_service
+    from engine.service import build_service
     from engine.store.db import database_label
     from engine.timers.worker import default_worker_id, start_scheduler
 

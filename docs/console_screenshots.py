@@ -29,7 +29,7 @@ from engine.access.users import UserStore  # noqa: E402
 from engine.clock import FrozenClock  # noqa: E402
 from engine.contrib.demo import DEMO_COMMUNITY, DEMO_START, load_demo  # noqa: E402
 from engine.core.decision import Actor  # noqa: E402
-from engine.service.door import build_service  # noqa: E402
+from engine.service import build_service  # noqa: E402
 from engine.settings import Settings  # noqa: E402
 
 OUT = ROOT / "docs" / "console"

@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 from engine.clock import FrozenClock
 from engine.core.decision import Actor
 from engine.definitions.registry import WorkflowRegistry
-from engine.service.door import CaseService
+from engine.service import CaseService
 from engine.settings import PROJECT_ROOT
 from engine.store.db import make_engine
 

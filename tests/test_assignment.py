@@ -14,8 +14,8 @@ from conftest import CASEWORKER, COMMITTEE, COMMUNITY, store_snapshot
 from engine.audit.verify import verify
 from engine.core.decision import Actor
 from engine.errors import Refused
+from engine.service import CaseService
 from engine.service.assignment import may_assign
-from engine.service.door import CaseService
 
 INCUBATION = "store_incubation"
 COLLEAGUE = Actor("zhou.caseworker", frozenset({"caseworker"}))

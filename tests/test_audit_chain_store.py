@@ -30,7 +30,7 @@ from engine.ledger.chain import (
     canonical_json,
     event_hash,
 )
-from engine.service.door import CaseService, verify_store
+from engine.service import CaseService, verify_store
 from engine.store import repository as repo
 
 

@@ -20,7 +20,7 @@ from cli.main import app
 from engine.audit.verify import verify
 from engine.clock import FrozenClock
 from engine.ledger.chain import Checkpoint
-from engine.service.door import CaseService
+from engine.service import CaseService
 from engine.store.backup import BackupRefused, Manifest, manifest_path, restore, take
 from engine.store.db import make_engine
 

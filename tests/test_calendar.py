@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 
 from api.main import create_app
 from engine.clock import FrozenClock
-from engine.service.door import build_service
+from engine.service import build_service
 from engine.settings import PROJECT_ROOT, Settings
 from engine.timers.calendar import (
     CHINA_TZ,

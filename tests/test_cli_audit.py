@@ -21,7 +21,7 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from engine.ledger.chain import GENESIS, canonical_json, event_hash
-from engine.service.door import CaseService
+from engine.service import CaseService
 
 runner = CliRunner()
 HEX64 = re.compile(r"^[0-9a-f]{64}$")

@@ -21,7 +21,7 @@ from typer.testing import CliRunner, Result
 
 from cli.main import app
 from engine.ledger.chain import GENESIS
-from engine.service.door import CaseService
+from engine.service import CaseService
 from engine.store import db
 from engine.store import pool as pool_module
 

@@ -17,7 +17,7 @@ from conftest import CASEWORKER, COMMITTEE, COMMUNITY
 
 from engine.clock import FrozenClock
 from engine.errors import Conflict
-from engine.service.door import CaseService, verify_store
+from engine.service import CaseService, verify_store
 
 THREADS = 8
 

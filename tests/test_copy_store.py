@@ -18,7 +18,7 @@ from cli.main import app
 from engine.audit.verify import checkpoint, verify
 from engine.clock import FrozenClock
 from engine.definitions.registry import WorkflowRegistry
-from engine.service.door import CaseService
+from engine.service import CaseService
 from engine.store.copy import CopyRefused, copy_store
 from engine.store.db import make_engine
 from engine.store.tables import metadata

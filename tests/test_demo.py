@@ -27,7 +27,7 @@ from engine.contrib.demo import (
     summarise,
 )
 from engine.core.decision import Actor
-from engine.service.door import CaseService, CaseView, build_service, verify_store
+from engine.service import CaseService, CaseView, build_service, verify_store
 from engine.settings import Settings
 
 SYSTEM = {"system:timer", "system:auto"}

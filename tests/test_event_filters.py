@@ -8,7 +8,7 @@ from conftest import COMMITTEE
 from test_service import AGREEMENT, start_org
 
 from engine.audit.filters import ConditionError, InputCondition, parse_condition
-from engine.service.door import CaseService
+from engine.service import CaseService
 
 
 def test_a_numeric_condition_parses_to_a_number() -> None:

@@ -18,7 +18,7 @@ from engine.audit.masking import mask_value
 from engine.audit.verify import checkpoint
 from engine.definitions.registry import WorkflowRegistry
 from engine.ledger.chain import checkpoint_digest
-from engine.service.door import CaseService
+from engine.service import CaseService
 
 INCUBATION = "store_incubation"
 PHONE = "13800138000"

@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 from conftest import CASEWORKER, COMMITTEE, COMMUNITY
 
+from engine.ledger.chain import chain_event as _chain
 from engine.ledger.chain import event_hash
-from engine.service.door import CaseService, _chain
+from engine.service import CaseService
 from engine.store import repository
 from engine.store.db import read_connection, write_connection
 

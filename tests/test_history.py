@@ -14,7 +14,7 @@ from engine.audit.history import case_at, cases_in_state, in_state_query, leaves
 from engine.clock import FrozenClock
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import NotFound
-from engine.service.door import CaseService
+from engine.service import CaseService
 
 INCUBATION = "store_incubation"
 AGREEMENT = {"services": "elderly care visits", "activity_sessions": 4,

@@ -27,7 +27,7 @@ from engine.core.migration import plan_case
 from engine.definitions.loader import load_text
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import Conflict, Refused
-from engine.service.door import CaseService, build_service
+from engine.service import CaseService, build_service
 from engine.settings import PROJECT_ROOT, Settings
 from engine.store import repository
 from engine.store.db import read_connection

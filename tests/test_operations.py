@@ -12,7 +12,7 @@ from conftest import COMMITTEE, START
 from test_service import start_org
 
 from engine.clock import FrozenClock
-from engine.service.door import CaseService, build_service
+from engine.service import CaseService, build_service
 from engine.settings import Settings
 from engine.store.db import head_revision
 from engine.store.operations import list_operations, record

@@ -27,7 +27,7 @@ from engine.core.decision import Actor
 from engine.errors import Conflict, NotFound, Refused, StoreUnavailable
 from engine.language.spec import WorkflowSpec
 from engine.ledger.chain import GENESIS, event_hash
-from engine.service.door import CaseService, FireResult, build_service, verify_store
+from engine.service import CaseService, FireResult, build_service, verify_store
 from engine.settings import Settings
 from engine.store import repository
 from engine.store.db import read_connection

@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from engine.audit.stats import StageRow, stage_stats
 from engine.clock import FrozenClock
 from engine.definitions.registry import WorkflowRegistry
-from engine.service.door import CaseService
+from engine.service import CaseService
 
 INCUBATION = "store_incubation"
 DAY = timedelta(days=1)

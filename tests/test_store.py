@@ -15,7 +15,7 @@ from conftest import CASEWORKER, COMMITTEE, COMMUNITY, SHIPPED_WORKFLOWS, START,
 from engine.clock import FrozenClock
 from engine.definitions.registry import WorkflowRegistry, version_key
 from engine.errors import DefinitionError, StoreUnavailable
-from engine.service.door import CaseService, build_service
+from engine.service import CaseService, build_service
 from engine.settings import Settings
 from engine.store.db import make_engine, read_connection, upgrade, write_connection
 from engine.store.tables import UTCDateTime

@@ -18,7 +18,7 @@ from cli.main import app
 from engine.clock import FrozenClock
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import Refused
-from engine.service.door import CaseService, EventView, FireResult, verify_store
+from engine.service import CaseService, EventView, FireResult, verify_store
 from engine.settings import PROJECT_ROOT
 from engine.store.db import make_engine, read_connection
 from engine.timers.calendar import CHINA_TZ

@@ -26,7 +26,7 @@ from conftest import CASEWORKER, COMMUNITY
 
 from engine.clock import FrozenClock
 from engine.definitions.registry import WorkflowRegistry
-from engine.service.door import CaseService, verify_store
+from engine.service import CaseService, verify_store
 from engine.settings import PROJECT_ROOT
 
 TIMER_FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "timers"

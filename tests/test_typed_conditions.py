@@ -11,7 +11,7 @@ from conftest import CASEWORKER, COMMUNITY
 from engine.audit.conditions import TypedConditionError, stored_workflows, typed_condition
 from engine.audit.filters import InputCondition
 from engine.definitions.registry import WorkflowRegistry
-from engine.service.door import CaseService
+from engine.service import CaseService
 
 FORMS = """\
 id: {id}

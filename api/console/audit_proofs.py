@@ -33,7 +33,7 @@ from engine.audit.verify import verify_checkpoint
 from engine.errors import HatcheryError, NotFound
 from engine.language.spec import as_text
 from engine.ledger.chain import Checkpoint
-from engine.service.door import EventView
+from engine.service import EventView
 from engine.store.operations import list_operations, record
 
 router = APIRouter(prefix="/audit")

@@ -28,7 +28,7 @@ from engine.audit.history import case_at, cases_in_state
 from engine.audit.masking import mask_fields, mask_value
 from engine.audit.proofs import checkpoint_scope, verify_scope
 from engine.audit.stats import stage_stats
-from engine.service.door import EventView
+from engine.service import EventView
 from engine.store.operations import list_operations, record
 
 router = APIRouter(tags=["audit"], route_class=StrictJsonRoute)

@@ -27,7 +27,6 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from engine.core.compiler import CompiledWorkflow
-from engine.core.decision import _exits
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import NotFound, NotYetStarted
 from engine.store.db import read_connection
@@ -191,7 +190,7 @@ def _transition_exits(wf: CompiledWorkflow, row: Mapping[str, Any]
             declared = t.spec.to
             if declared in wf.lineage(source):
                 break
-    return _exits(wf, source, declared)
+    return wf.moves(source, declared)
 
 
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:

@@ -2,100 +2,46 @@
 trigger, the input, the actor and the time.
 
 Nothing here reads a database, a clock or the network (a test fails if this module
-imports sqlmodel, fastapi or apscheduler). The shell (`engine.service.door`) loads a snapshot,
-calls `decide`, and writes what the returned `Transition` says: new state and data, the
-event body, the timers to arm and the states whose timers to cancel. A `Refusal` means
-nothing is written. Guards, effects and priorities are evaluated in `engine.core.guards`;
+imports sqlmodel, fastapi or apscheduler). `engine.core.operations.fire` turns the
+returned `Transition` into the `Change` the door (`engine.service.door`) writes: new state
+and data, the event body, the timers to arm and the states whose timers to cancel. A
+`Refusal` means nothing is written. Guards, effects and priorities are evaluated in `engine.core.guards`;
 the refusal texts are in `engine.core.refusals` (both re-exported here for callers).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from engine.core.compiler import CompiledTransition, CompiledWorkflow
-from engine.core.guards import SUPER_ROLES as SUPER_ROLES
 from engine.core.guards import (
     checklist_refusal,
     evaluate_effects,
     guard_refusal,
     shown_values,
-    start_refusal,
 )
 from engine.core.guards import environment as environment
 from engine.core.guards import priority as priority
 from engine.core.refusals import input_refusal as input_refusal
 from engine.core.refusals import labels
 from engine.core.refusals import refusal as refusal
+from engine.core.roles import DEFAULT_ROLES as DEFAULT_ROLES
+from engine.core.roles import SUPER_ROLES as SUPER_ROLES
+from engine.core.roles import start_refusal, status_refusal, transition_role
+from engine.core.snapshot import SYSTEM_PREFIX as SYSTEM_PREFIX
+from engine.core.snapshot import Actor as Actor
+from engine.core.snapshot import CaseSnapshot as CaseSnapshot
+from engine.core.snapshot import CaseStatus as CaseStatus
+from engine.core.snapshot import LinkedCase as LinkedCase
+from engine.core.snapshot import TimerPlan as TimerPlan
+from engine.core.timer_plans import next_repeat as next_repeat
+from engine.core.timer_plans import plan_timers as plan_timers
 from engine.errors import Refusal
-from engine.language.expressions import to_cel_time
-from engine.language.spec import TimerSpec
 from engine.language.values import check_values, to_cel
-from engine.timers.calendar import (
-    CalendarCoverageError,
-    DurationError,
-    add_duration,
-    parse_duration,
-)
-from engine.timers.calendar import default_calendar as working_calendar
-
-SYSTEM_PREFIX = "system:"
-DEFAULT_ROLES = ("caseworker",)
-CaseStatus = Literal["active", "suspended", "closed"]
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: an id (user name, or `system:timer` / `system:auto`) and their roles."""
-
-    id: str
-    roles: frozenset[str] = frozenset()
-
-    @property
-    def is_system(self) -> bool:
-        return self.id.startswith(SYSTEM_PREFIX)
-
-
-@dataclass(frozen=True)
-class LinkedCase:
-    """A case linked to this one, as guards see it."""
-
-    case_id: str
-    workflow_id: str
-    state: str
-    relation: str = "related"
-    within: tuple[str, ...] = ()  # the states enclosing `state` in its own workflow
-
-
-@dataclass(frozen=True)
-class CaseSnapshot:
-    """What `decide` needs of a case, read by the shell in the same transaction."""
-
-    state: str
-    data: Mapping[str, Any]
-    entered_at: datetime
-    checklist: Mapping[str, bool] = field(default_factory=dict)
-    links: tuple[LinkedCase, ...] = ()
-    status: CaseStatus = "active"
-
-
-@dataclass(frozen=True)
-class TimerPlan:
-    """A timer to arm: which state owns it, when it is due, what it does."""
-
-    state: str
-    timer_id: str
-    due_at: datetime
-    action: str
-    trigger: str | None
-    repeat: bool
-
-    @property
-    def key(self) -> str:
-        return f"{self.state}:{self.timer_id}"
+from engine.timers.calendar import CalendarCoverageError, DurationError
 
 
 @dataclass(frozen=True)
@@ -126,97 +72,12 @@ class Action:
     transition: CompiledTransition | None
 
 
-def _role_for(t: CompiledTransition, actor: Actor) -> tuple[bool, str | None]:
-    """Whether `actor` may fire `t`, and the role that allows it (recorded in history)."""
-    if actor.is_system:
-        return True, None
-    allowed = tuple(t.spec.roles) or DEFAULT_ROLES
-    for role in allowed:
-        if role in actor.roles:
-            return True, role
-    for role in SUPER_ROLES & actor.roles:
-        return True, role
-    return False, None
-
-
-def _status_refusal(wf: CompiledWorkflow, case: CaseSnapshot) -> Refusal | None:
-    if case.status == "closed" or wf.states[case.state].final:
-        return refusal("case_closed", {"current_state": case.state},
-                       state=labels(wf, case.state, "")["state"])
-    if case.status == "suspended":
-        return refusal("case_suspended", {"current_state": case.state})
-    return None
-
-
-def _exits(wf: CompiledWorkflow, source: str, to: str) -> tuple[list[str], list[str]]:
-    """States exited and entered when a transition to `to` fires in leaf `source`."""
-    return wf.moves(source, to)
-
-
-def _timer_due(timer: TimerSpec, data: Mapping[str, Any], now: datetime,
-               params: Mapping[str, Any]) -> datetime | None:
-    """When `timer` falls due, or None when its base date field has no value."""
-    base = now
-    if timer.relative_to != "entry":
-        value = data.get(timer.relative_to)
-        if value is None:
-            return None
-        base = to_cel_time(datetime.fromisoformat(value) if "T" in value
-                           else datetime.fromisoformat(value + "T00:00:00+00:00"))
-    working = timer.working_days is not None or (
-        timer.days is not None and _param_ref(timer.counting, params) == "working")
-    count = timer.working_days if timer.working_days is not None else timer.days
-    if count is not None and working:
-        due = working_calendar().add_working_days(base, int(_param_ref(count, params)))
-        return due if isinstance(due, datetime) else to_cel_time(due)
-    if count is not None:
-        return add_duration(base, parse_duration(f"P{int(_param_ref(count, params))}D"))
-    text = str(_param_ref(timer.duration or "", params))
-    return add_duration(base, parse_duration(text))
-
-
-def _param_ref(value: int | str, params: Mapping[str, Any]) -> Any:
-    """A literal, or the value of `params.NAME`."""
-    if isinstance(value, str) and value.startswith("params."):
-        return params[value.removeprefix("params.")]
-    return value
-
-
-def plan_timers(wf: CompiledWorkflow, entered: list[str], data: Mapping[str, Any],
-                now: datetime, params: Mapping[str, Any]) -> tuple[TimerPlan, ...]:
-    """Timers armed on entering `entered` states (outermost first)."""
-    plans: list[TimerPlan] = []
-    for state in entered:
-        for timer in wf.states[state].spec.timers:
-            due = _timer_due(timer, data, now, params)
-            if due is not None:
-                plans.extend(TimerPlan(state, timer.id, due, action, timer.trigger,
-                                       timer.repeat) for action in timer.actions)
-    return tuple(plans)
-
-
-def next_repeat(wf: CompiledWorkflow, plan: TimerPlan, params: Mapping[str, Any]
-                ) -> TimerPlan | None:
-    """The next occurrence of a repeating timer: one period after the previous due time.
-
-    Counting from the previous due time rather than from when it fired keeps a periodic
-    review on its schedule even when a worker fired it late.
-    """
-    if not plan.repeat:
-        return None
-    timer = next((t for t in wf.states[plan.state].spec.timers if t.id == plan.timer_id), None)
-    if timer is None:
-        return None
-    due = _timer_due(timer.model_copy(update={"relative_to": "entry"}), {}, plan.due_at, params)
-    return replace(plan, due_at=due) if due is not None else None
-
-
 def evaluate_transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition,
                         actor: Actor, values: Mapping[str, Any], now: datetime,
                         params: Mapping[str, Any]) -> Refusal | dict[str, Any]:
     """Role, guard, checklist and effects of one candidate; returns changes or a refusal."""
     args = labels(wf, case.state, t.trigger)
-    allowed, _ = _role_for(t, actor)
+    allowed, _ = transition_role(t, actor)
     if not allowed:
         roles = list(t.spec.roles) or list(DEFAULT_ROLES)
         return refusal("role_missing", {"required_roles": roles}, roles=", ".join(roles),
@@ -225,7 +86,7 @@ def evaluate_transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTra
     found = guard_refusal(t, env, args, shown_values(wf, case.data, params, t, values))
     if found is not None:
         return found
-    exited, _ = _exits(wf, case.state, t.spec.to)
+    exited, _ = wf.moves(case.state, t.spec.to)
     missing = checklist_refusal(wf, case, exited, args) if t.spec.check_checklist else None
     if missing is not None:
         return missing
@@ -238,17 +99,18 @@ def decide(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mappi
            comment: str | None = None) -> Transition | Refusal:
     """Decide `trigger` on `case`: the new state and everything to write, or a refusal.
 
+    A closed or suspended case is refused first (`engine.core.roles.status_refusal`).
     Candidates are tried in order (innermost state first, then definition order); the
     first whose role, guard and checklist pass wins. When none passes, the refusal of the
     first candidate is returned, since that is the rule a caseworker most likely meant.
     """
     params = wf.resolve_params() if params is None else params
     args = labels(wf, case.state, trigger)
-    if trigger not in wf.trigger_titles:
-        return refusal("unknown_trigger", {"triggers": list(wf.triggers)}, **args)
-    blocked = _status_refusal(wf, case)
+    blocked = status_refusal(wf, case)
     if blocked is not None:
         return blocked
+    if trigger not in wf.trigger_titles:
+        return refusal("unknown_trigger", {"triggers": list(wf.triggers)}, **args)
     candidates = wf.candidates(case.state, trigger)
     if not candidates:
         return refusal("not_allowed_from_state", {"current_state": case.state}, **args)
@@ -256,7 +118,7 @@ def decide(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mappi
     for t in candidates:
         clean, problems = check_values(t.spec.input, values)
         outcome: Refusal | dict[str, Any]
-        if problems and _role_for(t, actor)[0]:
+        if problems and transition_role(t, actor)[0]:
             outcome = input_refusal(problems, args, t.spec.input)
         else:
             outcome = evaluate_transition(wf, case, t, actor, clean, now, params)
@@ -275,9 +137,9 @@ def _transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition,
                 values: Mapping[str, Any], changes: Mapping[str, Any], now: datetime,
                 params: Mapping[str, Any], comment: str | None) -> Transition:
     target = wf.leaf(t.spec.to)
-    exited, entered = _exits(wf, case.state, t.spec.to)
+    exited, entered = wf.moves(case.state, t.spec.to)
     data = {**case.data, **changes}
-    _, role = _role_for(t, actor)
+    _, role = transition_role(t, actor)
     info = wf.states[target].spec
     event = {
         "kind": "transition", "workflow_id": wf.id, "workflow_version": wf.version,
@@ -302,7 +164,7 @@ def available_actions(wf: CompiledWorkflow, case: CaseSnapshot, actor: Actor, no
     """
     params = wf.resolve_params() if params is None else params
     actions: list[Action] = []
-    blocked = _status_refusal(wf, case)
+    blocked = status_refusal(wf, case)
     for trigger in wf.triggers:
         candidates = [c for c in wf.candidates(case.state, trigger) if not c.spec.automatic]
         if blocked is not None:
@@ -331,7 +193,7 @@ def _first_allowed(wf: CompiledWorkflow, case: CaseSnapshot, candidates: list[Co
 def automatic_step(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
                    params: Mapping[str, Any] | None = None) -> Transition | None:
     """The first automatic transition whose guard holds now, or None."""
-    if _status_refusal(wf, case) is not None:
+    if status_refusal(wf, case) is not None:
         return None
     actor = Actor("system:auto")
     for t in wf.automatic.get(case.state, ()):

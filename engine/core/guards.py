@@ -1,6 +1,7 @@
 """Where guards are evaluated: the expression environment of a case, a transition's
-conditions (each with its own refusal text), the checklist of the states being left, who
-may start a case, the transition's effects, and a case's priority in the work queue.
+conditions (each with its own refusal text), the checklist of the states being left, the
+transition's effects, and a case's priority in the work queue. Who may act is decided in
+`engine.core.roles`.
 
 Pure like the rest of the core: the environment is built from the snapshot the shell
 read and the time it passed in; CEL programs were compiled with the workflow, so
@@ -16,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 from engine.core.compiler import CompiledTransition, CompiledWorkflow
 from engine.core.refusals import refusal
+from engine.core.roles import SUPER_ROLES as SUPER_ROLES
+from engine.core.roles import start_refusal as start_refusal
 from engine.errors import Refusal
 from engine.language.expressions import Environment, EvaluationError, to_cel_time
 from engine.language.spec import as_text
@@ -23,10 +26,7 @@ from engine.language.texts import Values, fill
 from engine.language.values import check_values, from_cel, to_cel
 
 if TYPE_CHECKING:
-    from engine.core.decision import Actor, CaseSnapshot
-
-SUPER_ROLES = frozenset({"admin"})
-"""Roles that may do anything a workflow allows (the history records which role did)."""
+    from engine.core.snapshot import CaseSnapshot
 
 
 def environment(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
@@ -102,16 +102,6 @@ def checklist_refusal(wf: CompiledWorkflow, case: CaseSnapshot, exited: list[str
         for lang in ("en", "zh"))
     return refusal("checklist_incomplete", {"missing": [item for _, item in missing]},
                    missing=shown, **lang_args)
-
-
-def start_refusal(wf: CompiledWorkflow, actor: Actor) -> Refusal | None:
-    """Refuse an actor who holds none of the roles the workflow lets start a case."""
-    allowed = list(wf.spec.start_roles)
-    if not allowed or actor.is_system or actor.roles & (set(allowed) | SUPER_ROLES):
-        return None
-    title = (as_text(wf.spec.title, "en", wf.id), as_text(wf.spec.title, "zh", wf.id))
-    return refusal("start_role_missing", {"required_roles": allowed}, roles=", ".join(allowed),
-                   workflow=title)
 
 
 def evaluate_effects(wf: CompiledWorkflow, t: CompiledTransition, env: Environment,

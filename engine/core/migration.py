@@ -26,13 +26,23 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
+from engine.core.change import ArmTimers, Change, Effect, KeepTimers, PauseTimers
 from engine.core.compiler import CompiledWorkflow
+from engine.core.guards import priority
+from engine.core.operations import title
+from engine.core.refusals import refusal
+from engine.core.roles import migration_role, status_refusal
+from engine.core.snapshot import Actor, CaseSnapshot
+from engine.core.timer_plans import plan_timers
 from engine.definitions.registry import version_key
+from engine.errors import Refusal
 from engine.language.values import check_values
+from engine.timers.calendar import CalendarCoverageError, DurationError
 
-__all__ = ["CaseMove", "MoveProblem", "plan_case"]
+__all__ = ["CaseMove", "MoveProblem", "may_migrate", "migrate", "plan_case"]
 
 
 @dataclass(frozen=True)
@@ -138,3 +148,72 @@ def plan_case(case_id: str, workflow_version: str, state: str, data: Mapping[str
                 f"“{found.field}”的值不符合版本 {version}：{found.zh}", found.field))
     return CaseMove(**base, to_state=to_state, data=clean if not field_problems else present,
                     mapped=mapped, problems=tuple(problems))
+
+
+def may_migrate(wf: CompiledWorkflow, case: CaseSnapshot, actor: Actor
+                ) -> tuple[str | None, Refusal | None]:
+    """The role under which `actor` may move the case, or why it may not (a closed case
+    is never moved; a suspended one is, and stays suspended)."""
+    blocked = status_refusal(wf, case, suspended_ok=True)
+    if blocked is not None:
+        return None, blocked
+    return migration_role(actor)
+
+
+def migrate(wf: CompiledWorkflow, case: CaseSnapshot, case_id: str, target: CompiledWorkflow,
+            actor: Actor, now: datetime, params: Mapping[str, Any],
+            comment: str | None = None) -> Change | Refusal:
+    """Move the case to `target` (a newer version of its workflow), with a `migration`
+    event; `params` are the case's parameters under `target`.
+
+    States the case stays in keep their entry (checklist ticks, running timers); timers
+    the new version no longer defines are cancelled, and states entered afresh arm
+    theirs (paused if the case is suspended).
+    """
+    role, refused = may_migrate(wf, case, actor)
+    if refused is not None:
+        return refused
+    move = plan_case(case_id, wf.version, case.state, case.data, target)
+    if not move.movable or move.to_state is None:
+        return refusal("migration_blocked",
+                       {"problems": [p.as_dict() for p in move.problems],
+                        "to_version": target.version},
+                       case=case_id, version=target.version,
+                       reasons=(move.reasons("en"), move.reasons("zh")))
+    seq = case.events + 1
+    lineage = target.lineage(move.to_state)
+    entries = {s: case.entries.get(s, seq) for s in lineage}
+    entered = [s for s in reversed(lineage) if s not in case.entries]
+    data = dict(move.data)
+    changes = {k: data.get(k) for k in sorted({*data, *case.data})
+               if data.get(k) != case.data.get(k)}
+    values: dict[str, Any] = {"workflow_version": target.version, "state": move.to_state,
+                              "data": data, "state_entries": entries}
+    values["title"] = title(target, data)
+    if move.to_state not in case.entries:
+        values["entered_at"] = now
+    after = CaseSnapshot(state=move.to_state, data=data,
+                         entered_at=values.get("entered_at", case.entered_at),
+                         links=case.links)
+    values["priority"] = priority(target, after, now, params)
+    try:
+        arm = plan_timers(target, entered, data, now, params)
+    except (CalendarCoverageError, DurationError, KeyError) as error:
+        return refusal("calendar_not_covered", {}, error=error)
+    event = {
+        "kind": "migration", "workflow_id": target.id, "workflow_version": target.version,
+        "trigger": None, "from_state": case.state, "to_state": move.to_state,
+        "actor": actor.id, "role": role,
+        "input": {"from_version": wf.version, "to_version": target.version,
+                  "mapped": move.mapped},
+        "comment": comment, "changes": changes, "at": now,
+    }
+    # Timers stay only where the new version still defines them on a state the case
+    # stays in (`engine.core.operations.transition_change` relies on it).
+    keep = frozenset((s, t.id) for s in entries if s not in entered
+                     for t in target.states[s].spec.timers)
+    effects: list[Effect] = [KeepTimers(keep), ArmTimers(arm)]
+    if case.status == "suspended":
+        effects.append(PauseTimers())
+    return Change(event=event, values=values, effects=tuple(effects),
+                  moved=move.to_state != case.state, workflow=target, params=params)

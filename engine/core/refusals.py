@@ -1,8 +1,9 @@
 """Why a change is refused: the standard bilingual texts of the core's refusal codes.
 
-One catalogue for the decision function and the guards it evaluates, so a refusal reads
-the same whichever rule produced it. Arguments given as `(en, zh)` pairs (state and
-trigger titles) are shown in each message's own language.
+One catalogue for every operation of the core, the guards it evaluates and the requests
+the door refuses before deciding, so a refusal reads the same whichever rule produced
+it. Arguments given as `(en, zh)` pairs (state and trigger titles) are shown in each
+message's own language.
 """
 
 from __future__ import annotations
@@ -38,6 +39,37 @@ _REFUSALS: dict[str, tuple[str, str]] = {
                        "流程为“{field}”计算出的值无效：{error}"),
     "calendar_not_covered": ("a deadline cannot be computed: {error}",
                              "无法计算期限：{error}"),
+    "checklist_unknown_item": ("'{item}' is not a checklist item of '{state}'",
+                               "“{item}”不是“{state}”阶段的清单项"),
+    "evidence_required": ("ticking '{item}' needs evidence", "勾选“{item}”需要提供佐证材料"),
+    "already_ticked": ("'{item}' is already ticked", "“{item}”已经勾选"),
+    "not_ticked": ("'{item}' is not ticked", "“{item}”尚未勾选"),
+    "link_self": ("a case cannot be linked to itself", "事项不能与自身关联"),
+    "already_linked": ("case {case} is already linked to case {other}",
+                       "事项 {case} 已与事项 {other} 关联"),
+    "not_linked": ("case {case} is not linked to case {other}",
+                   "事项 {case} 未与事项 {other} 关联"),
+    "invalid_relation": ("'{relation}' is not a relation name (lowercase letters, digits, _)",
+                         "“{relation}”不是有效的关联类型（小写字母、数字、下划线）"),
+    "already_suspended": ("the case is already suspended", "事项已处于暂停状态"),
+    "not_suspended": ("the case is not suspended", "事项未处于暂停状态"),
+    "migration_blocked": ("case {case} cannot move to {version}: {reasons}",
+                          "事项 {case} 不能迁移到 {version}：{reasons}"),
+    # Refusals of the shell (requests the door cannot take as they are)
+    "idempotency_key_reused": (
+        "the idempotency key '{key}' was already used for a different request",
+        "幂等键“{key}”已用于另一个不同的请求"),
+    "invalid_community": (
+        "'{community}' is not a community path like district/street/community",
+        "“{community}”不是“区/街道/社区”形式的社区路径"),
+    "invalid_idempotency_key": ("an idempotency key has 1 to {max} characters",
+                                "幂等键的长度应为 1 到 {max} 个字符"),
+    "invalid_cursor": ("the page cursor is not valid: start again from the first page",
+                       "分页游标无效，请从第一页重新开始"),
+    "invalid_parameter": ("the parameter override is not valid: {error}",
+                          "参数设置无效：{error}"),
+    "invalid_timer_state": ("'{state}' is not a timer state: use one of {states}",
+                            "“{state}”不是计时器状态，可选：{states}"),
 }
 
 

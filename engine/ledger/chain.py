@@ -89,6 +89,7 @@ __all__ = [
     "ChainHead",
     "Checkpoint",
     "canonical_json",
+    "chain_event",
     "checkpoint_breaks",
     "checkpoint_digest",
     "event_hash",
@@ -235,9 +236,15 @@ def _check_hash(value: object, what: str) -> str:
 def event_hash(previous_hash: str, body: Mapping[str, Any]) -> str:
     """``sha256(previous_hash as ASCII || canonical_json(body))`` as lowercase hex."""
     _check_hash(previous_hash, "previous_hash")
-    digest = hashlib.sha256(previous_hash.encode("ascii"))
-    digest.update(canonical_json(body))
-    return digest.hexdigest()
+    return chain_event(previous_hash, body)[0]
+
+
+def chain_event(previous_hash: str, body: Mapping[str, Any]) -> tuple[str, str]:
+    """`event_hash(previous_hash, body)` and the canonical text it hashed, which the event
+    stores as its body (the door makes both once per change)."""
+    canonical = canonical_json(body)
+    digest = hashlib.sha256(previous_hash.encode("ascii") + canonical).hexdigest()
+    return digest, canonical.decode("utf-8")
 
 
 # ---------------------------------------------------------------------------------------

@@ -9,23 +9,26 @@ responsible person's own ("visit again on ..."): set by them, or by a lead. Whet
 new responsible person exists and whose scope covers the case is checked where people are
 known (the console, the API), not here.
 
-Kept apart from `door.py` (a mixin of `CaseService`) so that the door's own move into a
-package of pure operations can take it as one more operation.
+Each is decided by a pure function of the locked case and written by `Door.apply`, as
+the recipe in `engine.service` says.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
-from typing import TYPE_CHECKING, Any, Protocol
+from datetime import date, datetime
+from typing import Any
 
-from engine.clock import Clock
-from engine.core.decision import Actor
-from engine.core.guards import SUPER_ROLES
+from sqlalchemy import Connection
+
+from engine.core import operations as core
+from engine.core.change import Change
+from engine.core.roles import SUPER_ROLES, handler_role, status_refusal
+from engine.core.snapshot import Actor
 from engine.errors import Refusal, Refused
-
-if TYPE_CHECKING:
-    from engine.service.door import FireResult
+from engine.service.door import Door
+from engine.service.loading import Loaded
+from engine.service.views import FireResult
 
 __all__ = ["LEAD_ROLES", "AssignmentOperations", "may_assign", "may_follow_up"]
 
@@ -74,25 +77,10 @@ def may_follow_up(actor: Actor, current: str | None) -> Refused | None:
     return _refused("follow_up_not_allowed", {"assignee": current})
 
 
-class _Door(Protocol):
-    """What the operations use of the door: its transaction and its record of a change."""
-
-    clock: Clock
-
-    def _load_for_change(self, connection: Any, case_id: str, expected_version: int | None,
-                         *, allow_suspended: bool = False) -> Any: ...
-    def _handler_role(self, wf: Any, actor: Actor, operation: str, state: str
-                      ) -> str | None: ...
-    def _record(self, connection: Any, loaded: Any, now: Any, **kwargs: Any) -> Any: ...
-    def _finish(self, connection: Any, loaded: Any, event: Any) -> Any: ...
-    def _change(self, operation: str, actor: Actor, key: str | None,
-                request: Mapping[str, Any], work: Any) -> FireResult: ...
-
-
-class AssignmentOperations:
+class AssignmentOperations(Door):
     """`assign` and `follow_up`, as `CaseService` offers them."""
 
-    def assign(self: _Door, case_id: str, assignee: str | None, *, actor: Actor,
+    def assign(self, case_id: str, assignee: str | None, *, actor: Actor,
                comment: str | None = None, expected_version: int | None = None,
                idempotency_key: str | None = None) -> FireResult:
         """Make `assignee` (a sign-in name; None: nobody) responsible for the case. The
@@ -102,40 +90,46 @@ class AssignmentOperations:
         request = {"case_id": case_id, "assignee": assignee, "comment": comment,
                    "expected_version": expected_version}
 
-        def work(connection: Any) -> Any:
-            loaded = self._load_for_change(connection, case_id, expected_version,
-                                           allow_suspended=True)
-            current = loaded.row.get("assignee")
+        def decide(_: Connection, case: Loaded, now: datetime) -> Change | Refusal:
+            snapshot = case.snapshot()
+            blocked = status_refusal(case.wf, snapshot, suspended_ok=True)
+            if blocked is not None:
+                return blocked
+            current = case.row.get("assignee")
             refused = may_assign(actor, current, assignee)
             if refused is not None:
-                raise refused
-            role = self._handler_role(loaded.wf, actor, "assign", loaded.row["state"])
-            event = self._record(connection, loaded, self.clock.now(), kind="assignment",
-                                 actor=actor, role=role, comment=comment,
-                                 input={"assignee": assignee, "previous": current},
-                                 values={"assignee": assignee, "follow_up_on": None})
-            return self._finish(connection, loaded, event)
+                return refused.refusal
+            role, missing = handler_role(case.wf, actor, "assign", snapshot.state)
+            if missing is not None:
+                return missing
+            event = core.note(case.wf, snapshot, "assignment", actor, role,
+                              {"assignee": assignee, "previous": current}, now, comment)
+            return Change(event=event, values={"assignee": assignee, "follow_up_on": None})
 
-        return self._change("assign", actor, idempotency_key, request, work)
+        return self.apply("assign", actor, idempotency_key, request, case_id,
+                          expected_version, decide)
 
-    def follow_up(self: _Door, case_id: str, on: date | None, *, actor: Actor,
+    def follow_up(self, case_id: str, on: date | None, *, actor: Actor,
                   comment: str | None = None, expected_version: int | None = None,
                   idempotency_key: str | None = None) -> FireResult:
         """Set (or, with None, clear) the day the responsible person follows the case up."""
         request = {"case_id": case_id, "on": on.isoformat() if on else None,
                    "comment": comment, "expected_version": expected_version}
 
-        def work(connection: Any) -> Any:
-            loaded = self._load_for_change(connection, case_id, expected_version,
-                                           allow_suspended=True)
-            refused = may_follow_up(actor, loaded.row.get("assignee"))
+        def decide(_: Connection, case: Loaded, now: datetime) -> Change | Refusal:
+            snapshot = case.snapshot()
+            blocked = status_refusal(case.wf, snapshot, suspended_ok=True)
+            if blocked is not None:
+                return blocked
+            refused = may_follow_up(actor, case.row.get("assignee"))
             if refused is not None:
-                raise refused
-            role = self._handler_role(loaded.wf, actor, "follow_up", loaded.row["state"])
-            event = self._record(connection, loaded, self.clock.now(), kind="follow_up",
-                                 actor=actor, role=role, comment=comment,
-                                 input={"on": on.isoformat() if on else None},
-                                 values={"follow_up_on": on})
-            return self._finish(connection, loaded, event)
+                return refused.refusal
+            role, missing = handler_role(case.wf, actor, "follow_up", snapshot.state)
+            if missing is not None:
+                return missing
+            event = core.note(case.wf, snapshot, "follow_up", actor, role,
+                              {"on": on.isoformat() if on else None}, now, comment)
+            return Change(event=event, values={"follow_up_on": on})
 
-        return self._change("follow_up", actor, idempotency_key, request, work)
+        return self.apply("follow_up", actor, idempotency_key, request, case_id,
+                          expected_version, decide)

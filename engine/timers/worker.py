@@ -52,7 +52,7 @@ from engine.store import repository as repo
 from engine.store.db import write_connection
 
 if TYPE_CHECKING:
-    from engine.service.door import CaseService, TimerOutcome
+    from engine.service import CaseService, TimerOutcome
 
 __all__ = [
     "DEFAULT_BATCH",
@@ -142,7 +142,7 @@ def fire_due(service: CaseService, clock: Clock, *, worker_id: str,
     its claim stays, and it is retried once the lease expires. Refusals are outcomes,
     not failures.
     """
-    from engine.service.door import TimerOutcome
+    from engine.service import TimerOutcome
 
     claims = claim_due(service.engine, now=clock.now(), worker_id=worker_id, limit=limit,
                        lease_s=lease_s)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from conftest import CASEWORKER, COMMITTEE, COMMUNITY
 
-from engine.service.door import CaseService
+from engine.service import CaseService
 
 
 def _confirming(service: CaseService, name: str) -> str:

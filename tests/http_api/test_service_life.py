@@ -15,7 +15,7 @@ from cli.main import app as cli
 from engine.access.tokens import TokenStore
 from engine.clock import SystemClock
 from engine.definitions.registry import WorkflowRegistry
-from engine.service.door import CaseService, build_service
+from engine.service import CaseService, build_service
 from engine.settings import Settings
 from engine.store.db import make_engine
 from http_api.conftest import Api, LiveServer

@@ -15,7 +15,7 @@ from database_copies import copy_sqlite, schema_url
 from engine.audit.verify import verify
 from engine.clock import FrozenClock
 from engine.definitions.registry import WorkflowRegistry
-from engine.service.door import CaseService
+from engine.service import CaseService
 from engine.store.copy import copy_store
 from engine.store.db import make_engine
 from engine.store.partitions import partition_name

@@ -14,7 +14,7 @@ from conftest import CASEWORKER, COMMUNITY
 
 from engine.clock import FrozenClock
 from engine.definitions.registry import WorkflowRegistry
-from engine.service.door import CaseService, verify_store
+from engine.service import CaseService, verify_store
 from engine.store.partitions import ensure_partitions, month_partitions, partition_name
 
 pytestmark = pytest.mark.postgres

@@ -9,7 +9,7 @@ from bench import province
 from engine.clock import SystemClock
 from engine.core.decision import Actor
 from engine.definitions.registry import WorkflowRegistry
-from engine.service.door import CaseService
+from engine.service import CaseService
 
 
 def test_generated_cases_are_their_last_event_and_take_a_fire(db_url: str) -> None:

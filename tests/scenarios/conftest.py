@@ -25,7 +25,7 @@ from engine.core.decision import Actor
 from engine.definitions.loader import load_file
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import Refusal, Refused
-from engine.service.door import CaseService, CaseView, EventView, FireResult, verify_store
+from engine.service import CaseService, CaseView, EventView, FireResult, verify_store
 from engine.timers.calendar import CHINA_TZ
 
 COMMITTEE = Actor("chen.hong", frozenset({"party_committee"}))

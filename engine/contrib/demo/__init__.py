@@ -53,7 +53,7 @@ from engine.contrib.demo.organizations import (
 )
 from engine.contrib.demo.party import other_party_records, shanggu_party
 from engine.contrib.demo.script import Community, Script, advance
-from engine.service.door import CaseService
+from engine.service import CaseService
 from engine.timers.calendar import CHINA_TZ
 
 __all__ = ["DEMO_ACTORS", "DEMO_COMMUNITY", "DEMO_END", "DEMO_START", "STORY_END",

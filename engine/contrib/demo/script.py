@@ -16,7 +16,7 @@ from typing import Any
 
 from engine.clock import FrozenClock
 from engine.core.decision import Actor
-from engine.service.door import CaseService
+from engine.service import CaseService
 from engine.timers.calendar import CHINA_TZ
 from engine.timers.worker import fire_due
 

@@ -1,0 +1,96 @@
+"""Loading a case inside a transaction: the row (locked for a change: BEGIN IMMEDIATE on
+SQLite, FOR NO KEY UPDATE on PostgreSQL), its workflow version and parameters, the
+checklist ticks of its current state entries and its links; the snapshot the core
+decides over; the view callers see."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Connection
+
+from engine.core.compiler import CompiledWorkflow
+from engine.core.snapshot import CaseSnapshot, LinkedCase
+from engine.definitions.registry import WorkflowRegistry
+from engine.errors import Conflict, NotFound
+from engine.service.views import CaseView
+from engine.store import repository as repo
+
+__all__ = ["Loaded", "check_version", "load", "view"]
+
+
+@dataclass
+class Loaded:
+    """A case as read in the current transaction, kept up to date as changes are written."""
+
+    row: dict[str, Any]
+    wf: CompiledWorkflow
+    params: dict[str, Any]
+    ticks: list[dict[str, Any]]
+    links: list[dict[str, Any]]
+    state_changed: bool = False
+
+    @property
+    def id(self) -> str:
+        return str(self.row["id"])
+
+    def snapshot(self) -> CaseSnapshot:
+        row = self.row
+        return CaseSnapshot(
+            state=row["state"], data=row["data"], entered_at=row["entered_at"],
+            checklist={t["item"]: True for t in self.ticks},
+            links=tuple(LinkedCase(link["other_case_id"], link["workflow_id"], link["state"],
+                                   link["relation"]) for link in self.links),
+            status=row["status"], entries=row["state_entries"], events=row["event_count"],
+        )
+
+
+def load(connection: Connection, registry: WorkflowRegistry, case_id: str, *,
+         lock: bool = False) -> Loaded:
+    row, overrides = repo.load_case_and_overrides(connection, case_id, lock=lock)
+    if row is None:
+        raise NotFound("case", case_id)
+    wf = registry.get(row["workflow_id"], row["workflow_version"])
+    params = wf.resolve_params(overrides)
+    # Only ticks of the current checklist count anywhere: none to read without one.
+    current = [dict(t) for t in repo.current_ticks(connection, case_id,
+                                                   row["state_entries"])
+               ] if wf.checklist_of(row["state"]) else []
+    case_links = [dict(link) for link in repo.links_of(connection, [case_id])]
+    return Loaded(dict(row), wf, params, current, case_links)
+
+
+def check_version(loaded: Loaded, expected_version: int | None) -> None:
+    """`Conflict` naming the current version when the caller read another one."""
+    current = loaded.row["version"]
+    if expected_version is not None and expected_version != current:
+        raise Conflict(loaded.id, expected_version, current)
+
+
+def view(loaded: Loaded) -> CaseView:
+    row = loaded.row
+    items = loaded.wf.checklist_of(row["state"])
+    ticked = {t["item"]: t for t in loaded.ticks}
+    checklist: dict[str, dict[str, Any]] = {}
+    for item, owner in items.items():
+        tick = ticked.get(item)
+        checklist[item] = {
+            "state": owner, "ticked": tick is not None,
+            "evidence": tick["evidence"] if tick else None,
+            "actor": tick["actor"] if tick else None, "at": tick["at"] if tick else None,
+        }
+    case_links = [{"case_id": link["other_case_id"], "workflow_id": link["workflow_id"],
+                   "state": link["state"], "relation": link["relation"],
+                   "direction": link["direction"], "community": link.get("community")}
+                  for link in loaded.links]
+    return CaseView(
+        id=row["id"], workflow_id=row["workflow_id"],
+        workflow_version=row["workflow_version"], state=row["state"],
+        status=row["status"], outcome=row["outcome"], data=dict(row["data"]),
+        version=row["version"], community=row["community"], title=row["title"],
+        priority=row["priority"], overdue=row["overdue"], entered_at=row["entered_at"],
+        created_at=row["created_at"], updated_at=row["updated_at"], checklist=checklist,
+        links=case_links, head_hash=row["head_hash"], event_count=row["event_count"],
+        assignee=row.get("assignee"), follow_up_on=row.get("follow_up_on"),
+    )

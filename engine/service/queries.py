@@ -1,0 +1,166 @@
+"""The read side of the door: cases, histories, actions, events, timers and escalations,
+each read in one consistent snapshot."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Literal
+
+from engine.audit.conditions import hidden_titles
+from engine.audit.filters import InputCondition
+from engine.core import decision
+from engine.core.decision import Action
+from engine.core.refusals import refusal
+from engine.core.snapshot import Actor
+from engine.errors import NotFound, Refused
+from engine.service.door import Door
+from engine.service.loading import Loaded, load, view
+from engine.service.timers import TIMER_STATES, timer_state_refusal
+from engine.service.views import CaseView, EventView, TimerView, event_view, timer_view
+from engine.store import repository as repo
+from engine.store.db import read_connection
+
+__all__ = ["MAX_LIMIT", "Queries"]
+
+MAX_LIMIT = 1000
+
+
+def _limit(limit: int) -> int:
+    return min(max(int(limit), 1), MAX_LIMIT)
+
+
+def _cursor_refused(cursor: str | None) -> Refused:
+    return Refused(refusal("invalid_cursor", {"cursor": cursor}))
+
+
+class Queries(Door):
+    """What callers read."""
+
+    def get_case(self, case_id: str) -> CaseView:
+        with read_connection(self.engine) as connection:
+            return view(load(connection, self.registry, case_id))
+
+    def actions(self, case_id: str, actor: Actor) -> list[Action]:
+        """Every trigger of the case's workflow: allowed for `actor`, or why not."""
+        with read_connection(self.engine) as connection:
+            loaded = load(connection, self.registry, case_id)
+        return decision.available_actions(loaded.wf, loaded.snapshot(), actor,
+                                          self.clock.now(), loaded.params)
+
+    def history(self, case_id: str) -> list[EventView]:
+        with read_connection(self.engine) as connection:
+            if repo.case_version(connection, case_id) is None:
+                raise NotFound("case", case_id)
+            return [event_view(row) for row in repo.events_of(connection, case_id)]
+
+    def list_cases(self, *, workflow_id: str | None = None, state: str | None = None,
+                   community_prefix: str | None = None, overdue: bool | None = None,
+                   text: str | None = None,
+                   order: Literal["priority", "updated"] = "priority", limit: int = 50,
+                   cursor: str | None = None, status: str | None = None, pii: bool = True,
+                   assignee: str | None = None, unassigned: bool = False,
+                   follow_up_by: date | None = None,
+                   ) -> tuple[list[CaseView], str | None]:
+        """A page of cases and the cursor of the next page (None on the last).
+
+        `priority` order is a work queue: highest priority first, then oldest.
+        `community_prefix` keeps a community and everything under it; `status` keeps
+        active, suspended or closed cases. Without `pii`, `text` does not search the titles
+        the reader sees masked.
+        """
+        with read_connection(self.engine) as connection:
+            try:
+                rows, following = repo.list_cases(
+                    connection, workflow_id=workflow_id, state=state,
+                    community_prefix=community_prefix, overdue=overdue, text=text,
+                    order=order, limit=_limit(limit), cursor=cursor, status=status,
+                    hidden_titles=hidden_titles(self.registry, self.engine, pii, text),
+                    assignee=assignee, unassigned=unassigned, follow_up_by=follow_up_by)
+            except repo.CursorError as error:
+                raise _cursor_refused(cursor) from error
+            ids = [r["id"] for r in rows]
+            all_ticks = repo.ticks_of(connection, ids)
+            all_links = repo.links_of(connection, ids)
+        views = []
+        for row in rows:
+            wf = self.registry.get(row["workflow_id"], row["workflow_version"])
+            entries = row["state_entries"]
+            current = [dict(t) for t in all_ticks if t["case_id"] == row["id"]
+                       and entries.get(t["state"]) == t["entry_seq"]]
+            case_links = [dict(link) for link in all_links if link["case_id"] == row["id"]]
+            views.append(view(Loaded(dict(row), wf, {}, current, case_links)))
+        return views, following
+
+    def list_events(self, *, case_id: str | None = None, actor: str | None = None,
+                    workflow_id: str | None = None, trigger: str | None = None,
+                    state: str | None = None, community_prefix: str | None = None,
+                    since: datetime | None = None, until: datetime | None = None,
+                    limit: int = 100, cursor: str | None = None, role: str | None = None,
+                    conditions: Sequence[InputCondition] = (),
+                    ) -> tuple[list[EventView], str | None]:
+        """A page of events in time order (`since` inclusive, `until` exclusive).
+
+        `state` keeps events that entered or left that state; `role` the events done in
+        that role; each of `conditions` compares a field of the recorded input.
+        """
+        with read_connection(self.engine) as connection:
+            try:
+                rows, following = repo.list_events(
+                    connection, case_id=case_id, actor=actor, workflow_id=workflow_id,
+                    trigger=trigger, state=state, community_prefix=community_prefix,
+                    since=since, until=until, limit=_limit(limit), cursor=cursor, role=role,
+                    conditions=conditions)
+            except repo.CursorError as error:
+                raise _cursor_refused(cursor) from error
+        return [event_view(row) for row in rows], following
+
+    def list_timers(self, *, case_id: str | None = None, due_before: datetime | None = None,
+                    state: str | None = None, community_prefix: str | None = None,
+                    limit: int = 100,
+                    cursor: str | None = None) -> tuple[list[TimerView], str | None]:
+        """A page of timers, soonest due first, and the cursor of the next page.
+
+        `state` is the timer's status: pending (waiting for its time), claimed (a worker is
+        firing it now), paused (its case is suspended), fired or cancelled. `due_before` is
+        exclusive; `community_prefix` keeps the timers of cases in a community and under it.
+        """
+        if state is not None and state not in TIMER_STATES:
+            raise timer_state_refusal(state)
+        with read_connection(self.engine) as connection:
+            try:
+                rows, following = repo.list_timers(
+                    connection, case_id=case_id, due_before=due_before, status=state,
+                    community_prefix=community_prefix, now=self.clock.now(),
+                    limit=_limit(limit), cursor=cursor)
+            except repo.CursorError as error:
+                raise _cursor_refused(cursor) from error
+        return [timer_view(row) for row in rows], following
+
+    def next_due(self, case_ids: list[str]) -> dict[str, datetime]:
+        """The soonest pending deadline of each case that has one (a work queue's column)."""
+        with read_connection(self.engine) as connection:
+            return repo.next_due(connection, case_ids[:MAX_LIMIT])
+
+    def escalated(self, case_ids: list[str]) -> set[str]:
+        """Those of these cases escalated in their current state (a work queue's badge)."""
+        with read_connection(self.engine) as connection:
+            return repo.escalated(connection, case_ids[:MAX_LIMIT])
+
+    def list_escalations(self, *, workflow_id: str | None = None,
+                         community_prefix: str | None = None, since: datetime | None = None,
+                         until: datetime | None = None, limit: int = 100,
+                         cursor: str | None = None) -> tuple[list[EventView], str | None]:
+        """Escalation events in time order (`since` inclusive, `until` exclusive).
+
+        A follower keeps the last cursor (or the last event's time) and asks again.
+        """
+        with read_connection(self.engine) as connection:
+            try:
+                rows, following = repo.list_events_of_kind(
+                    connection, "escalation", workflow_id=workflow_id,
+                    community_prefix=community_prefix, since=since, until=until,
+                    limit=_limit(limit), cursor=cursor)
+            except repo.CursorError as error:
+                raise _cursor_refused(cursor) from error
+        return [event_view(row) for row in rows], following
