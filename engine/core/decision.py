@@ -5,8 +5,9 @@ Nothing here reads a database, a clock or the network (a test fails if this modu
 imports sqlmodel, fastapi or apscheduler). `engine.core.operations.fire` turns the
 returned `Transition` into the `Change` the door (`engine.service.door`) writes: new state
 and data, the event body, the timers to arm and the states whose timers to cancel. A
-`Refusal` means nothing is written. Guards, effects and priorities are evaluated in `engine.core.guards`;
-the refusal texts are in `engine.core.refusals` (both re-exported here for callers).
+`Refusal` means nothing is written. Guards, effects and priorities are evaluated in
+`engine.core.guards`; the refusal texts are in `engine.core.refusals` (both re-exported
+here for callers).
 """
 
 from __future__ import annotations
