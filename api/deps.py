@@ -9,17 +9,19 @@ instead of a worker thread (a thread hop per dependency costs more than the chec
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from api.errors import forbidden, language, unauthenticated
+from api.errors import ApiProblem, forbidden, language, unauthenticated
 from api.schemas import FireResultPublic
 from api.security import DEFINITION_ROLES, CaseCommunities, Principal, TokenStore
 from api.views import Presenter
 from engine.errors import NotFound
+from engine.observability import ATTEMPT
 from engine.store.replica import allow_replica_reads
 
 bearer = HTTPBearer(auto_error=False, description="A token from `hatchery token create`.")
@@ -79,6 +81,15 @@ def get_principal(
     if principal is None:
         raise unauthenticated()
     request.state.principal = principal  # for the refused-attempt entry of the operations log
+    attempt = ATTEMPT.get()
+    if attempt is not None:
+        attempt.actor, attempt.community = principal.name, principal.community
+        limit = getattr(request.app.state, "refusal_limit", None)
+        wait = None if limit is None else limit.wait(principal.name)
+        if wait is not None:
+            seconds = max(1, math.ceil(wait))
+            raise ApiProblem.of(429, "too_many_refusals", seconds=seconds,
+                                headers={"Retry-After": str(seconds)})
     return principal
 
 

@@ -36,6 +36,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -50,6 +51,7 @@ from engine.errors import (
     Refused,
     StoreUnavailable,
 )
+from engine.observability import ATTEMPT
 from engine.store.operations import record as record_operation
 from engine.timers.calendar import CHINA_TZ
 
@@ -98,6 +100,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "事项“{key}”在 {at} 尚未开始：它开始于 {began}"),
     "route_not_found": ("there is no such resource", "没有这个资源"),
     "method_not_allowed": ("this resource does not accept that method", "该资源不支持此请求方法"),
+    "too_many_refusals": (
+        "too many refused attempts from this token: try again in {seconds} s",
+        "该令牌被拒绝的尝试过多，请 {seconds} 秒后再试"),
     "conflict": ("the case is at version {current}, not {expected}: read it again and retry",
                  "事项已是第 {current} 版，而不是第 {expected} 版：请重新读取后再试"),
     "precondition_failed": (
@@ -269,11 +274,19 @@ CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
 def log_refused_attempt(request: Request, code: str) -> None:
-    """Record a refused attempt to change something in the operations log: who tried what
-    and why it was refused. The case's own chain stays as it is, since nothing changed."""
+    """Record a refused attempt to change something in the operations log (who tried what
+    and why it was refused), unless the door recorded it already in the transaction that
+    refused it; and count it against the caller's allowance (`api.limits`). Blocking: the
+    async handler runs it in a worker thread."""
     principal = getattr(request.state, "principal", None)
     service = getattr(request.app.state, "service", None)
     if request.method not in CHANGING or principal is None or service is None:
+        return
+    limit = getattr(request.app.state, "refusal_limit", None)
+    if limit is not None:
+        limit.spend(principal.name)
+    attempt = ATTEMPT.get()
+    if attempt is not None and attempt.logged:
         return
     try:
         record_operation(service.engine, actor=principal.name, action="change_refused",
@@ -282,11 +295,12 @@ def log_refused_attempt(request: Request, code: str) -> None:
                          detail={"method": request.method, "code": code})
     except HatcheryError:
         logger.warning("could not record a refused attempt in the operations log")
+    if attempt is not None:
+        attempt.logged = True
 
 
 def _refused(request: Request, exc: Refused) -> Response:
     refusal = exc.refusal
-    log_refused_attempt(request, refusal.code)
     lang = _request_language(request)
     extra: dict[str, Any] = {}
     details = dict(refusal.details)
@@ -318,7 +332,6 @@ def _shown_instant(moment: datetime) -> str:
 
 
 def _conflict(request: Request, exc: Conflict) -> Response:
-    log_refused_attempt(request, "conflict")
     en, zh = MESSAGES["conflict"]
     args = {"current": exc.current, "expected": exc.expected}
     return problem_response(request, 409, "conflict", en.format(**args), zh.format(**args),
@@ -449,6 +462,9 @@ def log_unexpected(exc: BaseException, method: str, path: str) -> None:
 
 
 async def _starlette_handler(request: Request, exc: Exception) -> Response:
+    if isinstance(exc, Refused | Conflict) and request.method in CHANGING:
+        code = exc.refusal.code if isinstance(exc, Refused) else "conflict"
+        await run_in_threadpool(log_refused_attempt, request, code)
     if isinstance(exc, ApiProblem):
         return _api_problem(request, exc)
     if isinstance(exc, HatcheryError):

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api import console, errors
 from api.edge import CleanRequestLine
+from api.limits import RefusalLimit
 from api.metrics import MeteredService, Metrics, RequestIds, StoreCollector, pool_use
 from api.metrics import router as metrics_routes
 from api.routes import audit, cases, health, history, timers, workflows
@@ -110,6 +111,8 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.metrics = metrics
     app.state.default_language = "zh" if settings.lang == "zh" else "en"
     app.state.max_body_bytes = max_body_bytes
+    app.state.refusal_limit = RefusalLimit(burst=settings.refusal_burst,
+                                           per_minute=settings.refusal_per_minute)
     errors.install(app, max_body_bytes=max_body_bytes)
     app.add_middleware(CleanRequestLine)
     app.include_router(health.router)

@@ -53,7 +53,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.errors import forbidden
 from api.security import ADMIN, AUDITOR, Principal
 from engine.errors import HatcheryError, Refused
-from engine.observability import REQUEST_ID, usable_request_id
+from engine.observability import ATTEMPT, REQUEST_ID, Attempt, usable_request_id
 from engine.store.db import read_connection
 
 __all__ = [
@@ -69,6 +69,7 @@ MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 MISSED_AFTER = timedelta(minutes=5)
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED = "unmatched"
+CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 access = logging.getLogger("hatchery.request")
 
 
@@ -222,6 +223,9 @@ class RequestIds:
                         if k == b"x-request-id"), None)
         request_id = usable_request_id(offered)
         token = REQUEST_ID.set(request_id)
+        # A changing request's attempt, recorded in the operations log if refused.
+        attempt = ATTEMPT.set(Attempt(scope["method"], scope["path"])
+                              if scope["method"] in CHANGING_METHODS else None)
         started = time.perf_counter()
         status = 500
 
@@ -239,6 +243,7 @@ class RequestIds:
         finally:
             self._observe(scope, status, time.perf_counter() - started)
             REQUEST_ID.reset(token)
+            ATTEMPT.reset(attempt)
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_label(scope)

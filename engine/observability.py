@@ -18,14 +18,41 @@ import json
 import logging
 import re
 import uuid
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-__all__ = ["REQUEST_ID", "JsonLines", "configure_logging", "new_request_id",
-           "usable_request_id"]
+__all__ = ["ATTEMPT", "REQUEST_ID", "Attempt", "JsonLines", "configure_logging",
+           "new_request_id", "usable_request_id"]
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "hatchery_request_id", default=None)
+
+
+@dataclass
+class Attempt:
+    """A request that tries to change something, as the operations log names it when it is
+    refused: who (`actor`, `community`: the caller's scope), what (`method`, `target`: the
+    address), through which desk (`via`). The HTTP layer sets it for each changing request
+    and fills in the caller once known; the door records a refused attempt in the
+    transaction that refused it and sets `logged`, so nothing records it twice."""
+
+    method: str
+    target: str
+    actor: str | None = None
+    community: str | None = None
+    via: str | None = None
+    logged: bool = False
+
+    def detail(self, code: str) -> dict[str, Any]:
+        found: dict[str, Any] = {"method": self.method, "code": code}
+        if self.via is not None:
+            found["via"] = self.via
+        return found
+
+
+ATTEMPT: contextvars.ContextVar[Attempt | None] = contextvars.ContextVar(
+    "hatchery_attempt", default=None)
 _USABLE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # Attributes every LogRecord has: anything else on a record came from `extra=`.
 _STANDARD = frozenset(logging.LogRecord("", 0, "", 0, "", None, None).__dict__) | {

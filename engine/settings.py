@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         description="text, or json: one JSON object per line with the request id.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", alias="HATCHERY_LOG_LEVEL")
+    refusal_burst: int = Field(
+        default=60, ge=1, alias="HATCHERY_REFUSAL_BURST",
+        description="Refused attempts one token may make at once before it is answered 429.")
+    refusal_per_minute: float = Field(
+        default=60.0, gt=0, alias="HATCHERY_REFUSAL_PER_MINUTE",
+        description="How fast a token's allowance of refused attempts comes back.")
 
     db_pool_size: int = Field(
         default=5, ge=1, alias="HATCHERY_DB_POOL_SIZE",

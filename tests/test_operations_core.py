@@ -19,6 +19,7 @@ from engine.core.change import (
     CancelTimers,
     Change,
     PauseTimers,
+    Record,
     RemoveLink,
     RemoveTick,
     ResumeTimers,
@@ -158,7 +159,7 @@ def test_a_suspension_pauses_the_timers_and_needs_a_reason(wf: CompiledWorkflow)
     change = core.suspend(wf, case(), "负责人出国", CASEWORKER, NOW)
     assert isinstance(change, Change)
     assert change.values == {"status": "suspended"}
-    assert change.effects == (PauseTimers(),)
+    assert change.effects == (PauseTimers(), Record("suspend", "li", {"reason": "负责人出国"}))
     assert refused(core.suspend(wf, case(), "  ", CASEWORKER, NOW)) == "input_invalid"
     assert refused(core.suspend(wf, case(status="suspended"), "x", CASEWORKER, NOW)) == \
         "already_suspended"
@@ -168,7 +169,7 @@ def test_a_resumption_runs_the_timers_again(wf: CompiledWorkflow) -> None:
     change = core.resume(wf, case(status="suspended"), None, CASEWORKER, NOW)
     assert isinstance(change, Change)
     assert change.values == {"status": "active"}
-    assert change.effects == (ResumeTimers(),)
+    assert change.effects == (ResumeTimers(), Record("resume", "li", {"comment": None}))
     assert refused(core.resume(wf, case(), None, CASEWORKER, NOW)) == "not_suspended"
 
 

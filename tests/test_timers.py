@@ -22,7 +22,7 @@ from engine.service import CaseService, EventView, FireResult, verify_store
 from engine.settings import PROJECT_ROOT
 from engine.store.db import make_engine, read_connection
 from engine.timers.calendar import CHINA_TZ
-from engine.timers.worker import Scheduler, claim_due, fire_due, start_scheduler
+from engine.timers.worker import Scheduler, claim_due, fire_due, renew, start_scheduler
 
 TIMER_FIXTURES = PROJECT_ROOT / "tests" / "fixtures" / "timers"
 DEMO = "timer_demo"
@@ -131,19 +131,31 @@ def test_leaving_the_state_cancels_its_timers(service: CaseService,
     clock.advance(60 * DAY)
     outcomes = drain(service, clock)
     assert [o.key for o in outcomes] == ["guarded:close_when_ready"]
-    assert [e.kind for e in service.history(case.id)] == ["start", "transition"]
+    assert [e.kind for e in service.history(case.id)] == ["start", "transition",
+                                                          "timer_refused"]
 
 
-def test_a_claimed_timer_whose_state_is_left_before_it_fires_does_nothing(
+def test_a_claimed_timer_due_before_a_change_fires_before_it(
         service: CaseService, clock: FrozenClock) -> None:
     case = start(service).case
     clock.advance(10 * DAY)
     [claim] = claim_due(service.engine, now=clock.now(), worker_id="worker-a")
     service.fire(case.id, "hold", actor=CASEWORKER)
     outcome = service.fire_timer(claim.id, worker_id="worker-a")
+    assert (outcome.result, outcome.detail) == ("skipped", "the timer is fired")
+    assert [e.kind for e in service.history(case.id)] == ["start", "overdue", "transition"]
+    assert service.get_case(case.id).overdue is False  # the flag goes with the state
+
+
+def test_a_claimed_timer_whose_state_is_left_before_it_is_due_does_nothing(
+        service: CaseService, clock: FrozenClock) -> None:
+    case = start(service).case
+    # A worker whose clock runs ahead claims it; on the service's clock it is not due yet.
+    [claim] = claim_due(service.engine, now=clock.now() + 10 * DAY, worker_id="worker-a")
+    service.fire(case.id, "hold", actor=CASEWORKER)
+    outcome = service.fire_timer(claim.id, worker_id="worker-a")
     assert (outcome.result, outcome.detail) == ("skipped", "the timer is cancelled")
     assert timer_events(service, case.id) == []
-    assert service.get_case(case.id).overdue is False
 
 
 # -- suspend and resume ----------------------------------------------------------------------
@@ -231,9 +243,14 @@ def test_a_refused_fire_is_recorded_as_the_timers_outcome_and_not_retried(
     timer = timers_of(service, case.id)["guarded:close_when_ready"]
     assert timer.status == "fired"
     assert timer.outcome == {"result": "refused", "code": "guard_false",
-                             "en": "not ready yet", "zh": "尚未准备好"}
+                             "en": "not ready yet", "zh": "尚未准备好",
+                             "kind": "timer_refused", "seq": 3, "trigger": None,
+                             "to_state": "guarded"}
     assert service.get_case(case.id).state == "guarded"
-    assert timer_events(service, case.id) == []
+    [recorded] = timer_events(service, case.id)
+    assert recorded.kind == "timer_refused"
+    assert recorded.input["refusal"] == {"code": "guard_false", "en": "not ready yet",
+                                         "zh": "尚未准备好"}
     assert drain(service, clock) == []
 
 
@@ -366,6 +383,22 @@ def test_a_working_day_notice_counts_the_official_calendar(
 # -- claims, leases, retries ---------------------------------------------------------------------
 
 
+def test_a_live_worker_renews_its_claims_and_a_taken_over_claim_stays_taken(
+        service: CaseService, clock: FrozenClock) -> None:
+    start(service, "one")
+    start(service, "two")
+    clock.advance(30 * DAY)
+    mine = claim_due(service.engine, now=clock.now(), worker_id="worker-a", lease_s=15)
+    clock.advance(20 * SECOND)  # the lease ran out: another worker takes one of them over
+    [taken, *_] = claim_due(service.engine, now=clock.now(), worker_id="worker-b", limit=1)
+    later = clock.now() + 15 * SECOND
+    assert renew(service.engine, [c.id for c in mine], worker_id="worker-a",
+                 until=later) == len(mine) - 1
+    rows = {t.id: t for t in service.list_timers(limit=1000)[0]}
+    assert rows[taken.id].claimed_by == "worker-b"
+    assert {rows[c.id].claimed_until for c in mine if c.id != taken.id} == {later}
+
+
 def test_an_expired_lease_is_taken_over_and_each_timer_fires_once(
         service: CaseService, clock: FrozenClock) -> None:
     cases = [start(service, f"case {i}").case for i in range(3)]
@@ -395,7 +428,9 @@ def test_firing_a_timer_twice_writes_it_once(service: CaseService,
     assert service.fire_timer(expiry.id, worker_id="worker-a").result == "fired"
     retried = service.fire_timer(expiry.id, worker_id="worker-a")
     assert (retried.result, retried.detail) == ("skipped", "the timer is fired")
-    assert [e.trigger for e in timer_events(service, case.id)] == ["expire"]
+    # The two deadlines due before it fired first, once each.
+    assert [e.kind for e in timer_events(service, case.id)] == [
+        "overdue", "escalation", "transition"]
     with read_connection(service.engine) as connection:
         keys = connection.execute(sa.text(
             "SELECT key FROM idempotency_records WHERE key LIKE 'timer:%'")).scalars().all()

@@ -27,6 +27,7 @@ from engine.access.principals import Principal
 from engine.access.sessions import SessionInfo, SessionStore, load_secret, sign, unsign
 from engine.access.users import UserStore
 from engine.clock import Clock
+from engine.observability import ATTEMPT
 from engine.settings import Settings
 
 SESSION_COOKIE = "hatchery_session"
@@ -131,6 +132,10 @@ def current_desk(request: Request) -> Desk:
     lang = str(request.state.lang)
     desk = Desk(session, lang)
     request.state.desk = desk
+    attempt = ATTEMPT.get()
+    if attempt is not None:  # a refused change is logged as the console's
+        attempt.actor, attempt.community = desk.principal.name, desk.principal.community
+        attempt.via = "console"
     if session.must_change_password and request.url.path != PASSWORD_PATH:
         raise PasswordChangeRequired
     return desk

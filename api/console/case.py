@@ -34,6 +34,7 @@ from api.console.templating import render
 from engine.core.compiler import CompiledWorkflow
 from engine.errors import Conflict, HatcheryError, NotFound, Refusal, Refused
 from engine.language.spec import as_text
+from engine.observability import ATTEMPT
 from engine.store.operations import record as record_operation
 
 router = APIRouter()
@@ -187,7 +188,11 @@ def _change(request: Request, desk: Desk, case_id: str, what: str, form: FormDat
 
 
 def record_refusal(request: Request, desk: Desk, code: str) -> None:
-    """A refused attempt goes to the operations log, as the API records its refusals."""
+    """A refused attempt goes to the operations log, as the API records its refusals
+    (unless the door recorded it in the transaction that refused it)."""
+    attempt = ATTEMPT.get()
+    if attempt is not None and attempt.logged:
+        return
     service = request.app.state.service
     record_operation(service.engine, actor=desk.principal.name, action="change_refused",
                      at=service.clock.now(), outcome="refused", target=request.url.path,

@@ -166,6 +166,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "event.migration": ("迁移到新版本流程", "Moved to a new workflow version"),
     "event.overdue": ("标记为逾期", "Marked overdue"),
     "event.escalation": ("督办", "Escalated"),
+    "event.timer_refused": ("期限已到，未能执行", "A deadline passed; its action was refused"),
     "event.from_to": ("从“{from_}”到“{to}”", "from “{from_}” to “{to}”"),
     "event.system": ("系统自动", "automatically"),
     # starting a record

@@ -28,7 +28,6 @@ from engine.definitions.loader import Diagnostic, load_text
 from engine.errors import DefinitionError, NotFound
 from engine.language.diagnostics import render
 from engine.language.spec import as_text
-from engine.store.operations import record as record_operation
 
 router = APIRouter(prefix="/workflows", tags=["workflows"], route_class=StrictJsonRoute)
 
@@ -192,12 +191,8 @@ def upload_workflow(ctx: Designer, text: YamlText) -> WorkflowPublic:
     if spec is None or any(d["severity"] == "error" for d in diagnostics):
         raise DefinitionError("the workflow definition is invalid",
                               [Diagnostic(**d) for d in diagnostics])
-    definition = _registry(ctx.service).register_text(text,
-                                                      f"upload by {ctx.principal.name}")
-    record_operation(ctx.service.engine, actor=ctx.principal.name, action="definition_upload",
-                     at=ctx.service.clock.now(), target=definition.id,
-                     detail={"version": definition.version,
-                             "content_hash": definition.content_hash})
+    definition = _registry(ctx.service).register_text(
+        text, f"upload by {ctx.principal.name}", actor=ctx.principal.name)
     return _public(ctx.service, definition.id, definition.version, ctx.lang)
 
 

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AddLink", "AddTick", "ArmTimers", "CancelTimers", "Change", "Effect", "KeepTimers",
-    "PauseTimers", "RemoveLink", "RemoveTick", "ResumeTimers",
+    "PauseTimers", "Record", "RemoveLink", "RemoveTick", "ResumeTimers",
 ]
 
 
@@ -89,8 +89,18 @@ class RemoveLink:
     other_case_id: str
 
 
+@dataclass(frozen=True)
+class Record:
+    """An entry of the operations log about this case (auditors list such actions across
+    cases there), written with the change."""
+
+    action: str
+    actor: str
+    detail: Mapping[str, Any]
+
+
 Effect = (ArmTimers | CancelTimers | KeepTimers | PauseTimers | ResumeTimers | AddTick
-          | RemoveTick | AddLink | RemoveLink)
+          | RemoveTick | AddLink | RemoveLink | Record)
 
 
 @dataclass(frozen=True)

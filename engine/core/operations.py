@@ -29,6 +29,7 @@ from engine.core.change import (
     Change,
     Effect,
     PauseTimers,
+    Record,
     RemoveLink,
     RemoveTick,
     ResumeTimers,
@@ -44,7 +45,7 @@ from engine.language.values import problem
 
 __all__ = [
     "TIMER_ACTOR", "automatic", "fire", "flag", "link", "note", "resume", "start", "suspend",
-    "tick", "timer", "title", "transition_change", "unlink", "untick",
+    "tick", "timer", "timer_refused", "title", "transition_change", "unlink", "untick",
 ]
 
 TIMER_ACTOR = Actor("system:timer")
@@ -268,7 +269,8 @@ def suspend(wf: CompiledWorkflow, case: CaseSnapshot, reason: str, actor: Actor,
     if refused is not None:
         return refused
     event = _event(wf, case, "suspend", actor, role, {"reason": reason}, now)
-    return Change(event=event, values={"status": "suspended"}, effects=(PauseTimers(),))
+    return Change(event=event, values={"status": "suspended"},
+                  effects=(PauseTimers(), Record("suspend", actor.id, {"reason": reason})))
 
 
 def resume(wf: CompiledWorkflow, case: CaseSnapshot, comment: str | None, actor: Actor,
@@ -283,7 +285,8 @@ def resume(wf: CompiledWorkflow, case: CaseSnapshot, comment: str | None, actor:
     if refused is not None:
         return refused
     event = _event(wf, case, "resume", actor, role, {}, now, comment)
-    return Change(event=event, values={"status": "active"}, effects=(ResumeTimers(),))
+    return Change(event=event, values={"status": "active"},
+                  effects=(ResumeTimers(), Record("resume", actor.id, {"comment": comment})))
 
 
 # ---------------------------------------------------------------------------------------
@@ -317,3 +320,15 @@ def timer(wf: CompiledWorkflow, case: CaseSnapshot, plan: TimerPlan, row_id: int
     kind = "overdue" if plan.action == "mark_overdue" else "escalation"
     details = {"timer": plan.key, "timer_row": row_id, "due_at": plan.due_at.isoformat()}
     return flag(wf, case, kind, TIMER_ACTOR, now, details=details, comment=comment)
+
+
+def timer_refused(wf: CompiledWorkflow, case: CaseSnapshot, plan: TimerPlan, row_id: int,
+                  refused: Refusal, now: datetime, comment: str) -> Change:
+    """The record of a due timer whose action was refused: a `timer_refused` event in the
+    case's history (state and data unchanged), so an auditor reading the history sees the
+    deadline and why nothing came of it."""
+    details = {"timer": plan.key, "timer_row": row_id, "due_at": plan.due_at.isoformat(),
+               "action": plan.action, "trigger": plan.trigger,
+               "refusal": {"code": refused.code, "en": refused.en, "zh": refused.zh}}
+    return Change(event=_event(wf, case, "timer_refused", TIMER_ACTOR, None, details, now,
+                               comment), values={})

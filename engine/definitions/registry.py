@@ -38,11 +38,11 @@ from engine.errors import DefinitionError, NotFound
 from engine.language.diagnostics import Diagnostic, render
 from engine.store import tables
 from engine.store.db import read_connection, write_connection
+from engine.store.operations import record_in
 
 __all__ = ["Definition", "Rejection", "WorkflowRegistry", "version_key"]
 
 _definitions = tables.WorkflowDefinition.__table__  # type: ignore[attr-defined]
-_operations = tables.Operation.__table__  # type: ignore[attr-defined]
 _log = logging.getLogger("hatchery.workflows")
 _SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
 
@@ -174,17 +174,24 @@ class WorkflowRegistry:
                         *where, _definitions.c.version.in_(fresh),
                         _definitions.c.retired_at.is_(None))
                     .values(retired_at=now, retired_by=actor[:200]))
-                connection.execute(_operations.insert(), {
-                    "at": now, "actor": actor[:200], "action": "definition_retire",
-                    "outcome": "done", "target": workflow_id, "community": None,
-                    "detail": {"versions": fresh}})
+                record_in(connection, actor=actor, action="definition_retire", at=now,
+                          target=workflow_id, detail={"versions": fresh})
         return [self.definition(workflow_id, v) for v in fresh]
 
-    def register_text(self, text: str, path: str = "<string>") -> Definition:
-        """Register one definition text; returns the stored version (new or existing)."""
+    def register_text(self, text: str, path: str = "<string>", *,
+                      actor: str | None = None) -> Definition:
+        """Register one definition text; returns the stored version (new or existing).
+
+        With `actor` (an upload), the operations log records it in the same transaction.
+        """
         compiled = self._compile(text, path)
         with write_connection(self._engine) as connection:
             definition, _ = self._store(connection, compiled, text, path)
+            if actor is not None:
+                record_in(connection, actor=actor, action="definition_upload",
+                          at=self._clock.now(), target=definition.id,
+                          detail={"version": definition.version,
+                                  "content_hash": definition.content_hash})
         self._remember(compiled)
         return definition
 

@@ -2,14 +2,17 @@
 
 Where things are (each file names one concern):
 
-    door.py         `Door`: one change = one transaction: load and lock, idempotency
-                    recheck, version check, decide (pure core), write the case row and
-                    the chained event, apply the change's effects, automatic steps, commit;
-                    then the cascade to linked cases
+    door.py         `Door.apply`: one change = one transaction: load and lock, idempotency
+                    recheck, version check, due timers first, decide (pure core), write,
+                    automatic steps here and along links, commit; a refusal is recorded
+                    in the operations log in the transaction that refused it
     loading.py      reading a case inside a transaction; its snapshot for the core; its view
+    writing.py      writing a `Change`: the case row, the chained event, the effects; the
+                    automatic transitions
+    firing.py       firing one due timer on its locked case (`timer_refused` when refused)
     idempotency.py  keys, fingerprints, stored results and their replay
     changes.py      start, fire, tick/untick, link/unlink, suspend/resume, overdue/escalate
-    timers.py       where a claimed timer fires
+    timers.py       where a worker's claimed timer fires
     migrate.py      moving a case to a newer version of its workflow
     queries.py      the read side: cases, histories, actions, events, timers
     views.py        what callers see: CaseView, EventView, FireResult, TimerView, ...
@@ -27,7 +30,7 @@ Adding an operation (say, assigning a responsible person):
    its own `kind` (`_event(wf, case, "assignment", actor, role, {"person": ...}, now)`)
    and whose `values` are the case row's columns it sets. Anything else it writes is an
    effect (`engine.core.change`); add an effect type there, and its case in
-   `Door._effect`, only when none fits.
+   `engine.service.writing._effect`, only when none fits.
 2. In `engine/service/changes.py`, add the method: name the request (every field that
    makes two requests different, for the idempotency fingerprint) and call
    `self.apply("assign", actor, idempotency_key, request, case_id, expected_version,

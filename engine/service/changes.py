@@ -17,9 +17,10 @@ from engine.core.refusals import refusal
 from engine.core.snapshot import Actor, LinkedCase
 from engine.errors import HatcheryError, Refusal, Refused
 from engine.ledger.chain import GENESIS, chain_event
-from engine.service.door import Door, Outcome
+from engine.service.door import Door, Outcome, UsedKey
 from engine.service.loading import Loaded
 from engine.service.views import FireResult
+from engine.service.writing import insert_event
 from engine.store import repository as repo
 from engine.store.db import write_connection
 
@@ -52,7 +53,7 @@ class Changes(Door):
         request = {"workflow_id": workflow_id, "version": version, "data": data,
                    "community": community, "comment": comment}
 
-        def work(connection: Connection, used: object) -> Outcome:
+        def work(connection: Connection, used: UsedKey | None) -> Outcome:
             wf = self.registry.get(workflow_id, version)
             scope = check_community(community)
             now = self.clock.now()
@@ -76,7 +77,7 @@ class Changes(Door):
                 "head_hash": digest, "event_count": 1, "created_at": now, "updated_at": now,
             }
             repo.insert_case(connection, row)
-            event = self.insert_event(connection, body, GENESIS, digest, canonical)
+            event = insert_event(connection, body, GENESIS, digest, canonical)
             repo.arm_timers(connection, case_id, started.arm, now)
             return self.finish(connection, Loaded(row, wf, params, [], []), event)
 
@@ -150,22 +151,20 @@ class Changes(Door):
                 idempotency_key: str | None = None) -> FireResult:
         """Pause the case: no trigger, tick or link until resumed; its timers stop."""
         request = {"case_id": case_id, "reason": reason, "expected_version": expected_version}
-        result = self.apply("suspend", actor, idempotency_key, request, case_id,
-                            expected_version,
-                            lambda _, case, now: core.suspend(case.wf, case.snapshot(),
-                                                              reason, actor, now))
-        return self._logged(result, "suspend", actor, {"reason": reason})
+        return self.apply("suspend", actor, idempotency_key, request, case_id,
+                          expected_version,
+                          lambda _, case, now: core.suspend(case.wf, case.snapshot(),
+                                                            reason, actor, now))
 
     def resume(self, case_id: str, *, actor: Actor, comment: str | None = None,
                expected_version: int | None = None,
                idempotency_key: str | None = None) -> FireResult:
         """Resume a suspended case; its timers run again for the time they had left."""
         request = {"case_id": case_id, "comment": comment, "expected_version": expected_version}
-        result = self.apply("resume", actor, idempotency_key, request, case_id,
-                            expected_version,
-                            lambda _, case, now: core.resume(case.wf, case.snapshot(),
-                                                             comment, actor, now))
-        return self._logged(result, "resume", actor, {"comment": comment})
+        return self.apply("resume", actor, idempotency_key, request, case_id,
+                          expected_version,
+                          lambda _, case, now: core.resume(case.wf, case.snapshot(),
+                                                           comment, actor, now))
 
     def mark_overdue(self, case_id: str, *, actor: Actor, reason: str | None = None,
                      details: Mapping[str, Any] | None = None, comment: str | None = None,
@@ -202,18 +201,6 @@ class Changes(Door):
                           lambda _, case, now: core.flag(case.wf, case.snapshot(), kind,
                                                          actor, now, reason=reason,
                                                          details=details, comment=comment))
-
-    def _logged(self, result: FireResult, action: str, actor: Actor,
-                detail: Mapping[str, Any]) -> FireResult:
-        """Suspensions and resumptions also go to the operations log, where auditors list
-        actions across cases; a replayed request was logged the first time."""
-        from engine.store.operations import record as record_operation
-
-        if not result.replayed:
-            record_operation(self.engine, actor=actor.id, action=action,
-                             at=result.event.at, target=result.case.id,
-                             community=result.case.community, detail=dict(detail))
-        return result
 
     def set_parameter(self, workflow_id: str, name: str, value: Any, *,
                       community: str = "") -> None:

@@ -1,4 +1,4 @@
-"""The door: every change of a case, from every interface, is written here.
+"""The door: every change of a case, from every interface, goes through `Door.apply`.
 
 One change is one database transaction:
 
@@ -6,28 +6,31 @@ One change is one database transaction:
     -> an idempotency key already used answers with the first result, also when the
        first request committed while this one waited for the lock
     -> check the caller's case version (else `Conflict` naming the current one)
-    -> decide with the pure core (`engine.core.operations`): a `Refusal` raises
-       `Refused` and nothing is written
-    -> write the `Change` (`Door.write`): the case row (`UPDATE ... WHERE id = :id AND
-       version = :v`), the event chained to the case's head, its effects (ticks, links,
-       timers to arm, cancel, pause or resume)
-    -> the automatic transitions of the case, same path, actor `system:auto`
+    -> the case's timers that fell due before this change fire first
+       (`engine.service.firing`), so no deadline is skipped by the change; the change is
+       decided on the state they leave (the caller read the case before they fired, and
+       they are nobody's competing change)
+    -> decide with the pure core (`engine.core.operations`)
+    -> write the `Change` (`engine.service.writing`): the case row (`UPDATE ... WHERE id
+       = :id AND version = :v`), the event chained to the case's head, its effects
+    -> the automatic transitions of the case, then of each linked case whose guards may
+       now read differently (a linked state or the set of links changed), cascading
+       along links, each linked case locked in turn
     -> the idempotency record -> commit.
 
-A case never rests in a state that an automatic transition should already have left.
-Then each linked case whose guards may now read differently (a linked state or the set
-of links changed) is re-evaluated, each in its own transaction, cascading along links.
-The whole chain is bounded by `max_automatic_steps`: a badly designed workflow stops
-there instead of looping. The core never reads a clock; this module passes
-`clock.now()`.
+A refusal (`Refused`, `Conflict`) is decided before anything of the change is written:
+the transaction then records the refused attempt in the operations log (when an HTTP
+request made it, `engine.observability.ATTEMPT`), keeps the timers fired first, commits,
+and the refusal is raised. The whole cascade is bounded by `max_automatic_steps`: a badly
+designed workflow stops there instead of looping. The core never reads a clock; this
+module passes `clock.now()`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import deque
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -36,37 +39,35 @@ from sqlalchemy import Connection, Engine
 
 from engine.clock import Clock
 from engine.core import operations as core
-from engine.core.change import (
-    AddLink,
-    AddTick,
-    ArmTimers,
-    CancelTimers,
-    Change,
-    Effect,
-    KeepTimers,
-    PauseTimers,
-    RemoveLink,
-    RemoveTick,
-    ResumeTimers,
-)
+from engine.core.change import Change
 from engine.core.snapshot import Actor
 from engine.definitions.registry import WorkflowRegistry
-from engine.errors import Conflict, HatcheryError, Refusal, Refused, StoreUnavailable
-from engine.ledger.chain import chain_event
-from engine.service import idempotency
+from engine.errors import (
+    Conflict,
+    DefinitionError,
+    NotFound,
+    Refusal,
+    Refused,
+    StoreUnavailable,
+)
+from engine.observability import ATTEMPT
+from engine.service import firing, idempotency
 from engine.service.loading import Loaded, check_version, load, view
-from engine.service.views import EventView, FireResult, event_view
+from engine.service.views import EventView, FireResult
+from engine.service.writing import automatic, write
 from engine.store import repository as repo
 from engine.store.db import describe_error, read_connection, write_connection
+from engine.store.operations import record_in
 
-__all__ = ["AUTO_ACTOR", "Decide", "Door", "Outcome"]
+__all__ = ["AUTO_ACTOR", "Decide", "Door", "Outcome", "UsedKey"]
 
 log = logging.getLogger("hatchery.service")
 
 AUTO_ACTOR = Actor("system:auto")
-EVENT_COLUMNS = ("case_id", "seq", "kind", "workflow_id", "workflow_version", "trigger",
-                 "from_state", "to_state", "actor", "role", "input", "changes", "comment",
-                 "at")
+RETRIES = 3
+"""Attempts of a transaction that PostgreSQL aborted to break a deadlock (two changes
+cascading into each other's linked cases) before the failure is the caller's."""
+_RETRYABLE = frozenset({"40P01", "40001"})
 
 Decide = Callable[[Connection, Loaded, datetime], Change | Refusal]
 """How an operation decides: the shell's connection (to read what the request names, such
@@ -75,14 +76,13 @@ as the other case of a link), the locked case, the time; returns the core's answ
 
 @dataclass(frozen=True)
 class Outcome:
-    """What an operation's transaction produced, before the cascade along links."""
+    """What an operation's transaction produced."""
 
     result: FireResult
-    cascade: tuple[str, ...]
 
 
-@dataclass
-class _Key:
+@dataclass(frozen=True)
+class UsedKey:
     """An idempotency key in use by one request, with that request's fingerprint."""
 
     key: str
@@ -104,22 +104,23 @@ class Door:
     def apply(self, operation: str, actor: Actor, key: str | None,
               request: Mapping[str, Any], case_id: str, expected_version: int | None,
               decide: Decide) -> FireResult:
-        """Load and lock the case, decide, write the change, take automatic steps,
-        commit; then re-evaluate linked cases."""
+        """Load and lock the case, fire its due timers, decide, write the change, take
+        the automatic steps here and along links, commit."""
 
-        def work(connection: Connection, used: _Key | None) -> Outcome:
+        def work(connection: Connection, used: UsedKey | None) -> Outcome:
             loaded = self.lock(connection, case_id, used)
             check_version(loaded, expected_version)
+            firing.fire_due(connection, loaded, self.clock, self.max_automatic_steps)
             now = self.clock.now()
             change = decide(connection, loaded, now)
             if isinstance(change, Refusal):
                 raise Refused(change)
-            event = self.write(connection, loaded, change, now)
+            event = write(connection, loaded, change, now)
             return self.finish(connection, loaded, event, change.also)
 
         return self.transaction(operation, actor, key, request, work)
 
-    def lock(self, connection: Connection, case_id: str, used: _Key | None) -> Loaded:
+    def lock(self, connection: Connection, case_id: str, used: UsedKey | None) -> Loaded:
         """The case, locked; `Replayed` when its key was used while this request waited."""
         loaded = load(connection, self.registry, case_id, lock=True)
         if used is not None:
@@ -130,22 +131,39 @@ class Door:
 
     def transaction(self, operation: str, actor: Actor, key: str | None,
                     request: Mapping[str, Any],
-                    work: Callable[[Connection, _Key | None], Outcome]) -> FireResult:
+                    work: Callable[[Connection, UsedKey | None], Outcome]) -> FireResult:
         """Run `work` in one write transaction under the request's idempotency key."""
-        used: _Key | None = None
+        used: UsedKey | None = None
         if key is not None:
             idempotency.check_key(key)
-            used = _Key(key, idempotency.fingerprint(operation, actor, request))
+            used = UsedKey(key, idempotency.fingerprint(operation, actor, request))
+        for attempt in range(RETRIES):
+            try:
+                return self._once(operation, actor, used, work)
+            except StoreUnavailable as error:
+                if attempt + 1 == RETRIES or not _retryable(error):
+                    raise
+                log.info("%s of %s: retrying after %s", operation, actor.id, error)
+        raise AssertionError("unreachable")
+
+    def _once(self, operation: str, actor: Actor, used: UsedKey | None,
+              work: Callable[[Connection, UsedKey | None], Outcome]) -> FireResult:
+        refused: Refused | Conflict | None = None
         try:
             with write_connection(self.engine) as connection:
                 if used is not None:
                     replayed = idempotency.replay(connection, used.key, used.fingerprint)
                     if replayed is not None:
                         return replayed
-                outcome = work(connection, used)
-                if used is not None:
-                    idempotency.record(connection, used.key, used.fingerprint, operation,
-                                       actor, outcome.result)
+                try:
+                    outcome = work(connection, used)
+                except (Refused, Conflict) as error:
+                    _record_refusal(connection, actor, error, self.clock.now())
+                    refused = error
+                else:
+                    if used is not None:
+                        idempotency.record(connection, used.key, used.fingerprint,
+                                           operation, actor, outcome.result)
         except idempotency.Replayed as replayed:
             return replayed.result
         except sa.exc.IntegrityError as error:
@@ -157,158 +175,78 @@ class Door:
                 if found is not None:
                     return found
             raise StoreUnavailable(describe_error(self.engine, error)) from error
-        return self._after(outcome)
-
-    # -- writing ------------------------------------------------------------------------
-
-    def write(self, connection: Connection, loaded: Loaded, change: Change,
-              now: datetime) -> EventView:
-        """Write one change: the case row (version-checked), its chained event, then its
-        effects; `loaded` is brought up to date."""
-        row = loaded.row
-        version, seq, prev = row["version"], row["event_count"] + 1, row["head_hash"]
-        body = {**change.event, "case_id": row["id"], "seq": seq}
-        digest, canonical = chain_event(prev, body)
-        update = {**change.values, "version": version + 1, "event_count": seq,
-                  "head_hash": digest, "updated_at": now}
-        if not repo.update_case(connection, row["id"], version, update):
-            current = repo.case_version(connection, row["id"])
-            raise Conflict(row["id"], version, current if current is not None else -1)
-        event = self.insert_event(connection, body, prev, digest, canonical)
-        row.update(update)
-        if change.workflow is not None:
-            loaded.wf = change.workflow
-            loaded.params = dict(change.params or {})
-        for effect in change.effects:
-            self._effect(connection, loaded, effect, now)
-        if "state_entries" in change.values:
-            entries = row["state_entries"]
-            items = loaded.wf.checklist_of(row["state"])
-            loaded.ticks = [t for t in loaded.ticks
-                            if entries.get(t["state"]) == t["entry_seq"] and t["item"] in items]
-        loaded.state_changed = loaded.state_changed or change.moved
-        return event
-
-    def _effect(self, connection: Connection, loaded: Loaded, effect: Effect,
-                now: datetime) -> None:
-        case_id = loaded.id
-        match effect:
-            case ArmTimers(plans):
-                repo.arm_timers(connection, case_id, plans, now)
-            case CancelTimers(states):
-                repo.cancel_timers(connection, case_id, states)
-            case KeepTimers(keep):
-                repo.cancel_timer_rows(connection, [
-                    t["id"] for t in repo.timers_of(connection, case_id)
-                    if t["status"] in repo.LIVE_TIMERS
-                    and (t["state"], t["timer_id"]) not in keep])
-            case PauseTimers():
-                repo.pause_timers(connection, case_id, now)
-            case ResumeTimers():
-                repo.resume_timers(connection, case_id, now)
-            case AddTick(state, entry_seq, item, evidence, actor):
-                tick = {"case_id": case_id, "state": state, "entry_seq": entry_seq,
-                        "item": item, "evidence": evidence, "actor": actor, "at": now}
-                repo.insert_tick(connection, tick)
-                loaded.ticks.append(tick)
-            case RemoveTick(item):
-                found = next(t for t in loaded.ticks if t["item"] == item)
-                repo.delete_tick(connection, found["id"])
-                loaded.ticks.remove(found)
-            case AddLink(other):
-                repo.insert_link(connection, {"case_id": case_id,
-                                              "other_case_id": other.case_id,
-                                              "relation": other.relation, "created_at": now})
-                loaded.links.append({"case_id": case_id, "other_case_id": other.case_id,
-                                     "relation": other.relation, "direction": "outgoing",
-                                     "workflow_id": other.workflow_id, "state": other.state,
-                                     "community": other.community})
-            case RemoveLink(other_case_id):
-                found_link = repo.find_link(connection, case_id, other_case_id)
-                if found_link is not None:
-                    repo.delete_link(connection, found_link["id"])
-                loaded.links = [x for x in loaded.links if x["other_case_id"] != other_case_id]
-
-    @staticmethod
-    def insert_event(connection: Connection, body: Mapping[str, Any], prev: str,
-                     digest: str, canonical: str) -> EventView:
-        values = {name: body.get(name) for name in EVENT_COLUMNS}
-        values["input"] = dict(values["input"] or {})
-        values["changes"] = dict(values["changes"] or {})
-        repo.insert_event(connection, {**values, "prev_hash": prev, "hash": digest,
-                                       "body": canonical})
-        return event_view({**values, "prev_hash": prev, "hash": digest})
+        if refused is not None:
+            raise refused
+        return outcome.result
 
     # -- after a change: automatic steps, then linked cases ------------------------------
 
     def finish(self, connection: Connection, loaded: Loaded, event: EventView,
                also: Sequence[str] = ()) -> Outcome:
-        automatic = self.automatic(connection, loaded, self.max_automatic_steps)
-        result = FireResult(view(loaded), event, automatic)
-        seeds = self._cascade_seeds(loaded)
-        return Outcome(result, tuple(dict.fromkeys([*seeds, *also])))
+        """The automatic steps of the case and, along links, of the cases whose guards
+        may now read differently; the result as the caller sees it."""
+        taken = automatic(connection, loaded, self.clock, self.max_automatic_steps)
+        seeds = [*_cascade_seeds(loaded), *also]
+        if seeds:
+            taken += self._cascade(connection, loaded, seeds,
+                                   self.max_automatic_steps - len(taken))
+        return Outcome(FireResult(view(loaded), event, taken))
 
-    def automatic(self, connection: Connection, loaded: Loaded,
-                  budget: int) -> list[EventView]:
+    def _cascade(self, connection: Connection, origin: Loaded, seeds: list[str],
+                 budget: int) -> list[EventView]:
+        """Re-evaluate linked cases in this transaction, breadth first, within `budget`."""
         taken: list[EventView] = []
-        while len(taken) < budget:
-            now = self.clock.now()
-            step = core.automatic(loaded.wf, loaded.snapshot(), now, loaded.params)
-            if step is None:
-                return taken
-            taken.append(self.write(connection, loaded, step, now))
-        if core.automatic(loaded.wf, loaded.snapshot(), self.clock.now(),
-                          loaded.params) is not None:
-            log.warning("case %s: automatic transitions stopped after %d steps "
-                        "(max_automatic_steps)", loaded.id, budget)
-        return taken
-
-    @staticmethod
-    def _cascade_seeds(loaded: Loaded) -> tuple[str, ...]:
-        # Guards see linked cases only through their workflow and state: the others need
-        # a look only when this case's state changed.
-        if not loaded.state_changed:
-            return ()
-        return tuple(dict.fromkeys(link["other_case_id"] for link in loaded.links))
-
-    def _after(self, outcome: Outcome) -> FireResult:
-        """Re-evaluate linked cases, each in its own transaction, within the step budget."""
-        result = outcome.result
-        budget = self.max_automatic_steps - len(result.automatic)
-        if not outcome.cascade or budget <= 0:
-            return result
-        extra = self._cascade(list(outcome.cascade), budget)
-        if not extra:
-            return result
-        case = result.case
-        if any(e.case_id == case.id for e in extra):
-            with read_connection(self.engine) as connection:
-                case = view(load(connection, self.registry, case.id))
-        return replace(result, case=case, automatic=[*result.automatic, *extra])
-
-    def _cascade(self, seeds: list[str], budget: int) -> list[EventView]:
-        taken: list[EventView] = []
-        queue = deque(dict.fromkeys(seeds))
+        queue = list(dict.fromkeys(seeds))
         while queue and len(taken) < budget:
-            case_id = queue.popleft()
+            case_id = queue.pop(0)
             try:
-                # A cheap look first: most linked cases have nothing to do.
-                with read_connection(self.engine) as connection:
+                if case_id == origin.id:
+                    # Back to where it started: the case is locked and loaded already; only
+                    # what it sees of its links may have moved.
+                    origin.links = [dict(x) for x in repo.links_of(connection, [case_id])]
+                    loaded = origin
+                else:
+                    # A cheap look first (no lock): most linked cases have nothing to do.
                     probe = load(connection, self.registry, case_id)
-                if core.automatic(probe.wf, probe.snapshot(), self.clock.now(),
-                                  probe.params) is None:
-                    continue
-                with write_connection(self.engine) as connection:
+                    if core.automatic(probe.wf, probe.snapshot(), self.clock.now(),
+                                      probe.params) is None:
+                        continue
                     loaded = load(connection, self.registry, case_id, lock=True)
-                    steps = self.automatic(connection, loaded, budget - len(taken))
-            except HatcheryError as error:
+                loaded.state_changed = False
+                steps = automatic(connection, loaded, self.clock, budget - len(taken))
+            except (NotFound, DefinitionError) as error:
                 log.warning("automatic steps of linked case %s not taken: %s", case_id, error)
                 continue
             taken.extend(steps)
-            for other in self._cascade_seeds(loaded):
-                if other not in queue:
-                    queue.append(other)
+            queue.extend(other for other in _cascade_seeds(loaded) if other not in queue)
         if queue and len(taken) >= budget:
             log.warning("automatic steps stopped after %d steps (max_automatic_steps); "
-                        "cases left unevaluated: %s", self.max_automatic_steps, list(queue))
+                        "cases left unevaluated: %s", self.max_automatic_steps, queue)
         return taken
+
+
+def _cascade_seeds(loaded: Loaded) -> tuple[str, ...]:
+    # Guards see linked cases only through their workflow and state: the others need a
+    # look only when this case's state changed.
+    if not loaded.state_changed:
+        return ()
+    return tuple(dict.fromkeys(link["other_case_id"] for link in loaded.links))
+
+
+def _retryable(error: StoreUnavailable) -> bool:
+    cause = getattr(error.__cause__, "orig", None)
+    return getattr(cause, "sqlstate", None) in _RETRYABLE
+
+
+def _record_refusal(connection: Connection, actor: Actor, error: Refused | Conflict,
+                    now: datetime) -> None:
+    """A refused attempt of an HTTP request goes to the operations log in the refusing
+    transaction (nothing of the change was written), once."""
+    attempt = ATTEMPT.get()
+    if attempt is None or attempt.logged:
+        return
+    code = error.refusal.code if isinstance(error, Refused) else "conflict"
+    record_in(connection, actor=attempt.actor or actor.id, action="change_refused", at=now,
+              outcome="refused", target=attempt.target, community=attempt.community,
+              detail=attempt.detail(code))
+    attempt.logged = True

@@ -113,11 +113,11 @@ class TimerOutcome:
     """What firing one claimed timer came to.
 
     `result` is `fired` (the action was done; `event` is its event), `refused` (the
-    trigger was refused; `refusal` says why; recorded on the timer, nothing else
-    written), `skipped` (nothing to do: the timer was cancelled, paused or fired already,
-    or its lease was taken over by another worker; `detail` says which) or `failed` (an
-    error, in `detail`; the claim stays, and the timer is fired by whichever worker claims
-    it after the lease expires).
+    action was refused; `refusal` says why; recorded on the timer and as the
+    `timer_refused` event in the case's history, which is `event`), `skipped` (nothing to
+    do: the timer was cancelled, paused or fired already, or its lease was taken over by
+    another worker; `detail` says which) or `failed` (an error, in `detail`; the claim
+    stays, and the timer is fired by whichever worker claims it after the lease expires).
     `next_due` is a repeating timer's next occurrence.
     """
 

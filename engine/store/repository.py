@@ -772,6 +772,19 @@ _finish_timer = (sa.update(timers).where(timers.c.id == sa.bindparam("w_id"))
                          outcome=sa.bindparam("w_outcome"), claimed_until=None))
 
 
+_direct_due_timers = _Direct(
+    sa.select(timers).where(timers.c.case_id == sa.bindparam("case_id"),
+                            timers.c.status == sa.bindparam("w_status"),
+                            timers.c.due_at <= sa.bindparam("now"))
+    .order_by(timers.c.due_at, timers.c.id))
+
+
+def due_timers(connection: Connection, case_id: str, now: datetime) -> list[dict[str, Any]]:
+    """The case's pending timers due at `now`, oldest first (claimed or not)."""
+    return _direct_due_timers.rows(connection, {"case_id": case_id, "w_status": "pending",
+                                                "now": now})
+
+
 def timer_row(connection: Connection, timer_row_id: int) -> Row | None:
     """One timer row by its id."""
     return connection.execute(_timer_by_id, {"timer_row": timer_row_id}).mappings().first()

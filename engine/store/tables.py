@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 EVENT_KINDS = ("start", "transition", "checklist_tick", "checklist_untick", "link", "unlink",
-               "suspend", "resume", "migration", "overdue", "escalation")
+               "suspend", "resume", "migration", "overdue", "escalation", "timer_refused")
 CASE_STATUSES = ("active", "suspended", "closed")
 TIMER_STATUSES = ("pending", "paused", "claimed", "fired", "cancelled")
 

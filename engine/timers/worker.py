@@ -11,15 +11,18 @@ of processes (the API's scheduler, `hatchery worker`s) may poll the same databas
             AND due_at <= :now AND <no live lease> RETURNING id` under the write lock.
     fire    `CaseService.fire_timer` for each claimed timer, in due order: the action, the
             timer's `fired` mark and a repeating timer's next occurrence in one
-            transaction, with idempotency key `timer:<id>`.
+            transaction, with idempotency key `timer:<id>`; the case's earlier due timers
+            fire first. Every third of the lease, the claims still in hand are renewed.
 
 A claimed timer keeps status `pending` while its lease runs, so that leaving the state
 cancels it and suspending the case pauses it exactly as for an unclaimed timer; the fire
 re-reads the row under the case lock and does nothing unless it is still pending and
 still claimed by this worker. A worker killed mid-batch leaves its leases behind; once
-they expire, any worker claims those timers again. Since a fire commits together with its
-`fired` mark, a timer is fired at most once, and since expired leases are taken over, at
-least once.
+they expire (soon: leases are short, and renewed only while their worker lives), any
+worker claims those timers again. Meanwhile no change of the case can skip them: every
+change first fires the case's timers that are due (`engine.service.firing`). Since a fire
+commits together with its `fired` mark, a timer is fired at most once, and since expired
+leases are taken over, at least once.
 
 Leases are compared with each process's clock: the processes sharing a database must
 agree on the time to well within the lease (NTP does).
@@ -36,6 +39,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -63,6 +67,7 @@ __all__ = [
     "claim_due",
     "default_worker_id",
     "fire_due",
+    "renew",
     "start_scheduler",
 ]
 
@@ -72,10 +77,10 @@ DEFAULT_INTERVAL_S = 5.0
 """Seconds between two polls of the timer rows."""
 DEFAULT_BATCH = 100
 """Timers claimed at once; a poll claims batch after batch until fewer are due."""
-DEFAULT_LEASE_S = 60.0
-"""How long a claim is respected before another worker may take it over: much longer
-than firing a batch takes, short enough that a crashed worker's timers are not late by
-much."""
+DEFAULT_LEASE_S = 15.0
+"""How long a claim is respected before another worker may take it over: short, so that
+a crashed worker's timers are not late by much; a live worker renews the claims of its
+batch while it works through it (every third of the lease)."""
 JOB_ID = "hatchery-timers"
 JOB_NAME = "fire due timers"
 
@@ -133,6 +138,21 @@ def claim_due(engine: Engine, *, now: datetime, worker_id: str, limit: int = DEF
     return claims
 
 
+def renew(engine: Engine, timer_ids: Sequence[int], *, worker_id: str,
+          until: datetime) -> int:
+    """Extend this worker's claims on `timer_ids` that are still pending; returns how many.
+    A claim taken over by another worker (its lease had expired) stays theirs."""
+    if not timer_ids:
+        return 0
+    with write_connection(engine) as connection:
+        done = connection.execute(
+            sa.update(_timers).where(_timers.c.id.in_(list(timer_ids)),
+                                     _timers.c.claimed_by == worker_id,
+                                     _timers.c.status == "pending")
+            .values(claimed_until=until))
+    return int(done.rowcount or 0)
+
+
 def fire_due(service: CaseService, clock: Clock, *, worker_id: str,
              limit: int = DEFAULT_BATCH, lease_s: float = DEFAULT_LEASE_S
              ) -> list[TimerOutcome]:
@@ -147,7 +167,12 @@ def fire_due(service: CaseService, clock: Clock, *, worker_id: str,
     claims = claim_due(service.engine, now=clock.now(), worker_id=worker_id, limit=limit,
                        lease_s=lease_s)
     outcomes: list[TimerOutcome] = []
-    for claim in claims:
+    renewed = time.monotonic()
+    for index, claim in enumerate(claims):
+        if time.monotonic() - renewed > lease_s / 3:
+            renew(service.engine, [c.id for c in claims[index:]], worker_id=worker_id,
+                  until=clock.now() + timedelta(seconds=lease_s))
+            renewed = time.monotonic()
         try:
             outcomes.append(service.fire_timer(claim.id, worker_id=worker_id))
         except Exception as error:

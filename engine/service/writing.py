@@ -1,0 +1,138 @@
+"""Writing a change the core decided: the case row (version-checked), the event chained
+to the case's head, then the change's effects; and the automatic transitions that follow,
+written the same way. Every function runs in the caller's transaction and commits
+nothing; the `Loaded` case is brought up to date as it is written."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+
+from engine.clock import Clock
+from engine.core import operations as core
+from engine.core.change import (
+    AddLink,
+    AddTick,
+    ArmTimers,
+    CancelTimers,
+    Change,
+    Effect,
+    KeepTimers,
+    PauseTimers,
+    Record,
+    RemoveLink,
+    RemoveTick,
+    ResumeTimers,
+)
+from engine.errors import Conflict
+from engine.ledger.chain import chain_event
+from engine.service.loading import Loaded
+from engine.service.views import EventView, event_view
+from engine.store import repository as repo
+from engine.store.operations import record_in
+
+__all__ = ["EVENT_COLUMNS", "automatic", "insert_event", "write"]
+
+log = logging.getLogger("hatchery.service")
+
+EVENT_COLUMNS = ("case_id", "seq", "kind", "workflow_id", "workflow_version", "trigger",
+                 "from_state", "to_state", "actor", "role", "input", "changes", "comment",
+                 "at")
+
+
+def write(connection: Connection, loaded: Loaded, change: Change, now: datetime) -> EventView:
+    """Write one change: the case row (version-checked), its chained event, its effects."""
+    row = loaded.row
+    version, seq, prev = row["version"], row["event_count"] + 1, row["head_hash"]
+    body = {**change.event, "case_id": row["id"], "seq": seq}
+    digest, canonical = chain_event(prev, body)
+    update = {**change.values, "version": version + 1, "event_count": seq,
+              "head_hash": digest, "updated_at": now}
+    if not repo.update_case(connection, row["id"], version, update):
+        current = repo.case_version(connection, row["id"])
+        raise Conflict(row["id"], version, current if current is not None else -1)
+    event = insert_event(connection, body, prev, digest, canonical)
+    row.update(update)
+    if change.workflow is not None:
+        loaded.wf = change.workflow
+        loaded.params = dict(change.params or {})
+    for effect in change.effects:
+        _effect(connection, loaded, effect, now)
+    if "state_entries" in change.values:
+        entries = row["state_entries"]
+        items = loaded.wf.checklist_of(row["state"])
+        loaded.ticks = [t for t in loaded.ticks
+                        if entries.get(t["state"]) == t["entry_seq"] and t["item"] in items]
+    loaded.state_changed = loaded.state_changed or change.moved
+    return event
+
+
+def _effect(connection: Connection, loaded: Loaded, effect: Effect, now: datetime) -> None:
+    case_id = loaded.id
+    match effect:
+        case ArmTimers(plans):
+            repo.arm_timers(connection, case_id, plans, now)
+        case CancelTimers(states):
+            repo.cancel_timers(connection, case_id, states)
+        case KeepTimers(keep):
+            repo.cancel_timer_rows(connection, [
+                t["id"] for t in repo.timers_of(connection, case_id)
+                if t["status"] in repo.LIVE_TIMERS and (t["state"], t["timer_id"]) not in keep])
+        case PauseTimers():
+            repo.pause_timers(connection, case_id, now)
+        case ResumeTimers():
+            repo.resume_timers(connection, case_id, now)
+        case AddTick(state, entry_seq, item, evidence, actor):
+            tick = {"case_id": case_id, "state": state, "entry_seq": entry_seq, "item": item,
+                    "evidence": evidence, "actor": actor, "at": now}
+            repo.insert_tick(connection, tick)
+            loaded.ticks.append(tick)
+        case RemoveTick(item):
+            found = next(t for t in loaded.ticks if t["item"] == item)
+            repo.delete_tick(connection, found["id"])
+            loaded.ticks.remove(found)
+        case AddLink(other):
+            repo.insert_link(connection, {"case_id": case_id, "other_case_id": other.case_id,
+                                          "relation": other.relation, "created_at": now})
+            loaded.links.append({"case_id": case_id, "other_case_id": other.case_id,
+                                 "relation": other.relation, "direction": "outgoing",
+                                 "workflow_id": other.workflow_id, "state": other.state,
+                                 "community": other.community})
+        case RemoveLink(other_case_id):
+            found_link = repo.find_link(connection, case_id, other_case_id)
+            if found_link is not None:
+                repo.delete_link(connection, found_link["id"])
+            loaded.links = [x for x in loaded.links if x["other_case_id"] != other_case_id]
+        case Record(action, actor, detail):
+            record_in(connection, actor=actor, action=action, at=now, target=case_id,
+                      community=loaded.row["community"], detail=dict(detail))
+
+
+def insert_event(connection: Connection, body: Mapping[str, Any], prev: str, digest: str,
+                 canonical: str) -> EventView:
+    values = {name: body.get(name) for name in EVENT_COLUMNS}
+    values["input"] = dict(values["input"] or {})
+    values["changes"] = dict(values["changes"] or {})
+    repo.insert_event(connection, {**values, "prev_hash": prev, "hash": digest,
+                                   "body": canonical})
+    return event_view({**values, "prev_hash": prev, "hash": digest})
+
+
+def automatic(connection: Connection, loaded: Loaded, clock: Clock,
+              budget: int) -> list[EventView]:
+    """Take the case's automatic transitions (actor `system:auto`), at most `budget`."""
+    taken: list[EventView] = []
+    while len(taken) < budget:
+        now = clock.now()
+        step = core.automatic(loaded.wf, loaded.snapshot(), now, loaded.params)
+        if step is None:
+            return taken
+        taken.append(write(connection, loaded, step, now))
+    if core.automatic(loaded.wf, loaded.snapshot(), clock.now(), loaded.params) is not None:
+        log.warning("case %s: automatic transitions stopped after %d steps "
+                    "(max_automatic_steps)", loaded.id, budget)
+    return taken
