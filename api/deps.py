@@ -22,6 +22,7 @@ from api.security import DEFINITION_ROLES, CaseCommunities, Principal, TokenStor
 from api.views import Presenter
 from engine.errors import NotFound
 from engine.observability import ATTEMPT
+from engine.service import CaseService
 from engine.store.replica import allow_replica_reads
 
 bearer = HTTPBearer(auto_error=False, description="A token from `hatchery token create`.")
@@ -33,7 +34,7 @@ class Context:
 
     principal: Principal
     lang: str
-    service: Any
+    service: CaseService
     presenter: Presenter
     communities: CaseCommunities
 

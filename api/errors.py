@@ -52,7 +52,6 @@ from engine.errors import (
     StoreUnavailable,
 )
 from engine.observability import ATTEMPT
-from engine.store.operations import record as record_operation
 from engine.timers.calendar import CHINA_TZ
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -289,10 +288,10 @@ def log_refused_attempt(request: Request, code: str) -> None:
     if attempt is not None and attempt.logged:
         return
     try:
-        record_operation(service.engine, actor=principal.name, action="change_refused",
-                         at=service.clock.now(), outcome="refused", target=request.url.path,
-                         community=principal.community,
-                         detail={"method": request.method, "code": code})
+        service.log_operation(actor=principal.name, action="change_refused",
+                              outcome="refused", target=request.url.path,
+                              community=principal.community,
+                              detail={"method": request.method, "code": code})
     except HatcheryError:
         logger.warning("could not record a refused attempt in the operations log")
     if attempt is not None:

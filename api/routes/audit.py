@@ -23,13 +23,9 @@ from api.edge import Instant, StrictJsonRoute
 from api.errors import forbidden, invalid
 from api.routes.common import CASE_ID, problems, scope_prefix
 from api.schemas import EventPublic
-from engine.audit.exports import ExportFilter, export, media_type
-from engine.audit.history import case_at, cases_in_state
+from engine.audit.exports import ExportFilter, media_type
 from engine.audit.masking import mask_fields, mask_value
-from engine.audit.proofs import checkpoint_scope, verify_scope
-from engine.audit.stats import stage_stats
 from engine.service import EventView
-from engine.store.operations import list_operations, record
 
 router = APIRouter(tags=["audit"], route_class=StrictJsonRoute)
 
@@ -70,9 +66,8 @@ def ordered(since: datetime | None, until: datetime | None, since_name: str,
 def log(ctx: Context, action: str, *, community: str | None, target: str | None = None,
         detail: dict[str, Any] | None = None) -> None:
     """Keep the operation in the operations log (it changed no case)."""
-    record(ctx.service.engine, actor=ctx.principal.name, action=action,
-           at=ctx.service.clock.now(), target=target, community=community,
-           detail=detail)
+    ctx.service.log_operation(actor=ctx.principal.name, action=action, target=target,
+                              community=community, detail=detail)
 
 
 # -- response models -----------------------------------------------------------------------
@@ -176,8 +171,7 @@ TIME = Annotated[Instant, Query(description="The instant (ISO 8601; UTC when no 
             dependencies=[only("time")])
 def state_at(case_id: CASE_ID, time: TIME, ctx: Auditing) -> CaseAtPublic:
     ctx.check(case_id)
-    service = ctx.service
-    found = case_at(service.engine, service.registry, case_id, utc(time) or time)
+    found = ctx.service.case_at(case_id, utc(time) or time)
     data = dict(found.data)
     if not ctx.principal.sees_pii:
         data = mask_fields(data, ctx.presenter.sensitive(found.workflow_id,
@@ -206,9 +200,8 @@ def states_at(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> InStatesPublic:
-    service = ctx.service
-    found, following = cases_in_state(
-        service.engine, service.registry, workflow, state, utc(time) or time,
+    found, following = ctx.service.cases_in_state(
+        workflow, state, utc(time) or time,
         community_prefix=scope_prefix(ctx.principal, community), after=cursor, limit=limit)
     rows = []
     for item in found:
@@ -255,8 +248,9 @@ def audit_export(
     f = ExportFilter(workflow_id=workflow, community_prefix=prefix, case_id=case,
                      actor=actor, since=since, until=until)
     counted = [0]
-    chunks = export(ctx.service.engine, ctx.presenter.workflow, f, fmt=format, lang=chosen,
-                    pii=ctx.principal.sees_pii, on_row=lambda n: counted.__setitem__(0, n))
+    chunks = ctx.service.export(ctx.presenter.workflow, f, fmt=format, lang=chosen,
+                                pii=ctx.principal.sees_pii,
+                                on_row=lambda n: counted.__setitem__(0, n))
     detail = {
         "format": format, "workflow": workflow, "actor": actor, "pii": ctx.principal.sees_pii,
         "since": since.isoformat() if since else None,
@@ -296,18 +290,15 @@ def _breaks(found: Iterable[Any]) -> list[ChainBreakPublic]:
 def audit_verify(ctx: Reader, body: Annotated[VerifyRequest | None, Body()] = None
                  ) -> VerifyPublic:
     request = body or VerifyRequest()
-    engine = ctx.service.engine
     if request.case_id is not None:
         ctx.check(request.case_id)
-        from engine.audit.verify import verify
-
-        found = verify(engine, request.case_id)
+        found = ctx.service.verify(case_id=request.case_id)
         log(ctx, "verify", community=ctx.communities.get(request.case_id),
             target=request.case_id, detail={"intact": not found})
         return VerifyPublic(intact=not found, scope="case", community=None,
                             case_id=request.case_id, breaks=_breaks(found))
     prefix = scope_prefix(ctx.principal, request.community)
-    found = verify_scope(engine, prefix)
+    found = ctx.service.verify(community_prefix=prefix)
     log(ctx, "verify", community=prefix, detail={"intact": not found, "breaks": len(found)})
     return VerifyPublic(intact=not found, scope="community" if prefix else "store",
                         community=prefix, case_id=None, breaks=_breaks(found))
@@ -319,7 +310,7 @@ def audit_verify(ctx: Reader, body: Annotated[VerifyRequest | None, Body()] = No
 def audit_checkpoint(ctx: Reader, community: Annotated[str | None, Query(max_length=700)]
                      = None) -> CheckpointPublic:
     prefix = scope_prefix(ctx.principal, community)
-    kept = checkpoint_scope(ctx.service.engine, ctx.service.clock.now(), prefix)
+    kept = ctx.service.checkpoint(prefix)
     log(ctx, "checkpoint", community=prefix, detail={"digest": kept.digest,
                                                      "cases": len(kept.heads)})
     return CheckpointPublic(
@@ -346,8 +337,8 @@ def stats_stages(
     since, until = utc(since), utc(until)
     ordered(since, until, "from", "to")
     prefix = scope_prefix(ctx.principal, community)
-    found = stage_stats(ctx.service.engine, ctx.service.registry, workflow, since=since,
-                        until=until, community_prefix=prefix, lang=ctx.lang)
+    found = ctx.service.stage_stats(workflow, since=since, until=until,
+                                    community_prefix=prefix, lang=ctx.lang)
     return StageStatsPublic(
         workflow_id=found.workflow_id, version=found.version, since=found.since,
         until=found.until, community=found.community,
@@ -395,8 +386,8 @@ def audit_operations(
                         required_roles=["admin", "auditor"])
     since, until = utc(since), utc(until)
     ordered(since, until, "since", "until")
-    found, following = list_operations(
-        ctx.service.engine, community_prefix=scope_prefix(ctx.principal, community),
+    found, following = ctx.service.operations(
+        community_prefix=scope_prefix(ctx.principal, community),
         actor=actor, action=action, since=since, until=until,
         after=int(cursor) if cursor else None, limit=limit)
     return OperationsPublic(data=[OperationPublic(**o.__dict__) for o in found],

@@ -25,9 +25,11 @@ from api.views import workflow_public
 from engine.contrib import diagram
 from engine.core.compiler import compile_workflow
 from engine.definitions.loader import Diagnostic, load_text
+from engine.definitions.registry import WorkflowRegistry
 from engine.errors import DefinitionError, NotFound
 from engine.language.diagnostics import render
 from engine.language.spec import as_text
+from engine.service import CaseService
 
 router = APIRouter(prefix="/workflows", tags=["workflows"], route_class=StrictJsonRoute)
 
@@ -71,7 +73,7 @@ async def yaml_text(request: Request) -> str:
 YamlText = Annotated[str, Depends(yaml_text)]
 
 
-def _registry(service: Any) -> Any:
+def _registry(service: CaseService) -> WorkflowRegistry:
     return service.registry
 
 

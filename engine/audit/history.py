@@ -30,7 +30,7 @@ from engine.core.compiler import CompiledWorkflow
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import NotFound, NotYetStarted
 from engine.store.db import read_connection
-from engine.store.tables import Case, Event
+from engine.store.tables import EVENT_FIELDS, Case, Event
 
 __all__ = ["CaseAt", "InStateAt", "case_at", "cases_in_state", "leaves_of"]
 
@@ -78,9 +78,7 @@ class InStateAt:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-_EVENT_COLUMNS = ("case_id", "seq", "kind", "workflow_id", "workflow_version", "trigger",
-                  "from_state", "to_state", "actor", "role", "input", "changes", "comment",
-                  "at", "prev_hash", "hash")
+_EVENT_COLUMNS = (*EVENT_FIELDS, "prev_hash", "hash")
 
 
 def history_until(case_id: str, at: datetime) -> sa.Select[Any]:

@@ -42,13 +42,10 @@ from engine.ledger.chain import (
 from engine.ledger.keys import ChainKey, key_of
 from engine.store import repository as repo
 from engine.store.db import read_connection
+from engine.store.tables import EVENT_FIELDS
 
 __all__ = ["EVENT_FIELDS", "checkpoint", "checkpoint_breaks", "verify", "verify_checkpoint"]
 
-EVENT_FIELDS = ("case_id", "seq", "kind", "workflow_id", "workflow_version", "trigger",
-                "from_state", "to_state", "actor", "role", "input", "changes", "comment",
-                "at")
-"""The event columns that are part of the hashed body."""
 PAGE = 500
 _DEFINITIONS = sa.table("workflow_definitions", sa.column("id"), sa.column("version"),
                         sa.column("source_text"))

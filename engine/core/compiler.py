@@ -136,8 +136,6 @@ class CompiledWorkflow:
     exits: Mapping[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = field(
         default_factory=dict)
     """(leaf, declared target) -> (states exited, states entered), for every transition."""
-    timed: bool = False
-    """Whether any state has timers (a case of an untimed workflow never has timer rows)."""
 
     @property
     def id(self) -> str:
@@ -343,7 +341,6 @@ def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkf
         priority=priority, param_defaults=params,
         triggers=tuple(dict.fromkeys(c.trigger for c in compiled)),
         trigger_titles=_trigger_titles(compiled), exits=exits,
-        timed=any(info.spec.timers for info in states.values()),
     )
 
 

@@ -12,6 +12,7 @@ from engine.service.assignment import AssignmentOperations
 from engine.service.changes import Changes
 from engine.service.migrate import Migration
 from engine.service.queries import Queries
+from engine.service.records import Records
 from engine.service.timers import TimerFiring
 from engine.settings import Settings
 from engine.store.db import current_revision, upgrade
@@ -23,7 +24,7 @@ from engine.timers.calendar_store import load_notices
 __all__ = ["CaseService", "build_service", "verify_store"]
 
 
-class CaseService(Changes, AssignmentOperations, TimerFiring, Migration, Queries):
+class CaseService(Changes, AssignmentOperations, TimerFiring, Migration, Queries, Records):
     """The only code that changes a case (`engine.service.door.Door` writes every change),
     and the read side callers use. Thread-safe; share one per process."""
 

@@ -212,6 +212,7 @@ class Door:
                                       probe.params) is None:
                         continue
                     loaded = load(connection, self.registry, case_id, lock=True)
+                    firing.fire_due(connection, loaded, self.clock, budget - len(taken))
                 loaded.state_changed = False
                 steps = automatic(connection, loaded, self.clock, budget - len(taken))
             except (NotFound, DefinitionError) as error:

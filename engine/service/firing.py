@@ -82,10 +82,10 @@ def fire_due(connection: Connection, loaded: Loaded, clock: Clock, budget: int, 
     """Fire the case's pending timers due now (those due before `before`, a timer's
     `(due_at, id)`, when given), oldest first, whoever has claimed them: the case is
     locked, so a worker holding a claim finds them fired and skips them."""
-    if not loaded.wf.timed or loaded.row["status"] != "active":
+    now = clock.now()
+    if loaded.row["status"] != "active" or loaded.next_due is None or loaded.next_due > now:
         return []
     fired: list[Fired] = []
-    now = clock.now()
     for row in repo.due_timers(connection, loaded.id, now):
         if before is not None and (row["due_at"], row["id"]) >= before:
             break

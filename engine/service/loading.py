@@ -6,6 +6,7 @@ decides over; the view callers see."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
@@ -30,6 +31,8 @@ class Loaded:
     ticks: list[dict[str, Any]]
     links: list[dict[str, Any]]
     state_changed: bool = False
+    next_due: datetime | None = None
+    """The soonest pending timer's due time when the case was loaded."""
 
     @property
     def id(self) -> str:
@@ -58,7 +61,9 @@ def load(connection: Connection, registry: WorkflowRegistry, case_id: str, *,
                                                    row["state_entries"])
                ] if wf.checklist_of(row["state"]) else []
     case_links = [dict(link) for link in repo.links_of(connection, [case_id])]
-    return Loaded(dict(row), wf, params, current, case_links)
+    found = dict(row)
+    next_due = found.pop("next_due", None)
+    return Loaded(found, wf, params, current, case_links, next_due=next_due)
 
 
 def check_version(loaded: Loaded, expected_version: int | None) -> None:

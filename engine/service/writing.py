@@ -34,14 +34,12 @@ from engine.service.loading import Loaded
 from engine.service.views import EventView, event_view
 from engine.store import repository as repo
 from engine.store.operations import record_in
+from engine.store.tables import EVENT_FIELDS
 
-__all__ = ["EVENT_COLUMNS", "automatic", "insert_event", "write"]
+__all__ = ["automatic", "insert_event", "write"]
 
 log = logging.getLogger("hatchery.service")
 
-EVENT_COLUMNS = ("case_id", "seq", "kind", "workflow_id", "workflow_version", "trigger",
-                 "from_state", "to_state", "actor", "role", "input", "changes", "comment",
-                 "at")
 
 
 def write(connection: Connection, loaded: Loaded, change: Change, now: datetime) -> EventView:
@@ -114,7 +112,7 @@ def _effect(connection: Connection, loaded: Loaded, effect: Effect, now: datetim
 
 def insert_event(connection: Connection, body: Mapping[str, Any], prev: str, digest: str,
                  canonical: str) -> EventView:
-    values = {name: body.get(name) for name in EVENT_COLUMNS}
+    values = {name: body.get(name) for name in EVENT_FIELDS}
     values["input"] = dict(values["input"] or {})
     values["changes"] = dict(values["changes"] or {})
     repo.insert_event(connection, {**values, "prev_hash": prev, "hash": digest,

@@ -61,10 +61,6 @@ _hash_at = (sa.select(events.c.hash)
                    events.c.seq == sa.bindparam("seq"))
             .order_by(events.c.id).limit(1))
 _ticks_of = sa.select(ticks).where(ticks.c.case_id.in_(_ids)).order_by(ticks.c.id)
-_current_ticks = (sa.select(ticks)
-                  .where(ticks.c.case_id == sa.bindparam("case_id"),
-                         ticks.c.entry_seq.in_(sa.bindparam("seqs", expanding=True)))
-                  .order_by(ticks.c.id))
 _delete_tick = sa.delete(ticks).where(ticks.c.id == sa.bindparam("tick_id"))
 
 
@@ -91,18 +87,9 @@ _find_link = sa.select(links).where(sa.or_(
     sa.and_(links.c.case_id == sa.bindparam("a"), links.c.other_case_id == sa.bindparam("b")),
     sa.and_(links.c.case_id == sa.bindparam("b"), links.c.other_case_id == sa.bindparam("a"))))
 _delete_link = sa.delete(links).where(links.c.id == sa.bindparam("link_id"))
-_cancel_timers = (sa.update(timers)
-                  .where(timers.c.case_id == sa.bindparam("w_case_id"),
-                         timers.c.status.in_(LIVE_TIMERS))
-                  .values(status="cancelled"))
-_cancel_state_timers = _cancel_timers.where(
-    timers.c.state.in_(sa.bindparam("states", expanding=True)))
 _timers_with_status = sa.select(timers).where(timers.c.case_id == sa.bindparam("case_id"),
                                               timers.c.status == sa.bindparam("w_status"))
 _update_timer = sa.update(timers).where(timers.c.id == sa.bindparam("w_id"))
-_overrides = sa.select(parameters.c.community, parameters.c.name, parameters.c.value).where(
-    parameters.c.workflow_id == sa.bindparam("workflow_id"),
-    parameters.c.community.in_(sa.bindparam("prefixes", expanding=True)))
 
 
 # ---------------------------------------------------------------------------------------
@@ -302,9 +289,15 @@ def _case_with_overrides() -> sa.Select[Any]:
         sa.or_(parameters.c.community == "", parameters.c.community == cases.c.community,
                sa.func.substr(cases.c.community, 1, sa.func.length(parameters.c.community) + 1)
                == parameters.c.community + "/"))
+    # The case's soonest pending deadline, so that a change learns in the same round trip
+    # whether a timer fell due before it (`engine.service.firing`).
+    soonest = (sa.select(sa.func.min(timers.c.due_at))
+               .where(timers.c.case_id == cases.c.id, timers.c.status == "pending")
+               .scalar_subquery())
     return (sa.select(cases, parameters.c.community.label("override_community"),
                       parameters.c.name.label("override_name"),
-                      parameters.c.value.label("override_value"))
+                      parameters.c.value.label("override_value"),
+                      soonest.label("next_due"))
             .select_from(cases.outerjoin(parameters, applies))
             .where(cases.c.id == sa.bindparam("case_id")))
 
@@ -329,7 +322,8 @@ def load_case(connection: Connection, case_id: str, *, lock: bool = False
 def load_case_and_overrides(connection: Connection, case_id: str, *, lock: bool = False
                             ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """`load_case` and `parameter_overrides` for the case's workflow and community, in
-    one statement (the hot path of every change reads both)."""
+    one statement (the hot path of every change reads both); the row's `next_due` is the
+    soonest pending timer's due time (None when there is none)."""
     query = _direct_case_overrides_locked if lock else _direct_case_overrides
     rows = query.rows(connection, {"case_id": case_id})
     if not rows:
@@ -561,14 +555,6 @@ def set_parameter(connection: Connection, community: str, workflow_id: str, name
         connection.execute(sa.insert(parameters).values(
             community=community, workflow_id=workflow_id, name=name, value=value,
             updated_at=now))
-
-
-def delete_parameter(connection: Connection, community: str, workflow_id: str,
-                     name: str) -> bool:
-    result = connection.execute(sa.delete(parameters).where(
-        parameters.c.community == community, parameters.c.workflow_id == workflow_id,
-        parameters.c.name == name))
-    return result.rowcount > 0
 
 
 # ---------------------------------------------------------------------------------------

@@ -47,6 +47,11 @@ __all__ = [
 
 EVENT_KINDS = ("start", "transition", "checklist_tick", "checklist_untick", "link", "unlink",
                "suspend", "resume", "migration", "overdue", "escalation", "timer_refused")
+EVENT_FIELDS = ("case_id", "seq", "kind", "workflow_id", "workflow_version", "trigger",
+                "from_state", "to_state", "actor", "role", "input", "changes", "comment",
+                "at")
+"""The event columns that make up its hashed body (the door writes them, verify and the
+history read them back)."""
 CASE_STATUSES = ("active", "suspended", "closed")
 TIMER_STATUSES = ("pending", "paused", "claimed", "fired", "cancelled")
 

@@ -216,6 +216,9 @@ class WorkingCalendar:
         self.last_year = self.package_last_year
         self.provisional_until = self.last_year + self._provisional_years
         self._years: dict[int, frozenset[date]] = {}
+        self._offsets: dict[tuple[date, int], int] = {}
+        """(first day, n) -> calendar days to the n-th working day after it: a deadline in
+        working days is computed on every change that arms one, and starts from few days."""
         self._lock = threading.Lock()
 
     def add_notice(self, notice: HolidayNotice) -> None:
@@ -224,6 +227,7 @@ class WorkingCalendar:
             self._notices[notice.year] = notice
             for year in (notice.year - 1, notice.year, notice.year + 1):
                 self._years.pop(year, None)
+            self._offsets = {}
             last = self.package_last_year
             while last + 1 in self._notices:
                 last += 1
@@ -258,11 +262,18 @@ class WorkingCalendar:
         if isinstance(n, bool) or not isinstance(n, int) or n < 0:
             raise ValueError(f"n must be a whole number of working days, 0 or more, not {n!r}")
         origin = _china_date(start)
-        day, counted = origin, 0
-        while counted < n:
-            day += _ONE_DAY
-            counted += self.is_working_day(day)
-        return _shift_days(start, (day - origin).days)
+        offsets = self._offsets  # a notice imported meanwhile replaces it: never stale
+        offset = offsets.get((origin, n))
+        if offset is None:
+            day, counted = origin, 0
+            while counted < n:
+                day += _ONE_DAY
+                counted += self.is_working_day(day)
+            offset = (day - origin).days
+            if len(offsets) > 100_000:
+                offsets.clear()
+            offsets[(origin, n)] = offset
+        return _shift_days(start, offset)
 
     def working_days_between(self, a: date, b: date) -> int:
         """Working days after `a` up to and including `b`; negative when `b` is before `a`.
