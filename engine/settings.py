@@ -30,9 +30,10 @@ class Settings(BaseSettings):
     )
     timer_poll_seconds: float = Field(default=5.0, gt=0, alias="HATCHERY_TIMER_POLL_SECONDS")
     timer_lease_seconds: float = Field(
-        default=60.0, gt=0, alias="HATCHERY_TIMER_LEASE_SECONDS",
+        default=15.0, gt=0, alias="HATCHERY_TIMER_LEASE_SECONDS",
         description="How long a process's claim on due timers is respected: the timers of "
-                    "a process that died are taken over this long after it claimed them.")
+                    "a process that died are taken over this long after it claimed them "
+                    "(a live process renews its claims while it fires them).")
     chain_key: str | None = Field(
         default=None, alias="HATCHERY_CHAIN_KEY",
         description="Seals every case's head (64+ hex digits); made once into data_dir as "
