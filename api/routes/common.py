@@ -23,6 +23,8 @@ _DESCRIPTIONS = {
     412: "`If-Match` names a version that is no longer current.",
     413: "The request body is larger than the limit.",
     422: "The input is not valid; `errors` lists each field's problem.",
+    429: "A change asked by a token refused too often lately (`too_many_refusals`); "
+         "`Retry-After` says when to try again.",
     503: "The database cannot be reached.",
 }
 
@@ -34,8 +36,10 @@ PROBLEMS: dict[int, dict[str, Any]] = {
 
 
 def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The documented problem responses of an operation (503 is possible everywhere)."""
-    return {status: PROBLEMS[status] for status in (*statuses, 503)}
+    """The documented problem responses of an operation (503 is possible everywhere, 429
+    wherever a token is needed: `api.limits`)."""
+    limited = (429,) if 401 in statuses else ()
+    return {status: PROBLEMS[status] for status in (*statuses, *limited, 503)}
 
 
 def scope_prefix(principal: Principal, community: str | None) -> str | None:
