@@ -20,8 +20,10 @@ One change is one database transaction:
 
 A refusal (`Refused`, `Conflict`) is decided before anything of the change is written:
 the transaction then records the refused attempt in the operations log (when an HTTP
-request made it, `engine.observability.ATTEMPT`), keeps the timers fired first, commits,
-and the refusal is raised. The whole cascade is bounded by `max_automatic_steps`: a badly
+request made it, `engine.observability.ATTEMPT`), commits, and the refusal is raised; if
+due timers were fired first, the whole transaction is rolled back instead (they stay due
+for their worker) and the attempt is recorded in a transaction of its own: a refused
+change writes nothing of a case. The whole cascade is bounded by `max_automatic_steps`: a badly
 designed workflow stops there instead of looping. The core never reads a clock; this
 module passes `clock.now()`.
 """
@@ -110,11 +112,13 @@ class Door:
         def work(connection: Connection, used: UsedKey | None) -> Outcome:
             loaded = self.lock(connection, case_id, used)
             check_version(loaded, expected_version)
-            firing.fire_due(connection, loaded, self.clock, self.max_automatic_steps)
+            fired = firing.fire_due(connection, loaded, self.clock, self.max_automatic_steps)
             now = self.clock.now()
             change = decide(connection, loaded, now)
             if isinstance(change, Refusal):
-                raise Refused(change)
+                # A refused change writes nothing: the timers fired first are undone too
+                # (they are still due, and their worker fires them).
+                raise _Undo(Refused(change)) if fired else Refused(change)
             event = write(connection, loaded, change, now)
             return self.finish(connection, loaded, event, change.also)
 
@@ -166,6 +170,10 @@ class Door:
                                            operation, actor, outcome.result)
         except idempotency.Replayed as replayed:
             return replayed.result
+        except _Undo as undo:
+            with write_connection(self.engine) as connection:
+                _record_refusal(connection, actor, undo.error, self.clock.now())
+            raise undo.error from None
         except sa.exc.IntegrityError as error:
             # Another transaction committed the same key first (possibly in another
             # process): everything above was rolled back; its result is the answer.
@@ -224,6 +232,15 @@ class Door:
             log.warning("automatic steps stopped after %d steps (max_automatic_steps); "
                         "cases left unevaluated: %s", self.max_automatic_steps, queue)
         return taken
+
+
+class _Undo(Exception):
+    """Roll the whole transaction back, then raise `error` (a refusal that came after the
+    due timers were fired)."""
+
+    def __init__(self, error: Refused) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def _cascade_seeds(loaded: Loaded) -> tuple[str, ...]:
