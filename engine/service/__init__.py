@@ -12,6 +12,7 @@ Where things are (each file names one concern):
     firing.py       firing one due timer on its locked case (`timer_refused` when refused)
     idempotency.py  keys, fingerprints, stored results and their replay
     changes.py      start, fire, tick/untick, link/unlink, suspend/resume, overdue/escalate
+    assignment.py   the responsible person and the follow-up date
     timers.py       where a worker's claimed timer fires
     migrate.py      moving a case to a newer version of its workflow
     queries.py      the read side: cases, histories, actions, events, timers
