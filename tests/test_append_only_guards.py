@@ -10,7 +10,7 @@ from test_audit_chain_store import grown_case
 
 from engine.audit import verify as audit
 from engine.audit.guards import GUARD_MISSING, missing_guards
-from engine.service.door import CaseService
+from engine.service import CaseService
 
 
 def test_a_migrated_store_has_every_guard(engine: sa.Engine) -> None:

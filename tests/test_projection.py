@@ -11,7 +11,7 @@ from test_audit_chain_store import grown_case
 
 from engine.audit import verify as audit
 from engine.audit.projection import PROJECTION_MISMATCH
-from engine.service.door import CaseService
+from engine.service import CaseService
 from engine.store import repository as repo
 
 

@@ -14,7 +14,7 @@ from test_audit_chain_store import grown_case
 from engine.audit import verify as audit
 from engine.audit.seals import HEAD_FORGED, HEAD_UNSEALED, attach_service_key, seal_heads
 from engine.ledger.keys import KEY_FILE, ChainKey, attach, load
-from engine.service.door import CaseService
+from engine.service import CaseService
 from engine.store import repository as repo
 
 

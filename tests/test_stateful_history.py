@@ -18,7 +18,7 @@ from hypothesis.stateful import Bundle, RuleBasedStateMachine, initialize, invar
 from engine.audit import verify as audit
 from engine.errors import HatcheryError
 from engine.ledger.keys import ChainKey, attach
-from engine.service.door import CaseService
+from engine.service import CaseService
 
 SOAK = os.environ.get("HATCHERY_SOAK") == "1"
 
