@@ -142,7 +142,10 @@ def assert_each_timer_fired_exactly_once(engine: sa.Engine, expected: int) -> No
     misses = set(timer_ids) - set(per_timer)
     assert duplicates == {}
     assert misses == set()
-    assert len(comments) == expected and keys == expected
+    assert len(comments) == expected
+    # A timer due before another of its case is fired first, inside that timer's change
+    # (issue 11 finding 9), so it has no idempotency record of its own: at most one each.
+    assert 0 < keys <= expected
     assert verify_store(engine) == []
 
 
