@@ -38,6 +38,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 
 from engine.errors import StoreUnavailable
+from engine.store.liveness import ping_after_rest
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
@@ -183,8 +184,9 @@ def _postgres_engine(url: URL, lock_timeout: float, echo: bool, pool: dict[str, 
     connect_args: dict[str, Any] = {"options": options}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = 10
-    return create_engine(url, echo=echo, pool_pre_ping=True, connect_args=connect_args,
-                         **pool)
+    engine = create_engine(url, echo=echo, connect_args=connect_args, **pool)
+    ping_after_rest(engine)
+    return engine
 
 
 @contextmanager
