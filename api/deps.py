@@ -10,7 +10,8 @@ instead of a worker thread (a thread hop per dependency costs more than the chec
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -57,9 +58,20 @@ class Context:
             raise NotFound("case", case_id)
 
     def result(self, result: Any) -> FireResultPublic:
-        """A change's result as the caller may see it."""
+        """A change's result as the caller may see it, its case flagged as `get_case`
+        flags it."""
         self.communities.put(result.case.id, result.case.community)
-        return self.presenter.fire(result, self.principal, self.lang)
+        case = replace(result.case, escalated_at=self._escalated_at(result))
+        return self.presenter.fire(replace(result, case=case), self.principal, self.lang)
+
+    def _escalated_at(self, result: Any) -> datetime | None:
+        """When the changed case was last escalated in its stage: the change itself, none
+        when the change put it in its stage, else read (a tick, a link, an assignment)."""
+        if result.event.kind == "escalation":
+            return result.event.at  # type: ignore[no-any-return]
+        if result.case.entered_at >= result.event.at:
+            return None
+        return self.service.escalated([result.case.id]).get(result.case.id)
 
 
 async def get_language(request: Request) -> str:

@@ -227,6 +227,11 @@ class CasePublic(Public):
                                  "a sign-in name; null when nobody is.")
     follow_up_on: date | None = Field(default=None, description="The day the responsible "
                                       "person means to follow the case up.")
+    escalated: bool = Field(default=False, description="Escalated (督办) since it entered its "
+                            "current stage: a timer with action `escalate`, or a person, "
+                            "raised it; leaving the stage clears it.")
+    escalated_at: datetime | None = Field(default=None, description="When it was last "
+                                          "escalated in its current stage.")
 
     model_config = ConfigDict(json_schema_extra={"examples": [{
         "id": CASE_ID_EXAMPLE, "workflow_id": "social_org_incubation",
@@ -236,7 +241,7 @@ class CasePublic(Public):
         "version": 1, "community": COMMUNITY_EXAMPLE, "title": "Jinzhou elderly care volunteers",
         "priority": 2.0, "overdue": False, "entered_at": "2026-07-01T01:00:00Z",
         "created_at": "2026-07-01T01:00:00Z", "updated_at": "2026-07-01T01:00:00Z",
-        "checklist": {}, "links": []}]})
+        "checklist": {}, "links": [], "escalated": False, "escalated_at": None}]})
 
 
 class CasesPublic(Public):

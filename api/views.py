@@ -206,6 +206,8 @@ class Presenter:
                    if principal.sees(link.get("community") or "")],
             assignee=getattr(view, "assignee", None),
             follow_up_on=getattr(view, "follow_up_on", None),
+            escalated=getattr(view, "escalated_at", None) is not None,
+            escalated_at=getattr(view, "escalated_at", None),
         )
 
     def event(self, view: Any, principal: Principal) -> EventPublic:

@@ -13,12 +13,13 @@ import pytest
 import sqlalchemy as sa
 from conftest import COMMITTEE, COMMUNITY
 
-from engine.audit.exports import ExportFilter, export
+from engine.audit.exports import KINDS, ExportFilter, export
 from engine.audit.masking import mask_value
 from engine.audit.verify import checkpoint
 from engine.definitions.registry import WorkflowRegistry
 from engine.ledger.chain import checkpoint_digest
 from engine.service import CaseService
+from engine.store.tables import EVENT_KINDS
 
 INCUBATION = "store_incubation"
 PHONE = "13800138000"
@@ -163,3 +164,7 @@ def test_enumerated_values_read_by_their_titles_in_csv_and_stay_codes_in_jsonl(
     assert "Elderly care" in en
     raw = jsonl(run(engine, registry, only, fmt="jsonl", lang="zh"))
     assert raw[1]["input"]["area"] == "elderly"
+
+
+def test_every_kind_of_event_has_a_chinese_label() -> None:
+    assert list(KINDS) == list(EVENT_KINDS)

@@ -297,7 +297,7 @@ def test_escalate_records_an_escalation_event_that_followers_can_list(
     case = start(service).case
     clock.advance(20 * DAY)
     drain(service, clock)
-    escalations, cursor = service.list_escalations()
+    escalations, cursor = service.list_events(kind="escalation")
     assert [(e.case_id, e.kind, e.actor) for e in escalations] == [
         (case.id, "escalation", SYSTEM_TIMER)]
     assert cursor is None
@@ -305,12 +305,28 @@ def test_escalate_records_an_escalation_event_that_followers_can_list(
     other = start(service, "other").case
     clock.advance(20 * DAY)
     drain(service, clock)
-    newer, _ = service.list_escalations(since=escalations[-1].at + timedelta(microseconds=1))
+    newer, _ = service.list_events(kind="escalation",
+                                   since=escalations[-1].at + timedelta(microseconds=1))
     assert [e.case_id for e in newer] == [other.id]
-    _, following = service.list_escalations(limit=1)
+    _, following = service.list_events(kind="escalation", limit=1)
     assert following is not None
-    assert service.list_escalations(cursor=following)[0] == newer
+    assert service.list_events(kind="escalation", cursor=following)[0] == newer
     assert service.get_case(case.id).state == "expired"  # the expiry fired in between
+
+
+def test_an_escalation_flags_the_case_until_it_leaves_its_state(
+        service: CaseService, clock: FrozenClock) -> None:
+    case = start(service).case
+    quiet = start(service, "quiet").case
+    clock.advance(20 * DAY)
+    drain(service, clock)  # the escalation timer of both; `quiet` moves on below
+    service.fire(quiet.id, "hold", actor=CASEWORKER)
+    flagged = service.get_case(case.id).escalated_at
+    assert flagged is not None and flagged == timer_events(service, case.id)[-1].at
+    assert service.get_case(quiet.id).escalated_at is None
+    assert [c.id for c in service.list_cases(escalated=True)[0]] == [case.id]
+    assert [c.id for c in service.list_cases(escalated=False)[0]] == [quiet.id]
+    assert service.escalated([case.id, quiet.id]) == {case.id: flagged}
 
 
 def test_a_person_may_mark_overdue_or_escalate_but_an_auditor_may_not(

@@ -160,13 +160,16 @@ def list_cases(
     unassigned: Annotated[bool, Query(description="Cases nobody is responsible for.")] = False,
     follow_up_by: Annotated[date | None, Query(description="Cases whose follow-up day is "
                                                "on or before this day.")] = None,
+    escalated: Annotated[bool | None, Query(description="true: cases escalated (督办) since "
+                                            "they entered their current stage; false: the "
+                                            "others.")] = None,
 ) -> CasesPublic:
     views, next_cursor = ctx.service.list_cases(
         workflow_id=workflow, state=state, community_prefix=scope_prefix(ctx.principal,
                                                                          community),
         overdue=overdue, text=text, order=order, limit=limit, cursor=cursor,
         pii=ctx.principal.sees_pii, assignee=assignee, unassigned=unassigned,
-        follow_up_by=follow_up_by)
+        follow_up_by=follow_up_by, escalated=escalated)
     return CasesPublic(data=[ctx.presenter.case(v, ctx.principal, ctx.lang) for v in views],
                        next_cursor=next_cursor)
 

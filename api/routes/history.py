@@ -18,7 +18,9 @@ from engine.audit.conditions import (
     stored_workflows,
     typed_condition,
 )
+from engine.audit.exports import KINDS
 from engine.audit.filters import ConditionError, InputCondition
+from engine.store.tables import EVENT_KINDS
 
 router = APIRouter(tags=["history"], route_class=StrictJsonRoute)
 
@@ -94,18 +96,26 @@ def list_events(
     until: Annotated[Instant | None, Query(description="Before this time.")] = None,
     role: Annotated[str | None, Query(max_length=64,
                                       description="Events done in this role.")] = None,
+    kind: Annotated[str | None, Query(max_length=32, description="Events of one kind: "
+                                      + ", ".join(EVENT_KINDS) + ".")] = None,
     input: Annotated[list[str] | None, Query(
         max_length=10, description="Conditions on the recorded input, e.g. "
         "activity_sessions>20 or result=passed (repeat for several).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> EventsPublic:
+    if kind is not None and kind not in EVENT_KINDS:
+        raise invalid("kind", "unknown_event_kind",
+                      f"'{kind}' is not a kind of event: use one of {', '.join(EVENT_KINDS)}",
+                      f"“{kind}”不是事件类型，可选：" + "、".join(
+                          f"{k}（{title}）" for k, title in KINDS.items()),
+                      location="query")
     if case is not None:
         ctx.check(case)
     events, next_cursor = ctx.service.list_events(
         case_id=case, actor=actor, workflow_id=workflow, trigger=trigger, state=state,
         community_prefix=scope_prefix(ctx.principal, community), since=as_utc(since),
-        until=as_utc(until), limit=limit, cursor=cursor, role=role,
+        until=as_utc(until), limit=limit, cursor=cursor, role=role, kind=kind,
         conditions=_conditions(ctx, input or [], narrowed=any(
             v is not None for v in (case, actor, workflow, since)),
             workflow=workflow or (ctx.case(case).workflow_id if case and input else None)))

@@ -76,7 +76,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 KINDS = {"start": "启动", "transition": "流转", "checklist_tick": "勾选清单",
          "checklist_untick": "取消勾选", "link": "关联", "unlink": "取消关联",
          "suspend": "暂停", "resume": "恢复", "migration": "版本迁移",
-         "overdue": "逾期", "escalation": "督办提醒", "timer_refused": "期限未执行"}
+         "overdue": "逾期", "escalation": "督办提醒", "timer_refused": "期限未执行",
+         "assignment": "指定责任人", "follow_up": "跟进日期"}
 TRAILER = {"en": ("# end", "rows", "chain_head_digest", "cases"),
            "zh": ("# 结束", "行数", "链头摘要", "事项数")}
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

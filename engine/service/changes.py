@@ -185,8 +185,10 @@ class Changes(Door):
                  idempotency_key: str | None = None) -> FireResult:
         """Record an `escalation` event on the case (state and data unchanged).
 
-        Other tools follow escalations with `list_escalations`. Timers with action
-        `escalate` do this as `system:timer`; a person with a role of the workflow may too.
+        The case reads as escalated until it leaves its state (`escalated_at`, the
+        `escalated` filter of `list_cases`); other tools follow escalations with
+        `list_events(kind="escalation")`. Timers with action `escalate` do this as
+        `system:timer`; a person with a role of the workflow may too.
         """
         return self._flag("escalation", case_id, actor, reason, details, comment,
                           expected_version, idempotency_key)

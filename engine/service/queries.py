@@ -1,9 +1,10 @@
-"""The read side of the door: cases, histories, actions, events, timers and escalations,
-each read in one consistent snapshot."""
+"""The read side of the door: cases (with their escalation flag), histories, actions,
+events and timers, each read in one consistent snapshot."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Literal
 
@@ -39,7 +40,9 @@ class Queries(Door):
 
     def get_case(self, case_id: str) -> CaseView:
         with read_connection(self.engine) as connection:
-            return view(load(connection, self.registry, case_id))
+            loaded = load(connection, self.registry, case_id)
+            escalated = repo.escalated(connection, [case_id])
+        return replace(view(loaded), escalated_at=escalated.get(case_id))
 
     def actions(self, case_id: str, actor: Actor) -> list[Action]:
         """Every trigger of the case's workflow: allowed for `actor`, or why not."""
@@ -60,14 +63,15 @@ class Queries(Door):
                    order: Literal["priority", "updated"] = "priority", limit: int = 50,
                    cursor: str | None = None, status: str | None = None, pii: bool = True,
                    assignee: str | None = None, unassigned: bool = False,
-                   follow_up_by: date | None = None,
+                   follow_up_by: date | None = None, escalated: bool | None = None,
                    ) -> tuple[list[CaseView], str | None]:
         """A page of cases and the cursor of the next page (None on the last).
 
         `priority` order is a work queue: highest priority first, then oldest.
         `community_prefix` keeps a community and everything under it; `status` keeps
-        active, suspended or closed cases. Without `pii`, `text` does not search the titles
-        the reader sees masked.
+        active, suspended or closed cases; `escalated` those escalated (or not) since they
+        entered their current state. Without `pii`, `text` does not search the titles the
+        reader sees masked.
         """
         with read_connection(self.engine) as connection:
             try:
@@ -76,12 +80,14 @@ class Queries(Door):
                     community_prefix=community_prefix, overdue=overdue, text=text,
                     order=order, limit=_limit(limit), cursor=cursor, status=status,
                     hidden_titles=hidden_titles(self.registry, self.engine, pii, text),
-                    assignee=assignee, unassigned=unassigned, follow_up_by=follow_up_by)
+                    assignee=assignee, unassigned=unassigned, follow_up_by=follow_up_by,
+                    escalated=escalated)
             except repo.CursorError as error:
                 raise _cursor_refused(cursor) from error
             ids = [r["id"] for r in rows]
             all_ticks = repo.ticks_of(connection, ids)
             all_links = repo.links_of(connection, ids)
+            flagged = repo.escalated(connection, ids)
         views = []
         for row in rows:
             wf = self.registry.get(row["workflow_id"], row["workflow_version"])
@@ -89,7 +95,8 @@ class Queries(Door):
             current = [dict(t) for t in all_ticks if t["case_id"] == row["id"]
                        and entries.get(t["state"]) == t["entry_seq"]]
             case_links = [dict(link) for link in all_links if link["case_id"] == row["id"]]
-            views.append(view(Loaded(dict(row), wf, {}, current, case_links)))
+            views.append(replace(view(Loaded(dict(row), wf, {}, current, case_links)),
+                                 escalated_at=flagged.get(row["id"])))
         return views, following
 
     def list_events(self, *, case_id: str | None = None, actor: str | None = None,
@@ -97,12 +104,14 @@ class Queries(Door):
                     state: str | None = None, community_prefix: str | None = None,
                     since: datetime | None = None, until: datetime | None = None,
                     limit: int = 100, cursor: str | None = None, role: str | None = None,
-                    conditions: Sequence[InputCondition] = (),
+                    conditions: Sequence[InputCondition] = (), kind: str | None = None,
                     ) -> tuple[list[EventView], str | None]:
         """A page of events in time order (`since` inclusive, `until` exclusive).
 
         `state` keeps events that entered or left that state; `role` the events done in
-        that role; each of `conditions` compares a field of the recorded input.
+        that role; `kind` the events of one kind (`EVENT_KINDS`: `escalation` follows
+        escalations; a follower keeps the last cursor and asks again); each of
+        `conditions` compares a field of the recorded input.
         """
         with read_connection(self.engine) as connection:
             try:
@@ -110,7 +119,7 @@ class Queries(Door):
                     connection, case_id=case_id, actor=actor, workflow_id=workflow_id,
                     trigger=trigger, state=state, community_prefix=community_prefix,
                     since=since, until=until, limit=_limit(limit), cursor=cursor, role=role,
-                    conditions=conditions)
+                    conditions=conditions, kind=kind)
             except repo.CursorError as error:
                 raise _cursor_refused(cursor) from error
         return [event_view(row) for row in rows], following
@@ -142,25 +151,8 @@ class Queries(Door):
         with read_connection(self.engine) as connection:
             return repo.next_due(connection, case_ids[:MAX_LIMIT])
 
-    def escalated(self, case_ids: list[str]) -> set[str]:
-        """Those of these cases escalated in their current state (a work queue's badge)."""
+    def escalated(self, case_ids: list[str]) -> dict[str, datetime]:
+        """Those of these cases escalated since they entered their current state, each
+        with the time of its latest escalation (a work queue's badge, the case's flag)."""
         with read_connection(self.engine) as connection:
             return repo.escalated(connection, case_ids[:MAX_LIMIT])
-
-    def list_escalations(self, *, workflow_id: str | None = None,
-                         community_prefix: str | None = None, since: datetime | None = None,
-                         until: datetime | None = None, limit: int = 100,
-                         cursor: str | None = None) -> tuple[list[EventView], str | None]:
-        """Escalation events in time order (`since` inclusive, `until` exclusive).
-
-        A follower keeps the last cursor (or the last event's time) and asks again.
-        """
-        with read_connection(self.engine) as connection:
-            try:
-                rows, following = repo.list_events_of_kind(
-                    connection, "escalation", workflow_id=workflow_id,
-                    community_prefix=community_prefix, since=since, until=until,
-                    limit=_limit(limit), cursor=cursor)
-            except repo.CursorError as error:
-                raise _cursor_refused(cursor) from error
-        return [event_view(row) for row in rows], following

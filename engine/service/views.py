@@ -41,6 +41,10 @@ class CaseView:
     event_count: int = 0
     assignee: str | None = None
     follow_up_on: date | None = None
+    escalated_at: datetime | None = None
+    """The latest escalation since the case entered its current state (None: not
+    escalated). Filled by the read side (`get_case`, `list_cases`); a change's result
+    leaves it None."""
 
 
 @dataclass(frozen=True)

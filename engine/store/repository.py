@@ -611,8 +611,12 @@ def list_cases(connection: Connection, *, workflow_id: str | None, state: str | 
                cursor: str | None, status: str | None = None,
                hidden_titles: Sequence[tuple[str, str]] = (),
                assignee: str | None = None, unassigned: bool = False,
-               follow_up_by: date | None = None) -> tuple[list[Row], str | None]:
+               follow_up_by: date | None = None, escalated: bool | None = None
+               ) -> tuple[list[Row], str | None]:
     query = sa.select(cases)
+    if escalated is not None:
+        flagged = _escalations_in_state().exists()
+        query = query.where(flagged if escalated else sa.not_(flagged))
     if assignee is not None:
         query = query.where(cases.c.assignee == assignee)
     if unassigned:
@@ -699,9 +703,11 @@ def list_events(connection: Connection, *, case_id: str | None, actor: str | Non
                 workflow_id: str | None, trigger: str | None, state: str | None,
                 community_prefix: str | None, since: datetime | None,
                 until: datetime | None, limit: int, cursor: str | None,
-                role: str | None = None, conditions: Sequence[InputCondition] = ()
-                ) -> tuple[list[Row], str | None]:
+                role: str | None = None, conditions: Sequence[InputCondition] = (),
+                kind: str | None = None) -> tuple[list[Row], str | None]:
     query = sa.select(events)
+    if kind is not None:
+        query = query.where(events.c.kind == kind)
     if role is not None:
         query = query.where(events.c.role == role)
     for condition in conditions:
@@ -793,16 +799,32 @@ def next_due(connection: Connection, case_ids: list[str]) -> dict[str, datetime]
     return {row.case_id: row.due for row in connection.execute(query)}
 
 
-def escalated(connection: Connection, case_ids: list[str]) -> set[str]:
-    """Those of these cases escalated since they entered their state (one query for a
-    queue page's badges)."""
+def _escalations_in_state() -> sa.Select[Any]:
+    """The escalation events of a case (correlated with `cases`) since it entered its
+    current state: what makes a case escalated, for the flag, the badge and the filter.
+
+    Since: at or after `entered_at`, and followed by no event that moved the case (an
+    escalation timer fired ahead of a transition in the same change shares its time).
+    """
+    later = events.alias("moved")
+    moved = sa.exists().where(later.c.case_id == events.c.case_id,
+                              later.c.seq > events.c.seq,
+                              later.c.kind.in_(("transition", "migration")),
+                              later.c.from_state != later.c.to_state)
+    return (sa.select(events.c.at)
+            .where(events.c.case_id == cases.c.id, events.c.kind == "escalation",
+                   events.c.at >= cases.c.entered_at, sa.not_(moved)))
+
+
+def escalated(connection: Connection, case_ids: list[str]) -> dict[str, datetime]:
+    """Those of these cases escalated since they entered their state, each with the time
+    of its latest escalation (one query for a page of cases)."""
     if not case_ids:
-        return set()
-    query = (sa.select(events.c.case_id).distinct()
-             .select_from(events.join(cases, cases.c.id == events.c.case_id))
-             .where(events.c.case_id.in_(case_ids), events.c.kind == "escalation",
-                    events.c.at >= cases.c.entered_at))
-    return {row.case_id for row in connection.execute(query)}
+        return {}
+    latest = _escalations_in_state().with_only_columns(sa.func.max(events.c.at))
+    query = (sa.select(cases.c.id, latest.scalar_subquery().label("at"))
+             .where(cases.c.id.in_(case_ids)))
+    return {row.id: row.at for row in connection.execute(query) if row.at is not None}
 
 
 def list_timers(connection: Connection, *, case_id: str | None, due_before: datetime | None,
@@ -840,18 +862,6 @@ def list_timers(connection: Connection, *, case_id: str | None, due_before: date
         rows = rows[:limit]
         following = encode_cursor([rows[-1]["due_at"], rows[-1]["id"]])
     return rows, following
-
-
-def list_events_of_kind(connection: Connection, kind: str, *, workflow_id: str | None,
-                        community_prefix: str | None, since: datetime | None,
-                        until: datetime | None, limit: int,
-                        cursor: str | None) -> tuple[list[Row], str | None]:
-    """Events of one kind in time order, keyset-paginated on (at, id) like `list_events`."""
-    query = sa.select(events).where(events.c.kind == kind)
-    if workflow_id is not None:
-        query = query.where(events.c.workflow_id == workflow_id)
-    return _event_page(connection, query, community_prefix=community_prefix, since=since,
-                       until=until, limit=limit, cursor=cursor)
 
 
 # ---------------------------------------------------------------------------------------

@@ -46,7 +46,9 @@ __all__ = [
 ]
 
 EVENT_KINDS = ("start", "transition", "checklist_tick", "checklist_untick", "link", "unlink",
-               "suspend", "resume", "migration", "overdue", "escalation", "timer_refused")
+               "suspend", "resume", "migration", "overdue", "escalation", "timer_refused",
+               "assignment", "follow_up")
+"""Every kind of event the door writes (`/events?kind=` accepts these)."""
 EVENT_FIELDS = ("case_id", "seq", "kind", "workflow_id", "workflow_version", "trigger",
                 "from_state", "to_state", "actor", "role", "input", "changes", "comment",
                 "at")
