@@ -81,6 +81,24 @@ def test_a_step_inherits_every_ancestors_transitions(members: CompiledWorkflow) 
     assert members.candidates("application", "withdraw") == ()
 
 
+def test_the_machine_says_which_states_a_transition_exits_and_enters(
+        members: CompiledWorkflow) -> None:
+    assert members.moves("training", "withdrawn") == (
+        ["training", "target", "candidacy"], ["withdrawn"])
+    assert members.moves("activist", "target") == (["activist"], ["target", "review"])
+    assert members.moves("application", "candidacy") == (
+        ["application"], ["candidacy", "activist"])
+
+
+def test_a_step_back_to_its_own_stage_leaves_and_reenters_the_stage(
+        members: CompiledWorkflow) -> None:
+    assert members.moves("training", "target") == (["training", "target"], ["target", "review"])
+
+
+def test_a_transition_back_to_the_same_step_is_internal(members: CompiledWorkflow) -> None:
+    assert members.moves("review", "review") == ([], [])
+
+
 def test_the_innermost_declaration_is_tried_first(members: CompiledWorkflow) -> None:
     assert [c.spec.to for c in members.candidates("training", "withdraw")] == [
         "review", "withdrawn"]
@@ -153,12 +171,12 @@ def test_a_workflow_without_an_initial_state_does_not_compile() -> None:
         compile_workflow(spec)
 
 
-def test_the_compiler_is_the_only_module_that_imports_transitions() -> None:
+def test_the_machine_module_is_the_only_one_that_imports_transitions() -> None:
     importers = sorted(
         path.relative_to(ROOT).as_posix() for path in (ROOT / "engine").rglob("*.py")
         if re.search(r"^\s*(from|import)\s+transitions\b", path.read_text(encoding="utf-8"),
                      re.M))
-    assert importers == ["engine/core/compiler.py"]
+    assert importers == ["engine/core/machine.py"]
 
 
 # --- the compiled workflow under concurrent use -----------------------------------------

@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import COMMITTEE, COMMUNITY, START
 
-from engine.audit.history import case_at, cases_in_state, in_state_query, leaves_of
+from engine.audit.history import case_at, cases_in_state, in_state_query
 from engine.clock import FrozenClock
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import NotFound
@@ -131,8 +131,6 @@ def test_an_unknown_state_or_workflow_is_not_found(engine: sa.Engine,
         cases_in_state(engine, registry, INCUBATION, "nowhere", START)
     with pytest.raises(NotFound):
         cases_in_state(engine, registry, "no_such_workflow", "selection", START)
-    with pytest.raises(NotFound):
-        leaves_of(registry.get(INCUBATION), "nowhere")
 
 
 def test_the_in_state_query_compiles_with_the_scope(engine: sa.Engine) -> None:

@@ -32,7 +32,7 @@ from engine.errors import NotFound, NotYetStarted
 from engine.store.db import read_connection
 from engine.store.tables import EVENT_FIELDS, Case, Event
 
-__all__ = ["CaseAt", "InStateAt", "case_at", "cases_in_state", "leaves_of"]
+__all__ = ["CaseAt", "InStateAt", "case_at", "cases_in_state"]
 
 EVENTS = Event.__table__  # type: ignore[attr-defined]
 CASES = Case.__table__  # type: ignore[attr-defined]
@@ -127,7 +127,8 @@ def replay(rows: Sequence[Mapping[str, Any]],
             entered_by = row
         elif kind == "transition":
             data.update(changes)
-            exited, entered = _transition_exits(wf, row)
+            exited, entered = wf.recorded_move(row["trigger"], row["from_state"],
+                                               row["to_state"])
             entries = {s: n for s, n in entries.items() if s not in exited}
             entries.update(dict.fromkeys(entered, seq))
             if row["from_state"] != row["to_state"] or entered:
@@ -171,37 +172,8 @@ def replay(rows: Sequence[Mapping[str, Any]],
         event_count=int(last["seq"]))
 
 
-def _transition_exits(wf: CompiledWorkflow, row: Mapping[str, Any]
-                      ) -> tuple[list[str], list[str]]:
-    """The states a recorded transition left and entered, as the service computed them.
-
-    The event keeps the leaf it arrived in; the declared target may be its enclosing stage
-    (a step back to its own stage leaves and re-enters it), so the declaration is looked up.
-    """
-    source, target = row["from_state"], row["to_state"]
-    if source not in wf.states or target not in wf.states:
-        return [], []
-    declared = target
-    for t in wf.transitions:
-        if t.trigger == row["trigger"] and t.spec.to in wf.states \
-                and wf.leaf(t.spec.to) == target:
-            declared = t.spec.to
-            if declared in wf.lineage(source):
-                break
-    return wf.moves(source, declared)
-
-
 def _plain(row: Mapping[str, Any]) -> dict[str, Any]:
     return {name: row[name] for name in _EVENT_COLUMNS if name in row}
-
-
-def leaves_of(wf: CompiledWorkflow, state: str) -> list[str]:
-    """The leaf states a case is in when it is in `state` (itself, or the steps of a stage).
-
-    `NotFound` when the workflow has no such state."""
-    if state not in wf.states:
-        raise NotFound("state", f"{wf.id}.{state}")
-    return list(wf.leaves(state))
 
 
 def in_state_query(workflow_id: str, states: Iterable[str], at: datetime, *,
@@ -239,7 +211,7 @@ def cases_in_state(engine: Engine, registry: WorkflowRegistry, workflow_id: str,
     for definition in registry.versions(workflow_id):
         wf = registry.get(workflow_id, definition.version)
         if state in wf.states:
-            states.update(leaves_of(wf, state))
+            states.update(wf.leaves(state))
     if not states:
         registry.get(workflow_id)  # NotFound for an unknown workflow
         raise NotFound("state", f"{workflow_id}.{state}")

@@ -8,7 +8,9 @@ database: a stay in a state (a stage or one of its steps) starts with the event 
 entered it and ends with the event that left it. A stay counts for the period when it
 started within `[since, until)` ("passed through"); its time counts when it also ended
 before `until` (a stay still running has no length yet). A transition back to the same
-step is internal and does not end a stay. Months are calendar months in China (UTC+8).
+step is internal and does not end a stay; a step back to its own stage leaves and re-enters
+the stage, as the door records it (`CompiledWorkflow.recorded_move`). Months are calendar
+months in China (UTC+8).
 """
 
 from __future__ import annotations
@@ -78,7 +80,8 @@ def _scoped(query: sa.Select[Any], prefix: str | None) -> sa.Select[Any]:
 
 def _events(engine: Engine, workflow_id: str, prefix: str | None, until: datetime | None
             ) -> Iterator[Mapping[Any, Any]]:
-    query = (sa.select(EVENTS.c.case_id, EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.from_state,
+    query = (sa.select(EVENTS.c.case_id, EVENTS.c.seq, EVENTS.c.kind, EVENTS.c.trigger,
+                       EVENTS.c.from_state,
                        EVENTS.c.to_state, EVENTS.c.at, EVENTS.c.workflow_version)
              .select_from(EVENTS.join(CASES, CASES.c.id == EVENTS.c.case_id))
              .where(EVENTS.c.workflow_id == workflow_id)
@@ -124,12 +127,12 @@ def stage_stats(engine: Engine, registry: WorkflowRegistry, workflow_id: str, *,
         wf = wf_of(row["workflow_version"])
         at: datetime = row["at"]
         if row["kind"] == "start":
-            entered, exited = _lineage(wf, row["to_state"]), []
+            info = wf.states.get(row["to_state"])
+            entered, exited = list(info.lineage if info else ()), list[str]()
             month(at, "started")
-        elif row["kind"] == "transition" and row["from_state"] != row["to_state"]:
-            before, after = _lineage(wf, row["from_state"]), _lineage(wf, row["to_state"])
-            exited = [s for s in before if s not in after]
-            entered = [s for s in after if s not in before]
+        elif row["kind"] == "transition":
+            exited, entered = wf.recorded_move(row["trigger"], row["from_state"],
+                                               row["to_state"])
             info = wf.states.get(row["to_state"])
             if info is not None and info.final:
                 month(at, "closed")
@@ -151,7 +154,8 @@ def stage_stats(engine: Engine, registry: WorkflowRegistry, workflow_id: str, *,
              .group_by(CASES.c.state, CASES.c.overdue))
     with read_connection(engine) as connection:
         for state, late, n in connection.execute(_scoped(query, community_prefix)):
-            for s in _lineage(latest, state) or [state]:
+            info = latest.states.get(state)
+            for s in info.lineage if info else (state,):
                 now_counts[s] = now_counts.get(s, 0) + n
                 if late:
                     overdue[s] = overdue.get(s, 0) + n
@@ -172,10 +176,3 @@ def stage_stats(engine: Engine, registry: WorkflowRegistry, workflow_id: str, *,
     throughput = [{"month": name, **counts} for name, counts in sorted(months.items())]
     return StageStats(workflow_id, latest.version, since, until, community_prefix, rows,
                       throughput, as_text(latest.spec.title, lang, workflow_id))
-
-
-def _lineage(wf: CompiledWorkflow, state: str | None) -> list[str]:
-    if state is None or state not in wf.states:
-        return [state] if state else []
-    return wf.lineage(state)
-

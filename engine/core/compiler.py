@@ -1,12 +1,10 @@
-"""Spec -> compiled workflow: the only module that imports `transitions`.
+"""Spec -> compiled workflow: expressions compiled, structure asked of the machine.
 
-A workflow version is compiled once into a `HierarchicalMachine(model=None)` shared by
-every case and every thread; no machine is built per case or per request (measured with
-transitions 0.9.3: a machine per object costs 0.25-1 ms and 20-74 KiB, and `add_model`
-is O(n)). The machine is the authority on structure: which transitions leave which
-state, how nested states inherit their parent's transitions, which child a composite
-enters. From it the compiler derives flat, read-only lookup tables so that deciding a
-transition is a few dictionary reads, and nothing at run time mutates the machine.
+The shared hierarchical machine (`engine.core.machine`, the only importer of
+`transitions`) answers every structural question once, here: where each state sits, which
+step a stage enters, which transitions a nested state takes (its ancestors' included),
+which states a transition exits and enters. The compiled workflow keeps those answers in
+flat, read-only tables, so deciding a transition is a few dictionary reads.
 
 Compilation assumes a spec that `engine.language.lint` found free of errors; `compile_workflow`
 raises `DefinitionError` otherwise.
@@ -20,8 +18,7 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
-from transitions.extensions.nesting import HierarchicalMachine, NestedState
-
+from engine.core.machine import Edge, Structure, build_machine, structure
 from engine.errors import DefinitionError
 from engine.language.expressions import CompiledExpression, Scope, compile_expression
 from engine.language.spec import (
@@ -33,22 +30,11 @@ from engine.language.spec import (
     WorkflowSpec,
 )
 from engine.language.texts import Values, fill, shown
-from engine.language.tree import tree_of
 
 ANY = "any"
 _PARAM_TYPES: dict[str, type | tuple[type, ...]] = {
     "integer": int, "number": (int, float), "boolean": bool, "string": str, "duration": str,
 }
-
-
-class _State(NestedState):
-    """Nested states addressed as `parent.child` (designers' ids contain underscores)."""
-
-    separator = "."
-
-
-class _Machine(HierarchicalMachine):
-    state_cls = _State
 
 
 @dataclass(frozen=True)
@@ -57,7 +43,7 @@ class StateInfo:
 
     `lineage` (the state and its ancestors, innermost first), `leaf` (the step a case
     rests in on entering it) and `leaves` (every step a case in it may rest in) are
-    answered once, when the workflow is compiled (`engine.language.tree`).
+    answered once, when the workflow is compiled, by the machine (`engine.core.machine`).
     """
 
     id: str
@@ -133,9 +119,8 @@ class CompiledWorkflow:
     triggers: tuple[str, ...] = ()
     trigger_titles: Mapping[str, Label | None] = field(default_factory=dict)
     """Every trigger, in the order the definition first names it -> its first title."""
-    exits: Mapping[tuple[str, str], tuple[tuple[str, ...], tuple[str, ...]]] = field(
-        default_factory=dict)
-    """(leaf, declared target) -> (states exited, states entered), for every transition."""
+    structure: Structure[CompiledTransition] | None = None
+    """The machine's answers (lineage, entries, candidates, exits and entries)."""
 
     @property
     def id(self) -> str:
@@ -167,13 +152,28 @@ class CompiledWorkflow:
         A transition back to the same leaf is internal: nothing is exited or entered. A
         transition from a step to its own enclosing stage leaves and re-enters that stage
         (the case restarts at the stage's first step), as a hierarchical machine does.
-        Answered from the tables built at compile time for every transition that applies
-        in `source`.
+        Answered by the machine at compile time for every transition that applies in
+        `source`.
         """
-        found = self.exits.get((source, to))
-        if found is None:
-            found = _move(self.states, source, to)
-        return list(found[0]), list(found[1])
+        assert self.structure is not None
+        exited, entered = self.structure.move(source, to)
+        return list(exited), list(entered)
+
+    def recorded_move(self, trigger: str | None, source: str, target: str
+                      ) -> tuple[list[str], list[str]]:
+        """States a recorded transition event (`source` -> `target`, both leaves) left and
+        entered, as the door computed them when it was written.
+
+        The event keeps the leaf it arrived in; the declared target may be its enclosing
+        stage (a step back to its own stage leaves and re-enters it), so the declaration is
+        looked up among the candidates of `trigger` in `source`. States this version does
+        not know leave and enter nothing.
+        """
+        if source not in self.states or target not in self.states:
+            return [], []
+        declared = next((t.spec.to for t in self.candidates(source, trigger or "")
+                         if self.states[t.spec.to].leaf == target), target)
+        return self.moves(source, declared)
 
     def candidates(self, state_id: str, trigger: str) -> tuple[CompiledTransition, ...]:
         """Transitions of `trigger` that may leave `state_id`, in the order they are tried."""
@@ -224,17 +224,15 @@ def content_hash(source: str) -> str:
     return hashlib.sha256(source.encode("utf-8")).hexdigest()
 
 
-def _flatten(states: Mapping[str, StateSpec], parent: str | None, prefix: str,
-             out: dict[str, StateInfo]) -> list[Any]:
-    """Flatten nested states into `out` and return the machine's state configuration."""
+def _configuration(states: Mapping[str, StateSpec], out: dict[str, StateSpec]) -> list[Any]:
+    """The machine's state configuration of nested `states` (each spec kept in `out`)."""
     config: list[Any] = []
     for sid, spec in states.items():
-        path = f"{prefix}{sid}"
-        out[sid] = StateInfo(sid, path, spec, parent, tuple(spec.states))
+        out[sid] = spec
         if spec.states:
             initial = next((c for c, s in spec.states.items() if s.initial), None)
-            children = _flatten(spec.states, sid, f"{path}.", out)
-            config.append({"name": sid, "children": children, "initial": initial})
+            config.append({"name": sid, "children": _configuration(spec.states, out),
+                           "initial": initial})
         else:
             config.append(sid)
     return config
@@ -258,10 +256,9 @@ def _sources(spec: TransitionSpec, top_open: list[str]) -> list[str]:
 
 
 def _compile_transition(index: int, spec: WorkflowSpec, t: TransitionSpec,
-                        states: Mapping[str, StateInfo], top_open: list[str]
-                        ) -> CompiledTransition:
-    sources = _sources(t, top_open)
-    items = {i for s in sources if s in states for i in _checklist_items(states, s)}
+                        sources: list[str], below: Mapping[str, tuple[str, ...]],
+                        specs: Mapping[str, StateSpec]) -> CompiledTransition:
+    items = {i for s in sources for step in below.get(s, ()) for i in specs[step].checklist}
     scope = scope_of(spec, t, sources=sources, checklist=items)
     guard = compile_expression(t.guard, scope) if t.guard else None
     effects = {name: compile_expression(expr, scope) for name, expr in t.effects.items()}
@@ -276,55 +273,29 @@ def _reads_input(expression: CompiledExpression) -> bool:
     return "input" in expression.program.variables()
 
 
-def _checklist_items(states: Mapping[str, StateInfo], state_id: str) -> set[str]:
-    """Checklist items visible from `state_id` and all states nested inside it."""
-    info = states[state_id]
-    items = set(info.spec.checklist)
-    for child in info.children:
-        items |= _checklist_items(states, child)
-    return items
-
-
-def _tree(spec: WorkflowSpec, states: dict[str, StateInfo]) -> None:
-    """Store each state's lineage, leaf and leaves (answered once, here)."""
-    tree = tree_of(spec.states)
-    for sid, info in list(states.items()):
-        states[sid] = replace(info, lineage=tuple(tree.lineage(sid)), leaf=tree.leaf(sid),
-                              leaves=tuple(tree.leaves(sid)))
-
-
-def _move(states: Mapping[str, StateInfo], source: str, to: str
-          ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """States exited and entered when a transition declared `-> to` fires in leaf `source`."""
-    if source == to:
-        return (), ()
-    up, down = states[source].lineage, states[states[to].leaf].lineage
-    # Above the transition's target stage (or the common ancestor) nothing is left.
-    shared = set(up[up.index(to) + 1:]) if to in up else set(up) & set(down)
-    return (tuple(s for s in up if s not in shared),
-            tuple(s for s in reversed(down) if s not in shared))
-
-
 def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkflow:
     """Compile a checked spec into a shared, immutable workflow."""
-    states: dict[str, StateInfo] = {}
-    config = _flatten(spec.states, None, "", states)
-    _tree(spec, states)
+    specs: dict[str, StateSpec] = {}
+    config = _configuration(spec.states, specs)
     initial = next((sid for sid, s in spec.states.items() if s.initial), None)
     if initial is None:
         raise DefinitionError(f"workflow '{spec.id}' has no initial state")
-    top_open = [s.id for s in states.values() if s.parent is None and not s.final]
-    compiled = tuple(_compile_transition(i, spec, t, states, top_open)
+    top_open = [sid for sid, s in spec.states.items() if not s.final]
+    below = _below(spec.states)
+    sources = [_sources(t, top_open) for t in spec.transitions]
+    compiled = tuple(_compile_transition(i, spec, t, sources[i], below, specs)
                      for i, t in enumerate(spec.transitions))
-    machine = _Machine(
-        model=None, states=config, initial=initial, auto_transitions=False,
-        transitions=[
-            {"trigger": c.trigger, "source": [states[s].path for s in _sources(c.spec, top_open)],
-             "dest": states[c.spec.to].path}
-            for c in compiled
-        ],
-    )
-    table = _lookup_table(machine, states, compiled, top_open)
+    paths = _paths(spec.states, "")
+    edges = [Edge(c.trigger, tuple(paths[s] for s in sources[c.index]), paths[c.spec.to], c)
+             for c in compiled]
+    machine = build_machine(config, initial, edges)
+    shaped = structure(machine, edges)
+    states = {sid: StateInfo(sid, shaped.path[sid], specs[sid],
+                             shaped.lineage[sid][1] if len(shaped.lineage[sid]) > 1 else None,
+                             tuple(specs[sid].states), shaped.lineage[sid], shaped.leaf[sid],
+                             shaped.leaves[sid])
+              for sid in shaped.path}
+    table = shaped.table
     automatic = {
         sid: tuple(t for trig in dict.fromkeys(c.trigger for c in compiled if c.spec.automatic)
                    for t in table.get((sid, trig), ()) if t.spec.automatic)
@@ -332,16 +303,32 @@ def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkf
     }
     params = {name: p.default for name, p in spec.parameters.items()}
     priority = compile_expression(spec.priority, scope_of(spec)) if spec.priority else None
-    exits = {(sid, t.spec.to): _move(states, sid, t.spec.to)
-             for (sid, _), found in table.items() if not states[sid].children
-             for t in found}
     return CompiledWorkflow(
         spec=spec, content_hash=content_hash(source_text), machine=machine, states=states,
         transitions=compiled, table=table, automatic=automatic, initial=initial,
         priority=priority, param_defaults=params,
         triggers=tuple(dict.fromkeys(c.trigger for c in compiled)),
-        trigger_titles=_trigger_titles(compiled), exits=exits,
+        trigger_titles=_trigger_titles(compiled), structure=shaped,
     )
+
+
+def _paths(states: Mapping[str, StateSpec], prefix: str) -> dict[str, str]:
+    """Each state's address in the machine (`stage.step`)."""
+    found: dict[str, str] = {}
+    for sid, spec in states.items():
+        found[sid] = f"{prefix}{sid}"
+        found.update(_paths(spec.states, f"{prefix}{sid}."))
+    return found
+
+
+def _below(states: Mapping[str, StateSpec]) -> dict[str, tuple[str, ...]]:
+    """Each state and every state nested in it (whose checklists its transitions see)."""
+    found: dict[str, tuple[str, ...]] = {}
+    for sid, spec in states.items():
+        inner = _below(spec.states)
+        found.update(inner)
+        found[sid] = (sid, *(s for child in spec.states for s in inner[child]))
+    return found
 
 
 def _trigger_titles(compiled: tuple[CompiledTransition, ...]) -> dict[str, Label | None]:
@@ -351,32 +338,3 @@ def _trigger_titles(compiled: tuple[CompiledTransition, ...]) -> dict[str, Label
         if titles.get(c.trigger) is None:
             titles[c.trigger] = c.spec.title
     return titles
-
-
-def _lookup_table(machine: Any, states: Mapping[str, StateInfo],
-                  compiled: tuple[CompiledTransition, ...], top_open: list[str],
-                  ) -> dict[tuple[str, str], tuple[CompiledTransition, ...]]:
-    """(state, trigger) -> candidate transitions, read off the machine.
-
-    A nested state inherits its ancestors' transitions, innermost first, as the
-    hierarchical machine resolves them; among transitions declared on the same source the
-    definition's order decides, so a designer can write guarded alternatives.
-    """
-    by_edge: dict[tuple[str, str, str], list[CompiledTransition]] = {}
-    for c in compiled:
-        for s in _sources(c.spec, top_open):
-            by_edge.setdefault((c.trigger, states[s].path, states[c.spec.to].path), []).append(c)
-    declared: dict[str, list[tuple[str, CompiledTransition]]] = {}
-    for trigger, event in machine.events.items():
-        for path, edges in event.transitions.items():
-            for edge in edges:
-                for c in by_edge.get((trigger, path, edge.dest), []):
-                    declared.setdefault(path, []).append((trigger, c))
-    table: dict[tuple[str, str], list[CompiledTransition]] = {}
-    for sid, info in states.items():
-        for ancestor in info.lineage:
-            for trigger, c in declared.get(states[ancestor].path, []):
-                found = table.setdefault((sid, trigger), [])
-                if all(c is not other for other in found):
-                    found.append(c)
-    return {key: tuple(found) for key, found in table.items()}

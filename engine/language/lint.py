@@ -99,22 +99,6 @@ class Index:
         return Tree({sid: node.parent for sid, node in self.states.items()},
                     {sid: node.children for sid, node in self.states.items()}, initial)
 
-    def lineage(self, state: str) -> list[str]:
-        """`state` and its ancestors, innermost first."""
-        return self.tree.lineage(state)
-
-    def entry_chain(self, state: str) -> list[str]:
-        """`state` and the initial steps a case enters below it, outermost first."""
-        return self.tree.entry_chain(state)
-
-    def leaf(self, state: str) -> str:
-        """The state a case rests in when it enters `state`."""
-        return self.tree.leaf(state)
-
-    def subtree(self, state: str) -> Iterator[str]:
-        """`state` and every state nested in it."""
-        return self.tree.subtree(state)
-
     @property
     def initial(self) -> str | None:
         return next((s.id for s in self.states.values()
@@ -306,8 +290,8 @@ def _check_timer_trigger(index: Index, node: StateNode, timer: TimerSpec, where:
         report.error("timer_trigger_undefined", (*where, "trigger"), trigger=trigger,
                      suggestion=did_you_mean(trigger, sources_by_trigger))
         return
-    resting = [s for s in index.subtree(node.id) if not index.states[s].children] or [node.id]
-    if not any(s in sources for leaf in resting for s in index.lineage(leaf)):
+    resting = [s for s in index.tree.subtree(node.id) if not index.states[s].children] or [node.id]
+    if not any(s in sources for leaf in resting for s in index.tree.lineage(leaf)):
         report.error("timer_trigger_not_from_state", (*where, "trigger"), trigger=trigger,
                      state=node.id)
 
@@ -497,7 +481,7 @@ def check_expressions(index: Index, report: Reporter) -> None:
 
     def items_below(state: str) -> set[str]:
         if state not in checklists:
-            checklists[state] = {item for s in index.subtree(state)
+            checklists[state] = {item for s in index.tree.subtree(state)
                                  for item in index.states[s].spec.checklist}
         return checklists[state]
 
@@ -588,7 +572,7 @@ def check_automatic_cycles(index: Index, report: Reporter) -> None:
 
     def leaves(state: str) -> list[str]:
         if state not in leaves_below:
-            leaves_below[state] = [s for s in index.subtree(state)
+            leaves_below[state] = [s for s in index.tree.subtree(state)
                                    if not index.states[s].children and not index.states[s].final]
         return leaves_below[state]
 
@@ -596,7 +580,7 @@ def check_automatic_cycles(index: Index, report: Reporter) -> None:
     for edge in index.edges:
         if not edge.spec.automatic or edge.target is None:
             continue
-        destination = index.leaf(edge.target)
+        destination = index.tree.leaf(edge.target)
         for source in edge.sources:
             if index.states[source].final:
                 continue
@@ -706,7 +690,7 @@ def reachable_states(index: Index) -> set[str]:
     queue: deque[str] = deque()
 
     def enter(state: str) -> None:
-        for s in (*index.lineage(state), *index.entry_chain(state)):
+        for s in (*index.tree.lineage(state), *index.tree.entry_chain(state)):
             if s not in reached:
                 reached.add(s)
                 queue.append(s)
@@ -765,26 +749,19 @@ def warn_no_way_out(index: Index, report: Reporter) -> None:
     for edge in index.edges:
         if edge.target is None:
             continue
-        leaf = index.leaf(edge.target)
+        leaf = index.tree.leaf(edge.target)
         for source in edge.sources:
             if not index.states[source].final:
                 targets_from.setdefault(source, set()).add(leaf)
-    lineages: dict[str, frozenset[str]] = {}
-
-    def lineage(state: str) -> frozenset[str]:
-        if state not in lineages:
-            lineages[state] = frozenset(index.lineage(state))
-        return lineages[state]
-
     exits: set[str] = set()
     for source, leaves in targets_from.items():
         for leaf in leaves:
-            exits.update(s for s in index.lineage(source) if s not in lineage(leaf))
+            exits.update(s for s in index.tree.lineage(source) if s not in index.tree.lineage(leaf))
     for node in index.states.values():
         if node.final or node.id in exits:
             continue
-        ancestors = index.lineage(node.id)[1:]
-        inherited = any(node.id not in lineage(leaf)
+        ancestors = index.tree.lineage(node.id)[1:]
+        inherited = any(node.id not in index.tree.lineage(leaf)
                         for a in ancestors for leaf in targets_from.get(a, ()))
         if not inherited:
             report.warning("no_way_out", node.path, at="key", state=node.id)
