@@ -58,15 +58,19 @@ def attach_service_key(engine: Engine, chain_key: str | None, data_dir: Any) -> 
 
 def seal_heads(engine: Engine, key: ChainKey, *, only_unsealed: bool,
                previous: ChainKey | None = None) -> int:
-    """Seal stored heads with `key`: those without a seal (`only_unsealed`), or every one
-    whose seal `previous` vouches for (a rotation; any other is left as it is and counted
-    out). Returns how many were sealed."""
+    """Seal stored heads with `key`, the operations log's too (`engine.audit.oplog`):
+    those without a seal (`only_unsealed`), or every one whose seal `previous` vouches for
+    (a rotation; any other is left as it is and counted out). Returns how many case heads
+    were sealed."""
     sealed = 0
     after: str | None = None
     while True:
         with read_connection(engine) as connection:
             page = repo.case_heads(connection, after=after, limit=PAGE)
         if not page:
+            from engine.audit.oplog import seal_log_head
+
+            seal_log_head(engine, key, only_unsealed=only_unsealed, previous=previous)
             return sealed
         after = page[-1]["id"]
         updates = []

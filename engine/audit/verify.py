@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
 from engine.audit.guards import guard_breaks
+from engine.audit.oplog import log_breaks
 from engine.audit.projection import (
     Defaults,
     IsFinal,
@@ -53,13 +54,15 @@ _DEFINITIONS = sa.table("workflow_definitions", sa.column("id"), sa.column("vers
 
 def verify(engine: Engine, case_id: str | None = None) -> list[ChainBreak]:
     """The first break of every case whose history no longer matches (empty: all intact),
-    after any append-only guard of the database that is missing (`engine.audit.guards`).
+    after any append-only guard of the database that is missing (`engine.audit.guards`)
+    and the first break of the operations log's chain (`engine.audit.oplog`).
 
     With `case_id`, only that case (a missing case is reported as a break with seq None).
     """
-    breaks: list[ChainBreak] = guard_breaks(engine) if case_id is None else []
     registry = StoredWorkflows(engine)
     is_final, defaults, key = finality(registry), field_defaults(registry), key_of(engine)
+    breaks: list[ChainBreak] = (guard_breaks(engine) + log_breaks(engine, key)
+                                if case_id is None else [])
     with read_connection(engine) as connection:
         if case_id is not None:
             heads = [r for r in repo.case_rows(connection, [case_id])]

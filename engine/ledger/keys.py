@@ -38,6 +38,7 @@ from engine.ledger.chain import canonical_json
 
 KEY_FILE = "chain.key"
 _DOMAIN = b"hatchery:head:v1\n"
+_LOG_DOMAIN = b"hatchery:operations-head:v1\n"
 _ATTACHED: weakref.WeakKeyDictionary[Engine, ChainKey] = weakref.WeakKeyDictionary()
 
 
@@ -77,6 +78,14 @@ class ChainKey:
     def holds(self, seal: str | None, case_id: str, head_hash: str, event_count: int) -> bool:
         return seal is not None and hmac.compare_digest(
             seal, self.seal(case_id, head_hash, event_count))
+
+    def seal_log(self, head_hash: str, entries: int) -> str:
+        """The seal of the operations log's head (engine/ledger/oplog.py)."""
+        message = _LOG_DOMAIN + canonical_json([head_hash, int(entries)])
+        return f"{self.id}:{hmac.new(self.secret, message, hashlib.sha256).hexdigest()}"
+
+    def holds_log(self, seal: str | None, head_hash: str, entries: int) -> bool:
+        return seal is not None and hmac.compare_digest(seal, self.seal_log(head_hash, entries))
 
 
 def load(configured: str | None, data_dir: Path, *, create: bool = True

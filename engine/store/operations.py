@@ -3,7 +3,9 @@
 Exports, verifications and checkpoints, token creation and revocation, definition uploads,
 migrations, and refused attempts to change a case (who tried what, and why it was
 refused) are kept here, outside the cases' own chains since no case changed. The table
-refuses UPDATE and DELETE (migration 0006), so the log only grows.
+refuses UPDATE and DELETE (migration 0006), so the log only grows, and its entries are
+chained and their head sealed (engine/ledger/oplog.py, migration 0008_operations_chain),
+so an edit made around the triggers shows at the next verify.
 
 An entry may name a community (the scope it concerns); entries without one concern the
 whole installation and are shown only to readers of every community.
@@ -19,13 +21,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from engine.ledger import keys, oplog
 from engine.observability import REQUEST_ID
 from engine.store.db import read_connection, write_connection
-from engine.store.tables import Operation
+from engine.store.tables import Operation, OperationsLogHead
 
 __all__ = ["OUTCOMES", "OperationView", "list_operations", "record", "record_in"]
 
 OPERATIONS = Operation.__table__  # type: ignore[attr-defined]
+HEAD = OperationsLogHead.__table__  # type: ignore[attr-defined]
 OUTCOMES = ("done", "refused")
 MAX_LIMIT = 1000
 
@@ -59,12 +63,28 @@ def record_in(connection: Connection, *, actor: str, action: str, at: datetime,
     or neither does)."""
     if outcome not in OUTCOMES:
         raise ValueError(f"outcome must be one of {OUTCOMES}, got {outcome!r}")
-    connection.execute(OPERATIONS.insert(), {
+    entry = {
         "at": at, "actor": actor[:200], "action": action[:64], "outcome": outcome,
         "target": None if target is None else target[:200], "community": community,
-        "detail": dict(detail or {}),
+        "detail": oplog.plain_detail(detail),
         # The HTTP request the entry was made for, if any (engine.observability).
-        "request_id": REQUEST_ID.get()})
+        "request_id": REQUEST_ID.get()}
+    # The head row is locked first (FOR UPDATE; SQLite's writer holds the file), so the
+    # entries are chained one writer at a time (engine/ledger/oplog.py).
+    head = connection.execute(sa.select(HEAD).where(HEAD.c.id == 1).with_for_update()
+                              ).mappings().first()
+    if head is None:  # a schema before 0008_operations_chain
+        connection.execute(OPERATIONS.insert(), entry)
+        return
+    digest = oplog.entry_hash(head["head_hash"], entry)
+    entry_id = connection.execute(
+        OPERATIONS.insert().returning(OPERATIONS.c.id),
+        {**entry, "prev_hash": head["head_hash"], "hash": digest}).scalar_one()
+    entries = int(head["entries"]) + 1
+    key = keys.key_of(connection.engine)
+    connection.execute(sa.update(HEAD).where(HEAD.c.id == 1).values(
+        entries=entries, last_id=entry_id, head_hash=digest,
+        head_seal=None if key is None else key.seal_log(digest, entries)))
 
 
 def list_operations(engine: Engine, *, community_prefix: str | None = None,

@@ -37,6 +37,7 @@ __all__ = [
     "Event",
     "IdempotencyRecord",
     "Operation",
+    "OperationsLogHead",
     "SavedFilter",
     "Timer",
     "UTCDateTime",
@@ -333,6 +334,23 @@ class Operation(SQLModel, table=True):
     detail: dict[str, Any] = Field(sa_column=sa.Column(JSONType, nullable=False))
     # The HTTP request the entry was made for (X-Request-ID); migration 0030.
     request_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
+    # The chain over the log (engine/ledger/oplog.py); migration 0008_operations_chain.
+    prev_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
+    hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
+
+
+class OperationsLogHead(SQLModel, table=True):
+    """The one row that guards the end of the operations log's chain: how many entries, the
+    last one's id and hash, sealed with the chain key. Writers lock it before appending, so
+    the chain cannot fork (migration 0008_operations_chain)."""
+
+    __tablename__ = "operations_head"
+
+    id: int = Field(sa_column=sa.Column(sa.Integer(), primary_key=True, autoincrement=False))
+    entries: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
+    last_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
+    head_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
+    head_seal: str | None = Field(default=None, sa_column=sa.Column(sa.String(80)))
 
 
 
