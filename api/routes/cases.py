@@ -22,9 +22,8 @@ from fastapi import Path as PathParam
 
 from api.assignees import is_candidate
 from api.deps import Acting, Context, Reader
-from api.edge import StrictJsonRoute
 from api.errors import invalid, precondition_failed
-from api.routes.common import CASE_ID, out_of_scope, problems, scope_prefix
+from api.routes.common import CASE_ID, ApiRoute, out_of_scope, problems, scope_prefix
 from api.schemas import (
     ActionsPublic,
     AssignmentRequest,
@@ -42,7 +41,7 @@ from api.schemas import (
 from api.security import Principal, valid_community
 from engine.errors import Conflict
 
-router = APIRouter(prefix="/cases", tags=["cases"], route_class=StrictJsonRoute)
+router = APIRouter(prefix="/cases", tags=["cases"], route_class=ApiRoute)
 
 IfMatch = Annotated[str | None, Header(
     alias="If-Match", max_length=100,

@@ -8,9 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from api.deps import Auditing, Context, Reader
-from api.edge import Instant, StrictJsonRoute
+from api.edge import Instant
 from api.errors import invalid
-from api.routes.common import CASE_ID, problems, scope_prefix
+from api.routes.common import CASE_ID, ApiRoute, problems, scope_prefix
 from api.schemas import EventPublic, EventsPublic
 from engine.audit.conditions import (
     TypedConditionError,
@@ -22,7 +22,7 @@ from engine.audit.exports import KINDS
 from engine.audit.filters import ConditionError, InputCondition
 from engine.store.tables import EVENT_KINDS
 
-router = APIRouter(tags=["history"], route_class=StrictJsonRoute)
+router = APIRouter(tags=["history"], route_class=ApiRoute)
 
 
 def as_utc(moment: datetime | None) -> datetime | None:

@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import Reader
-from api.edge import Instant, StrictJsonRoute
-from api.routes.common import problems, scope_prefix
+from api.edge import Instant
+from api.routes.common import ApiRoute, problems, scope_prefix
 from api.routes.history import as_utc
 from api.schemas import TimerPublic, TimersPublic
 
-router = APIRouter(tags=["timers"], route_class=StrictJsonRoute)
+router = APIRouter(tags=["timers"], route_class=ApiRoute)
 
 
 @router.get("/timers", summary="Timers of the cases in scope, soonest due first",

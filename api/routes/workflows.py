@@ -9,9 +9,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import Response
 
 from api.deps import Designer, Reader
-from api.edge import StrictJsonRoute
 from api.errors import diagnostics_json, invalid
-from api.routes.common import WORKFLOW_ID, problems
+from api.routes.common import WORKFLOW_ID, ApiRoute, problems
 from api.schemas import (
     DiagnosticPublic,
     RejectedDefinitionPublic,
@@ -31,7 +30,7 @@ from engine.language.diagnostics import render
 from engine.language.spec import as_text
 from engine.service import CaseService
 
-router = APIRouter(prefix="/workflows", tags=["workflows"], route_class=StrictJsonRoute)
+router = APIRouter(prefix="/workflows", tags=["workflows"], route_class=ApiRoute)
 
 YAML_EXAMPLE = """id: leave_request
 version: 1.0.0
