@@ -21,7 +21,7 @@ from engine.audit.filters import InputCondition
 from engine.core.decision import TimerPlan
 from engine.language import untrusted
 from engine.ledger import keys
-from engine.store import tables
+from engine.store import tables, work_queue
 from engine.store.input_match import input_match
 
 cases = tables.Case.__table__  # type: ignore[attr-defined]
@@ -629,8 +629,9 @@ def list_cases(connection: Connection, *, workflow_id: str | None, state: str | 
         query = query.where(cases.c.state == state)
     if status is not None:
         query = query.where(cases.c.status == status)
-    if community_prefix:
-        query = query.where(community_scope(cases.c.community, community_prefix))
+    scope = community_scope(cases.c.community, community_prefix) if community_prefix else None
+    if scope is not None:
+        query = query.where(scope)
     if overdue is not None:
         query = query.where(cases.c.overdue == overdue)
     if text:
@@ -640,8 +641,16 @@ def list_cases(connection: Connection, *, workflow_id: str | None, state: str | 
             title = sa.and_(title, sa.tuple_(cases.c.workflow_id, cases.c.workflow_version)
                             .not_in(list(hidden_titles)))
         query = query.where(sa.or_(title, cases.c.id == text))
-    if order == "priority":
+    if order == "priority" and not (text or assignee is not None or follow_up_by is not None) \
+            and (scope is None or work_queue.broad(connection, scope)):
+        # A broad queue is walked in queue order; a narrow one is read and sorted.
         keys: tuple[Any, ...] = (cases.c.priority, cases.c.created_at, cases.c.id)
+        after = decode_cursor(cursor, (float, datetime, str)) if cursor is not None else None
+        rows = work_queue.by_priority(connection, query, limit + 1,
+                                      None if after is None else (after[0], after[1], after[2]))
+        return _page(rows, limit, keys)
+    if order == "priority":
+        keys = (cases.c.priority, cases.c.created_at, cases.c.id)
         if cursor is not None:
             p, c, i = decode_cursor(cursor, (float, datetime, str))
             query = query.where(sa.or_(
@@ -658,12 +667,14 @@ def list_cases(connection: Connection, *, workflow_id: str | None, state: str | 
                 cases.c.updated_at < u,
                 sa.and_(cases.c.updated_at == u, cases.c.id < i)))
         query = query.order_by(cases.c.updated_at.desc(), cases.c.id.desc())
-    rows = list(connection.execute(query.limit(limit + 1)).mappings())
-    following = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        following = encode_cursor([rows[-1][k.name] for k in keys])
-    return rows, following
+    return _page(list(connection.execute(query.limit(limit + 1)).mappings()), limit, keys)
+
+
+def _page(rows: list[Row], limit: int, keys: tuple[Any, ...]) -> tuple[list[Row], str | None]:
+    """A page of `limit` rows (of `limit + 1` read) and the cursor after its last."""
+    if len(rows) <= limit:
+        return rows, None
+    return rows[:limit], encode_cursor([rows[limit - 1][k.name] for k in keys])
 
 
 def _event_page(connection: Connection, query: sa.Select[Any], *,
