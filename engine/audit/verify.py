@@ -45,24 +45,30 @@ from engine.store import repository as repo
 from engine.store.db import read_connection
 from engine.store.tables import EVENT_FIELDS
 
-__all__ = ["EVENT_FIELDS", "checkpoint", "checkpoint_breaks", "verify", "verify_checkpoint"]
+__all__ = ["EVENT_FIELDS", "checkpoint", "checkpoint_breaks", "heads", "verify",
+           "verify_checkpoint"]
 
 PAGE = 500
 _DEFINITIONS = sa.table("workflow_definitions", sa.column("id"), sa.column("version"),
                         sa.column("source_text"))
 
 
-def verify(engine: Engine, case_id: str | None = None) -> list[ChainBreak]:
-    """The first break of every case whose history no longer matches (empty: all intact),
-    after any append-only guard of the database that is missing (`engine.audit.guards`)
-    and the first break of the operations log's chain (`engine.audit.oplog`).
+def verify(engine: Engine, case_id: str | None = None,
+           community_prefix: str | None = None) -> list[ChainBreak]:
+    """The first break of every case whose history no longer matches (empty: all intact).
 
-    With `case_id`, only that case (a missing case is reported as a break with seq None).
+    The whole store (neither argument): first any append-only guard of the database that
+    is missing (`engine.audit.guards`) and the first break of the operations log's chain
+    (`engine.audit.oplog`), then every case. With `case_id`, only that case (a missing
+    case is reported as a break with seq None); with `community_prefix`, only the cases of
+    that community and those nested in it (the same check: a community's answer is the
+    whole store's restricted to it).
     """
     registry = StoredWorkflows(engine)
     is_final, defaults, key = finality(registry), field_defaults(registry), key_of(engine)
+    whole = case_id is None and not community_prefix
     breaks: list[ChainBreak] = (guard_breaks(engine) + log_breaks(engine, key)
-                                if case_id is None else [])
+                                if whole else [])
     with read_connection(engine) as connection:
         if case_id is not None:
             heads = [r for r in repo.case_rows(connection, [case_id])]
@@ -71,7 +77,7 @@ def verify(engine: Engine, case_id: str | None = None) -> list[ChainBreak]:
                                    f"Case {case_id!r} does not exist.")]
             pages: Iterator[Sequence[Mapping[Any, Any]]] = iter([heads])
         else:
-            pages = _pages(connection)
+            pages = _pages(connection, community_prefix)
         for page in pages:
             by_case: dict[str, list[Mapping[Any, Any]]] = {row["id"]: [] for row in page}
             for event in repo.events_of_cases(connection, list(by_case)):
@@ -115,11 +121,25 @@ def _compiled(text: str) -> CompiledWorkflow | None:
         result.spec, text)
 
 
-def _pages(connection: Connection) -> Iterator[Sequence[Mapping[Any, Any]]]:
+def _pages(connection: Connection, community_prefix: str | None = None
+           ) -> Iterator[Sequence[Mapping[Any, Any]]]:
+    """Case rows (what verifying reads of them) a page at a time by id: every case, or
+    those of the community and those nested in it."""
     after: str | None = None
     columns = repo.head_columns(connection)
+    cases = repo.cases
     while True:
-        page = repo.case_heads(connection, after=after, limit=PAGE, columns=columns)
+        if community_prefix:
+            query = (sa.select(*columns)
+                     .where(sa.or_(cases.c.community == community_prefix,
+                                   cases.c.community.startswith(community_prefix + "/",
+                                                                autoescape=True)))
+                     .order_by(cases.c.id).limit(PAGE))
+            if after is not None:
+                query = query.where(cases.c.id > after)
+            page: Sequence[Mapping[Any, Any]] = list(connection.execute(query).mappings())
+        else:
+            page = repo.case_heads(connection, after=after, limit=PAGE, columns=columns)
         if not page:
             return
         yield page
@@ -178,13 +198,20 @@ def _column_break(case_id: str, row: Mapping[Any, Any], body: Mapping[str, Any]
     return None
 
 
-def checkpoint(engine: Engine, clock: Clock | None = None) -> Checkpoint:
-    """Every case's head now, and one digest over them, for an auditor to keep."""
-    heads: list[tuple[str, str, int]] = []
+def heads(engine: Engine, community_prefix: str | None = None) -> list[tuple[str, str, int]]:
+    """Every case's (id, head hash, event count) now: the whole store's, or a community's."""
+    found: list[tuple[str, str, int]] = []
     with read_connection(engine) as connection:
-        for page in _pages(connection):
-            heads.extend((r["id"], r["head_hash"], r["event_count"]) for r in page)
-    return Checkpoint.take(heads, (clock or SystemClock()).now())
+        for page in _pages(connection, community_prefix):
+            found.extend((r["id"], r["head_hash"], r["event_count"]) for r in page)
+    return found
+
+
+def checkpoint(engine: Engine, clock: Clock | None = None,
+               community_prefix: str | None = None) -> Checkpoint:
+    """Every case's head now (or a community's cases'), and one digest over them, for an
+    auditor to keep. `clock` says when "now" is (the system clock if none)."""
+    return Checkpoint.take(heads(engine, community_prefix), (clock or SystemClock()).now())
 
 
 def verify_checkpoint(engine: Engine, kept: Checkpoint, *,
