@@ -37,8 +37,8 @@ from engine.core.refusals import refusal
 from engine.core.roles import migration_role, status_refusal
 from engine.core.snapshot import Actor, CaseSnapshot
 from engine.core.timer_plans import plan_timers
-from engine.definitions.registry import version_key
 from engine.errors import Refusal
+from engine.language.spec import version_key
 from engine.language.values import check_values
 from engine.timers.calendar import CalendarCoverageError, DurationError
 

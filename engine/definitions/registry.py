@@ -36,6 +36,7 @@ from engine.core.compiler import CompiledWorkflow, compile_workflow, content_has
 from engine.definitions.loader import load_file, load_text
 from engine.errors import DefinitionError, NotFound
 from engine.language.diagnostics import Diagnostic, render
+from engine.language.spec import version_key
 from engine.store import tables
 from engine.store.db import read_connection, write_connection
 from engine.store.operations import record_in
@@ -44,19 +45,6 @@ __all__ = ["Definition", "Rejection", "WorkflowRegistry", "version_key"]
 
 _definitions = tables.WorkflowDefinition.__table__  # type: ignore[attr-defined]
 _log = logging.getLogger("hatchery.workflows")
-_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
-
-
-def version_key(version: str) -> tuple[Any, ...]:
-    """Sort key of a semantic version: 1.10.0 after 1.9.0, a pre-release before its release."""
-    match = _SEMVER.match(version)
-    if match is None:
-        return (-1, -1, -1, 0, version)
-    major, minor, patch, pre = match.groups()
-    if pre is None:
-        return (int(major), int(minor), int(patch), 1, ())
-    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
-    return (int(major), int(minor), int(patch), 0, parts)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ The JSON Schema shipped for editors (`workflows/schema.json`) is generated from
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -20,7 +21,22 @@ from engine.language.patterns import compile_pattern
 IDENT_PATTERN = r"^[a-z][a-z0-9_]*$"
 SEMVER_PATTERN = r"^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-[0-9A-Za-z.-]+)?$"
 Ident = Annotated[str, Field(pattern=IDENT_PATTERN, max_length=64)]
+_SEMVER = re.compile(r"^(\d+)\.(\d+)\.(\d+)(?:-([0-9A-Za-z.-]+))?$")
 Expression = Annotated[str, Field(min_length=1, max_length=4000)]
+
+
+
+def version_key(version: str) -> tuple[Any, ...]:
+    """Sort key of a semantic version: 1.10.0 after 1.9.0, a pre-release before its release."""
+    match = _SEMVER.match(version)
+    if match is None:
+        return (-1, -1, -1, 0, version)
+    major, minor, patch, pre = match.groups()
+    if pre is None:
+        return (int(major), int(minor), int(patch), 1, ())
+    parts = tuple((0, int(p), "") if p.isdigit() else (1, 0, p) for p in pre.split("."))
+    return (int(major), int(minor), int(patch), 0, parts)
+
 
 FieldType = Literal[
     "string", "text", "integer", "number", "boolean", "date", "datetime", "enum", "list",
