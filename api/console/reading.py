@@ -7,7 +7,7 @@ the service the API uses, and leaves through the presenter that masks for the AP
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -27,6 +27,9 @@ from engine.timers.calendar import CalendarCoverageError, default_calendar
 
 STATUSES = ("active", "suspended", "closed", "all")
 VIEWS = ("mine", "unassigned", "all")
+SORTS = ("priority", "follow_up", "deadline")
+"""The queue's orders: the workflow's priority (the default), the follow-up date, the next
+deadline (`engine.store.queue_orders`)."""
 DEFAULT_STATUS = "active"
 """The queue shows records in progress unless asked for others."""
 HIDDEN_REFUSALS = frozenset({"unknown_trigger", "not_allowed_from_state"})
@@ -79,6 +82,7 @@ class QueueFilters:
     view: str = "all"
     default_view: str = "all"
     follow_up: bool = False
+    sort: str = "priority"
 
     @classmethod
     def read(cls, params: Any, workflows: list[WorkflowChoice],
@@ -90,8 +94,9 @@ class QueueFilters:
         status = params.get("status") if params.get("status") in STATUSES else DEFAULT_STATUS
         query = (params.get("q") or "").strip()[:100] or None
         view = params.get("view") if params.get("view") in VIEWS else default_view
+        sort = params.get("sort") if params.get("sort") in SORTS else "priority"
         return cls(workflow, stage, params.get("overdue") == "1", status, query, view,
-                   default_view, params.get("follow_up") == "1")
+                   default_view, params.get("follow_up") == "1", sort)
 
     def query(self, **extra: str) -> str:
         values = {"view": None if self.view == self.default_view else self.view,
@@ -99,18 +104,18 @@ class QueueFilters:
                   "overdue": "1" if self.overdue else None,
                   "follow_up": "1" if self.follow_up else None,
                   "status": None if self.status == DEFAULT_STATUS else self.status,
-                  "q": self.q, **extra}
+                  "q": self.q, "sort": None if self.sort == "priority" else self.sort,
+                  **extra}
         return urlencode({k: v for k, v in values.items() if v})
 
     def with_view(self, view: str) -> str:
         """The same filters in another view (the view tabs' links)."""
-        return QueueFilters(self.workflow, self.stage, self.overdue, self.status, self.q,
-                            view, self.default_view, self.follow_up).query()
+        return replace(self, view=view).query()
 
     @property
     def any(self) -> bool:
         return any((self.workflow, self.stage, self.overdue, self.q, self.follow_up,
-                    self.status != DEFAULT_STATUS))
+                    self.status != DEFAULT_STATUS, self.sort != "priority"))
 
     @property
     def status_filter(self) -> str | None:
@@ -210,13 +215,12 @@ class Reading:
             workflow_id=filters.workflow, state=filters.stage, community_prefix=self.scope(),
             overdue=True if filters.overdue else None, text=filters.q,
             status=filters.status_filter, pii=self.principal.sees_pii,
-            order="priority", limit=limit, cursor=cursor,
+            order=filters.sort, limit=limit, cursor=cursor,
             assignee=self.principal.name if filters.view == "mine" else None,
             unassigned=filters.view == "unassigned",
             follow_up_by=today if filters.follow_up else None)
         now = self.service.clock.now()
         due = self.service.next_due([view.id for view in views])
-        escalated = self.service.escalated([view.id for view in views])
         rows = []
         for view in views:
             public = self.presenter.case(view, self.principal, self.lang)
@@ -229,7 +233,7 @@ class Reading:
                 next_due=due.get(view.id), overdue=bool(view.overdue), community=view.community,
                 responsible=getattr(view, "assignee", None), follow_up_on=follow,
                 follow_up_due=follow is not None and follow <= today,
-                escalated=view.id in escalated))
+                escalated=view.escalated_at is not None))
         return rows, following
 
     # -- one record -----------------------------------------------------------------------

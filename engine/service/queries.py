@@ -60,14 +60,17 @@ class Queries(Door):
     def list_cases(self, *, workflow_id: str | None = None, state: str | None = None,
                    community_prefix: str | None = None, overdue: bool | None = None,
                    text: str | None = None,
-                   order: Literal["priority", "updated"] = "priority", limit: int = 50,
+                   order: Literal["priority", "updated", "follow_up", "deadline"] = "priority",
+                   limit: int = 50,
                    cursor: str | None = None, status: str | None = None, pii: bool = True,
                    assignee: str | None = None, unassigned: bool = False,
                    follow_up_by: date | None = None, escalated: bool | None = None,
                    ) -> tuple[list[CaseView], str | None]:
         """A page of cases and the cursor of the next page (None on the last).
 
-        `priority` order is a work queue: highest priority first, then oldest.
+        `priority` order is a work queue: highest priority first, then oldest;
+        `follow_up` and `deadline` put first the cases with a follow-up date or a pending
+        deadline, soonest first, then the others in queue order (`updated`: latest first).
         `community_prefix` keeps a community and everything under it; `status` keeps
         active, suspended or closed cases; `escalated` those escalated (or not) since they
         entered their current state. Without `pii`, `text` does not search the titles the

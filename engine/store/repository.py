@@ -21,7 +21,7 @@ from engine.audit.filters import InputCondition
 from engine.core.decision import TimerPlan
 from engine.language import untrusted
 from engine.ledger import keys
-from engine.store import tables, work_queue
+from engine.store import queue_orders, tables, work_queue
 from engine.store.input_match import input_match
 
 cases = tables.Case.__table__  # type: ignore[attr-defined]
@@ -607,7 +607,7 @@ def community_scope(column: Any, prefix: str) -> Any:
 
 def list_cases(connection: Connection, *, workflow_id: str | None, state: str | None,
                community_prefix: str | None, overdue: bool | None, text: str | None,
-               order: Literal["priority", "updated"], limit: int,
+               order: Literal["priority", "updated", "follow_up", "deadline"], limit: int,
                cursor: str | None, status: str | None = None,
                hidden_titles: Sequence[tuple[str, str]] = (),
                assignee: str | None = None, unassigned: bool = False,
@@ -641,32 +641,18 @@ def list_cases(connection: Connection, *, workflow_id: str | None, state: str | 
             title = sa.and_(title, sa.tuple_(cases.c.workflow_id, cases.c.workflow_version)
                             .not_in(list(hidden_titles)))
         query = query.where(sa.or_(title, cases.c.id == text))
-    if order == "priority" and not (text or assignee is not None or follow_up_by is not None) \
-            and (scope is None or work_queue.broad(connection, scope)):
+    if order != "updated":
         # A broad queue is walked in queue order; a narrow one is read and sorted.
-        keys: tuple[Any, ...] = (cases.c.priority, cases.c.created_at, cases.c.id)
-        after = decode_cursor(cursor, (float, datetime, str)) if cursor is not None else None
-        rows = work_queue.by_priority(connection, query, limit + 1,
-                                      None if after is None else (after[0], after[1], after[2]))
-        return _page(rows, limit, keys)
-    if order == "priority":
-        keys = (cases.c.priority, cases.c.created_at, cases.c.id)
-        if cursor is not None:
-            p, c, i = decode_cursor(cursor, (float, datetime, str))
-            query = query.where(sa.or_(
-                cases.c.priority < p,
-                sa.and_(cases.c.priority == p, sa.or_(
-                    cases.c.created_at > c,
-                    sa.and_(cases.c.created_at == c, cases.c.id > i)))))
-        query = query.order_by(cases.c.priority.desc(), cases.c.created_at, cases.c.id)
-    else:
-        keys = (cases.c.updated_at, cases.c.id)
-        if cursor is not None:
-            u, i = decode_cursor(cursor, (datetime, str))
-            query = query.where(sa.or_(
-                cases.c.updated_at < u,
-                sa.and_(cases.c.updated_at == u, cases.c.id < i)))
-        query = query.order_by(cases.c.updated_at.desc(), cases.c.id.desc())
+        walk = not (text or assignee is not None or follow_up_by is not None) and (
+            scope is None or work_queue.broad(connection, scope))
+        return queue_orders.page(connection, order, query, limit, cursor, walk)
+    keys = (cases.c.updated_at, cases.c.id)
+    if cursor is not None:
+        u, i = decode_cursor(cursor, (datetime, str))
+        query = query.where(sa.or_(
+            cases.c.updated_at < u,
+            sa.and_(cases.c.updated_at == u, cases.c.id < i)))
+    query = query.order_by(cases.c.updated_at.desc(), cases.c.id.desc())
     return _page(list(connection.execute(query.limit(limit + 1)).mappings()), limit, keys)
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import Connection, RowMapping
 
 from engine.store import tables
 
-__all__ = ["BROAD", "BUDGET", "broad", "by_priority"]
+__all__ = ["BROAD", "BUDGET", "after", "broad", "by_priority", "sorted_from"]
 
 cases = tables.Case.__table__  # type: ignore[attr-defined]
 BUDGET = 1000
@@ -46,7 +46,8 @@ def broad(connection: Connection, scope: Any) -> bool:
                 .scalar_one() >= BROAD)
 
 
-def _after(position: Position) -> Any:
+def after(position: Position) -> Any:
+    """Cases after `position` in its priority level."""
     level, created, case_id = position
     if created is None or case_id is None:
         return cases.c.priority == level
@@ -64,12 +65,15 @@ def _next_level(connection: Connection, below: float | None) -> float | None:
     return None if found is None else float(found)
 
 
-def _sorted_rest(connection: Connection, filtered: sa.Select[Any], position: Position,
-                 need: int) -> list[RowMapping]:
-    """The rest of the page by the sorted query, from `position` on."""
-    query = filtered.where(sa.or_(_after(position), cases.c.priority < position[0]))
+def sorted_from(connection: Connection, filtered: sa.Select[Any], want: int,
+                position: Position | None) -> list[RowMapping]:
+    """Up to `want` rows in queue order after `position` (from the start without one), by
+    the sorted query: what a narrow queue is read by, and the rest of a walk's page."""
+    query = filtered
+    if position is not None:
+        query = query.where(sa.or_(after(position), cases.c.priority < position[0]))
     query = query.order_by(cases.c.priority.desc(), cases.c.created_at, cases.c.id)
-    return list(connection.execute(query.limit(need)).mappings())
+    return list(connection.execute(query.limit(want)).mappings())
 
 
 def by_priority(connection: Connection, filtered: sa.Select[Any], want: int,
@@ -84,8 +88,8 @@ def by_priority(connection: Connection, filtered: sa.Select[Any], want: int,
     walked, window = 0, FIRST_WINDOW
     while len(found) < want:
         if walked >= BUDGET:
-            return found + _sorted_rest(connection, filtered, position, want - len(found))
-        walk = (sa.select(cases.c.created_at, cases.c.id).where(_after(position))
+            return found + sorted_from(connection, filtered, want - len(found), position)
+        walk = (sa.select(cases.c.created_at, cases.c.id).where(after(position))
                 .order_by(cases.c.created_at, cases.c.id).limit(window))
         keys = list(connection.execute(walk))
         if keys:
