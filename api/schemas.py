@@ -441,7 +441,8 @@ class TimerPublic(Public):
 
     id: int
     case_id: str
-    state: str = Field(description="The state that armed it.")
+    state: str = Field(description="The state of the case that armed it (as a case's "
+                       "`state`; `status` is the timer's own).")
     timer_id: str = Field(description="The timer's id in the definition.")
     due_at: datetime
     action: str = Field(description="fire, mark_overdue or escalate.")

@@ -83,7 +83,8 @@ def list_timers(
         "--due-before", help="Only timers due before this ISO date or datetime "
                              "(China time unless a zone is given).")] = None,
     state: Annotated[str, typer.Option(
-        "--state", help="pending, claimed (being fired), paused, fired, cancelled or all.")]
+        "--status", "--state", help="The timer's status: pending, claimed (being fired), "
+                                    "paused, fired, cancelled or all.")]
         = "pending",
     limit: Annotated[int, typer.Option("--limit", min=1, max=1000)] = 100,
     lang: Annotated[str, typer.Option("--lang", help="zh or en (titles and words).")]
@@ -93,7 +94,7 @@ def list_timers(
 ) -> None:
     """Show timers, soonest due first (times in China time, UTC+8)."""
     if state not in STATES:
-        raise typer.BadParameter(f"use one of {', '.join(STATES)}", param_hint="--state")
+        raise typer.BadParameter(f"use one of {', '.join(STATES)}", param_hint="--status")
     before = parse_moment(due_before) if due_before else None
     try:
         shown = _fetch(case, before, None if state == "all" else state, limit,
@@ -132,7 +133,7 @@ def _fetch(case: str | None, before: datetime | None, state: str | None,
         upgrade(engine)
         clock = SystemClock()
         service = CaseService(engine, WorkflowRegistry(engine, clock), clock)
-        views, _ = service.list_timers(case_id=case, due_before=before, state=state,
+        views, _ = service.list_timers(case_id=case, due_before=before, status=state,
                                        limit=limit)
         return [_words(service, view, lang) for view in views]
     finally:

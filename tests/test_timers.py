@@ -368,7 +368,7 @@ def test_a_repeating_timer_rearms_one_period_after_its_previous_due_time(
     assert statuses == [(4, "fired"), (5, "fired"), (6, "pending")]
 
     service.fire(case.id, "stop_review", actor=CASEWORKER)
-    assert service.list_timers(case_id=case.id, state="pending")[0] == []
+    assert service.list_timers(case_id=case.id, status="pending")[0] == []
 
 
 # -- working days ----------------------------------------------------------------------------
@@ -423,7 +423,7 @@ def test_an_expired_lease_is_taken_over_and_each_timer_fires_once(
     assert sorted(c.case_id for c in claims) == sorted(c.id for c in cases)
     # The worker that claimed them dies before firing. Its lease is respected...
     assert fire_due(service, clock, worker_id="survivor") == []
-    claimed, _ = service.list_timers(state="claimed")
+    claimed, _ = service.list_timers(status="claimed")
     assert {t.claimed_by for t in claimed} == {"crashed"}
     # ...until it expires; then another worker takes the timers over.
     clock.advance(61 * SECOND)
@@ -481,15 +481,36 @@ def test_list_timers_filters_by_case_due_time_and_state(service: CaseService,
         [(one.id, "overdue"), (two.id, "overdue")])
     clock.advance(10 * DAY)
     drain(service, clock)
-    assert len(service.list_timers(state="fired")[0]) == 2
-    assert len(service.list_timers(state="pending")[0]) == 4
-    page, cursor = service.list_timers(state="pending", limit=3)
-    rest, last = service.list_timers(state="pending", limit=3, cursor=cursor)
+    assert len(service.list_timers(status="fired")[0]) == 2
+    assert len(service.list_timers(status="pending")[0]) == 4
+    page, cursor = service.list_timers(status="pending", limit=3)
+    rest, last = service.list_timers(status="pending", limit=3, cursor=cursor)
     assert (len(page), len(rest), last) == (3, 1, None)
     assert service.list_timers(community_prefix="shanghai")[0] == []
     with pytest.raises(Refused) as caught:
-        service.list_timers(state="sleeping")
+        service.list_timers(status="sleeping")
     assert caught.value.refusal.code == "invalid_timer_state"
+
+
+def test_timers_still_to_fall_due_come_first_then_those_done_with_across_pages(
+        service: CaseService, clock: FrozenClock) -> None:
+    case = start(service).case
+    clock.advance(10 * DAY)
+    drain(service, clock)  # `overdue` fired
+    service.fire(case.id, "prepare", actor=CASEWORKER)  # escalation, expiry cancelled
+    listed = service.list_timers(case_id=case.id)[0]
+    assert [(t.timer_id, t.status) for t in listed] == [
+        ("deadline", "pending"), ("overdue", "fired"), ("escalation", "cancelled"),
+        ("expiry", "cancelled")]
+    pages, cursor = [], None
+    while True:
+        page, cursor = service.list_timers(case_id=case.id, limit=1, cursor=cursor)
+        pages.extend(page)
+        if cursor is None:
+            break
+    assert [t.id for t in pages] == [t.id for t in listed]
+    by_state = service.list_timers(case_id=case.id, state="preparing")[0]
+    assert [t.timer_id for t in by_state] == ["deadline"]
 
 
 def test_timers_list_prints_the_pending_timers_as_a_table(

@@ -291,7 +291,7 @@ class Reading:
         return str(value)
 
     def _deadlines(self, wf: CompiledWorkflow, case_id: str) -> list[Deadline]:
-        timers, _ = self.service.list_timers(case_id=case_id, state="pending", limit=20)
+        timers, _ = self.service.list_timers(case_id=case_id, status="pending", limit=20)
         now = self.service.clock.now()
         calendar = default_calendar()
         found = []

@@ -68,8 +68,8 @@ _REFUSALS: dict[str, tuple[str, str]] = {
                        "分页游标无效，请从第一页重新开始"),
     "invalid_parameter": ("the parameter override is not valid: {error}",
                           "参数设置无效：{error}"),
-    "invalid_timer_state": ("'{state}' is not a timer state: use one of {states}",
-                            "“{state}”不是计时器状态，可选：{states}"),
+    "invalid_timer_state": ("'{state}' is not a timer status: use one of {states}",
+                            "“{state}”不是期限的状态，可选：{states}"),
 }
 
 

@@ -128,23 +128,25 @@ class Queries(Door):
         return [event_view(row) for row in rows], following
 
     def list_timers(self, *, case_id: str | None = None, due_before: datetime | None = None,
-                    state: str | None = None, community_prefix: str | None = None,
-                    limit: int = 100,
-                    cursor: str | None = None) -> tuple[list[TimerView], str | None]:
-        """A page of timers, soonest due first, and the cursor of the next page.
+                    status: str | None = None, community_prefix: str | None = None,
+                    limit: int = 100, cursor: str | None = None, state: str | None = None,
+                    ) -> tuple[list[TimerView], str | None]:
+        """A page of timers, those still to fall due first (soonest first), then fired and
+        cancelled ones, and the cursor of the next page.
 
-        `state` is the timer's status: pending (waiting for its time), claimed (a worker is
-        firing it now), paused (its case is suspended), fired or cancelled. `due_before` is
-        exclusive; `community_prefix` keeps the timers of cases in a community and under it.
+        `status` is the timer's: pending (waiting for its time), claimed (a worker is
+        firing it now), paused (its case is suspended), fired or cancelled. `state` is the
+        state that armed it. `due_before` is exclusive; `community_prefix` keeps the timers
+        of cases in a community and under it.
         """
-        if state is not None and state not in TIMER_STATES:
-            raise timer_state_refusal(state)
+        if status is not None and status not in TIMER_STATES:
+            raise timer_state_refusal(status)
         with read_connection(self.engine) as connection:
             try:
                 rows, following = repo.list_timers(
-                    connection, case_id=case_id, due_before=due_before, status=state,
+                    connection, case_id=case_id, due_before=due_before, status=status,
                     community_prefix=community_prefix, now=self.clock.now(),
-                    limit=_limit(limit), cursor=cursor)
+                    limit=_limit(limit), cursor=cursor, state=state)
             except repo.CursorError as error:
                 raise _cursor_refused(cursor) from error
         return [timer_view(row) for row in rows], following

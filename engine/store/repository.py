@@ -824,17 +824,26 @@ def escalated(connection: Connection, case_ids: list[str]) -> dict[str, datetime
     return {row.id: row.at for row in connection.execute(query) if row.at is not None}
 
 
+TIMER_GROUPS = (("pending", "paused"), ("fired", "cancelled"))
+"""How timers are listed: the live ones (still to fall due) first, then those done with."""
+
+
 def list_timers(connection: Connection, *, case_id: str | None, due_before: datetime | None,
                 status: str | None, community_prefix: str | None, now: datetime,
-                limit: int, cursor: str | None) -> tuple[list[Row], str | None]:
-    """Timers soonest due first, keyset-paginated on (due_at, id).
+                limit: int, cursor: str | None, state: str | None = None
+                ) -> tuple[list[Row], str | None]:
+    """Timers still to fall due first, then fired and cancelled ones, each group soonest
+    due first; keyset-paginated on (group, due_at, id), one indexed range per group.
 
     `status` is a stored status, or `claimed`: pending with a lease still running at `now`
-    (a worker is firing it); `pending` then means pending and not claimed.
+    (a worker is firing it); `pending` then means pending and not claimed. `state` is the
+    state that armed the timer.
     """
     query = sa.select(timers)
     if case_id is not None:
         query = query.where(timers.c.case_id == case_id)
+    if state is not None:
+        query = query.where(timers.c.state == state)
     if due_before is not None:
         query = query.where(timers.c.due_at < due_before)
     leased = sa.and_(timers.c.claimed_until.is_not(None), timers.c.claimed_until >= now)
@@ -848,17 +857,27 @@ def list_timers(connection: Connection, *, case_id: str | None, due_before: date
         scoped = sa.select(cases.c.id).where(community_scope(cases.c.community,
                                                              community_prefix))
         query = query.where(timers.c.case_id.in_(scoped))
+    first, after = 0, None
     if cursor is not None:
-        d, i = decode_cursor(cursor, (datetime, int))
-        query = query.where(sa.or_(timers.c.due_at > d,
-                                   sa.and_(timers.c.due_at == d, timers.c.id > i)))
-    query = query.order_by(timers.c.due_at, timers.c.id).limit(limit + 1)
-    rows = list(connection.execute(query).mappings())
+        first, d, i = decode_cursor(cursor, (int, datetime, int))
+        if not 0 <= first < len(TIMER_GROUPS):
+            raise CursorError("no such group")
+        after = sa.or_(timers.c.due_at > d, sa.and_(timers.c.due_at == d, timers.c.id > i))
+    found: list[tuple[int, Row]] = []
+    for group in range(first, len(TIMER_GROUPS)):
+        page = query.where(timers.c.status.in_(TIMER_GROUPS[group]))
+        if after is not None and group == first:
+            page = page.where(after)
+        page = page.order_by(timers.c.due_at, timers.c.id).limit(limit + 1 - len(found))
+        found.extend((group, row) for row in connection.execute(page).mappings())
+        if len(found) > limit:
+            break
     following = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        following = encode_cursor([rows[-1]["due_at"], rows[-1]["id"]])
-    return rows, following
+    if len(found) > limit:
+        found = found[:limit]
+        group, last = found[-1]
+        following = encode_cursor([group, last["due_at"], last["id"]])
+    return [row for _, row in found], following
 
 
 # ---------------------------------------------------------------------------------------

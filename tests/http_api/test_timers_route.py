@@ -46,7 +46,24 @@ def test_timers_of_another_community_are_not_found(api: Api, area: str) -> None:
 
 def test_an_unknown_timer_status_is_refused_with_422(api: Api, area: str) -> None:
     client = api.as_(["auditor"], area)
-    assert client.get("/timers", params={"state": "sleeping"}).status_code == 422
+    response = client.get("/timers", params={"status": "sleeping"})
+    assert response.status_code == 422
+    assert [e["field"] for e in response.json()["errors"]] == ["status"]
+
+
+def test_timers_filter_by_their_status_and_by_the_state_that_armed_them(
+        api: Api, area: str) -> None:
+    client = api.as_(["caseworker", "party_committee"], f"{area}/a")
+    case = start_incubation(client, f"{area}/a")
+    pending = client.get("/timers", params={"case": case["id"], "status": "pending"})
+    assert [(t["state"], t["status"]) for t in pending.json()["data"]] == [
+        (case["state"], "pending")]
+    assert client.get("/timers", params={"case": case["id"], "status": "fired"}
+                      ).json()["data"] == []
+    armed = client.get("/timers", params={"case": case["id"], "state": case["state"]})
+    assert len(armed.json()["data"]) == 1
+    assert client.get("/timers", params={"case": case["id"], "state": "elsewhere"}
+                      ).json()["data"] == []
 
 
 def test_the_running_service_marks_a_case_overdue_by_itself(tmp_path: Path) -> None:

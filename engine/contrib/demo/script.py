@@ -42,7 +42,7 @@ def advance(service: CaseService, clock: FrozenClock, to: datetime, *,
         raise ValueError(f"the clock cannot go back from {clock.now()} to {to}")
     handled = 0
     while True:
-        due, _ = service.list_timers(state="pending", due_before=to + timedelta(microseconds=1),
+        due, _ = service.list_timers(status="pending", due_before=to + timedelta(microseconds=1),
                                      limit=1)
         if not due:
             break
