@@ -92,9 +92,9 @@ def _demo_people(settings: Settings, community: str) -> None:
     from engine.access.demo import create_demo_people
     from engine.access.users import UserStore
     from engine.clock import SystemClock
-    from engine.store.db import make_engine
+    from engine.service import open_store
 
-    engine = make_engine(settings.resolved_database_url())
+    engine = open_store(settings)
     try:
         created = create_demo_people(UserStore(engine), community=community,
                                      now=SystemClock().now())

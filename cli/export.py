@@ -61,11 +61,14 @@ def export_events(
         raise typer.BadParameter("must be later than --since", param_hint="--until")
     import sqlalchemy as sa
 
+    from cli.audit import attach_configured_key
     from engine.definitions.registry import WorkflowRegistry
     from engine.store.db import make_engine
 
-    engine = make_engine(Settings().resolved_database_url())
+    settings = Settings()
+    engine = make_engine(settings.resolved_database_url())
     try:
+        attach_configured_key(engine, settings)  # the export's log entry is sealed with it
         registry = WorkflowRegistry(engine)
 
         def lookup(workflow_id: str, version: str) -> CompiledWorkflow | None:

@@ -20,12 +20,9 @@ token_app = typer.Typer(help="API tokens: create (printed once), revoke, list.",
 
 def _store() -> TokenStore:
     from engine.access.tokens import TokenStore
-    from engine.store.db import make_engine, upgrade
+    from engine.service import open_store
 
-    settings = Settings()
-    engine = make_engine(settings.resolved_database_url())
-    upgrade(engine)
-    return TokenStore(engine)
+    return TokenStore(open_store(Settings()))
 
 
 def _operator() -> str:

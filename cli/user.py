@@ -26,12 +26,9 @@ user_app = typer.Typer(help="People who sign in to the web console: create, pass
 
 def _store() -> UserStore:
     from engine.access.users import UserStore
-    from engine.store.db import make_engine, upgrade
+    from engine.service import open_store
 
-    settings = Settings()
-    engine = make_engine(settings.resolved_database_url())
-    upgrade(engine)
-    return UserStore(engine)
+    return UserStore(open_store(Settings()))
 
 
 def _operator() -> str:

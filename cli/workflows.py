@@ -19,8 +19,8 @@ import typer
 
 from cli._shell import REFUSED, Language, fail, operator_errors, tolerate_any_terminal
 from engine.definitions.registry import WorkflowRegistry
+from engine.service import open_store
 from engine.settings import Settings
-from engine.store.db import make_engine, upgrade
 
 workflows_app = typer.Typer(help="The workflows folder and the versions in use.",
                             no_args_is_help=True)
@@ -40,9 +40,7 @@ def _w(key: str, lang: str, **args: object) -> str:
 
 
 def _registry() -> WorkflowRegistry:
-    engine = make_engine(Settings().resolved_database_url())
-    upgrade(engine)
-    return WorkflowRegistry(engine)
+    return WorkflowRegistry(open_store(Settings()))
 
 
 @workflows_app.command("reload")

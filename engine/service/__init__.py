@@ -17,7 +17,7 @@ Where things are (each file names one concern):
     migrate.py      moving a case to a newer version of its workflow
     queries.py      the read side: cases, histories, actions, events, timers
     views.py        what callers see: CaseView, EventView, FireResult, TimerView, ...
-    assembly.py     `CaseService` (all of the above) and `build_service`
+    assembly.py     `CaseService` (all of the above), `build_service`, `open_store`
 
 Every decision is made by the pure core (`engine.core`): `engine.core.operations` holds
 one function per operation, (compiled workflow, case snapshot, request, actor, time,
@@ -40,7 +40,7 @@ Adding an operation (say, assigning a responsible person):
    on both databases (tests/test_service.py), and the route over real HTTP.
 """
 
-from engine.service.assembly import CaseService, build_service, verify_store
+from engine.service.assembly import CaseService, build_service, open_store, verify_store
 from engine.service.door import AUTO_ACTOR
 from engine.service.timers import TIMER_ACTOR
 from engine.service.views import CaseView, EventView, FireResult, TimerOutcome, TimerView
@@ -55,5 +55,6 @@ __all__ = [
     "TimerOutcome",
     "TimerView",
     "build_service",
+    "open_store",
     "verify_store",
 ]

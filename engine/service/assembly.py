@@ -21,7 +21,7 @@ from engine.store.partitions import ensure_partitions
 from engine.store.pool import check_capacity, pool_plan, service_engine
 from engine.timers.calendar_store import load_notices
 
-__all__ = ["CaseService", "build_service", "verify_store"]
+__all__ = ["CaseService", "build_service", "open_store", "verify_store"]
 
 
 class CaseService(Changes, AssignmentOperations, TimerFiring, Migration, Queries, Records):
@@ -29,21 +29,35 @@ class CaseService(Changes, AssignmentOperations, TimerFiring, Migration, Queries
     and the read side callers use. Thread-safe; share one per process."""
 
 
-def build_service(settings: Settings, clock: Clock | None = None, *,
-                  max_automatic_steps: int = 20) -> CaseService:
-    """The service on the configured database: engine made, schema upgraded to the
-    newest migration, shipped workflows registered (a new version only when changed)."""
+def open_store(settings: Settings, clock: Clock | None = None) -> Engine:
+    """The configured database as every writer needs it: schema upgraded to the newest
+    migration (the upgrade recorded in the operations log) and the chain key attached, so
+    that what this process writes is sealed. Every process that writes opens it here: an
+    entry written without the key leaves the operations log's head unsealed."""
     engine = service_engine(settings)
     clock = clock or SystemClock()
     try:
         before = current_revision(engine)
         upgrade(engine)
+        attach_service_key(engine, settings.chain_key, settings.data_dir)
         after = current_revision(engine)
         if after != before:
             record_operation(engine, actor="system:start", action="schema_upgrade",
                              at=clock.now(), target=after,
                              detail={"from": before, "to": after})
-        attach_service_key(engine, settings.chain_key, settings.data_dir)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def build_service(settings: Settings, clock: Clock | None = None, *,
+                  max_automatic_steps: int = 20) -> CaseService:
+    """The service on the configured database (`open_store`), shipped workflows
+    registered (a new version only when changed)."""
+    clock = clock or SystemClock()
+    engine = open_store(settings, clock)
+    try:
         check_capacity(engine, pool_plan(settings))
         ensure_partitions(engine, clock.now())
         registry = WorkflowRegistry(engine, clock)
