@@ -1,6 +1,7 @@
 """A record's history as a timeline people read: what happened (the step's title, from
 which stage to which), who did it and in which role, what they entered (under the fields'
-titles, personal data masked as in the API), their comment, and when."""
+titles, personal data masked as in the API), their comment, and when; and, among them,
+the attempts that were refused, where the person may see them (`api.console.attempts`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
+from api.console import attempts
 from api.console.i18n import TEXTS, format_date, text
 from api.console.reading import CaseDetail, Reading
 from engine.core.compiler import CompiledWorkflow
@@ -24,6 +26,8 @@ class TimelineEntry:
     at: datetime
     comment: str | None
     values: list[tuple[str, str]] = field(default_factory=list)
+    refused: str | None = None
+    """Why an attempt was refused (it changed nothing); None for what happened."""
 
 
 def _input_specs(wf: CompiledWorkflow, trigger: str | None) -> dict[str, FieldSpec]:
@@ -91,7 +95,8 @@ def timeline(reading: Reading, detail: CaseDetail,
     shown for sign-in names; a token's name is shown as it is)."""
     wf = detail.workflow
     views = reading.service.history(detail.case.id)
-    shown = people([*(view.actor for view in views),
+    tried = attempts.read(reading, detail.case.id, detail.case.created_at)
+    shown = people([*(view.actor for view in views), *(str(t["actor"]) for t in tried),
                     *(str(view.input.get(k)) for view in views if view.kind == "assignment"
                       for k in ("assignee", "previous") if view.input.get(k))])
     entries = []
@@ -105,5 +110,11 @@ def timeline(reading: Reading, detail: CaseDetail,
                                                                              event.actor)
         entries.append(TimelineEntry(what, extra, actor, event.role, event.at, event.comment,
                                      values_of(reading, version_wf, event, shown)))
+    for attempt in tried:
+        what, why = attempts.described(reading, wf, detail.case.id, attempt)
+        actor = str(attempt["actor"])
+        entries.append(TimelineEntry(what, None, shown.get(actor, actor), None, attempt["at"],
+                                     None, refused=why))
+    entries.sort(key=lambda entry: entry.at)  # stable: a refusal after its moment's events
     entries.reverse()
     return entries

@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta, timezone
 from starlette.requests import Request
 
 from api.console.texts_assignment import ASSIGNMENT_TEXTS
+from api.console.texts_attempts import ATTEMPT_TEXTS
 from api.console.texts_audit import AUDIT_TEXTS
 from api.console.texts_design import DESIGN_TEXTS
 
@@ -208,6 +209,7 @@ TEXTS: dict[str, tuple[str, str]] = {
 TEXTS.update(AUDIT_TEXTS)
 TEXTS.update(ASSIGNMENT_TEXTS)
 TEXTS.update(DESIGN_TEXTS)
+TEXTS.update(ATTEMPT_TEXTS)
 
 
 def text(key: str, lang: str, **args: object) -> str:

@@ -1,0 +1,63 @@
+"""Refused attempts on a record's timeline: the person who tried sees their own, marked
+未办成 with the reason in Chinese (in a real Chromium); a colleague without the operations
+log does not see them; an auditor sees everyone's; the record's history is unchanged."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from console.browser import action, sign_in_page
+from console.conftest import COMMUNITY, PASSWORD, Console, form_tokens
+from engine.core.decision import Actor
+
+SEED = Actor("seed.worker", frozenset({"caseworker"}))
+
+
+def _record(console: Console, name: str, community: str = COMMUNITY) -> str:
+    return str(console.app.state.service.start_case(
+        "social_org_incubation", {"name": name, "residents_need": "助老"}, actor=SEED,
+        community=community).case.id)
+
+
+def test_a_refused_attempt_is_on_the_timeline_marked_with_its_reason(
+        page: Any, console: Console) -> None:
+    case_id = _record(console, "被拒绝过的组织")
+    sign_in_page(page, console.url, console.person(display_name="林芳"), PASSWORD)
+    page.goto(console.url + f"/cases/{case_id}")
+    action(page, "select").get_by_label("否").check()
+    action(page, "select").get_by_role("button", name="选定").click()
+    page.wait_for_load_state()
+    page.goto(console.url + f"/cases/{case_id}")
+    newest = page.locator("#timeline li").first
+    assert newest.locator(".badge--refused").inner_text() == "未办成"
+    said = newest.inner_text()
+    assert "尝试办理“选定”" in said and "林芳" in said
+    assert "被拒绝：列入活动异常名录或严重违法失信名单的组织不能入选" in said
+    assert [e.kind for e in console.app.state.service.history(case_id)] == ["start"]
+
+
+def _refused_once(console: Console, case_id: str) -> str:
+    """A caseworker of the community tries to select the record without the condition."""
+    name = console.person()
+    client = console.signed_in(name)
+    page = client.get(f"/cases/{case_id}").text
+    answer = client.post(f"/cases/{case_id}/fire/select", data={
+        **form_tokens(page), "version": "1", "in-not_on_abnormal_lists": "false"})
+    assert answer.status_code == 422
+    return name
+
+
+def _refusals(html: str) -> list[str]:
+    return re.findall(r'class="timeline__refused"', html)
+
+
+def test_a_colleague_does_not_see_anothers_refused_attempt_and_an_auditor_does(
+        console: Console) -> None:
+    case_id = _record(console, "同事尝试过的组织")
+    tried = _refused_once(console, case_id)
+    assert len(_refusals(console.signed_in(tried).get(f"/cases/{case_id}").text)) == 1
+    colleague = console.signed_in(console.person())
+    assert _refusals(colleague.get(f"/cases/{case_id}").text) == []
+    auditor = console.signed_in(console.person(roles=("auditor",)))
+    assert len(_refusals(auditor.get(f"/cases/{case_id}").text)) == 1
