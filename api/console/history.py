@@ -115,6 +115,8 @@ def timeline(reading: Reading, detail: CaseDetail,
         actor = str(attempt["actor"])
         entries.append(TimelineEntry(what, None, shown.get(actor, actor), None, attempt["at"],
                                      None, refused=why))
-    entries.sort(key=lambda entry: entry.at)  # stable: a refusal after its moment's events
+    # In time order; at one same instant, a refusal before the changes (it wrote nothing,
+    # so what was done then came after it).
+    entries.sort(key=lambda entry: (entry.at, entry.refused is None))
     entries.reverse()
     return entries

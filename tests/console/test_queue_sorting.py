@@ -37,8 +37,15 @@ def test_a_caseworker_sorts_by_follow_up_date_and_the_saved_filter_keeps_it(
     area = f"{COMMUNITY}/sorted-follow-up"
     name = console.person(community=area)
     today = console.clock.now().date()
-    later, sooner = _record(console, "五天后回访", area), _record(console, "明天回访", area)
-    _record(console, "没有回访日期", area)
+    began = console.clock.now()
+    try:  # started in this order, so the queue's own order (oldest first) is this one
+        later = _record(console, "五天后回访", area)
+        console.clock.advance(timedelta(minutes=1))
+        sooner = _record(console, "明天回访", area)
+        console.clock.advance(timedelta(minutes=1))
+        _record(console, "没有回访日期", area)
+    finally:
+        console.clock.set(began)
     _follow_up(console, later, name, today + timedelta(days=5))
     _follow_up(console, sooner, name, today + timedelta(days=1))
     sign_in_page(page, console.url, name, PASSWORD)

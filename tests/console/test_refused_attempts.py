@@ -29,7 +29,7 @@ def test_a_refused_attempt_is_on_the_timeline_marked_with_its_reason(
     action(page, "select").get_by_role("button", name="选定").click()
     page.wait_for_load_state()
     page.goto(console.url + f"/cases/{case_id}")
-    newest = page.locator("#timeline li").first
+    newest = page.locator("#timeline li.timeline__refused")
     assert newest.locator(".badge--refused").inner_text() == "未办成"
     said = newest.inner_text()
     assert "尝试办理“选定”" in said and "林芳" in said
