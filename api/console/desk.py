@@ -1,7 +1,8 @@
 """The caseworker's work queue: the records in the person's scope, highest priority first
 (the workflow's priority expression: organizations with a party presence first at
-selection), then oldest; filtered by workflow, stage, overdue and a search by title;
-paged; filters a person uses often saved under a name of their own.
+selection), then oldest, or sorted by follow-up date or next deadline; filtered by
+workflow, stage, status, overdue, escalated (已督办), follow-up due and a search by title;
+paged; filters a person uses often saved under a name of their own (the sort with them).
 
 The rows come from the service's read side and leave through the API's `Presenter`, so a
 title is masked here exactly as in the API when the person lacks `pii`.

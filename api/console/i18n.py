@@ -75,6 +75,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "queue.stage": ("阶段", "Stage"),
     "queue.status": ("状态", "Status"),
     "queue.overdue_only": ("只看已逾期", "Overdue only"),
+    "queue.escalated_only": ("只看已督办", "Escalated only"),
     "queue.search": ("按名称搜索", "Search by name"),
     "queue.apply": ("筛选", "Filter"),
     "queue.clear": ("清除筛选", "Clear filters"),

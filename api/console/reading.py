@@ -83,6 +83,7 @@ class QueueFilters:
     default_view: str = "all"
     follow_up: bool = False
     sort: str = "priority"
+    escalated: bool = False
 
     @classmethod
     def read(cls, params: Any, workflows: list[WorkflowChoice],
@@ -96,13 +97,15 @@ class QueueFilters:
         view = params.get("view") if params.get("view") in VIEWS else default_view
         sort = params.get("sort") if params.get("sort") in SORTS else "priority"
         return cls(workflow, stage, params.get("overdue") == "1", status, query, view,
-                   default_view, params.get("follow_up") == "1", sort)
+                   default_view, params.get("follow_up") == "1", sort,
+                   params.get("escalated") == "1")
 
     def query(self, **extra: str) -> str:
         values = {"view": None if self.view == self.default_view else self.view,
                   "workflow": self.workflow, "stage": self.stage,
                   "overdue": "1" if self.overdue else None,
                   "follow_up": "1" if self.follow_up else None,
+                  "escalated": "1" if self.escalated else None,
                   "status": None if self.status == DEFAULT_STATUS else self.status,
                   "q": self.q, "sort": None if self.sort == "priority" else self.sort,
                   **extra}
@@ -115,7 +118,7 @@ class QueueFilters:
     @property
     def any(self) -> bool:
         return any((self.workflow, self.stage, self.overdue, self.q, self.follow_up,
-                    self.status != DEFAULT_STATUS, self.sort != "priority"))
+                    self.escalated, self.status != DEFAULT_STATUS, self.sort != "priority"))
 
     @property
     def status_filter(self) -> str | None:
@@ -218,7 +221,8 @@ class Reading:
             order=filters.sort, limit=limit, cursor=cursor,
             assignee=self.principal.name if filters.view == "mine" else None,
             unassigned=filters.view == "unassigned",
-            follow_up_by=today if filters.follow_up else None)
+            follow_up_by=today if filters.follow_up else None,
+            escalated=True if filters.escalated else None)
         now = self.service.clock.now()
         due = self.service.next_due([view.id for view in views])
         rows = []
