@@ -101,7 +101,8 @@ def test_start_case_of_an_unknown_workflow_or_version_is_not_found(
                            version="9.9.9")
 
 
-@pytest.mark.parametrize("community", ["", "/", "a//b", "*", "has space/ x"])
+@pytest.mark.parametrize("community", ["", "/", "a//b", "*", "has space/ x", "has space/x",
+                                       "a/./b", "a/../b", "/".join("abcdefghi"), "a\x00b"])
 def test_start_case_refuses_a_community_that_is_not_a_path(
         service: CaseService, engine: sa.Engine, community: str) -> None:
     error = refused(lambda: start_org(service, community=community), engine)

@@ -16,6 +16,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
 
 from engine.core.decision import Actor
 
@@ -66,6 +69,14 @@ def in_scope(scope: str, community: str) -> bool:
     """Whether `community` is `scope` itself or nested inside it."""
     return (scope == ALL_COMMUNITIES or community == scope
             or community.startswith(scope + "/"))
+
+
+def community_scope(column: Any, prefix: str) -> Any:
+    """`in_scope` as SQL: `column` is `prefix` or lies under it. A range, so an index on
+    the column serves it; the community columns are byte-ordered (collation "C" on
+    PostgreSQL), where every path under `p/` sorts between `p/` and `p0`."""
+    prefix = prefix.rstrip("/")
+    return sa.or_(column == prefix, sa.and_(column >= prefix + "/", column < prefix + "0"))
 
 
 def narrow_scope(scope: str, requested: str | None) -> str | None:

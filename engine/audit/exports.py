@@ -30,6 +30,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from engine.access.principals import community_scope
 from engine.audit.filters import InputCondition
 from engine.audit.masking import mask_fields, sensitive_names
 from engine.core.compiler import CompiledWorkflow
@@ -141,9 +142,7 @@ def _query(f: ExportFilter, after: int, last: int, limit: int) -> sa.Select[Any]
     for condition in f.conditions:
         query = query.where(input_clause(condition))
     if f.community_prefix:
-        query = query.where(sa.or_(CASES.c.community == f.community_prefix,
-                                   CASES.c.community.startswith(f.community_prefix + "/",
-                                                                autoescape=True)))
+        query = query.where(community_scope(CASES.c.community, f.community_prefix))
     return query
 
 

@@ -26,6 +26,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from engine.access.principals import community_scope
 from engine.core.compiler import CompiledWorkflow
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import NotFound, NotYetStarted
@@ -193,9 +194,7 @@ def in_state_query(workflow_id: str, states: Iterable[str], at: datetime, *,
              .order_by(e.c.case_id)
              .limit(min(max(int(limit), 1), MAX_LIMIT)))
     if community_prefix:
-        query = query.where(sa.or_(CASES.c.community == community_prefix,
-                                   CASES.c.community.startswith(community_prefix + "/",
-                                                                autoescape=True)))
+        query = query.where(community_scope(CASES.c.community, community_prefix))
     if after is not None:
         query = query.where(e.c.case_id > after)
     return query

@@ -25,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Engine
 
+from engine.access.principals import community_scope
 from engine.core.compiler import CompiledWorkflow
 from engine.definitions.registry import WorkflowRegistry
 from engine.language.spec import as_text
@@ -74,8 +75,7 @@ def _p90(values: list[float]) -> float:
 def _scoped(query: sa.Select[Any], prefix: str | None) -> sa.Select[Any]:
     if not prefix:
         return query
-    return query.where(sa.or_(CASES.c.community == prefix,
-                              CASES.c.community.startswith(prefix + "/", autoescape=True)))
+    return query.where(community_scope(CASES.c.community, prefix))
 
 
 def _events(engine: Engine, workflow_id: str, prefix: str | None, until: datetime | None

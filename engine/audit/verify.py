@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from engine.access.principals import community_scope
 from engine.audit.guards import guard_breaks
 from engine.audit.oplog import log_breaks
 from engine.audit.projection import (
@@ -131,9 +132,7 @@ def _pages(connection: Connection, community_prefix: str | None = None
     while True:
         if community_prefix:
             query = (sa.select(*columns)
-                     .where(sa.or_(cases.c.community == community_prefix,
-                                   cases.c.community.startswith(community_prefix + "/",
-                                                                autoescape=True)))
+                     .where(community_scope(cases.c.community, community_prefix))
                      .order_by(cases.c.id).limit(PAGE))
             if after is not None:
                 query = query.where(cases.c.id > after)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from collections.abc import Mapping
 from datetime import datetime
@@ -11,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from engine.access.principals import ALL_COMMUNITIES, valid_community
 from engine.core import operations as core
 from engine.core.change import Change
 from engine.core.refusals import refusal
@@ -26,14 +26,13 @@ from engine.store.db import write_connection
 
 __all__ = ["Changes", "check_community"]
 
-_COMMUNITY = re.compile(r"^[^/\s*][^/]{0,63}(?:/[^/\s*][^/]{0,63}){0,9}$")
-
 
 def check_community(community: str) -> str:
     """The community path, trimmed; `invalid_community` unless it reads like
-    district/street/community."""
+    district/street/community (`engine.access.principals.valid_community`, the one rule
+    the API, the console and the service share; `*` names every community, not one)."""
     scope = (community or "").strip().strip("/")
-    if not _COMMUNITY.fullmatch(scope):
+    if scope == ALL_COMMUNITIES or not valid_community(scope):
         raise Refused(refusal("invalid_community", {"community": community},
                               community=community))
     return scope

@@ -21,6 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, Engine
 
+from engine.access.principals import community_scope
 from engine.ledger import keys, oplog
 from engine.observability import REQUEST_ID
 from engine.store.db import read_connection, write_connection
@@ -98,9 +99,7 @@ def list_operations(engine: Engine, *, community_prefix: str | None = None,
     limit = min(max(int(limit), 1), MAX_LIMIT)
     query = sa.select(OPERATIONS).order_by(OPERATIONS.c.id).limit(limit + 1)
     if community_prefix:
-        query = query.where(sa.or_(
-            OPERATIONS.c.community == community_prefix,
-            OPERATIONS.c.community.startswith(community_prefix + "/", autoescape=True)))
+        query = query.where(community_scope(OPERATIONS.c.community, community_prefix))
     if actor is not None:
         query = query.where(OPERATIONS.c.actor == actor)
     if action is not None:

@@ -17,6 +17,7 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy import Connection, RowMapping
 
+from engine.access.principals import community_scope
 from engine.audit.filters import InputCondition
 from engine.core.decision import TimerPlan
 from engine.language import untrusted
@@ -596,13 +597,6 @@ def decode_cursor(cursor: str, kinds: Sequence[type]) -> list[Any]:
 
 def _like_escape(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def community_scope(column: Any, prefix: str) -> Any:
-    """`column` is `prefix` or lies under it: a range, so the index serves it."""
-    prefix = prefix.rstrip("/")
-    return sa.or_(column == prefix,
-                  sa.and_(column >= prefix + "/", column < prefix + "0"))
 
 
 def list_cases(connection: Connection, *, workflow_id: str | None, state: str | None,
