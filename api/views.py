@@ -233,24 +233,27 @@ class Presenter:
         )
 
     def action(self, action: Any, wf: CompiledWorkflow | None, lang: str) -> ActionPublic:
+        """One of `CaseService.actions`: its title, where it leads, why not, its form."""
         t = action.transition
-        title = action.trigger
-        if wf is not None:
-            first = t or next((c for c in wf.transitions if c.trigger == action.trigger), None)
-            title = wf.text(first.spec.title, lang, action.trigger) if first else title
-        elif t is not None:
-            title = as_text(t.spec.title, lang, action.trigger)
+        spec = t.spec
+        title = wf.text(spec.title, lang, action.trigger) if wf else as_text(
+            spec.title, lang, action.trigger)
+        to_title = None
+        if spec.to is not None:
+            target = wf.states.get(spec.to) if wf is not None else None
+            to_title = (wf.text(target.spec.title, lang, spec.to)
+                        if wf is not None and target is not None else spec.to)
         refusal = None
         if action.refusal is not None:
             refusal = RefusalPublic(code=action.refusal.code,
                                     message=action.refusal.message(lang),
                                     details=_plain(action.refusal.details))
         return ActionPublic(
-            trigger=action.trigger, title=title, allowed=bool(action.allowed), refusal=refusal,
-            to=t.spec.to if t is not None else None,
-            input_schema=input_schema(t.spec.input if t is not None else {}, lang),
+            trigger=action.trigger, title=title,
+            description=as_text(spec.description, lang) or None, allowed=bool(action.allowed),
+            refusal=refusal, to=spec.to, to_title=to_title,
+            input_schema=input_schema(spec.input, lang),
         )
-
 
 def _plain(details: Mapping[str, Any]) -> dict[str, Any]:
     """Refusal details as JSON values (tuples and sets become lists)."""

@@ -181,18 +181,23 @@ def get_case(case_id: CASE_ID, response: Response, ctx: Reader) -> CasePublic:
     return ctx.presenter.case(view, ctx.principal, ctx.lang)
 
 
-@router.get("/{case_id}/actions", summary="What the caller may do next, and why not",
+@router.get("/{case_id}/actions", summary="What the caller may do now, and why not",
             response_model=ActionsPublic, responses=problems(401, 404, 422),
-            description="Every trigger of the case's workflow: allowed, or the refusal it "
-                        "would meet now (in the caller's language), with the JSON Schema of "
-                        "the input to send.")
+            description="The transitions the caller may fire from the case's state now, with "
+                        "their titles and the JSON Schema of the input to send; and those "
+                        "near but refused (the caller's role, a condition, the checklist, the "
+                        "case suspended), with the refusal in the caller's language. "
+                        "Automatic transitions and those of other states are not listed.")
 def get_actions(case_id: CASE_ID, response: Response, ctx: Reader) -> ActionsPublic:
     view = ctx.case(case_id)
     wf = ctx.presenter.workflow(view.workflow_id, view.workflow_version)
     actions = ctx.service.actions(case_id, ctx.principal.actor)
     etag(response, view.version)
-    return ActionsPublic(case_id=view.id, version=view.version, state=view.state,
-                         actions=[ctx.presenter.action(a, wf, ctx.lang) for a in actions])
+    return ActionsPublic(
+        case_id=view.id, version=view.version, state=view.state,
+        state_title=ctx.presenter.state_title(view.workflow_id, view.workflow_version,
+                                              view.state, ctx.lang),
+        status=view.status, actions=[ctx.presenter.action(a, wf, ctx.lang) for a in actions])
 
 
 @router.post("/{case_id}/events", summary="Fire a trigger on a case",

@@ -45,11 +45,15 @@ class Queries(Door):
         return replace(view(loaded), escalated_at=escalated.get(case_id))
 
     def actions(self, case_id: str, actor: Actor) -> list[Action]:
-        """Every trigger of the case's workflow: allowed for `actor`, or why not."""
+        """What `actor` may do on the case now, and what is near but refused, with why:
+        the transitions a person may fire from the case's state (its stages' included),
+        each allowed or with the refusal it would meet (role, guard, checklist, the case
+        suspended). Automatic transitions and those from other states are not listed."""
         with read_connection(self.engine) as connection:
             loaded = load(connection, self.registry, case_id)
-        return decision.available_actions(loaded.wf, loaded.snapshot(), actor,
-                                          self.clock.now(), loaded.params)
+        return [action for action in decision.available_actions(
+                    loaded.wf, loaded.snapshot(), actor, self.clock.now(), loaded.params)
+                if action.transition is not None]
 
     def history(self, case_id: str) -> list[EventView]:
         with read_connection(self.engine) as connection:

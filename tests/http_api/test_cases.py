@@ -60,20 +60,64 @@ def test_actions_say_what_is_allowed_why_not_and_the_input_form(api: Api, area: 
         case = start_case(client, area)
         response = client.get(f"/cases/{case['id']}/actions")
         assert response.status_code == 200
-        actions = {a["trigger"]: a for a in response.json()["actions"]}
+        body = response.json()
+        assert (body["state"], body["state_title"], body["status"]) == (
+            "submitted", "Submitted", "active")
+        actions = {a["trigger"]: a for a in body["actions"]}
+        assert set(actions) == {"note", "accept"}  # approve, reject: from review only
         assert actions["accept"]["allowed"] is True
+        assert actions["accept"]["to_title"] == "Review"
         schema = actions["accept"]["input_schema"]
         assert schema["required"] == ["id_number"]
         assert schema["properties"]["id_number"] == {
             "type": "string", "minLength": 18, "maxLength": 18, "title": "ID number",
             "x-sensitive": True}
-        assert actions["approve"]["allowed"] is False
-        assert actions["approve"]["refusal"]["code"] == "not_allowed_from_state"
     with api.as_(["caseworker"], area, lang="zh") as client:
         actions = {a["trigger"]: a for a in client.get(f"/cases/{case['id']}/actions")
                    .json()["actions"]}
-        assert actions["accept"]["title"] == "受理"
-        assert "已提交" in actions["approve"]["refusal"]["message"]
+        assert (actions["accept"]["title"], actions["accept"]["to_title"]) == ("受理", "审核")
+
+
+def test_actions_near_but_refused_say_why_in_the_callers_language(api: Api,
+                                                                  area: str) -> None:
+    caseworker = api.as_(["caseworker"], area, lang="zh")
+    case = start_case(caseworker, area)
+    caseworker.post(f"/cases/{case['id']}/events",
+                    json={"trigger": "accept", "input": {"id_number": "3" * 18}})
+    mine = {a["trigger"]: a for a in caseworker.get(f"/cases/{case['id']}/actions")
+            .json()["actions"]}
+    assert {t: a["refusal"]["code"] for t, a in mine.items()} == {
+        "approve": "role_missing", "reject": "role_missing"}
+    assert "party_committee" in mine["approve"]["refusal"]["message"]
+    committee = api.as_(["party_committee"], area, lang="zh")
+    theirs = {a["trigger"]: a for a in committee.get(f"/cases/{case['id']}/actions")
+              .json()["actions"]}
+    assert theirs["reject"]["allowed"] is True  # the checklist is waived
+    assert theirs["approve"]["refusal"]["code"] == "checklist_incomplete"
+    assert "材料齐全" in theirs["approve"]["refusal"]["message"]
+    caseworker.post(f"/cases/{case['id']}/suspend", json={"reason": "away"})
+    suspended = committee.get(f"/cases/{case['id']}/actions").json()
+    assert suspended["status"] == "suspended"
+    assert {a["refusal"]["code"] for a in suspended["actions"]} == {"case_suspended"}
+
+
+def test_actions_leave_out_automatic_transitions(api: Api, area: str) -> None:
+    workflow_id = f"api_auto_{uuid.uuid4().hex[:8]}"
+    source = (f"id: {workflow_id}\nversion: 1.0.0\ntitle: {{zh: 自动, en: Automatic}}\n"
+              "fields:\n  ready: {type: boolean, default: false}\n"
+              "states:\n  open: {initial: true}\n  done: {final: true}\n"
+              "transitions:\n"
+              "  - {trigger: get_ready, from: open, to: open, effects: {ready: 'true'}}\n"
+              "  - {trigger: finish, from: open, to: done, automatic: true, guard: data.ready}\n")
+    with api.as_(["designer"], area) as designer:
+        uploaded = designer.post("/workflows", content=source,
+                                 headers={"Content-Type": "application/yaml"})
+        assert uploaded.status_code == 201, uploaded.text
+    with api.as_(["caseworker"], area) as client:
+        started = client.post("/cases", json={"workflow_id": workflow_id, "community": area})
+        case = started.json()["case"]
+        actions = client.get(f"/cases/{case['id']}/actions").json()["actions"]
+    assert [a["trigger"] for a in actions] == ["get_ready"]
 
 
 def test_a_checklist_must_be_ticked_before_the_stage_is_left(api: Api, area: str) -> None:
