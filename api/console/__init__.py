@@ -32,6 +32,7 @@ from api.console import (
 from api.console.assets import STATIC_PREFIX, static_files
 from api.console.headers import SecurityHeaders
 from api.console.i18n import request_language, text, use_language
+from api.console.roles import NotForYourRoles, not_for_your_roles
 from api.console.templating import make_templates, render
 from engine.settings import Settings
 
@@ -63,8 +64,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
                       status=403)
 
     app.add_exception_handler(auth.CsrfRefused, csrf_refused)
-    app.add_exception_handler(audit.NotAnAuditor, audit.not_an_auditor)
-    app.add_exception_handler(design.NotADesigner, design.not_a_designer)
+    app.add_exception_handler(NotForYourRoles, not_for_your_roles)
     _html_for_people(app)
     app.mount(STATIC_PREFIX, static_files(), name="static")
     app.add_middleware(SecurityHeaders)

@@ -20,7 +20,7 @@ from sqlalchemy import RowMapping
 
 from api.console.i18n import TEXTS, text
 from api.console.reading import Reading
-from engine.access.principals import ADMIN, AUDITOR
+from api.console.roles import AUDIT_ROLES
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import as_text
 from engine.store.db import read_connection
@@ -30,8 +30,6 @@ __all__ = ["described", "read", "reason"]
 
 LIMIT = 200
 """The latest refused attempts shown on one record's timeline."""
-LOG_READERS = frozenset({AUDITOR, ADMIN})
-"""Who reads the operations log, so everyone's refused attempts (as `/audit` allows)."""
 PREFIXES = ("/cases/{id}/", "/api/v1/cases/{id}/")
 """The addresses of a record's changes: the console's and the API's."""
 
@@ -46,7 +44,7 @@ def _entries(reading: Reading, case_id: str, since: datetime | None
              .order_by(ops.id.desc()).limit(LIMIT))
     if since is not None:  # the log's time index narrows it to the record's lifetime
         query = query.where(ops.at >= since)
-    if not reading.principal.roles & LOG_READERS:
+    if not reading.principal.roles & AUDIT_ROLES:
         query = query.where(ops.actor == reading.principal.name)
     with read_connection(reading.service.engine) as connection:
         return list(connection.execute(query).mappings())

@@ -18,9 +18,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from api.console.audit_search import EventFilters, condition_fields, event_rows
-from api.console.auth import CurrentDesk, Desk, accounts
+from api.console.auth import Desk, accounts
 from api.console.i18n import TEXTS, text
 from api.console.reading import Reading
+from api.console.roles import AUDIT_ROLES, desk_for
 from api.console.templating import render
 from engine.audit.exports import FORMATS, ExportFilter, export, media_type
 from engine.errors import HatcheryError
@@ -28,27 +29,8 @@ from engine.language.spec import as_text
 from engine.store.operations import record
 
 router = APIRouter(prefix="/audit")
-AUDIT_ROLES = frozenset({"auditor", "admin"})
 PAGE_SIZE = 50
-
-
-class NotAnAuditor(Exception):
-    """The person's roles do not include the auditor's or the administrator's."""
-
-
-def auditor_desk(desk: CurrentDesk) -> Desk:
-    if not desk.principal.roles & AUDIT_ROLES:
-        raise NotAnAuditor
-    return desk
-
-
-AuditDesk = Annotated[Desk, Depends(auditor_desk)]
-
-
-async def not_an_auditor(request: Request, exc: Exception) -> Response:
-    lang = str(getattr(request.state, "lang", "zh"))
-    return render(request, "error.html", {"heading": text("error.forbidden", lang),
-                                          "message": text("audit.only", lang)}, status=403)
+AuditDesk = Annotated[Desk, Depends(desk_for(AUDIT_ROLES, "audit.only"))]
 
 
 def roles_known(lang: str) -> list[tuple[str, str]]:

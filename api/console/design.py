@@ -18,11 +18,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from api.console.auth import CheckedForm, CurrentDesk, Desk
+from api.console.auth import CheckedForm, Desk
 from api.console.design_rules import guards, rule_kind, timers
 from api.console.diagrams import workflow_diagram
 from api.console.i18n import text
 from api.console.reading import Reading
+from api.console.roles import DESIGN_ROLES, desk_for
 from api.console.templating import render
 from engine.access.principals import valid_community
 from engine.errors import HatcheryError, NotFound, Refused
@@ -33,26 +34,7 @@ from engine.store.operations import record
 from engine.timers.calendar import DurationError, parse_duration
 
 router = APIRouter(prefix="/design")
-DESIGN_ROLES = frozenset({"designer", "admin"})
-
-
-class NotADesigner(Exception):
-    """The person's roles include neither the designer's nor the administrator's."""
-
-
-def designer_desk(desk: CurrentDesk) -> Desk:
-    if not desk.principal.roles & DESIGN_ROLES:
-        raise NotADesigner
-    return desk
-
-
-DesignDesk = Annotated[Desk, Depends(designer_desk)]
-
-
-async def not_a_designer(request: Request, exc: Exception) -> Response:
-    lang = str(getattr(request.state, "lang", "zh"))
-    return render(request, "error.html", {"heading": text("error.forbidden", lang),
-                                          "message": text("design.only", lang)}, status=403)
+DesignDesk = Annotated[Desk, Depends(desk_for(DESIGN_ROLES, "design.only"))]
 
 
 @router.get("")

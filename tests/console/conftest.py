@@ -23,6 +23,7 @@ from api.main import create_app
 from console.browser import browser_context, page  # noqa: F401  (fixtures for the journeys)
 from engine.access.users import UserStore
 from engine.clock import FrozenClock
+from engine.core.decision import Actor
 from engine.settings import PROJECT_ROOT, Settings
 
 SHIPPED = PROJECT_ROOT / "workflows"
@@ -88,6 +89,23 @@ def sign_in(client: httpx.Client, name: str, password: str,
     assert token is not None
     return client.post("/signin", data={"name": name, "password": password,
                                         "signin_token": token.group(1), "next": next_path})
+
+
+SEED = Actor("seed.worker", frozenset({"caseworker"}))
+"""Who starts the records a test needs before its person signs in."""
+QUEUE_TITLE = re.compile(r'class="record-link" href="/cases/[0-9a-f]+">([^<]+)<')
+
+
+def start_record(console: Console, name: str, community: str = COMMUNITY) -> str:
+    """A record of the incubation workflow named `name`, started by `SEED`."""
+    return str(console.app.state.service.start_case(
+        "social_org_incubation", {"name": name, "residents_need": "助老"}, actor=SEED,
+        community=community).case.id)
+
+
+def queue_titles(html: str) -> list[str]:
+    """The records' titles of a queue page, in its order."""
+    return QUEUE_TITLE.findall(html)
 
 
 def form_tokens(html: str) -> dict[str, str]:

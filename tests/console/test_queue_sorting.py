@@ -9,21 +9,9 @@ from datetime import date, timedelta
 from typing import Any
 
 from console.browser import sign_in_page
-from console.conftest import COMMUNITY, PASSWORD, Console
+from console.conftest import COMMUNITY, PASSWORD, Console, queue_titles, start_record
 from console.test_desk import _with_a_party_member
 from engine.core.decision import Actor
-
-SEED = Actor("seed.worker", frozenset({"caseworker"}))
-
-
-def _record(console: Console, name: str, community: str) -> str:
-    return str(console.app.state.service.start_case(
-        "social_org_incubation", {"name": name, "residents_need": "助老"}, actor=SEED,
-        community=community).case.id)
-
-
-def _titles(page: str) -> list[str]:
-    return re.findall(r'class="record-link" href="/cases/[0-9a-f]+">([^<]+)<', page)
 
 
 def _follow_up(console: Console, case_id: str, name: str, on: date) -> None:
@@ -39,23 +27,23 @@ def test_a_caseworker_sorts_by_follow_up_date_and_the_saved_filter_keeps_it(
     today = console.clock.now().date()
     began = console.clock.now()
     try:  # started in this order, so the queue's own order (oldest first) is this one
-        later = _record(console, "五天后回访", area)
+        later = start_record(console, "五天后回访", area)
         console.clock.advance(timedelta(minutes=1))
-        sooner = _record(console, "明天回访", area)
+        sooner = start_record(console, "明天回访", area)
         console.clock.advance(timedelta(minutes=1))
-        _record(console, "没有回访日期", area)
+        start_record(console, "没有回访日期", area)
     finally:
         console.clock.set(began)
     _follow_up(console, later, name, today + timedelta(days=5))
     _follow_up(console, sooner, name, today + timedelta(days=1))
     sign_in_page(page, console.url, name, PASSWORD)
     page.goto(console.url + "/?view=all")
-    assert _titles(page.content()) == ["五天后回访", "明天回访", "没有回访日期"]
+    assert queue_titles(page.content()) == ["五天后回访", "明天回访", "没有回访日期"]
 
     page.get_by_label("排序").select_option(label="按回访日期（最近的在前）")
     page.wait_for_url(re.compile(r"sort=follow_up"))
     page.wait_for_function("document.querySelector('.record-link').textContent == '明天回访'")
-    assert _titles(page.content()) == ["明天回访", "五天后回访", "没有回访日期"]
+    assert queue_titles(page.content()) == ["明天回访", "五天后回访", "没有回访日期"]
 
     page.get_by_label("保存当前筛选为").fill("按回访")
     page.get_by_role("button", name="保存", exact=True).click()
@@ -63,22 +51,22 @@ def test_a_caseworker_sorts_by_follow_up_date_and_the_saved_filter_keeps_it(
     page.get_by_role("link", name="按回访").click()
     page.wait_for_load_state()
     assert page.get_by_label("排序").input_value() == "follow_up"
-    assert _titles(page.content()) == ["明天回访", "五天后回访", "没有回访日期"]
+    assert queue_titles(page.content()) == ["明天回访", "五天后回访", "没有回访日期"]
 
 
 def test_sorted_by_deadline_the_soonest_deadline_comes_first(console: Console) -> None:
     area = f"{COMMUNITY}/sorted-deadline"
     began = console.clock.now()
     try:
-        _record(console, "期限在前", area)
+        start_record(console, "期限在前", area)
         console.clock.advance(timedelta(days=3))
-        with_party = _record(console, "期限在后但优先", area)
+        with_party = start_record(console, "期限在后但优先", area)
         _with_a_party_member(console, with_party, f"{area}-party")
     finally:
         console.clock.set(began)
     client = console.signed_in(console.person(community=area))
-    assert _titles(client.get("/", params={"view": "all"}).text) == [
+    assert queue_titles(client.get("/", params={"view": "all"}).text) == [
         "期限在后但优先", "期限在前"]
     by_deadline = client.get("/", params={"view": "all", "sort": "deadline"}).text
-    assert _titles(by_deadline) == ["期限在前", "期限在后但优先"]
+    assert queue_titles(by_deadline) == ["期限在前", "期限在后但优先"]
     assert 'value="deadline" selected' in by_deadline

@@ -8,21 +8,12 @@ import re
 from typing import Any
 
 from console.browser import action, sign_in_page
-from console.conftest import COMMUNITY, PASSWORD, Console, form_tokens
-from engine.core.decision import Actor
-
-SEED = Actor("seed.worker", frozenset({"caseworker"}))
-
-
-def _record(console: Console, name: str, community: str = COMMUNITY) -> str:
-    return str(console.app.state.service.start_case(
-        "social_org_incubation", {"name": name, "residents_need": "助老"}, actor=SEED,
-        community=community).case.id)
+from console.conftest import PASSWORD, Console, form_tokens, start_record
 
 
 def test_a_refused_attempt_is_on_the_timeline_marked_with_its_reason(
         page: Any, console: Console) -> None:
-    case_id = _record(console, "被拒绝过的组织")
+    case_id = start_record(console, "被拒绝过的组织")
     sign_in_page(page, console.url, console.person(display_name="林芳"), PASSWORD)
     page.goto(console.url + f"/cases/{case_id}")
     action(page, "select").get_by_label("否").check()
@@ -54,7 +45,7 @@ def _refusals(html: str) -> list[str]:
 
 def test_a_colleague_does_not_see_anothers_refused_attempt_and_an_auditor_does(
         console: Console) -> None:
-    case_id = _record(console, "同事尝试过的组织")
+    case_id = start_record(console, "同事尝试过的组织")
     tried = _refused_once(console, case_id)
     assert len(_refusals(console.signed_in(tried).get(f"/cases/{case_id}").text)) == 1
     colleague = console.signed_in(console.person())
