@@ -19,6 +19,7 @@ from typing import Any
 from starlette.datastructures import FormData
 
 from engine.language.spec import FieldSpec, as_text
+from engine.language.texts import value_title
 from engine.language.values import FieldProblem, problem
 
 __all__ = ["FormField", "field_from_spec", "fields_from_specs", "problems_by_field",
@@ -49,19 +50,10 @@ class FormField:
         return bool(self.value == option)
 
 
-def value_title(spec: FieldSpec, value: str, lang: str) -> str:
-    """The title of an enumerated value in `lang` (the value itself while the workflow
-    language gives values no titles)."""
-    titles = getattr(spec, "value_titles", None)
-    if isinstance(titles, Mapping) and value in titles:
-        return as_text(titles[value], lang, value)
-    return value
-
-
 def field_from_spec(name: str, spec: FieldSpec, lang: str, value: Any = None) -> FormField:
     """The form field of a typed case field or transition input."""
     widget = WIDGETS.get(spec.type, "text")
-    options = [(v, value_title(spec, v, lang)) for v in spec.values or []]
+    options = [(v, value_title(spec, v, lang)) for v in spec.value_ids]
     if value is None:
         value = spec.default
     if spec.type == "datetime" and isinstance(value, str):

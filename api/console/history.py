@@ -5,13 +5,14 @@ the attempts that were refused, where the person may see them (`api.console.atte
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
 from api.console import attempts
-from api.console.i18n import TEXTS, format_date, text
+from api.console.i18n import TEXTS, format_date, format_datetime, text
 from api.console.reading import CaseDetail, Reading
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import FieldSpec, as_text
@@ -41,13 +42,37 @@ def _input_specs(wf: CompiledWorkflow, trigger: str | None) -> dict[str, FieldSp
 def what_of(reading: Reading, wf: CompiledWorkflow, event: Any) -> tuple[str, str | None]:
     lang = reading.lang
     if event.kind == "transition":
-        detail = text("event.from_to", lang, from_=reading.state_title(wf, event.from_state),
-                      to=reading.state_title(wf, event.to_state))
+        if event.from_state == event.to_state:  # a step that records, staying in its stage
+            detail = text("event.stays", lang, stage=reading.state_title(wf, event.to_state))
+        else:
+            detail = text("event.from_to", lang,
+                          from_=reading.state_title(wf, event.from_state),
+                          to=reading.state_title(wf, event.to_state))
         return reading.trigger_title(wf, event.trigger), detail
     if event.kind == "start":
         return text("event.start", lang), reading.state_title(wf, event.to_state)
     key = f"event.{event.kind}"
     return (text(key, lang) if key in TEXTS else event.kind), None
+
+
+TIMER_COMMENT = re.compile(r"^timer (?P<state>[\w-]+):(?P<timer>[\w-]+) #\d+, due (?P<due>\S+)$")
+"""The comment the door gives an event a timer made (`engine.service.firing`)."""
+
+
+def comment_of(reading: Reading, wf: CompiledWorkflow, event: Any) -> str | None:
+    """The event's comment; a timer's own note said in people's words (which deadline,
+    due when), not as the door writes it for the record."""
+    comment: str | None = event.comment
+    found = TIMER_COMMENT.match(comment or "")
+    if found is None or not event.actor.startswith("system:"):
+        return comment
+    spec = next((t for _, t in wf.timers_of(found["state"]) if t.id == found["timer"]), None)
+    try:
+        due = format_datetime(datetime.fromisoformat(found["due"]), reading.lang)
+    except ValueError:
+        return comment
+    what = as_text(spec.title if spec else None, reading.lang, found["timer"])
+    return text("event.timer_due", reading.lang, what=what, due=due)
 
 
 def values_of(reading: Reading, wf: CompiledWorkflow, event: Any,
@@ -108,7 +133,8 @@ def timeline(reading: Reading, detail: CaseDetail,
         system = event.actor.startswith("system:")
         actor = text("event.system", reading.lang) if system else shown.get(event.actor,
                                                                              event.actor)
-        entries.append(TimelineEntry(what, extra, actor, event.role, event.at, event.comment,
+        entries.append(TimelineEntry(what, extra, actor, event.role, event.at,
+                                     comment_of(reading, version_wf, event),
                                      values_of(reading, version_wf, event, shown)))
     for attempt in tried:
         what, why = attempts.described(reading, wf, detail.case.id, attempt)

@@ -170,6 +170,8 @@ TEXTS: dict[str, tuple[str, str]] = {
     "event.escalation": ("督办", "Escalated"),
     "event.timer_refused": ("期限已到，未能执行", "A deadline passed; its action was refused"),
     "event.from_to": ("从“{from_}”到“{to}”", "from “{from_}” to “{to}”"),
+    "event.stays": ("仍在“{stage}”阶段", "still in “{stage}”"),
+    "event.timer_due": ("期限“{what}”已到（{due}）", "The deadline “{what}” was reached ({due})"),
     "event.system": ("系统自动", "automatically"),
     # starting a record
     "start.title": ("新建档案", "Start a record"),
@@ -214,10 +216,25 @@ TEXTS.update(ATTEMPT_TEXTS)
 
 
 def text(key: str, lang: str, **args: object) -> str:
-    """The text of `key` in `lang`, with `{name}` placeholders filled."""
+    """The text of `key` in `lang`, with `{name}` placeholders filled.
+
+    A title quoted in Chinese (“{name}”) that has quotes of its own gets them as single
+    quotes, as quotes within quotes are written (GB/T 15834): 填写并办理“‘四个一’逾期未落实”.
+    """
     zh, en = TEXTS[key]
     chosen = zh if lang == "zh" else en
-    return chosen.format(**args) if args else chosen
+    if not args:
+        return chosen
+    if lang == "zh":
+        args = {name: _inner_quotes(value) if f"“{{{name}}}”" in chosen else value
+                for name, value in args.items()}
+    return chosen.format(**args)
+
+
+def _inner_quotes(value: object) -> object:
+    if not isinstance(value, str):
+        return value
+    return value.replace("“", "‘").replace("”", "’")
 
 
 def role_title(role: str | None, lang: str) -> str:
