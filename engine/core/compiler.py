@@ -54,6 +54,9 @@ class StateInfo:
     lineage: tuple[str, ...] = ()
     leaf: str = ""
     leaves: tuple[str, ...] = ()
+    checklist: Mapping[str, str] = field(default_factory=dict)
+    """Checklist items in reach while a case rests here (its own and its ancestors'):
+    item -> owning state."""
 
     @property
     def final(self) -> bool:
@@ -93,6 +96,16 @@ class CompiledTransition:
         found: frozenset[str] = frozenset()
         for expression in (*(c.guard for c in self.conditions), *self.effects.values()):
             found |= expression.names
+        return found
+
+    @cached_property
+    def fields(self) -> frozenset[str] | None:
+        """The `data` fields the conditions and effects read (None: `data` as a whole)."""
+        found: frozenset[str] = frozenset()
+        for expression in (*(c.guard for c in self.conditions), *self.effects.values()):
+            if expression.fields is None:
+                return None
+            found |= expression.fields
         return found
 
     def before_input(self) -> CompiledTransition:
@@ -183,9 +196,9 @@ class CompiledWorkflow:
         """Timers armed while a case rests in `state_id` (its own and its ancestors')."""
         return [(s, t) for s in self.lineage(state_id) for t in self.states[s].spec.timers]
 
-    def checklist_of(self, state_id: str) -> dict[str, str]:
+    def checklist_of(self, state_id: str) -> Mapping[str, str]:
         """Checklist items of `state_id` and its ancestors: item -> owning state."""
-        return {i: s for s in self.lineage(state_id) for i in self.states[s].spec.checklist}
+        return self.states[state_id].checklist
 
     def text(self, label: Label | None, lang: str, default: str = "",
              params: Mapping[str, Any] | None = None,
@@ -293,7 +306,8 @@ def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkf
     states = {sid: StateInfo(sid, shaped.path[sid], specs[sid],
                              shaped.lineage[sid][1] if len(shaped.lineage[sid]) > 1 else None,
                              tuple(specs[sid].states), shaped.lineage[sid], shaped.leaf[sid],
-                             shaped.leaves[sid])
+                             shaped.leaves[sid],
+                             {i: s for s in shaped.lineage[sid] for i in specs[s].checklist})
               for sid in shaped.path}
     table = shaped.table
     automatic = {

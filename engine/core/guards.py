@@ -21,9 +21,9 @@ from engine.core.roles import SUPER_ROLES as SUPER_ROLES
 from engine.core.roles import start_refusal as start_refusal
 from engine.errors import Refusal
 from engine.language.expressions import Environment, EvaluationError, to_cel_time
-from engine.language.spec import as_text
+from engine.language.spec import FieldSpec, as_text
 from engine.language.texts import Values, fill
-from engine.language.values import check_values, from_cel, to_cel
+from engine.language.values import check_value, from_cel, to_cel
 
 if TYPE_CHECKING:
     from engine.core.snapshot import CaseSnapshot
@@ -110,19 +110,25 @@ def evaluate_effects(wf: CompiledWorkflow, t: CompiledTransition, env: Environme
     changes: dict[str, Any] = {}
     for name, expr in t.effects.items():
         spec = wf.fields[name]
-        title = (as_text(spec.title, "en", name), as_text(spec.title, "zh", name))
         try:
             raw = from_cel(spec, expr.evaluate(env))
         except EvaluationError as exc:
-            return {}, refusal("effect_invalid", {"field": name}, field=title,
+            return {}, refusal("effect_invalid", {"field": name}, field=_title(spec, name),
                                error=_reason(None, exc, wf))
-        checked, problems = check_values({name: spec}, {name: raw}, require=False)
-        if problems:
-            return {}, refusal("effect_invalid", {"field": name}, field=title,
-                               error=(problems[0].en, problems[0].zh))
-        if checked.get(name) != data.get(name):
-            changes[name] = checked.get(name)
+        if raw is None:
+            value = spec.default
+        else:
+            value, found = check_value(name, spec, raw)
+            if found is not None:
+                return {}, refusal("effect_invalid", {"field": name}, field=_title(spec, name),
+                                   error=(found.en, found.zh))
+        if value != data.get(name):
+            changes[name] = value
     return changes, None
+
+
+def _title(spec: FieldSpec, name: str) -> tuple[str, str]:
+    return as_text(spec.title, "en", name), as_text(spec.title, "zh", name)
 
 
 def priority(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,

@@ -28,9 +28,11 @@ How the YAML is read, and why:
 
 from __future__ import annotations
 
+import gc
 import re
 import stat
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, get_args, get_origin
@@ -742,12 +744,29 @@ def load_text(text: str, path: str = "<string>", lang: str = "en") -> LoadResult
     """
     lang = "zh" if lang == "zh" else "en"
     try:
-        return _load(text, path, lang)
+        with _no_cycle_collection():
+            return _load(text, path, lang)
     except Exception as exc:  # a bug of ours must reach the designer as a diagnostic
         report = Reporter(path, lang)
         report.add("error", "internal_error", (1, 1), detail=f"{type(exc).__name__}: {exc}")
         return LoadResult(path, text if isinstance(text, str) else "", None,
                           report.diagnostics)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Loading allocates hundreds of thousands of small objects (YAML nodes, the spec, CEL
+    programs) and frees almost none, so the cyclic collector's passes find nothing and
+    cost about 40 % of a large definition's load (measured: 200 states, 190 -> 112 ms).
+    It is paused for the load and resumed after; reference counting still frees as usual.
+    Another thread's load may resume it early, which only costs speed."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 def _load(text: str, path: str, lang: str) -> LoadResult:

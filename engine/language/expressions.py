@@ -200,7 +200,21 @@ def check(source: str, scope: Scope) -> tuple[Any, list[ExpressionProblem]]:
     """Compile `source` and check every name it uses against `scope`.
 
     Returns the compiled program (None when the syntax is wrong) and the problems found.
+    The answer is a function of its arguments, so it is remembered: the linter and the
+    compiler ask the same question of every expression of a definition, and a large
+    definition repeats the same guards on many transitions.
     """
+    program, problems = _checked(source, scope)
+    return program, list(problems)
+
+
+@lru_cache(maxsize=8192)
+def _checked(source: str, scope: Scope) -> tuple[Any, tuple[ExpressionProblem, ...]]:
+    program, problems = _check(source, scope)
+    return program, tuple(problems)
+
+
+def _check(source: str, scope: Scope) -> tuple[Any, list[ExpressionProblem]]:
     try:
         program = _program(source)
     except ValueError as exc:
@@ -275,13 +289,17 @@ class Environment:
     link_counts: Mapping[tuple[str, str | None], int] = field(default_factory=dict)
     needed: frozenset[str] | None = None
     """The names the expressions to evaluate read (None: all); only these are converted."""
+    fields: frozenset[str] | None = None
+    """The `data` fields they read (None: `data` as a whole); only these are converted."""
 
-    def with_input(self, values: Mapping[str, Any],
-                   needed: frozenset[str] | None = None) -> Environment:
-        """The same environment with a transition's input in reach."""
+    def with_input(self, values: Mapping[str, Any], needed: frozenset[str] | None = None,
+                   fields: frozenset[str] | None = None) -> Environment:
+        """The same environment with a transition's input in reach (and, when given, only
+        the names and fields its expressions read)."""
         return Environment(self.data, self.params, self.now, self.entered_at, self.state,
                            self.checklist, values, self.link_counts,
-                           self.needed if needed is None else needed)
+                           self.needed if needed is None else needed,
+                           self.fields if needed is None else fields)
 
     @property
     def today(self) -> datetime:
@@ -293,12 +311,46 @@ class Environment:
     def context(self) -> Any:
         """The CEL context, converted once and shared by every expression evaluated in this
         environment (a guard, its conditions and the effects); an environment belongs to
-        one decision, so the context is never shared between threads."""
-        bindings = self.bindings()
-        if self.needed is not None:
-            bindings = {k: v for k, v in bindings.items() if k in self.needed}
+        one decision, so the context is never shared between threads.
+
+        Only the names the expressions read are converted, and the engine's own functions
+        are registered only when an expression calls one (registering them costs more than
+        most evaluations)."""
+        needed = self.needed
+        if needed is None:
+            bindings = self.bindings()
+        else:
+            bindings = {k: v for k, v in self._variables(needed).items() if k in needed}
         functions = {name: bindings.pop(name) for name in OWN_FUNCTIONS if name in bindings}
+        if not functions:
+            return cel.Context(variables=bindings)
         return cel.Context(variables=bindings, functions=functions)
+
+    def _variables(self, needed: frozenset[str]) -> dict[str, Any]:
+        """The bindings of the names in `needed` only (the others are not converted)."""
+        found: dict[str, Any] = {}
+        if "data" in needed:
+            fields, data = self.fields, self.data
+            found["data"] = (dict(data) if fields is None
+                             else {name: data[name] for name in fields if name in data})
+        if "input" in needed:
+            found["input"] = dict(self.input)
+        if "params" in needed:
+            found["params"] = dict(self.params)
+        if "checklist" in needed:
+            found["checklist"] = dict(self.checklist)
+        if "now" in needed:
+            found["now"] = self.now
+        if "today" in needed:
+            found["today"] = self.today
+        if "entered_at" in needed:
+            found["entered_at"] = self.entered_at
+        if "state" in needed:
+            found["state"] = self.state
+        if needed & OWN_FUNCTIONS:
+            everything = self._bindings(self.now)
+            found.update({name: everything[name] for name in OWN_FUNCTIONS if name in needed})
+        return found
 
     def bindings(self) -> dict[str, Any]:
         """The CEL context: variables plus the engine's own functions."""
@@ -326,6 +378,20 @@ def names_read(program: Any) -> frozenset[str]:
     return frozenset(program.variables()) | (frozenset(program.functions()) & OWN_FUNCTIONS)
 
 
+_DATA = re.compile(r"\bdata\b")
+_DATA_FIELD = re.compile(r"\bdata\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+
+
+def fields_read(source: str) -> frozenset[str] | None:
+    """The `data` fields an expression reads, or None when it uses `data` as a whole (a
+    map it iterates, sizes or indexes), so that only those fields need converting."""
+    blanked = _blank_strings(source)
+    fields = [m.group(1) for m in _DATA_FIELD.finditer(blanked)]
+    if len(fields) != len(_DATA.findall(blanked)):
+        return None
+    return frozenset(fields)
+
+
 @dataclass(frozen=True)
 class CompiledExpression:
     """A checked CEL program; immutable and shared by every case and thread."""
@@ -337,6 +403,11 @@ class CompiledExpression:
     def names(self) -> frozenset[str]:
         """What this expression reads from its environment."""
         return names_read(self.program)
+
+    @cached_property
+    def fields(self) -> frozenset[str] | None:
+        """The `data` fields it reads (None: `data` as a whole)."""
+        return fields_read(self.source)
 
     def evaluate(self, env: Environment | Mapping[str, Any]) -> Any:
         """Evaluate against an environment; run-time failures become `EvaluationError`."""
