@@ -71,6 +71,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     # the work queue
     "queue.title": ("待办", "Work queue"),
     "queue.filters": ("筛选", "Filters"),
+    "queue.filters_on": ("（已筛选）", " (on)"),
     "queue.workflow": ("流程", "Workflow"),
     "queue.stage": ("阶段", "Stage"),
     "queue.status": ("状态", "Status"),
