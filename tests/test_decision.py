@@ -472,7 +472,8 @@ def test_the_shipped_workflow_runs_from_selection_to_graduation(
               COMMITTEE, NOW)
     assert isinstance(s, Start) and s.priority == 0.0
     # party presence is read from the linked party-organization record
-    branch = (LinkedCase("po", "party_organization", "independent_branch", "party"),)
+    branch = (LinkedCase("po", "party_organization", "independent_branch", "party",
+                         within=("branch_formed",)),)
     assert priority(incubation, CaseSnapshot(s.state, s.data, NOW, links=branch), NOW,
                     incubation.resolve_params({})) == 2.0
     snap = CaseSnapshot(s.state, s.data, NOW)

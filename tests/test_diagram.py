@@ -244,7 +244,7 @@ def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
 def test_hatchery_diagram_prints_mermaid_in_the_chosen_language() -> None:
     done = run_cli("diagram", str(SHIPPED), "--lang", "zh")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.startswith("---\ntitle: '社会组织孵化 2.1.0'")
+    assert done.stdout.startswith("---\ntitle: '社会组织孵化 2.2.0'")
     assert 'state "社会组织培育" as cultivation' in done.stdout
 
 

@@ -18,7 +18,7 @@ from engine.core.snapshot import Actor, LinkedCase
 from engine.errors import HatcheryError, Refusal, Refused
 from engine.ledger.chain import GENESIS, chain_event
 from engine.service.door import Door, Outcome, UsedKey
-from engine.service.loading import Loaded
+from engine.service.loading import Loaded, enclosing
 from engine.service.views import FireResult
 from engine.service.writing import insert_event
 from engine.store import repository as repo
@@ -126,6 +126,8 @@ class Changes(Door):
             found = repo.load_case(connection, other_case_id)
             other = None if found is None else LinkedCase(
                 other_case_id, found["workflow_id"], found["state"], relation,
+                enclosing(self.registry, found["workflow_id"], found["workflow_version"],
+                          found["state"]),
                 community=found["community"])
             return core.link(case.wf, case.snapshot(), case_id, other_case_id, other,
                              relation, actor, now, case.params)

@@ -57,10 +57,9 @@ from engine.language import untrusted
 from engine.language.values import FieldProblem
 from engine.observability import ATTEMPT
 from engine.service import firing, idempotency
-from engine.service.loading import Loaded, check_version, load, view
+from engine.service.loading import Loaded, check_version, links_of, load, view
 from engine.service.views import EventView, FireResult
 from engine.service.writing import automatic, write
-from engine.store import repository as repo
 from engine.store.db import describe_error, read_connection, write_connection
 from engine.store.operations import record_in
 
@@ -215,7 +214,7 @@ class Door:
                 if case_id == origin.id:
                     # Back to where it started: the case is locked and loaded already; only
                     # what it sees of its links may have moved.
-                    origin.links = [dict(x) for x in repo.links_of(connection, [case_id])]
+                    origin.links = links_of(connection, self.registry, case_id)
                     loaded = origin
                 else:
                     # A cheap look first (no lock): most linked cases have nothing to do.

@@ -14,11 +14,11 @@ from sqlalchemy import Connection
 from engine.core.compiler import CompiledWorkflow
 from engine.core.snapshot import CaseSnapshot, LinkedCase
 from engine.definitions.registry import WorkflowRegistry
-from engine.errors import Conflict, NotFound
+from engine.errors import Conflict, DefinitionError, NotFound
 from engine.service.views import CaseView
 from engine.store import repository as repo
 
-__all__ = ["Loaded", "check_version", "load", "view"]
+__all__ = ["Loaded", "check_version", "enclosing", "links_of", "load", "view"]
 
 
 @dataclass
@@ -44,7 +44,8 @@ class Loaded:
             state=row["state"], data=row["data"], entered_at=row["entered_at"],
             checklist={t["item"]: True for t in self.ticks},
             links=tuple(LinkedCase(link["other_case_id"], link["workflow_id"], link["state"],
-                                   link["relation"]) for link in self.links),
+                                   link["relation"], tuple(link.get("within", ())))
+                        for link in self.links),
             status=row["status"], entries=row["state_entries"], events=row["event_count"],
         )
 
@@ -60,10 +61,30 @@ def load(connection: Connection, registry: WorkflowRegistry, case_id: str, *,
     current = [dict(t) for t in repo.current_ticks(connection, case_id,
                                                    row["state_entries"])
                ] if wf.checklist_of(row["state"]) else []
-    case_links = [dict(link) for link in repo.links_of(connection, [case_id])]
+    case_links = links_of(connection, registry, case_id)
     found = dict(row)
     next_due = found.pop("next_due", None)
     return Loaded(found, wf, params, current, case_links, next_due=next_due)
+
+
+def links_of(connection: Connection, registry: WorkflowRegistry,
+             case_id: str) -> list[dict[str, Any]]:
+    """The case's links, each with the stages enclosing the other case's state (`within`):
+    `linked("member_development", "probation_stage")` counts a member in any step of it."""
+    return [{**link, "within": enclosing(registry, link["workflow_id"],
+                                         link["workflow_version"], link["state"])}
+            for link in repo.links_of(connection, [case_id])]
+
+
+def enclosing(registry: WorkflowRegistry, workflow_id: str, version: str,
+              state: str) -> tuple[str, ...]:
+    """The stages enclosing `state` in that version of the workflow, innermost first;
+    none when the version or the state is unknown (a guard then counts the step alone)."""
+    try:
+        info = registry.get(workflow_id, version).states.get(state)
+    except (NotFound, DefinitionError):
+        return ()
+    return info.lineage[1:] if info is not None else ()
 
 
 def check_version(loaded: Loaded, expected_version: int | None) -> None:

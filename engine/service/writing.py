@@ -99,7 +99,7 @@ def _effect(connection: Connection, loaded: Loaded, effect: Effect, now: datetim
             loaded.links.append({"case_id": case_id, "other_case_id": other.case_id,
                                  "relation": other.relation, "direction": "outgoing",
                                  "workflow_id": other.workflow_id, "state": other.state,
-                                 "community": other.community})
+                                 "within": other.within, "community": other.community})
         case RemoveLink(other_case_id):
             found_link = repo.find_link(connection, case_id, other_case_id)
             if found_link is not None:

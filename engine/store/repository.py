@@ -70,13 +70,15 @@ def _links_statement() -> sa.Select[Any]:
     outgoing = (
         sa.select(links.c.case_id.label("case_id"), links.c.other_case_id.label("other_case_id"),
                   links.c.relation, sa.literal("outgoing").label("direction"),
-                  other.c.workflow_id, other.c.state, other.c.community, links.c.id)
+                  other.c.workflow_id, other.c.workflow_version, other.c.state,
+                  other.c.community, links.c.id)
         .join(other, other.c.id == links.c.other_case_id)
         .where(links.c.case_id.in_(_ids)))
     incoming = (
         sa.select(links.c.other_case_id.label("case_id"), links.c.case_id.label("other_case_id"),
                   links.c.relation, sa.literal("incoming").label("direction"),
-                  other.c.workflow_id, other.c.state, other.c.community, links.c.id)
+                  other.c.workflow_id, other.c.workflow_version, other.c.state,
+                  other.c.community, links.c.id)
         .join(other, other.c.id == links.c.case_id)
         .where(links.c.other_case_id.in_(_ids)))
     union = sa.union_all(outgoing, incoming).subquery()
@@ -265,13 +267,15 @@ def _links_of_one() -> sa.Select[Any]:
     outgoing = (
         sa.select(links.c.case_id.label("case_id"), links.c.other_case_id.label("other_case_id"),
                   links.c.relation, sa.literal_column("'outgoing'", sa.String).label("direction"),
-                  other.c.workflow_id, other.c.state, other.c.community, links.c.id)
+                  other.c.workflow_id, other.c.workflow_version, other.c.state,
+                  other.c.community, links.c.id)
         .join(other, other.c.id == links.c.other_case_id)
         .where(links.c.case_id == sa.bindparam("case_id")))
     incoming = (
         sa.select(links.c.other_case_id.label("case_id"), links.c.case_id.label("other_case_id"),
                   links.c.relation, sa.literal_column("'incoming'", sa.String).label("direction"),
-                  other.c.workflow_id, other.c.state, other.c.community, links.c.id)
+                  other.c.workflow_id, other.c.workflow_version, other.c.state,
+                  other.c.community, links.c.id)
         .join(other, other.c.id == links.c.case_id)
         .where(links.c.other_case_id == sa.bindparam("case_id")))
     union = sa.union_all(outgoing, incoming).subquery()

@@ -107,6 +107,31 @@ def test_the_party_organization_moves_as_its_members_records_progress(w: Communi
     assert w.state(org) == "awaiting_approval"
 
 
+def test_a_member_in_any_step_of_her_probation_is_counted_by_the_stage(w: Community) -> None:
+    # Given two members admitted elsewhere in June 2023, transferred in before the records
+    # of their organizations were started, whose probation ended on 2024-06-01
+    w.advance(to=at(2024, 3, 4))
+    first = transfer_in(w, None, "陈静", joined="2023-06-01", full_since=None)
+    second = transfer_in(w, None, "林芳", joined="2023-06-01", full_since=None)
+    for person in (first, second):
+        for item in ("assigned_to_group", "conversion_applied"):
+            w.tick(person, item, "记录在案", actor=SECRETARY)
+    w.advance(to=at(2024, 6, 3))
+    assert (w.state(first), w.state(second)) == ("conversion_vote", "conversion_vote")
+    # When one is linked from her own record to a new organization's record, and the other
+    # from the organization's record
+    linked_by_member, linked_by_org = new_record(w, "甲组织"), new_record(w, "乙组织")
+    register_without_branch(w, linked_by_member)
+    register_without_branch(w, linked_by_org)
+    w.link(first, linked_by_member, "party_organization", actor=SECRETARY)
+    w.link(linked_by_org, second, "member", actor=COMMITTEE)
+    # Then both organizations have members: `linked(..., "probation_stage")` counts a member
+    # whose record rests in a step inside that stage (the conversion meeting)
+    assert (w.state(linked_by_member), w.state(linked_by_org)) == ("has_members",
+                                                                    "has_members")
+    assert w.last(linked_by_member).trigger == "first_member_joins"
+
+
 def test_an_organization_that_already_has_a_branch_enters_the_ladder_at_that_rung(
         w: Community) -> None:
     # Given an organization arriving with a branch approved in 2023 and three members
