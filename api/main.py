@@ -20,7 +20,7 @@ from api.edge import CleanRequestLine
 from api.limits import RefusalLimit
 from api.metrics import MeteredService, Metrics, RequestIds, StoreCollector, pool_use
 from api.metrics import router as metrics_routes
-from api.routes import audit, cases, health, history, timers, workflows
+from api.routes import audit, cases, exports, health, history, timers, workflows
 from api.security import CaseCommunities, TokenStore
 from api.views import Presenter
 from engine.clock import Clock
@@ -116,9 +116,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     errors.install(app, max_body_bytes=max_body_bytes)
     app.add_middleware(CleanRequestLine)
     app.include_router(health.router)
-    for router in (workflows.router, cases.router, history.router, timers.router):
+    for router in (workflows.router, cases.router, history.router, timers.router,
+                   audit.router, exports.router):
         app.include_router(router, prefix=API_PREFIX)
-    app.include_router(audit.router, prefix=API_PREFIX)
     console.mount(app, settings)
     app.include_router(metrics_routes)
     app.add_middleware(RequestIds, metrics=metrics, pool=lambda: _pool_use(app))

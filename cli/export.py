@@ -47,12 +47,16 @@ def export_events(
     = None,
     until: Annotated[str | None, typer.Option("--until", help="Before (ISO 8601).")] = None,
     pii: Annotated[bool, typer.Option("--pii", help="Personal data unmasked.")] = False,
+    trailer: Annotated[bool, typer.Option(
+        "--trailer", help="End the file with the row count and the chain-head digest (the "
+                          "operations log keeps them either way).")] = False,
 ) -> None:
-    """Export events to a file; its last row is the row count and the chain-head digest."""
+    """Export events to a file; the row count and the chain-head digest are printed and
+    kept in the operations log (and written as the file's last row with --trailer)."""
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    from engine.audit.exports import FORMATS, ExportFilter, count_rows, export
+    from engine.audit.exports import FORMATS, ExportFilter, Trailer, count_rows, export
 
     if fmt not in FORMATS:
         raise typer.BadParameter(f"expected one of {', '.join(FORMATS)}", param_hint="--format")
@@ -80,13 +84,15 @@ def export_events(
         f = ExportFilter(workflow_id=workflow, community_prefix=(community or "").strip("/")
                          or None, case_id=case, actor=actor, since=start, until=end)
         total = count_rows(engine, f)
+        ended: list[Trailer] = []
         with Progress("[progress.description]{task.description}", BarColumn(),
                       MofNCompleteColumn(), TimeRemainingColumn(),
                       console=Console(stderr=True), transient=False) as progress:
             task = progress.add_task("export", total=total)
             with output.open("wb") as out:
                 for chunk in export(engine, lookup, f, fmt=fmt, lang=lang, pii=pii,
-                                    on_row=lambda n: progress.update(task, completed=n)):
+                                    on_row=lambda n: progress.update(task, completed=n),
+                                    trailer=trailer, on_end=ended.append):
                     out.write(chunk)
         if sa.inspect(engine).has_table("operations"):
             from engine.store.operations import record
@@ -94,11 +100,14 @@ def export_events(
             record(engine, actor=f"cli:{getpass.getuser()}", action="export",
                    at=datetime.now(UTC), target=case, community=f.community_prefix,
                    detail={"format": fmt, "workflow": workflow, "pii": pii,
-                           "output": str(output), "rows": total})
+                           "output": str(output), "rows": ended[0].rows,
+                           "chain_head_digest": ended[0].digest, "cases": ended[0].cases,
+                           "trailer": trailer})
     except HatcheryError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
     finally:
         engine.dispose()
-    typer.echo(f"{total} event(s) written to {output}", err=True)
+    typer.echo(f"{ended[0].rows} event(s) of {ended[0].cases} case(s) written to {output}; "
+               f"chain-head digest {ended[0].digest}", err=True)
 

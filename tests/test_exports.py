@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 from conftest import COMMITTEE, COMMUNITY
 
-from engine.audit.exports import KINDS, ExportFilter, export
+from engine.audit.exports import KINDS, ExportFilter, Trailer, export
 from engine.audit.masking import mask_value
 from engine.audit.verify import checkpoint
 from engine.definitions.registry import WorkflowRegistry
@@ -45,7 +45,7 @@ def test_csv_starts_with_a_bom_has_zh_labels_and_ends_with_the_trailer(
     case_id = start(service, "Sunshine")
     service.fire(case_id, "select", input={"not_on_abnormal_lists": True}, actor=COMMITTEE,
                  comment="=HYPERLINK(\"x\")")
-    data = run(engine, registry, fmt="csv", lang="zh", page=1)
+    data = run(engine, registry, fmt="csv", lang="zh", page=1, trailer=True)
     assert data.startswith("\ufeff".encode())
     rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
     assert rows[0][:3] == ["事项编号", "序号", "时间（UTC）"]
@@ -56,13 +56,26 @@ def test_csv_starts_with_a_bom_has_zh_labels_and_ends_with_the_trailer(
     assert rows[2][16] == "'=HYPERLINK(\"x\")"  # a spreadsheet shows it, never runs it
 
 
+def test_csv_without_the_trailer_is_a_plain_table_and_the_trailer_still_comes_out(
+        service: CaseService, engine: sa.Engine, registry: WorkflowRegistry) -> None:
+    start(service, "Plain")
+    ended: list[Trailer] = []
+    data = b"".join(export(engine, registry.get, ExportFilter(), fmt="csv", lang="zh",
+                           on_end=ended.append))
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline=""), strict=True))
+    assert len(rows) == 2 and {len(row) for row in rows} == {len(rows[0])}
+    [trailer] = ended
+    assert (trailer.rows, trailer.cases) == (1, 1)
+    assert trailer.digest == checkpoint(engine).digest
+
+
 def test_the_trailer_digest_equals_a_checkpoint_of_a_whole_store_export(
         service: CaseService, engine: sa.Engine, registry: WorkflowRegistry) -> None:
     for n in range(3):
         case_id = start(service, f"Org {n}")
         service.fire(case_id, "select", input={"not_on_abnormal_lists": True},
                      actor=COMMITTEE)
-    lines = jsonl(run(engine, registry, fmt="jsonl", page=2))
+    lines = jsonl(run(engine, registry, fmt="jsonl", page=2, trailer=True))
     trailer = lines[-1]["trailer"]
     assert trailer["rows"] == len(lines) - 1 == 6
     assert trailer["chain_head_digest"] == checkpoint(engine).digest
@@ -86,7 +99,7 @@ def test_filters_keep_only_the_asked_community_and_time(
     inside = start(service, "Inside")
     start(service, "Outside", community="fuzhou/gulou/a/b")
     lines = jsonl(run(engine, registry, ExportFilter(community_prefix=COMMUNITY),
-                      fmt="jsonl"))
+                      fmt="jsonl", trailer=True))
     assert [row["case_id"] for row in lines[:-1]] == [inside]
     assert lines[-1]["trailer"]["cases"] == 1
 
@@ -98,7 +111,8 @@ def test_xlsx_opens_with_labels_rows_and_trailer_and_keeps_formulas_as_text(
     case_id = start(service, "Formulas")
     service.fire(case_id, "select", input={"not_on_abnormal_lists": True}, actor=COMMITTEE,
                  comment="=1+1")
-    book = load_workbook(io.BytesIO(run(engine, registry, fmt="xlsx", lang="en")))
+    book = load_workbook(io.BytesIO(run(engine, registry, fmt="xlsx", lang="en",
+                                        trailer=True)))
     rows = list(book.active.iter_rows(values_only=True))
     assert rows[0][0] == "Case" and rows[-1][0] == "# end" and rows[-1][2] == 2
     assert rows[2][16] == "=1+1"
@@ -107,7 +121,7 @@ def test_xlsx_opens_with_labels_rows_and_trailer_and_keeps_formulas_as_text(
 
 def test_an_empty_store_exports_a_header_and_a_trailer(engine: sa.Engine,
                                                         registry: WorkflowRegistry) -> None:
-    lines = jsonl(run(engine, registry, fmt="jsonl"))
+    lines = jsonl(run(engine, registry, fmt="jsonl", trailer=True))
     assert lines == [{"trailer": {"rows": 0, "chain_head_digest": checkpoint_digest([]),
                                   "cases": 0}}]
 
@@ -134,11 +148,13 @@ def test_the_export_command_writes_the_file_and_logs_the_operation(
     monkeypatch.setenv("DATABASE_URL", db_url)
     target = tmp_path / "events.jsonl"
     result = CliRunner().invoke(app, ["--output", str(target), "--format", "jsonl",
-                                      "--community", COMMUNITY])
+                                      "--community", COMMUNITY, "--trailer"])
     assert result.exit_code == 0, result.output
     lines = jsonl(target.read_bytes())
     assert lines[-1]["trailer"]["rows"] == 1 and PHONE not in target.read_text("utf-8")
-    assert [o.action for o in list_operations(engine)[0]] == ["export"]
+    [entry] = list_operations(engine)[0]
+    assert entry.action == "export"
+    assert entry.detail["chain_head_digest"] == lines[-1]["trailer"]["chain_head_digest"]
     bad = CliRunner().invoke(app, ["--output", str(target), "--format", "pdf"])
     assert bad.exit_code == 2 and "--format" in bad.output
 

@@ -10,12 +10,11 @@ unless the token has `pii`. Malformed or inverted times are 422 naming the param
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Query
-from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api.deps import Auditing, Context, Reader
@@ -23,7 +22,6 @@ from api.edge import Instant
 from api.errors import forbidden, invalid
 from api.routes.common import CASE_ID, ApiRoute, problems, scope_prefix
 from api.schemas import EventPublic
-from engine.audit.exports import ExportFilter, media_type
 from engine.audit.masking import mask_fields, mask_value
 from engine.service import EventView
 
@@ -198,64 +196,6 @@ def states_at(
                                   state=item.state, workflow_version=item.workflow_version,
                                   title=title, seq=item.seq, event_at=item.event_at))
     return InStatesPublic(data=rows, next_cursor=following)
-
-
-# -- exports -------------------------------------------------------------------------------
-
-_EXPORT_PARAMS = ("format", "lang", "workflow", "community", "case", "actor", "since", "until")
-
-
-@router.get("/audit/export", summary="Events as CSV, JSON Lines or xlsx, streamed",
-            responses={**problems(401, 403, 404, 422),
-                       200: {"content": {media_type(f): {} for f in ("csv", "jsonl", "xlsx")},
-                             "description": "The export; its last row is the trailer."}})
-def audit_export(
-    ctx: Auditing,
-    format: Annotated[Literal["csv", "jsonl", "xlsx"], Query()] = "csv",
-    lang: Annotated[Literal["zh", "en"] | None, Query(
-        description="Labels; the Accept-Language otherwise.")] = None,
-    workflow: Annotated[str | None, Query(max_length=64)] = None,
-    community: Annotated[str | None, Query(max_length=700)] = None,
-    case: Annotated[str | None, Query(max_length=200)] = None,
-    actor: Annotated[str | None, Query(max_length=200)] = None,
-    since: Annotated[Instant | None, Query(description="From (inclusive).")] = None,
-    until: Annotated[Instant | None, Query(description="Before.")] = None,
-) -> StreamingResponse:
-    since, until = utc(since), utc(until)
-    ordered(since, until, "since", "until")
-    if case is not None:
-        ctx.check(case)
-    prefix = scope_prefix(ctx.principal, community)
-    chosen = lang or ctx.lang
-    f = ExportFilter(workflow_id=workflow, community_prefix=prefix, case_id=case,
-                     actor=actor, since=since, until=until)
-    counted = [0]
-    chunks = ctx.service.export(ctx.presenter.workflow, f, fmt=format, lang=chosen,
-                                pii=ctx.principal.sees_pii,
-                                on_row=lambda n: counted.__setitem__(0, n))
-    detail = {
-        "format": format, "workflow": workflow, "actor": actor, "pii": ctx.principal.sees_pii,
-        "since": since.isoformat() if since else None,
-        "until": until.isoformat() if until else None}
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    return StreamingResponse(
-        logged_export(ctx, chunks, counted, community=prefix, target=case, detail=detail),
-        media_type=media_type(format),
-        headers={"Content-Disposition": f'attachment; filename="events-{stamp}.{format}"'})
-
-
-def logged_export(ctx: Context, chunks: Iterator[bytes], counted: list[int], *,
-                  community: str | None, target: str | None,
-                  detail: dict[str, Any]) -> Iterator[bytes]:
-    """The export's chunks; the operations log records it once the last one is out, with
-    the rows it held (`complete: false` when the stream stopped before its end)."""
-    complete = False
-    try:
-        yield from chunks
-        complete = True
-    finally:
-        log(ctx, "export", community=community, target=target,
-            detail={**detail, "rows": counted[0], "complete": complete})
 
 
 # -- integrity -----------------------------------------------------------------------------

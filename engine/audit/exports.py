@@ -1,14 +1,17 @@
-"""Exports of events for auditors: CSV, JSON Lines and xlsx, streamed, each with a trailer.
+"""Exports of events for auditors: CSV, JSON Lines and xlsx, streamed.
 
 Events are read in pages by id (keyset, `PAGE` rows at a time) up to the last id that
 existed when the export began, so an export is a fixed set however long it takes and
 memory does not grow with it (beyond one entry per exported case for the trailer).
 
-Every export ends with a trailer: the number of rows and the chain-head digest,
+Every export has a trailer: the number of rows and the chain-head digest,
 `engine.ledger.checkpoint_digest` over `(case_id, hash, seq)` of the last exported event
 of each exported case. A reader recomputes it from the rows themselves, and for an
 export of whole histories compares it with a checkpoint: a truncated or edited export
-does not match.
+does not match. The trailer is written as the file's last row only when asked for
+(`trailer=True`): a row of another shape breaks strict CSV readers and Excel's tables.
+Either way `on_end` receives it, and the callers keep it in the export's entry of the
+operations log (the file's sidecar).
 
 CSV starts with a UTF-8 byte-order mark (Excel then reads Chinese correctly); xlsx is
 written by openpyxl in write-only mode. Text that a spreadsheet would run as a formula
@@ -258,9 +261,11 @@ def _safe_text(value: Any) -> Any:
 
 def export(engine: Engine, workflow: Callable[[str, str], CompiledWorkflow | None],
            f: ExportFilter, *, fmt: str = "csv", lang: str = "en", pii: bool = False,
-           on_row: Callable[[int], None] | None = None, page: int = PAGE
+           on_row: Callable[[int], None] | None = None, page: int = PAGE,
+           trailer: bool = False, on_end: Callable[[Trailer], None] | None = None,
            ) -> Iterator[bytes]:
-    """The export as chunks of bytes, trailer last; `on_row(n)` after every `page` rows."""
+    """The export as chunks of bytes, with the trailer as its last row when `trailer`;
+    `on_row(n)` after every `page` rows, `on_end(trailer)` after the last."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     lang = "zh" if lang == "zh" else "en"
@@ -272,21 +277,29 @@ def export(engine: Engine, workflow: Callable[[str, str], CompiledWorkflow | Non
             if on_row is not None and n % page == 0:
                 on_row(n)
 
+    closing = rows if trailer else None
     if fmt == "csv":
-        yield from _csv(made(), rows, lang)
+        yield from _csv(made(), closing, lang)
     elif fmt == "jsonl":
-        yield from _jsonl(made(), rows)
+        yield from _jsonl(made(), closing)
     else:
-        yield from _xlsx(made(), rows, lang)
+        yield from _xlsx(made(), closing, lang)
     if on_row is not None:
         on_row(rows.count)
+    if on_end is not None:
+        on_end(rows.trailer())
 
 
 def _header(lang: str) -> list[str]:
     return [zh if lang == "zh" else en for _, en, zh in COLUMNS]
 
 
-def _csv(made: Iterator[dict[str, Any]], rows: _Rows, lang: str) -> Iterator[bytes]:
+def _trailer_row(t: Trailer, lang: str) -> list[Any]:
+    end, count, digest, cases = TRAILER[lang]
+    return [end, count, t.rows, digest, t.digest, cases, t.cases]
+
+
+def _csv(made: Iterator[dict[str, Any]], rows: _Rows | None, lang: str) -> Iterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     buffer.write(BOM)
@@ -297,26 +310,27 @@ def _csv(made: Iterator[dict[str, Any]], rows: _Rows, lang: str) -> Iterator[byt
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
             buffer.truncate()
-    t = rows.trailer()
-    end, count, digest, cases = TRAILER[lang]
-    writer.writerow([end, count, t.rows, digest, t.digest, cases, t.cases])
+    if rows is not None:
+        writer.writerow(_trailer_row(rows.trailer(), lang))
     yield buffer.getvalue().encode("utf-8")
 
 
-def _jsonl(made: Iterator[dict[str, Any]], rows: _Rows) -> Iterator[bytes]:
+def _jsonl(made: Iterator[dict[str, Any]], rows: _Rows | None) -> Iterator[bytes]:
     chunk: list[str] = []
     for row in made:
         chunk.append(json.dumps(row, ensure_ascii=False, default=str))
         if len(chunk) >= 200:
             yield ("\n".join(chunk) + "\n").encode("utf-8")
             chunk = []
-    t = rows.trailer()
-    chunk.append(json.dumps({"trailer": {"rows": t.rows, "chain_head_digest": t.digest,
-                                         "cases": t.cases}}))
-    yield ("\n".join(chunk) + "\n").encode("utf-8")
+    if rows is not None:
+        t = rows.trailer()
+        chunk.append(json.dumps({"trailer": {"rows": t.rows, "chain_head_digest": t.digest,
+                                             "cases": t.cases}}))
+    if chunk:
+        yield ("\n".join(chunk) + "\n").encode("utf-8")
 
 
-def _xlsx(made: Iterator[dict[str, Any]], rows: _Rows, lang: str) -> Iterator[bytes]:
+def _xlsx(made: Iterator[dict[str, Any]], rows: _Rows | None, lang: str) -> Iterator[bytes]:
     from openpyxl import Workbook  # type: ignore[import-untyped]
     from openpyxl.cell import WriteOnlyCell  # type: ignore[import-untyped]
 
@@ -332,9 +346,8 @@ def _xlsx(made: Iterator[dict[str, Any]], rows: _Rows, lang: str) -> Iterator[by
                 cell.data_type = "s"  # never a formula
             cells.append(cell)
         sheet.append(cells)
-    t = rows.trailer()
-    end, count, digest, cases = TRAILER[lang]
-    sheet.append([end, count, t.rows, digest, t.digest, cases, t.cases])
+    if rows is not None:
+        sheet.append(_trailer_row(rows.trailer(), lang))
     with tempfile.SpooledTemporaryFile(max_size=8 * 1024 * 1024) as out:
         book.save(out)
         out.seek(0)

@@ -10,7 +10,7 @@ from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 from typing import Any
 
-from engine.audit.exports import ExportFilter, export
+from engine.audit.exports import ExportFilter, Trailer, export
 from engine.audit.history import CaseAt, InStateAt, case_at, cases_in_state
 from engine.audit.proofs import checkpoint_scope, verify_scope
 from engine.audit.stats import StageStats, stage_stats
@@ -56,11 +56,13 @@ class Records(Door):
 
     def export(self, workflow: Callable[[str, str], CompiledWorkflow | None],
                filters: ExportFilter, *, fmt: str = "csv", lang: str = "en",
-               pii: bool = False, on_row: Callable[[int], None] | None = None
+               pii: bool = False, on_row: Callable[[int], None] | None = None,
+               trailer: bool = False, on_end: Callable[[Trailer], None] | None = None,
                ) -> Iterator[bytes]:
-        """The events in scope as CSV or JSON lines, streamed."""
+        """The events in scope as CSV, JSON lines or xlsx, streamed (`engine.audit.exports`:
+        the trailer as the last row when `trailer`, and given to `on_end`)."""
         return export(self.engine, workflow, filters, fmt=fmt, lang=lang, pii=pii,
-                      on_row=on_row)
+                      on_row=on_row, trailer=trailer, on_end=on_end)
 
     def verify(self, *, case_id: str | None = None,
                community_prefix: str | None = None) -> list[ChainBreak]:

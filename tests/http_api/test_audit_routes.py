@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -92,7 +93,7 @@ def test_exports_cover_only_the_scope_with_a_trailer(api: Api, area: str) -> Non
     parent = area.rsplit("/", 1)[0]
     with api.as_(AUDITOR, area) as auditor:
         response = auditor.get("/audit/export", params={"format": "jsonl",
-                                                        "community": parent})
+                                                        "community": parent, "trailer": True})
         assert response.status_code == 200, response.text
         lines = [json.loads(line) for line in response.text.splitlines()]
         assert {row["case_id"] for row in lines[:-1]} == {case}
@@ -102,11 +103,29 @@ def test_exports_cover_only_the_scope_with_a_trailer(api: Api, area: str) -> Non
         assert zh.content.startswith("\ufeff".encode())
         assert zh.headers["content-type"].startswith("text/csv")
         rows = list(csv.reader(io.StringIO(zh.content.decode("utf-8-sig"))))
-        assert rows[0][0] == "事项编号" and rows[-1][0] == "# 结束"
+        assert rows[0][0] == "事项编号" and len(rows) == 3  # no trailer unless asked for
         xlsx = auditor.get("/audit/export", params={"format": "xlsx"})
         assert xlsx.status_code == 200 and xlsx.content[:2] == b"PK"
     with api.as_(AUDITOR, area, ("pii",)) as reader:
         assert PHONE in reader.get("/audit/export", params={"format": "jsonl"}).text
+
+
+def test_an_exports_trailer_is_kept_in_the_operations_log(api: Api, area: str) -> None:
+    case, _ = journey(api, area)
+    name = f"aud{uuid.uuid4().hex[:8]}"
+    with api.client(api.token(AUDITOR, area, name=name)) as auditor:
+        exported = auditor.get("/audit/export", params={"format": "csv"})
+        assert exported.status_code == 200
+        rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+        entries = auditor.get("/audit/operations", params={"actor": name,
+                                                           "action": "export"}).json()
+        kept = auditor.get("/audit/checkpoint").json()
+    [entry] = entries["data"]
+    assert entry["detail"]["rows"] == len(rows) - 1 == 2
+    assert entry["detail"]["cases"] == 1 and entry["detail"]["complete"] is True
+    assert entry["detail"]["trailer"] is False
+    assert list(kept["heads"]) == [case]
+    assert entry["detail"]["chain_head_digest"] == kept["digest"]
 
 
 def test_verify_and_checkpoint_answer_for_the_scope(api: Api, area: str) -> None:
