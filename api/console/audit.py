@@ -113,7 +113,7 @@ async def events(request: Request, desk: AuditDesk) -> Response:
 
 @router.get("/export")
 def download(request: Request, desk: AuditDesk) -> Response:
-    """The events the filters keep, as a file (the export's trailer closes it)."""
+    """The events the filters keep, as a file (a plain table: no trailer row)."""
     reading = Reading.of(request, desk)
     filters = EventFilters.read(request.query_params, reading)
     fmt = request.query_params.get("format")
