@@ -75,7 +75,8 @@ def _actions(reading: Reading, detail: Any) -> list[dict[str, Any]]:
             "description": as_text(t.spec.description, reading.lang) or None,
             "to": reading.state_title(wf, t.spec.to), "allowed": action.allowed,
             "refusal": refusal_text(refusal, reading.lang, wf) if refusal else None,
-            "fields": fields_from_specs(t.spec.input, reading.lang), "errors": {},
+            "fields": fields_from_specs(t.spec.input, reading.lang,
+                                        references=reading.references), "errors": {},
         })
     return found
 
@@ -233,7 +234,8 @@ def _fire(request: Request, desk: Desk, case_id: str, trigger: str,
     specs = candidates[0].spec.input if candidates else {}
     values, unreadable = read_values(specs, form, prefix="in-")
     comment = str(form.get("comment") or "").strip() or None
-    typed = fields_from_specs(specs, desk.lang, {**_raw(form, specs), **values})
+    typed = fields_from_specs(specs, desk.lang, {**_raw(form, specs), **values},
+                              references=reading.references)
     failed = {"trigger": trigger, "fields": typed, "prefix": "in-", "comment": comment,
               "workflow": wf}
     if unreadable:

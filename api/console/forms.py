@@ -12,7 +12,7 @@ that cannot even be read as its type ("abc" as a number) is reported here.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -50,10 +50,20 @@ class FormField:
         return bool(self.value == option)
 
 
-def field_from_spec(name: str, spec: FieldSpec, lang: str, value: Any = None) -> FormField:
-    """The form field of a typed case field or transition input."""
+References = Callable[[FieldSpec], list[tuple[str, str]] | None]
+"""The records a reference field may name, as (id, title), for a person; None when there
+are too many to list (the field is then typed)."""
+
+
+def field_from_spec(name: str, spec: FieldSpec, lang: str, value: Any = None,
+                    references: References | None = None) -> FormField:
+    """The form field of a typed case field or transition input; a reference is chosen
+    among the records it may name, by their titles, when `references` lists them."""
     widget = WIDGETS.get(spec.type, "text")
     options = [(v, value_title(spec, v, lang)) for v in spec.value_ids]
+    listed = references(spec) if spec.type == "reference" and references else None
+    if listed is not None:
+        widget, options = "select", listed
     if value is None:
         value = spec.default
     if spec.type == "datetime" and isinstance(value, str):
@@ -65,8 +75,9 @@ def field_from_spec(name: str, spec: FieldSpec, lang: str, value: Any = None) ->
 
 
 def fields_from_specs(specs: Mapping[str, FieldSpec], lang: str,
-                      values: Mapping[str, Any] | None = None) -> list[FormField]:
-    return [field_from_spec(name, spec, lang, (values or {}).get(name))
+                      values: Mapping[str, Any] | None = None,
+                      references: References | None = None) -> list[FormField]:
+    return [field_from_spec(name, spec, lang, (values or {}).get(name), references)
             for name, spec in specs.items()]
 
 

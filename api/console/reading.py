@@ -26,6 +26,8 @@ from engine.language.spec import as_text
 from engine.timers.calendar import CalendarCoverageError, default_calendar
 
 STATUSES = ("active", "suspended", "closed", "all")
+MAX_REFERENCES = 500
+"""A reference field offers the records it may name up to this many (else it is typed)."""
 VIEWS = ("mine", "unassigned", "all")
 SORTS = ("priority", "follow_up", "deadline")
 """The queue's orders: the workflow's priority (the default), the follow-up date, the next
@@ -169,6 +171,7 @@ class Reading:
         self.presenter = presenter
         self.principal = principal
         self.lang = lang
+        self._references: dict[str, list[tuple[str, str]] | None] = {}
 
     @classmethod
     def of(cls, request: Request, desk: Desk) -> Reading:
@@ -239,6 +242,28 @@ class Reading:
                 follow_up_due=follow is not None and follow <= today,
                 escalated=view.escalated_at is not None))
         return rows, following
+
+    def references(self, spec: Any) -> list[tuple[str, str]] | None:
+        """The records in the person's scope a reference field may name (of its workflow,
+        not closed), as (id, title), latest changed first; None past `MAX_REFERENCES`."""
+        if not getattr(spec, "workflow", None):
+            return None
+        if spec.workflow not in self._references:  # once a page, for every field naming it
+            self._references[spec.workflow] = self._listed(spec.workflow)
+        return self._references[spec.workflow]
+
+    def _listed(self, workflow_id: str) -> list[tuple[str, str]] | None:
+        found: list[tuple[str, str]] = []
+        for status in ("active", "suspended"):
+            views, following = self.service.list_cases(
+                workflow_id=workflow_id, community_prefix=self.scope(), status=status,
+                pii=self.principal.sees_pii, order="updated", limit=MAX_REFERENCES)
+            if following is not None or len(found) + len(views) > MAX_REFERENCES:
+                return None
+            for view in views:
+                public = self.presenter.case(view, self.principal, self.lang)
+                found.append((view.id, public.title or public.state_title))
+        return found
 
     # -- one record -----------------------------------------------------------------------
 

@@ -66,7 +66,8 @@ def _start_page(request: Request, desk: Desk, workflow_id: str, *,
         return render(request, "error.html",
                       {"heading": text("error.not_found", desk.lang)}, status=404)
     fields = [_community_field(desk, community),
-              *fields_from_specs(start_specs(wf), desk.lang, values)]
+              *fields_from_specs(start_specs(wf), desk.lang, values,
+                                 references=reading.references)]
     return render(request, "start.html", {
         "workflow": wf, "workflow_title": as_text(wf.spec.title, desk.lang, wf.id),
         "description": as_text(wf.spec.description, desk.lang),
