@@ -1,0 +1,120 @@
+"""Canonical JSON and the hash of a chained record: the bytes every hash of the ledger is
+taken over (`engine.ledger.chain` for case histories, `engine.ledger.oplog` for the
+operations log, `engine.ledger.checkpoints` for checkpoints).
+
+Hashes are only reproducible if the bytes hashed are. ``canonical_json`` fixes every choice:
+keys sorted (by code point), no whitespace, UTF-8 with non-ASCII text kept as is (Chinese
+stays readable), timestamps as UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ`` (naive ones refused: an
+unknown offset would be a guess), dates as ``YYYY-MM-DD``, floats as Python's shortest
+round-trip repr (NaN and infinities refused, JSON has no such values), ``Decimal`` and
+``UUID`` as strings, tuples as lists, ``true``/``false`` never confused with 1/0. A
+timestamp, decimal or UUID hashes exactly like its canonical string, so a body hashes the
+same before it is stored and after it is read back as plain JSON; store the body as the
+output of ``canonical_json`` (or as any JSON that reads back to the same values).
+
+Pure: no database, no clock, no I/O.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+__all__ = ["canonical_json", "chain_event", "check_hash", "event_hash", "format_datetime"]
+
+_HEX64 = re.compile(r"[0-9a-f]{64}")
+
+
+def format_datetime(value: datetime) -> str:
+    if value.utcoffset() is None:
+        raise ValueError(
+            f"cannot hash the naive datetime {value.isoformat()}: give it a time zone"
+        )
+    u = value.astimezone(UTC)
+    return (
+        f"{u.year:04d}-{u.month:02d}-{u.day:02d}T"
+        f"{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}Z"
+    )
+
+
+def _plain(value: Any, path: str) -> Any:
+    """Turn ``value`` into plain JSON types (dict/list/str/int/float/bool/None)."""
+    if value is None or value is True or value is False:
+        return value
+    if isinstance(value, str):
+        return str.__str__(value)  # an exact str, also for str subclasses and StrEnum
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"cannot hash the non-finite number {value!r} at {path}")
+        return float(value)
+    if isinstance(value, datetime):
+        return format_datetime(value)
+    if isinstance(value, date):
+        return f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"cannot hash the non-finite decimal {value!s} at {path}")
+        return str(value)
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise TypeError(
+                    f"cannot hash a mapping key of type {type(key).__name__} at {path}: "
+                    "keys must be strings"
+                )
+            out[str.__str__(key)] = _plain(item, f"{path}.{key}")
+        return out
+    if isinstance(value, list | tuple):
+        return [_plain(item, f"{path}[{i}]") for i, item in enumerate(value)]
+    raise TypeError(f"cannot hash a value of type {type(value).__name__} at {path}")
+
+
+def canonical_json(value: Any) -> bytes:
+    """The one byte string that represents ``value`` for hashing.
+
+    Sorted keys, no insignificant whitespace, UTF-8 with non-ASCII characters unescaped.
+    Aware datetimes become UTC ``YYYY-MM-DDTHH:MM:SS.ffffffZ``; dates ``YYYY-MM-DD``;
+    floats Python's shortest round-trip repr; ``Decimal`` and ``UUID`` strings; tuples
+    lists. Raises ``ValueError`` for naive datetimes and NaN/infinite numbers, and
+    ``TypeError`` for anything else that is not plain JSON (sets, bytes, non-string keys,
+    arbitrary objects): guessing a representation would make hashes unstable.
+    """
+    return json.dumps(
+        _plain(value, "$"),
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+        allow_nan=False,
+    ).encode("utf-8")
+
+
+def check_hash(value: object, what: str) -> str:
+    if not isinstance(value, str) or _HEX64.fullmatch(value) is None:
+        raise ValueError(f"{what} must be 64 lowercase hex digits, got {value!r}")
+    return value
+
+
+def event_hash(previous_hash: str, body: Mapping[str, Any]) -> str:
+    """``sha256(previous_hash as ASCII || canonical_json(body))`` as lowercase hex."""
+    check_hash(previous_hash, "previous_hash")
+    return chain_event(previous_hash, body)[0]
+
+
+def chain_event(previous_hash: str, body: Mapping[str, Any]) -> tuple[str, str]:
+    """`event_hash(previous_hash, body)` and the canonical text it hashed, which the event
+    stores as its body (the door makes both once per change)."""
+    canonical = canonical_json(body)
+    digest = hashlib.sha256(previous_hash.encode("ascii") + canonical).hexdigest()
+    return digest, canonical.decode("utf-8")
