@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from cli.main import app
 from engine.clock import FrozenClock
+from engine.core.snapshot import Actor
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import Refused
 from engine.service import CaseService, EventView, FireResult, verify_store
@@ -327,6 +328,23 @@ def test_an_escalation_flags_the_case_until_it_leaves_its_state(
     assert [c.id for c in service.list_cases(escalated=True)[0]] == [case.id]
     assert [c.id for c in service.list_cases(escalated=False)[0]] == [quiet.id]
     assert service.escalated([case.id, quiet.id]) == {case.id: flagged}
+
+
+def test_one_timer_with_both_actions_marks_overdue_and_escalates_when_it_falls_due(
+        service: CaseService, clock: FrozenClock) -> None:
+    source = PROJECT_ROOT / "tests" / "fixtures" / "workflows" / "charity_venture.yaml"
+    service.registry.register_text(source.read_text(encoding="utf-8"), str(source))
+    applicant = Actor("chen", frozenset({"applicant"}))
+    case = service.start_case("charity_venture", {"project_name": "银龄食堂"},
+                              actor=applicant, community=COMMUNITY).case
+    service.fire(case.id, "submit", actor=applicant, input={
+        "budget": 100, "area": "elderly", "submitted_on": START.date().isoformat()})
+    clock.advance(20 * DAY)  # ten working days have passed
+    drain(service, clock)
+    seen = service.get_case(case.id)
+    assert seen.overdue is True and seen.escalated_at is not None
+    assert [e.kind for e in timer_events(service, case.id)] == ["overdue", "escalation"]
+    assert [c.id for c in service.list_cases(escalated=True, overdue=True)[0]] == [case.id]
 
 
 def test_a_person_may_mark_overdue_or_escalate_but_an_auditor_may_not(
