@@ -27,12 +27,12 @@ from pydantic import AfterValidator
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from api.errors import (
+from api.problems import (
     MESSAGES,
     PROBLEM_MEDIA_TYPE,
     ApiProblem,
-    _scope_language,
     problem_body,
+    scope_language,
 )
 from engine.language import untrusted
 
@@ -127,7 +127,7 @@ class CleanRequestLine:
 
 async def _send_field_problem(send: Send, scope: Scope, where: str, name: str,
                               code: str) -> None:
-    lang = _scope_language(scope)
+    lang = scope_language(scope)
     en, zh = untrusted.MESSAGES[code]
     message = zh if lang == "zh" else en
     template = MESSAGES["validation_failed"][1 if lang == "zh" else 0]

@@ -1,4 +1,6 @@
-"""The only place errors become HTTP: RFC 9457 problem details in the caller's language.
+"""The only place errors become HTTP: RFC 9457 problem details in the caller's language
+(the problem document and its vocabulary are `api.problems`; this module maps each error
+to one, and holds the handlers and the body-limit and catch-all middlewares).
 
 Every error response is `application/problem+json`:
 
@@ -29,8 +31,7 @@ from __future__ import annotations
 import json
 import logging
 import traceback
-from collections.abc import Callable, Mapping, MutableMapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, MutableMapping
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +42,25 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.problems import (
+    FORBIDDEN_REFUSALS,
+    KINDS_ZH,
+    MESSAGES,
+    PROBLEM_MEDIA_TYPE,
+    PYDANTIC_ZH,
+    STATE_REFUSALS,
+    ApiProblem,
+    forbidden,
+    invalid,
+    language,
+    localised_errors,
+    precondition_failed,
+    problem_body,
+    problem_response,
+    request_language,
+    send_problem,
+    unauthenticated,
+)
 from engine.errors import (
     Conflict,
     DefinitionError,
@@ -54,208 +74,13 @@ from engine.errors import (
 from engine.observability import ATTEMPT
 from engine.timers.calendar import CHINA_TZ
 
-PROBLEM_MEDIA_TYPE = "application/problem+json"
-LANGUAGES = ("en", "zh")
+# The problem vocabulary lives in api.problems; its names the routes use are kept here too.
+__all__ = ["MESSAGES", "PROBLEM_MEDIA_TYPE", "ApiProblem", "BodyLimitMiddleware",
+           "CatchAllMiddleware", "diagnostics_json", "forbidden", "install", "invalid",
+           "language", "log_refused_attempt", "log_unexpected", "precondition_failed",
+           "problem_body", "problem_response", "refusal_status", "unauthenticated"]
+
 logger = logging.getLogger("hatchery.api")
-
-# Refusals whose cause is the case's current state: retrying the same request on the same
-# case cannot succeed until the case moves, which is what 409 says.
-STATE_REFUSALS = frozenset({
-    "not_allowed_from_state", "case_suspended", "case_closed", "checklist_incomplete",
-    "already_ticked", "not_ticked", "already_linked", "not_linked", "already_suspended",
-    "not_suspended", "assignment_unchanged", "nobody_responsible",
-})
-FORBIDDEN_REFUSALS = frozenset({"role_missing", "community_out_of_scope",
-                                "assignment_not_allowed", "follow_up_not_allowed"})
-
-TITLES: dict[int, tuple[str, str]] = {
-    400: ("Bad request", "请求有误"),
-    401: ("Authentication required", "需要身份验证"),
-    403: ("Forbidden", "无权执行"),
-    404: ("Not found", "未找到"),
-    405: ("Method not allowed", "不支持该请求方法"),
-    409: ("Conflict", "冲突"),
-    412: ("Precondition failed", "前提条件不成立"),
-    413: ("Request body too large", "请求内容过大"),
-    415: ("Unsupported media type", "不支持的内容类型"),
-    422: ("Invalid input", "输入无效"),
-    500: ("Internal error", "内部错误"),
-    503: ("Service unavailable", "服务暂不可用"),
-}
-
-CODE_TITLES: dict[str, tuple[str, str]] = {
-    # refusals that are not about the input given: titled by what they are
-    "guard_false": ("Condition not met", "不满足条件"),
-    "guard_error": ("Condition could not be checked", "无法检查条件"),
-    "calendar_not_covered": ("Deadline cannot be computed", "无法计算期限"),
-    "effect_invalid": ("Workflow computed an invalid value", "流程计算出的值无效"),
-}
-
-MESSAGES: dict[str, tuple[str, str]] = {
-    "unauthenticated": ("a valid bearer token is required: Authorization: Bearer <token>",
-                        "需要有效的令牌：Authorization: Bearer <令牌>"),
-    "not_found": ("{kind} '{key}' was not found", "未找到{kind_zh}“{key}”"),
-    "not_yet_started": ("case '{key}' did not exist yet at {at}: it began at {began}",
-                        "事项“{key}”在 {at} 尚未开始：它开始于 {began}"),
-    "route_not_found": ("there is no such resource", "没有这个资源"),
-    "method_not_allowed": ("this resource does not accept that method", "该资源不支持此请求方法"),
-    "too_many_refusals": (
-        "too many refused attempts from this token: try again in {seconds} s",
-        "该令牌被拒绝的尝试过多，请 {seconds} 秒后再试"),
-    "conflict": ("the case is at version {current}, not {expected}: read it again and retry",
-                 "事项已是第 {current} 版，而不是第 {expected} 版：请重新读取后再试"),
-    "precondition_failed": (
-        "If-Match names version {expected} but the case is at version {current}: "
-        "read it again and retry",
-        "If-Match 指定的是第 {expected} 版，但事项已是第 {current} 版：请重新读取后再试"),
-    "body_too_large": ("the request body is larger than {limit} bytes",
-                       "请求内容超过 {limit} 字节"),
-    "validation_failed": ("the request is not valid: {fields}", "请求无效：{fields}"),
-    "body_unreadable": ("the request body could not be read as UTF-8 JSON",
-                        "无法将请求内容读取为 UTF-8 编码的 JSON"),
-    "definition_invalid": ("{summary} ({count} error(s))",
-                           "流程定义有 {count} 处错误，第一处：{first}"),
-    "store_unavailable": ("the database cannot be reached; try again shortly",
-                          "暂时无法访问数据库，请稍后再试"),
-    "integrity_error": ("the stored history no longer matches its hash chain",
-                        "存储的历史与其哈希链不符"),
-    "internal_error": ("an unexpected error occurred; it has been logged",
-                       "发生意外错误，已记录"),
-}
-
-_KINDS_ZH = {"case": "事项", "workflow": "流程", "version": "版本", "item": "清单项",
-             "link": "关联", "token": "令牌", "event": "事件"}
-
-# zh for the commonest pydantic validation messages (pydantic itself speaks English only).
-_PYDANTIC_ZH = {
-    "missing": "必须填写", "string_type": "必须是文本", "int_type": "必须是整数",
-    "int_parsing": "必须是整数", "bool_type": "必须是 true 或 false",
-    "bool_parsing": "必须是 true 或 false", "dict_type": "必须是对象",
-    "list_type": "必须是列表", "string_too_long": "太长", "string_too_short": "太短",
-    "string_pattern_mismatch": "格式不符", "greater_than_equal": "太小",
-    "less_than_equal": "太大", "literal_error": "不是允许的值", "enum": "不是允许的值",
-    "json_invalid": "不是有效的 JSON", "extra_forbidden": "不是这里的字段",
-    "model_attributes_type": "必须是 JSON 对象", "model_type": "必须是 JSON 对象",
-    "value_error": "值无效", "datetime_from_date_parsing": "必须是日期时间",
-    "datetime_parsing": "必须是日期时间", "datetime_type": "必须是日期时间",
-}
-
-
-@dataclass
-class ApiProblem(Exception):
-    """An error raised by the HTTP layer itself (authentication, scope, headers, size)."""
-
-    status: int
-    code: str
-    en: str
-    zh: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
-    errors: list[Mapping[str, Any]] = field(default_factory=list)  # {field, in, code, en, zh}
-
-    def __post_init__(self) -> None:
-        super().__init__(self.en)
-
-    @classmethod
-    def of(cls, status: int, code: str, *, extra: Mapping[str, Any] | None = None,
-           headers: Mapping[str, str] | None = None, **args: Any) -> ApiProblem:
-        """A problem whose text comes from `MESSAGES[code]` formatted with `args`."""
-        en, zh = MESSAGES[code]
-        return cls(status, code, en.format(**args), zh.format(**args), dict(extra or {}),
-                   dict(headers or {}))
-
-
-def unauthenticated() -> ApiProblem:
-    return ApiProblem.of(401, "unauthenticated", headers={"WWW-Authenticate": "Bearer"})
-
-
-def forbidden(code: str, en: str, zh: str, **extra: Any) -> ApiProblem:
-    """403 naming what is missing (a role or a community scope)."""
-    return ApiProblem(403, code, en, zh, extra)
-
-
-def precondition_failed(expected: int | str, current: int) -> ApiProblem:
-    return ApiProblem.of(412, "precondition_failed", expected=expected, current=current,
-                         extra={"current_version": current},
-                         headers={"ETag": f'"{current}"'})
-
-
-def invalid(field_name: str, code: str, en: str, zh: str, location: str = "body"
-            ) -> ApiProblem:
-    """422 for one field the HTTP layer itself found wrong (a header, a query value)."""
-    entry = {"field": field_name, "in": location, "code": code, "en": en, "zh": zh}
-    return ApiProblem(422, "validation_failed", f"the request is not valid: {field_name}: {en}",
-                      f"请求无效：{field_name}：{zh}", errors=[entry])
-
-
-def language(accept_language: str | None, default: str = "en") -> str:
-    """zh or en, whichever `Accept-Language` prefers (q-values honoured, first wins ties)."""
-    best, best_q = default, 0.0
-    for part in (accept_language or "").split(",")[:20]:
-        tag, _, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        primary = tag.strip().lower().split("-")[0]
-        if primary in LANGUAGES and q > best_q:
-            best, best_q = primary, q
-    return best
-
-
-def problem_body(status: int, code: str, detail: str, lang: str, instance: str | None,
-                 extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    en, zh = CODE_TITLES.get(code) or TITLES.get(
-        status, TITLES[500] if status >= 500 else TITLES[400])
-    body: dict[str, Any] = {
-        "type": f"urn:hatchery:problem:{code}",
-        "title": zh if lang == "zh" else en,
-        "status": status,
-        "detail": detail,
-        "code": code,
-    }
-    if instance:
-        body["instance"] = instance
-    body.update(extra or {})
-    return body
-
-
-def problem_response(request: Request | None, status: int, code: str, en: str, zh: str,
-                     extra: Mapping[str, Any] | None = None,
-                     headers: Mapping[str, str] | None = None) -> Response:
-    lang = _request_language(request)
-    path = request.url.path if request is not None else None
-    body = problem_body(status, code, zh if lang == "zh" else en, lang, path, extra)
-    return _json_response(status, body, lang, headers)
-
-
-def _json_response(status: int, body: Mapping[str, Any], lang: str,
-                   headers: Mapping[str, str] | None) -> Response:
-    out = dict(headers or {})
-    out["Content-Language"] = lang
-    return Response(json.dumps(body, ensure_ascii=False, default=str), status_code=status,
-                    media_type=PROBLEM_MEDIA_TYPE, headers=out)
-
-
-def _request_language(request: Request | None) -> str:
-    if request is None:
-        return "en"
-    default = getattr(request.app.state, "default_language", "en")
-    return language(request.headers.get("accept-language"), default)
-
-
-def _localised_errors(errors: list[Mapping[str, Any]], lang: str) -> list[dict[str, Any]]:
-    """Engine field problems ({field, code, en, zh}) as {field, code, message}."""
-    out = []
-    for e in errors:
-        message = e.get("zh") if lang == "zh" else e.get("en")
-        out.append({"field": str(e.get("field", "")), "in": str(e.get("in", "body")),
-                    "code": str(e.get("code", "invalid")),
-                    "message": str(message or e.get("message") or "")})
-    return out
-
 
 def refusal_status(code: str) -> int:
     if code in FORBIDDEN_REFUSALS:
@@ -300,12 +125,12 @@ def log_refused_attempt(request: Request, code: str) -> None:
 
 def _refused(request: Request, exc: Refused) -> Response:
     refusal = exc.refusal
-    lang = _request_language(request)
+    lang = request_language(request)
     extra: dict[str, Any] = {}
     details = dict(refusal.details)
     errors = details.pop("errors", None)
     if isinstance(errors, list):
-        extra["errors"] = _localised_errors(errors, lang)
+        extra["errors"] = localised_errors(errors, lang)
     for key in ("required_roles", "missing", "current_state"):
         if key in details:
             extra[key] = _jsonable(details[key])
@@ -321,7 +146,7 @@ def _not_found(request: Request, exc: NotFound) -> Response:
         return problem_response(request, 404, "case_not_yet_started", en.format(**args),
                                 zh.format(**args), {"began_at": exc.began.isoformat()})
     en, zh = MESSAGES["not_found"]
-    args = {"kind": exc.kind, "kind_zh": _KINDS_ZH.get(exc.kind, exc.kind), "key": exc.key}
+    args = {"kind": exc.kind, "kind_zh": KINDS_ZH.get(exc.kind, exc.kind), "key": exc.key}
     return problem_response(request, 404, "not_found", en.format(**args), zh.format(**args))
 
 
@@ -396,7 +221,7 @@ def _hatchery_error(request: Request, exc: HatcheryError) -> Response:
 def _api_problem(request: Request, exc: ApiProblem) -> Response:
     extra = dict(exc.extra)
     if exc.errors:
-        extra["errors"] = _localised_errors(exc.errors, _request_language(request))
+        extra["errors"] = localised_errors(exc.errors, request_language(request))
     return problem_response(request, exc.status, exc.code, exc.en, exc.zh, extra, exc.headers)
 
 
@@ -408,7 +233,7 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
 
 
 def _request_validation(request: Request, exc: RequestValidationError) -> Response:
-    lang = _request_language(request)
+    lang = request_language(request)
     errors = []
     for e in exc.errors():
         name, where = _field_of(e.get("loc", ()))
@@ -417,7 +242,7 @@ def _request_validation(request: Request, exc: RequestValidationError) -> Respon
             name = "body"
         message = str(e.get("msg", "invalid"))
         if lang == "zh":
-            message = _PYDANTIC_ZH.get(kind, message)
+            message = PYDANTIC_ZH.get(kind, message)
         errors.append({"field": name, "in": where, "code": kind, "message": message})
     fields = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10])
     en, zh = MESSAGES["validation_failed"]
@@ -491,27 +316,6 @@ class _BodyTooLarge(StarletteHTTPException):
         super().__init__(413)
 
 
-def _scope_language(scope: Scope, default: str = "en") -> str:
-    for name, value in scope.get("headers", []):
-        if name == b"accept-language":
-            return language(value.decode("latin-1"), default)
-    return default
-
-
-async def _send_problem(send: Send, scope: Scope, status: int, code: str,
-                        headers: Mapping[str, str] | None = None, **args: Any) -> None:
-    lang = _scope_language(scope)
-    en, zh = MESSAGES[code]
-    detail = (zh if lang == "zh" else en).format(**args)
-    body = json.dumps(problem_body(status, code, detail, lang, scope.get("path")),
-                      ensure_ascii=False).encode("utf-8")
-    raw = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-           (b"content-length", str(len(body)).encode()),
-           (b"content-language", lang.encode())]
-    raw += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
-    await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": body})
-
 
 class BodyLimitMiddleware:
     """413 for a body over the limit, by its Content-Length or by counting as it streams."""
@@ -531,7 +335,7 @@ class BodyLimitMiddleware:
                 except ValueError:
                     declared = 0
                 if declared > self.limit:
-                    await _send_problem(send, scope, 413, "body_too_large",
+                    await send_problem(send, scope, 413, "body_too_large",
                                         {"Connection": "close"}, limit=self.limit)
                     return
         received = 0
@@ -556,7 +360,7 @@ class BodyLimitMiddleware:
             await self.app(scope, counting_receive, tracking_send)
         except _BodyTooLarge:
             if not started:
-                await _send_problem(send, scope, 413, "body_too_large",
+                await send_problem(send, scope, 413, "body_too_large",
                                     {"Connection": "close"}, limit=self.limit)
 
 
@@ -583,5 +387,5 @@ class CatchAllMiddleware:
         except Exception as exc:
             log_unexpected(exc, scope.get("method", "?"), scope.get("path", "?"))
             if not started:
-                await _send_problem(send, scope, 500, "internal_error")
+                await send_problem(send, scope, 500, "internal_error")
 
