@@ -26,6 +26,7 @@ from engine.core.decision import (
 )
 from engine.definitions.loader import load_file
 from engine.errors import DefinitionError
+from engine.language.expressions import fields_read
 from engine.language.spec import WorkflowSpec
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -141,6 +142,23 @@ def test_expressions_are_compiled_once_at_load(members: CompiledWorkflow) -> Non
     assert admit.guard is not None and admit.guard.source == "checklist.course && data.trained"
     assert set(next(c for c in members.transitions if c.trigger == "apply").effects) == {
         "id_number"}
+
+
+def test_a_transition_knows_which_data_fields_its_expressions_read(
+        members: CompiledWorkflow) -> None:
+    admit = next(c for c in members.transitions if c.trigger == "admit")
+    assert admit.fields == frozenset({"trained"})
+
+
+@pytest.mark.parametrize(("source", "fields"), [
+    ("data.a > 1 && has(data.b)", {"a", "b"}),
+    ("'data.x' == data.a", {"a"}),
+    ("size(data) > 2", None),
+    ("'a' in data", None),
+])
+def test_fields_read_are_named_or_the_whole_data_is_kept(
+        source: str, fields: set[str] | None) -> None:
+    assert fields_read(source) == (None if fields is None else frozenset(fields))
 
 
 def test_checklists_and_timers_are_gathered_up_the_tree(members: CompiledWorkflow) -> None:

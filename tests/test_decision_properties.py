@@ -221,8 +221,11 @@ def test_guards_see_exactly_the_declared_data_and_the_resolved_parameters(
                params)
     for env in seen:
         assert set(env.data) <= set(wf.fields)
+        # only the fields the conditions and effects read are prepared (all when they
+        # use `data` as a whole)
         assert set(env.data) == {k for k, v in stored.items() if v is not None
-                                 and k in wf.fields}
+                                 and k in wf.fields
+                                 and (env.fields is None or k in env.fields)}
         assert dict(env.params) == params
         assert env.state == state
         if candidates:

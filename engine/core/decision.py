@@ -83,9 +83,8 @@ def evaluate_transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTra
         roles = list(t.spec.roles) or list(DEFAULT_ROLES)
         return refusal("role_missing", {"required_roles": roles}, roles=", ".join(roles),
                        **args)
-    env = environment(wf, case, now, params).with_input(to_cel(t.spec.input, values), t.names,
-                                                        t.fields)
-    found = guard_refusal(t, env, args, shown_values(wf, case.data, params, t, values))
+    env = environment(wf, case, now, params, t.names, t.fields, to_cel(t.spec.input, values))
+    found = guard_refusal(t, env, args, lambda: shown_values(wf, case.data, params, t, values))
     if found is not None:
         return found
     exited, _ = wf.moves(case.state, t.spec.to)

@@ -10,7 +10,7 @@ evaluating one here is a call into the sandbox, never a parse.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -30,18 +30,24 @@ if TYPE_CHECKING:
 
 
 def environment(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
-                params: Mapping[str, Any]) -> Environment:
-    """The expression environment of a case at `now`."""
+                params: Mapping[str, Any], needed: frozenset[str] | None = None,
+                fields: frozenset[str] | None = None,
+                given: Mapping[str, Any] | None = None) -> Environment:
+    """The expression environment of a case at `now` (with a transition's input `given`,
+    already in CEL's form); with `needed` (the names the expressions read) and `fields`
+    (the data fields they read), only those are prepared."""
     counts: dict[tuple[str, str | None], int] = {}
     for link in case.links:
         for state in (link.state, *link.within, None):
             key = (link.workflow_id, state)
             counts[key] = counts.get(key, 0) + 1
+    data = case.data if fields is None else {k: case.data[k] for k in fields if k in case.data}
+    ticked = ({item: bool(case.checklist.get(item)) for item in wf.checklist_of(case.state)}
+              if needed is None or "checklist" in needed else {})
     return Environment(
-        data=to_cel(wf.fields, case.data), params=dict(params), now=to_cel_time(now),
-        entered_at=to_cel_time(case.entered_at), state=case.state,
-        checklist={item: bool(case.checklist.get(item)) for item in wf.checklist_of(case.state)},
-        link_counts=counts,
+        data=to_cel(wf.fields, data), params=params, now=to_cel_time(now),
+        entered_at=to_cel_time(case.entered_at), state=case.state, checklist=ticked,
+        input=given or {}, link_counts=counts, needed=needed, fields=fields,
     )
 
 
@@ -54,12 +60,18 @@ def shown_values(wf: CompiledWorkflow, data: Mapping[str, Any], params: Mapping[
 
 
 def guard_refusal(t: CompiledTransition, env: Environment, lang_args: Mapping[str, Any],
-                  shown: Values | None = None) -> Refusal | None:
+                  shown: Values | Callable[[], Values] | None = None) -> Refusal | None:
     """None when every condition of `t` holds in `env`; else the first one's refusal.
 
     Conditions are tried in the order written (the `guard` first, then `conditions`), so
-    each refusal names the rule that was really broken.
+    each refusal names the rule that was really broken. `shown` (what a refusal's
+    placeholders may show) may be given as a function, called only for a refusal.
     """
+    if callable(shown):
+        for condition in t.conditions:
+            if condition.guard.test_quietly(env) is not True:
+                return guard_refusal(t, env, lang_args, shown())
+        return None
     for condition in t.conditions:
         try:
             passed = condition.guard.test(env)

@@ -307,11 +307,21 @@ class Environment:
         local = self.now.astimezone(CHINA_TZ).date()
         return datetime(local.year, local.month, local.day, tzinfo=UTC)
 
-    @cached_property
+    @property
     def context(self) -> Any:
         """The CEL context, converted once and shared by every expression evaluated in this
         environment (a guard, its conditions and the effects); an environment belongs to
-        one decision, so the context is never shared between threads.
+        one decision, so the context is never shared between threads (and is cached on the
+        instance without `cached_property`, whose lock is shared by every instance).
+        """
+        found = self.__dict__.get("_context")
+        if found is None:
+            found = self._context_now()
+            object.__setattr__(self, "_context", found)
+        return found
+
+    def _context_now(self) -> Any:
+        """The CEL context of this environment, converted now.
 
         Only the names the expressions read are converted, and the engine's own functions
         are registered only when an expression calls one (registering them costs more than
@@ -420,6 +430,14 @@ class CompiledExpression:
                                   missing=name) from exc
         except Exception as exc:  # the CEL runtime raises several builtin types
             raise EvaluationError(str(exc).split(". ")[0]) from exc
+
+    def test_quietly(self, env: Environment) -> bool | None:
+        """Whether a guard holds: True, False, or None when it cannot be evaluated (the
+        caller then evaluates it again with `test` to learn why)."""
+        try:
+            return self.evaluate(env) is True
+        except EvaluationError:
+            return None
 
     def test(self, env: Environment) -> bool:
         """Evaluate a guard; anything but the boolean true is false."""
