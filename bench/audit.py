@@ -184,7 +184,8 @@ def _measure(url: str, db: str, cases: int) -> dict[str, float]:
         until = START + timedelta(seconds=SPAN.total_seconds() * share * 0.8)
         rows = 0
         began = time.perf_counter()
-        for chunk in export(engine, registry.get, ExportFilter(until=until), fmt="jsonl"):
+        for chunk in export(engine, registry.get, ExportFilter(until=until), fmt="jsonl",
+                            trailer=True):
             rows += chunk.count(b"\n")
         elapsed = time.perf_counter() - began
         figures[f"audit.{db}.export.rows_per_s"] = round(max(rows - 1, 0) / elapsed, 1)
