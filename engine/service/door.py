@@ -15,7 +15,9 @@ One change is one database transaction:
        = :id AND version = :v`), the event chained to the case's head, its effects
     -> the automatic transitions of the case, then of each linked case whose guards may
        now read differently (a linked state or the set of links changed), cascading
-       along links, each linked case locked in turn
+       along links, each linked case locked in turn; a linked case with no step to take
+       still has its priority recomputed (it may read linked cases: party presence at
+       selection) and stored when it moved
     -> the idempotency record -> commit.
 
 A refusal (`Refused`, `Conflict`) is decided before anything of the change is written:
@@ -59,7 +61,7 @@ from engine.observability import ATTEMPT
 from engine.service import firing, idempotency
 from engine.service.loading import Loaded, check_version, links_of, load, view
 from engine.service.views import EventView, FireResult
-from engine.service.writing import automatic, write
+from engine.service.writing import automatic, priority_moved, reprioritise, write
 from engine.store.db import describe_error, read_connection, write_connection
 from engine.store.operations import record_in
 
@@ -219,13 +221,21 @@ class Door:
                 else:
                     # A cheap look first (no lock): most linked cases have nothing to do.
                     probe = load(connection, self.registry, case_id)
-                    if core.automatic(probe.wf, probe.snapshot(), self.clock.now(),
-                                      probe.params) is None:
+                    now = self.clock.now()
+                    if core.automatic(probe.wf, probe.snapshot(), now, probe.params) is None:
+                        if not priority_moved(probe, now):
+                            continue
+                        # Only its rank in the queue moved (a priority reading linked
+                        # cases): stored now, under the row lock, with no event.
+                        reprioritise(connection, load(connection, self.registry, case_id,
+                                                      lock=True), now)
                         continue
                     loaded = load(connection, self.registry, case_id, lock=True)
                     firing.fire_due(connection, loaded, self.clock, budget - len(taken))
                 loaded.state_changed = False
                 steps = automatic(connection, loaded, self.clock, budget - len(taken))
+                if not steps:
+                    reprioritise(connection, loaded, self.clock.now())
             except (NotFound, DefinitionError) as error:
                 log.warning("automatic steps of linked case %s not taken: %s", case_id, error)
                 continue

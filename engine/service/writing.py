@@ -28,6 +28,7 @@ from engine.core.change import (
     RemoveTick,
     ResumeTimers,
 )
+from engine.core.decision import priority
 from engine.errors import Conflict
 from engine.ledger.chain import chain_event
 from engine.service.loading import Loaded
@@ -36,7 +37,7 @@ from engine.store import repository as repo
 from engine.store.operations import record_in
 from engine.store.tables import EVENT_FIELDS
 
-__all__ = ["automatic", "insert_event", "write"]
+__all__ = ["automatic", "insert_event", "priority_moved", "reprioritise", "write"]
 
 log = logging.getLogger("hatchery.service")
 
@@ -134,3 +135,24 @@ def automatic(connection: Connection, loaded: Loaded, clock: Clock,
         log.warning("case %s: automatic transitions stopped after %d steps "
                     "(max_automatic_steps)", loaded.id, budget)
     return taken
+
+
+def priority_moved(loaded: Loaded, now: datetime) -> bool:
+    """Whether the case's priority, computed afresh, differs from the one stored."""
+    value = priority(loaded.wf, loaded.snapshot(), now, loaded.params)
+    return bool(value != loaded.row["priority"])
+
+
+def reprioritise(connection: Connection, loaded: Loaded, now: datetime) -> None:
+    """Store the case's priority afresh when a linked case moved and it did not.
+
+    The priority is a derived column (the work queue's order), not part of the history:
+    it is written without an event and without a new version, like the projection it is
+    (the verifier replays data, state, status and version, never the priority)."""
+    value = priority(loaded.wf, loaded.snapshot(), now, loaded.params)
+    if value == loaded.row["priority"]:
+        return
+    if not repo.update_case(connection, loaded.id, loaded.row["version"], {"priority": value}):
+        current = repo.case_version(connection, loaded.id)
+        raise Conflict(loaded.id, loaded.row["version"], current if current is not None else -1)
+    loaded.row["priority"] = value

@@ -82,6 +82,36 @@ def final(w: Community, org: str, result: str) -> None:
                                         "effect_achieved": "achieved"}, actor=COMMITTEE)
 
 
+def test_the_selection_queue_follows_the_party_record_in_the_same_call(w: Community) -> None:
+    # Given two organizations waiting for selection, the later one with a party-organization
+    # record that has no members yet
+    w.advance(to=at(2024, 3, 4))
+    science = apply_for_incubation(w, "自然科学馆")
+    w.advance(timedelta(days=1))
+    letan = apply_for_incubation(w, "乐探机器人工作室")
+    record = w.start("party_organization", {"name": "乐探机器人工作室",
+                                            "social_organization": letan}, COMMITTEE)
+    w.link(record, letan, "social_organization", actor=COMMITTEE)
+    w.fire(record, "register_without_branch", {"registered_on": w.today}, actor=COMMITTEE)
+
+    def queue() -> list[tuple[str, float]]:
+        waiting, _ = w.service.list_cases(workflow_id="social_org_incubation",
+                                          state="selection", order="priority")
+        return [(case.id, case.priority) for case in waiting]
+
+    assert queue() == [(science, 0.0), (letan, 0.0)]
+    # When a member's membership is transferred in: only the member's record is changed by
+    # the caller, the party record moves to "has members" by itself
+    transfer_in(w, record, "黄敏")
+    assert w.state(record) == "has_members"
+    # Then the organization with party members comes first, without an event of its own
+    assert queue() == [(letan, 1.0), (science, 0.0)]
+    assert [e.kind for e in w.history(letan)] == ["start"]
+    # and when the party record is closed, it falls back
+    w.fire(record, "close", {"reason": "党员组织关系转出"}, actor=COMMITTEE)
+    assert queue() == [(science, 0.0), (letan, 0.0)]
+
+
 def test_an_organization_is_selected_confirmed_and_cultivated_with_the_four_ones(
         w: Community) -> None:
     w.advance(to=at(2024, 3, 4))
