@@ -102,7 +102,7 @@ def test_start_case_of_an_unknown_workflow_or_version_is_not_found(
 
 
 @pytest.mark.parametrize("community", ["", "/", "a//b", "*", "has space/ x", "has space/x",
-                                       "a/./b", "a/../b", "/".join("abcdefghi"), "a\x00b"])
+                                       "a/./b", "a/../b", "/".join("abcdefghi")])
 def test_start_case_refuses_a_community_that_is_not_a_path(
         service: CaseService, engine: sa.Engine, community: str) -> None:
     error = refused(lambda: start_org(service, community=community), engine)

@@ -10,9 +10,10 @@ import json
 
 import pytest
 import sqlalchemy as sa
-from conftest import CASEWORKER, store_snapshot
+from conftest import CASEWORKER, COMMITTEE, store_snapshot
 from test_audit_chain_store import grown_case
 from test_cli_case import COMMITTEE_ARGS, case, started
+from test_service import INCUBATION
 
 from engine.audit import verify as audit
 from engine.core.snapshot import Actor
@@ -74,3 +75,12 @@ def test_the_command_line_refuses_a_comment_that_is_not_utf8(db_url: str) -> Non
     shown = case(db_url, "show", found["id"], "--json")
     assert shown.exit_code == 0, shown.output
     assert [e["trigger"] for e in json.loads(shown.stdout)["history"]] == [None]
+
+
+def test_a_community_nothing_can_store_is_refused_before_its_path_is_judged(
+        service: CaseService, engine: sa.Engine) -> None:
+    before = store_snapshot(engine)
+    assert _refused_field(lambda: service.start_case(
+        INCUBATION, {"name": "x", "residents_need": "y"}, actor=COMMITTEE, community="a\x00b")) == (
+        "input_invalid", "community", "nul_character")
+    assert store_snapshot(engine) == before
