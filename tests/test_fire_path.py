@@ -8,7 +8,6 @@ import pytest
 import sqlalchemy as sa
 from conftest import CASEWORKER, COMMITTEE, COMMUNITY
 
-from engine.core.snapshot import TimerPlan
 from engine.ledger.chain import chain_event as _chain
 from engine.ledger.chain import event_hash
 from engine.service import CaseService
@@ -27,7 +26,6 @@ def test_the_case_row_reads_as_sqlalchemy_core_reads_it(
         ).mappings().one())
         direct = repository.load_case(connection, case_id)
         joined, overrides = repository.load_case_and_overrides(connection, case_id, lock=True)
-    joined.pop("next_due")  # the soonest pending deadline: see the next test
     assert direct == core == joined
     assert overrides == {}
     assert core["entered_at"].tzinfo is not None and core["overdue"] is False
@@ -82,16 +80,3 @@ def test_the_chain_helper_hashes_as_the_ledger_does() -> None:
     assert digest == event_hash("a" * 64, body)
     assert canonical == '{"case_id":"c1","input":{"by":1.5},"seq":2,"trigger":"选择"}'
 
-
-def test_the_locked_read_names_the_soonest_pending_deadline(
-        service: CaseService, engine: sa.Engine) -> None:
-    case_id = service.start_case("store_org", {"name": "山海志愿队"}, actor=COMMITTEE,
-                                 community=COMMUNITY).case.id
-    due = service.clock.now()
-    with write_connection(engine) as connection:
-        repository.arm_timers(connection, case_id, [
-            TimerPlan("forming", "later", due.replace(year=due.year + 1), "escalate", None,
-                      False),
-            TimerPlan("forming", "sooner", due, "escalate", None, False)], due)
-        row, _ = repository.load_case_and_overrides(connection, case_id, lock=True)
-    assert row["next_due"] == due

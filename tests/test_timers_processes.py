@@ -117,9 +117,13 @@ def arm(service: CaseService, cases: int) -> None:
 
 
 def make_all_due(engine: sa.Engine) -> None:
+    """Every pending timer due an hour ago, and each case's soonest deadline with it."""
+    due = {"due": datetime.now(UTC) - timedelta(hours=1)}
     with engine.begin() as connection:
         connection.execute(sa.text("UPDATE timers SET due_at = :due WHERE status = 'pending'"),
-                           {"due": datetime.now(UTC) - timedelta(hours=1)})
+                           due)
+        connection.execute(sa.text("UPDATE cases SET next_due = :due "
+                                   "WHERE next_due IS NOT NULL"), due)
 
 
 def count(engine: sa.Engine, sql: str, **params: object) -> int:

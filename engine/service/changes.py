@@ -17,6 +17,7 @@ from engine.core.refusals import refusal
 from engine.core.snapshot import Actor, LinkedCase
 from engine.errors import HatcheryError, Refusal, Refused
 from engine.ledger.chain import GENESIS, chain_event
+from engine.service import deadlines
 from engine.service.door import Door, Outcome, UsedKey
 from engine.service.loading import Loaded, enclosing
 from engine.service.views import FireResult
@@ -75,10 +76,12 @@ class Changes(Door):
                 "state_entries": dict.fromkeys(wf.lineage(started.state), 1),
                 "head_hash": digest, "event_count": 1, "created_at": now, "updated_at": now,
             }
-            repo.insert_case(connection, row)
+            due = deadlines.soonest(plan.due_at for plan in started.arm)
+            repo.insert_case(connection, {**row, "next_due": due})
             event = insert_event(connection, body, GENESIS, digest, canonical)
             repo.arm_timers(connection, case_id, started.arm, now)
-            return self.finish(connection, Loaded(row, wf, params, [], []), event)
+            return self.finish(connection, Loaded(row, wf, params, [], [], next_due=due,
+                                                  stored_next_due=due), event)
 
         return self.transaction("start", actor, idempotency_key, request, work)
 

@@ -58,7 +58,7 @@ from engine.errors import (
 from engine.language import untrusted
 from engine.language.values import FieldProblem
 from engine.observability import ATTEMPT
-from engine.service import firing, idempotency
+from engine.service import deadlines, firing, idempotency
 from engine.service.loading import Loaded, check_version, links_of, load, view
 from engine.service.views import EventView, FireResult
 from engine.service.writing import automatic, priority_moved, reprioritise, write
@@ -203,6 +203,7 @@ class Door:
         if seeds:
             taken += self._cascade(connection, loaded, seeds,
                                    self.max_automatic_steps - len(taken))
+        deadlines.settle(connection, loaded)
         return Outcome(FireResult(view(loaded), event, taken))
 
     def _cascade(self, connection: Connection, origin: Loaded, seeds: list[str],
@@ -212,6 +213,7 @@ class Door:
         queue = list(dict.fromkeys(seeds))
         while queue and len(taken) < budget:
             case_id = queue.pop(0)
+            locked: Loaded | None = None
             try:
                 if case_id == origin.id:
                     # Back to where it started: the case is locked and loaded already; only
@@ -230,7 +232,7 @@ class Door:
                         reprioritise(connection, load(connection, self.registry, case_id,
                                                       lock=True), now)
                         continue
-                    loaded = load(connection, self.registry, case_id, lock=True)
+                    loaded = locked = load(connection, self.registry, case_id, lock=True)
                     firing.fire_due(connection, loaded, self.clock, budget - len(taken))
                 loaded.state_changed = False
                 steps = automatic(connection, loaded, self.clock, budget - len(taken))
@@ -238,7 +240,10 @@ class Door:
                     reprioritise(connection, loaded, self.clock.now())
             except (NotFound, DefinitionError) as error:
                 log.warning("automatic steps of linked case %s not taken: %s", case_id, error)
+                if locked is not None:
+                    deadlines.settle(connection, locked)
                 continue
+            deadlines.settle(connection, loaded)
             taken.extend(steps)
             queue.extend(other for other in _cascade_seeds(loaded) if other not in queue)
         if queue and len(taken) >= budget:

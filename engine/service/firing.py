@@ -24,6 +24,7 @@ from engine.core import operations as core
 from engine.core.snapshot import TimerPlan
 from engine.core.timer_plans import next_repeat
 from engine.errors import Refusal
+from engine.service import deadlines
 from engine.service.loading import Loaded
 from engine.service.views import EventView
 from engine.service.writing import automatic, write
@@ -74,6 +75,7 @@ def fire_row(connection: Connection, loaded: Loaded, row: Mapping[Any, Any], clo
     repo.finish_timer(connection, row["id"], now=now, outcome=outcome_json(
         "refused" if refused else "fired", event=event, refusal=refused, next_due=following,
         note=note))
+    deadlines.finished(loaded, row["due_at"])
     return Fired(row, event, refused, steps, following)
 
 
@@ -83,7 +85,8 @@ def fire_due(connection: Connection, loaded: Loaded, clock: Clock, budget: int, 
     `(due_at, id)`, when given), oldest first, whoever has claimed them: the case is
     locked, so a worker holding a claim finds them fired and skips them."""
     now = clock.now()
-    if loaded.row["status"] != "active" or loaded.next_due is None or loaded.next_due > now:
+    if loaded.row["status"] != "active" or (
+            loaded.next_due_known and (loaded.next_due is None or loaded.next_due > now)):
         return []
     fired: list[Fired] = []
     for row in repo.due_timers(connection, loaded.id, now):
@@ -116,6 +119,7 @@ def _rearm(connection: Connection, loaded: Loaded, timer_row_id: int, plan: Time
     if following is None:
         return None, "not re-armed: the timer is no longer in the definition"
     repo.arm_timers(connection, loaded.id, [following], now)
+    deadlines.armed(loaded, [following.due_at])
     return following.due_at, None
 
 

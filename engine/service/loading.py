@@ -32,7 +32,11 @@ class Loaded:
     links: list[dict[str, Any]]
     state_changed: bool = False
     next_due: datetime | None = None
-    """The soonest pending timer's due time when the case was loaded."""
+    """The soonest pending timer's due time, as the door's writes left it."""
+    next_due_known: bool = True
+    """False when a write may have moved `next_due` in a way only the timers can tell."""
+    stored_next_due: datetime | None = None
+    """What the case row's `next_due` column holds (`engine.service.deadlines`)."""
 
     @property
     def id(self) -> str:
@@ -64,7 +68,8 @@ def load(connection: Connection, registry: WorkflowRegistry, case_id: str, *,
     case_links = links_of(connection, registry, case_id)
     found = dict(row)
     next_due = found.pop("next_due", None)
-    return Loaded(found, wf, params, current, case_links, next_due=next_due)
+    return Loaded(found, wf, params, current, case_links, next_due=next_due,
+                  stored_next_due=next_due)
 
 
 def links_of(connection: Connection, registry: WorkflowRegistry,

@@ -16,7 +16,7 @@ from sqlalchemy import Connection
 from engine.core import operations as core
 from engine.core.refusals import refusal
 from engine.errors import NotFound, Refused
-from engine.service import firing
+from engine.service import deadlines, firing
 from engine.service.door import Door, Outcome, UsedKey
 from engine.service.loading import load, view
 from engine.service.views import FireResult, TimerOutcome
@@ -69,6 +69,7 @@ class TimerFiring(Door):
             if current is None or current["status"] != "pending":
                 # An earlier deadline moved the case out of this timer's state first.
                 seen["skipped"] = "cancelled: an earlier timer left its state"
+                deadlines.settle(connection, loaded)
                 last = earlier[-1]
                 return Outcome(FireResult(view(loaded), last.event, last.automatic))
             fired = firing.fire_row(connection, loaded, current, self.clock,
@@ -102,13 +103,15 @@ class TimerFiring(Door):
             row = repo.timer_row(connection, timer_row_id)
             if row is None:
                 raise NotFound("timer", str(timer_row_id))
-            load(connection, self.registry, row["case_id"], lock=True)
+            loaded = load(connection, self.registry, row["case_id"], lock=True)
             row = repo.timer_row(connection, timer_row_id)
             assert row is not None
             if row["status"] != "pending":
                 return _timer_outcome(row, "skipped", detail=f"the timer is {row['status']}")
             repo.finish_timer(connection, timer_row_id, now=self.clock.now(),
                               outcome=firing.outcome_json("fired", event=fired.event))
+            deadlines.finished(loaded, row["due_at"])
+            deadlines.settle(connection, loaded)
         return _timer_outcome(row, "fired", event=fired.event, detail="replayed")
 
 

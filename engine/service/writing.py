@@ -31,6 +31,7 @@ from engine.core.change import (
 from engine.core.decision import priority
 from engine.errors import Conflict
 from engine.ledger.chain import chain_event
+from engine.service import deadlines
 from engine.service.loading import Loaded
 from engine.service.views import EventView, event_view
 from engine.store import repository as repo
@@ -42,7 +43,6 @@ __all__ = ["automatic", "insert_event", "priority_moved", "reprioritise", "write
 log = logging.getLogger("hatchery.service")
 
 
-
 def write(connection: Connection, loaded: Loaded, change: Change, now: datetime) -> EventView:
     """Write one change: the case row (version-checked), its chained event, its effects."""
     row = loaded.row
@@ -51,7 +51,8 @@ def write(connection: Connection, loaded: Loaded, change: Change, now: datetime)
     digest, canonical = chain_event(prev, body)
     update = {**change.values, "version": version + 1, "event_count": seq,
               "head_hash": digest, "updated_at": now}
-    if not repo.update_case(connection, row["id"], version, update):
+    next_due = deadlines.planned(loaded, change.effects)
+    if not repo.update_case(connection, row["id"], version, {**update, **next_due}):
         current = repo.case_version(connection, row["id"])
         raise Conflict(row["id"], version, current if current is not None else -1)
     event = insert_event(connection, body, prev, digest, canonical)

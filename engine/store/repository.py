@@ -294,15 +294,9 @@ def _case_with_overrides() -> sa.Select[Any]:
         sa.or_(parameters.c.community == "", parameters.c.community == cases.c.community,
                sa.func.substr(cases.c.community, 1, sa.func.length(parameters.c.community) + 1)
                == parameters.c.community + "/"))
-    # The case's soonest pending deadline, so that a change learns in the same round trip
-    # whether a timer fell due before it (`engine.service.firing`).
-    soonest = (sa.select(sa.func.min(timers.c.due_at))
-               .where(timers.c.case_id == cases.c.id, timers.c.status == "pending")
-               .scalar_subquery())
     return (sa.select(cases, parameters.c.community.label("override_community"),
                       parameters.c.name.label("override_name"),
-                      parameters.c.value.label("override_value"),
-                      soonest.label("next_due"))
+                      parameters.c.value.label("override_value"))
             .select_from(cases.outerjoin(parameters, applies))
             .where(cases.c.id == sa.bindparam("case_id")))
 
@@ -328,7 +322,7 @@ def load_case_and_overrides(connection: Connection, case_id: str, *, lock: bool 
                             ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
     """`load_case` and `parameter_overrides` for the case's workflow and community, in
     one statement (the hot path of every change reads both); the row's `next_due` is the
-    soonest pending timer's due time (None when there is none)."""
+    soonest pending timer's due time (None when there is none), kept by the door."""
     query = _direct_case_overrides_locked if lock else _direct_case_overrides
     rows = query.rows(connection, {"case_id": case_id})
     if not rows:
@@ -785,13 +779,32 @@ def finish_timer(connection: Connection, timer_row_id: int, *, outcome: str,
 
 
 def next_due(connection: Connection, case_ids: list[str]) -> dict[str, datetime]:
-    """The soonest pending deadline of each of these cases (one query for a queue page)."""
+    """The soonest pending deadline of each of these cases that has one (one query for a
+    queue page): the cases' `next_due` column."""
     if not case_ids:
         return {}
-    query = (sa.select(timers.c.case_id, sa.func.min(timers.c.due_at).label("due"))
-             .where(timers.c.case_id.in_(case_ids), timers.c.status == "pending")
-             .group_by(timers.c.case_id))
-    return {row.case_id: row.due for row in connection.execute(query)}
+    query = sa.select(cases.c.id, cases.c.next_due).where(
+        cases.c.id.in_(case_ids), cases.c.next_due.is_not(None))
+    return {row.id: row.next_due for row in connection.execute(query)}
+
+
+_soonest_pending = (sa.select(sa.func.min(timers.c.due_at))
+                    .where(timers.c.case_id == cases.c.id, timers.c.status == "pending")
+                    .scalar_subquery())
+_refresh_next_due = (sa.update(cases).where(cases.c.id == sa.bindparam("w_id"))
+                     .values(next_due=_soonest_pending).returning(cases.c.next_due))
+_direct_set_next_due = _Direct(sa.update(cases).where(cases.c.id == sa.bindparam("w_id")),
+                               ["next_due"])
+
+
+def set_next_due(connection: Connection, case_id: str, due: datetime | None) -> None:
+    """Store the case's soonest pending deadline, known by the caller."""
+    _direct_set_next_due.write(connection, {"w_id": case_id, "next_due": due})
+
+
+def refresh_next_due(connection: Connection, case_id: str) -> datetime | None:
+    """Store the case's soonest pending deadline, read from its timers; return it."""
+    return connection.execute(_refresh_next_due, {"w_id": case_id}).scalar_one_or_none()
 
 
 def _escalations_in_state() -> sa.Select[Any]:

@@ -151,6 +151,10 @@ class Case(SQLModel, table=True):
     # follow up: changed only through the door (`assign`, `follow_up`), both recorded.
     assignee: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
     follow_up_on: date | None = Field(default=None, sa_column=sa.Column(sa.Date()))
+    # The soonest pending timer's due time (None: no timer is pending). Derived from the
+    # timers, kept equal to them by the door (`engine.service.deadlines`, migration 0007):
+    # the locked read of a change learns from it whether a timer fell due before it.
+    next_due: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
 
 
 class Event(SQLModel, table=True):

@@ -82,10 +82,13 @@ def sqlite_setup(sqlite_template: Path, tmp_path: Path) -> Setup:
 def make_due(url: str) -> None:
     engine = sa.create_engine(url)
     try:
+        due = {"due": datetime.now(UTC) - timedelta(hours=1)}
         with engine.begin() as connection:
             connection.execute(sa.text("UPDATE timers SET due_at = :due WHERE status = "
-                                       "'pending'"),
-                               {"due": datetime.now(UTC) - timedelta(hours=1)})
+                                       "'pending'"), due)
+            # Each case's soonest deadline moves with its timers (engine.service.deadlines).
+            connection.execute(sa.text("UPDATE cases SET next_due = :due "
+                                       "WHERE next_due IS NOT NULL"), due)
     finally:
         engine.dispose()
 
