@@ -181,8 +181,18 @@ def get_case(case_id: CASE_ID, response: Response, ctx: Reader) -> CasePublic:
     return ctx.presenter.case(view, ctx.principal, ctx.lang)
 
 
+# An OpenAPI link, for clients and for schemathesis' stateful run
+# (tests/http_api/test_stateful_fuzz.py): what /actions offers is what /events may fire.
+FIRE_OFFERED = {"links": {"FireOffered": {
+    "operationId": "fire_api_v1_cases__case_id__events_post",
+    "parameters": {"case_id": "$response.body#/case_id"},
+    "requestBody": {"trigger": "$response.body#/actions/0/trigger"},
+    "description": "Fire the first transition offered."}}}
+
+
 @router.get("/{case_id}/actions", summary="What the caller may do now, and why not",
-            response_model=ActionsPublic, responses=problems(401, 404, 422),
+            response_model=ActionsPublic, responses={**problems(401, 404, 422),
+                                                     200: FIRE_OFFERED},
             description="The transitions the caller may fire from the case's state now, with "
                         "their titles and the JSON Schema of the input to send; and those "
                         "near but refused (the caller's role, a condition, the checklist, the "
