@@ -5,10 +5,12 @@ sends at /cases/{case_id}/… names a case that does not exist and stops at a 40
 schemathesis chains operations through the links it infers from the OpenAPI document (the
 `id` of a case that POST /cases or GET /cases/{case_id} returns feeds every `case_id` path
 parameter: fire an event, tick the checklist, link, suspend, resume, assign, follow up,
-history, state-at), so the later requests of a sequence reach a real case in whatever state
-the earlier ones left it. Whatever the sequence: no 5xx, no traceback, every 4xx is
-problem+json, and afterwards `audit verify` finds the store intact (the `target` fixture,
-shared with the per-operation suite). SQLite and PostgreSQL, each its own server and store.
+history, state-at; and the one link declared in the app, FireOffered: the first trigger
+that /actions offers is fired at /events), so the later requests of a sequence reach a
+real case in whatever state the earlier ones left it. Whatever the sequence: no 5xx, no
+traceback, every 4xx is problem+json, and afterwards `audit verify` finds the store intact
+(the `target` fixture, shared with the per-operation suite). SQLite and PostgreSQL, each
+its own server and store.
 
 Bounded and derandomized (the same sequences on every run); `HATCHERY_FUZZ_EXAMPLES=200`
 for a longer hunt."""
