@@ -10,10 +10,12 @@ The number of examples is bounded so that the run stays within about a minute.""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import schemathesis
+from database_copies import copy_sqlite
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -25,7 +27,7 @@ from schemathesis.specs.openapi.checks import (
 
 from api.main import create_app
 from engine.settings import Settings
-from http_api.conftest import WORKFLOW, Api, start_case
+from http_api.conftest import WORKFLOW, Api, _serve, start_case
 
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_headers_conformance, response_schema_conformance]
@@ -33,10 +35,16 @@ EXAMPLES = 15
 
 
 @pytest.fixture(scope="module")
-def fuzzed(sqlite_api: Api) -> Iterator[dict[str, Any]]:
-    """The SQLite app (the schema is the same on every store) with some cases in it, an
-    all-seeing token, and its schema."""
-    api = sqlite_api
+def fuzzed(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path,
+           api_workflows_dir: Path) -> Iterator[dict[str, Any]]:
+    """A SQLite app of this module's own (the schema is the same on every store) with some
+    cases in it, an all-seeing token, and its schema. Its own: with an admin token the
+    fuzz retires workflows, which would take them from every later test of a shared app."""
+    data = tmp_path_factory.mktemp("openapi-fuzz")
+    served = _serve(Settings(database_url=copy_sqlite(sqlite_template, data / "api.db"),
+                             HATCHERY_DATA_DIR=data,
+                             HATCHERY_WORKFLOWS_DIR=api_workflows_dir), "sqlite")
+    api: Api = next(served)
     token = api.token(["admin"], "*", ("pii",))
     with api.client(token) as client:
         for community in ("fuzz/a", "fuzz/b"):
@@ -45,6 +53,7 @@ def fuzzed(sqlite_api: Api) -> Iterator[dict[str, Any]]:
         client.post("/cases", json={"workflow_id": WORKFLOW, "community": "fuzz/a",
                                     "data": {"applicant": "Other"}})
     yield {"url": api.url, "token": token}
+    next(served, None)
 
 
 OPENAPI = create_app(Settings()).openapi()
