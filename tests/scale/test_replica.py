@@ -26,7 +26,7 @@ from http_api.conftest import LiveServer
 from api.main import create_app
 from engine.settings import PROJECT_ROOT, Settings
 from engine.store.db import make_engine, read_connection
-from engine.store.replica import ReadReplica, replica_reads
+from engine.store.replica import ReadReplica, ReplicaState, replica_reads
 from scale.servers import client, make_token
 from scale.standby import CI_SERVER, Pair, StandbyUnavailable, start_pair
 
@@ -175,8 +175,7 @@ def test_a_replica_further_behind_than_the_bound_is_passed_over(replicated: Repl
         standby(replicated, "SELECT pg_wal_replay_pause()")
         try:
             start(replicated, make_token(replicated.url, ["caseworker"], area), area)
-            time.sleep(1.2)
-            state = routing.state(fresh=True)
+            state = _once_behind(routing, 0.5)
             assert state.reachable and state.lag_seconds is not None
             assert state.lag_seconds > 0.5 and not state.usable
             assert routing.choose("someone") is primary
@@ -220,3 +219,16 @@ def test_reads_outside_an_auditors_route_and_every_write_stay_on_the_primary(
             assert connection.execute(sa.text("SELECT pg_is_in_recovery()")).scalar() is False
     finally:
         primary.dispose()
+
+
+def _once_behind(routing: ReadReplica, seconds: float, patience: float = 15.0
+                 ) -> ReplicaState:
+    """The replica's state once its lag passed `seconds` (replay is paused, so the lag
+    grows with the clock), or the last state seen when `patience` ran out."""
+    deadline = time.monotonic() + patience
+    while True:
+        state = routing.state(fresh=True)
+        behind = state.lag_seconds is not None and state.lag_seconds > seconds
+        if behind or time.monotonic() > deadline:
+            return state
+        time.sleep(0.05)
