@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -24,6 +24,7 @@ from api.views import Presenter
 from engine.errors import NotFound
 from engine.observability import ATTEMPT
 from engine.service import CaseService
+from engine.service.views import CaseView, FireResult
 from engine.store.replica import allow_replica_reads
 
 bearer = HTTPBearer(auto_error=False, description="A token from `hatchery token create`.")
@@ -39,7 +40,7 @@ class Context:
     presenter: Presenter
     communities: CaseCommunities
 
-    def case(self, case_id: str) -> Any:
+    def case(self, case_id: str) -> CaseView:
         """The case, if the caller's scope covers its community; `NotFound` otherwise,
         so that a case elsewhere cannot be told from one that does not exist."""
         view = self.service.get_case(case_id)
@@ -57,18 +58,18 @@ class Context:
         elif not self.principal.sees(community):
             raise NotFound("case", case_id)
 
-    def result(self, result: Any) -> FireResultPublic:
+    def result(self, result: FireResult) -> FireResultPublic:
         """A change's result as the caller may see it, its case flagged as `get_case`
         flags it."""
         self.communities.put(result.case.id, result.case.community)
         case = replace(result.case, escalated_at=self._escalated_at(result))
         return self.presenter.fire(replace(result, case=case), self.principal, self.lang)
 
-    def _escalated_at(self, result: Any) -> datetime | None:
+    def _escalated_at(self, result: FireResult) -> datetime | None:
         """When the changed case was last escalated in its stage: the change itself, none
         when the change put it in its stage, else read (a tick, a link, an assignment)."""
         if result.event.kind == "escalation":
-            return result.event.at  # type: ignore[no-any-return]
+            return result.event.at
         if result.case.entered_at >= result.event.at:
             return None
         return self.service.escalated([result.case.id]).get(result.case.id)

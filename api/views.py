@@ -26,8 +26,10 @@ from api.schemas import (
 from api.security import Principal
 from engine.audit.masking import mask_fields, mask_value, sensitive_names
 from engine.core.compiler import CompiledWorkflow
+from engine.core.decision import Action
 from engine.language.spec import FieldSpec, as_text
 from engine.language.texts import value_title
+from engine.service.views import CaseView, EventView, FireResult
 
 WorkflowLookup = Callable[[str, str], CompiledWorkflow | None]
 
@@ -180,7 +182,7 @@ class Presenter:
             return state
         return wf.text(info.spec.title, lang, state)
 
-    def case(self, view: Any, principal: Principal, lang: str) -> CasePublic:
+    def case(self, view: CaseView, principal: Principal, lang: str) -> CasePublic:
         data = dict(view.data)
         title = view.title
         if not principal.sees_pii:
@@ -210,7 +212,7 @@ class Presenter:
             escalated_at=getattr(view, "escalated_at", None),
         )
 
-    def event(self, view: Any, principal: Principal) -> EventPublic:
+    def event(self, view: EventView, principal: Principal) -> EventPublic:
         values = dict(view.input or {})
         changes = dict(getattr(view, "changes", None) or {})
         if not principal.sees_pii:
@@ -224,7 +226,7 @@ class Presenter:
             prev_hash=view.prev_hash, hash=view.hash,
         )
 
-    def fire(self, result: Any, principal: Principal, lang: str) -> FireResultPublic:
+    def fire(self, result: FireResult, principal: Principal, lang: str) -> FireResultPublic:
         return FireResultPublic(
             case=self.case(result.case, principal, lang),
             event=self.event(result.event, principal),
@@ -232,9 +234,11 @@ class Presenter:
             replayed=bool(result.replayed),
         )
 
-    def action(self, action: Any, wf: CompiledWorkflow | None, lang: str) -> ActionPublic:
+    def action(self, action: Action, wf: CompiledWorkflow | None, lang: str) -> ActionPublic:
         """One of `CaseService.actions`: its title, where it leads, why not, its form."""
         t = action.transition
+        if t is None:  # `CaseService.actions` offers only triggers that lead somewhere
+            raise ValueError(f"'{action.trigger}' has no transition from the case's stage")
         spec = t.spec
         title = wf.text(spec.title, lang, action.trigger) if wf else as_text(
             spec.title, lang, action.trigger)

@@ -5,7 +5,7 @@ follow-up date the responsible person sets for themselves.
 Every change goes through the door (`CaseService.assign`, `follow_up`), which decides who
 may do what and records each change in the record's history; the candidates offered are
 the people whose roles may change records and whose scope covers the record
-(`api.assignees`, as the API checks them).
+(`CaseService.assignee_candidates`, as the API checks them).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-from api.assignees import candidates, is_candidate
 from api.console.auth import CheckedForm, CurrentDesk, Desk, accounts
 from api.console.case import _change, _not_found
 from api.console.i18n import text
@@ -58,7 +57,7 @@ def responsible(request: Request, desk: Desk, view: Any) -> Responsible | None:
     offered: list[tuple[str, str]] = []
     if lead or mine:
         offered = [(u.name, u.display_name or u.name)
-                   for u in candidates(request.app.state.service.engine, view.community)
+                   for u in request.app.state.service.assignee_candidates(view.community)
                    if u.name != assignee]
     shown = accounts(request).users.display_names([assignee]).get(assignee, assignee) \
         if assignee else None
@@ -82,8 +81,8 @@ def _assign(request: Request, desk: Desk, case_id: str, form: FormData) -> Respo
     if form.get("claim") == "1":
         chosen = desk.principal.name
     assignee = None if form.get("release") == "1" else (chosen or None)
-    if assignee is not None and not is_candidate(reading.service.engine, assignee,
-                                                 view.community):
+    if assignee is not None and not reading.service.is_assignee_candidate(assignee,
+                                                                         view.community):
         return _not_found(request, desk)
     comment = str(form.get("comment") or "").strip()[:4000] or None
     service, actor = reading.service, desk.principal.actor
@@ -119,7 +118,7 @@ def _follow_up(request: Request, desk: Desk, case_id: str, form: FormData) -> Re
 def _people(request: Request, desk: Desk) -> list[tuple[str, str]]:
     scope = desk.principal.community
     return [(u.name, u.display_name or u.name)
-            for u in candidates(request.app.state.service.engine, scope)]
+            for u in request.app.state.service.assignee_candidates(scope)]
 
 
 @router.get("/handover")
@@ -171,8 +170,8 @@ def _hand_over(request: Request, desk: Desk, form: FormData) -> Response:
             if view.assignee == target:  # a form sent twice: already handed over
                 done += 1
                 continue
-            if view.assignee != source or not is_candidate(reading.service.engine, target,
-                                                           view.community):
+            if view.assignee != source or not reading.service.is_assignee_candidate(
+                    target, view.community):
                 raise HatcheryError("not theirs")
             reading.service.assign(case_id, target, actor=desk.principal.actor,
                                    comment=str(form.get("comment") or "")[:4000] or None,

@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 from api.console.history import values_of, what_of
 from api.console.i18n import CHINA, text
 from api.console.reading import Reading
-from engine.audit.conditions import sensitive_anywhere, stored_workflows, typed_condition
+from engine.audit.conditions import sensitive_anywhere, typed_condition
 from engine.audit.filters import ConditionError, InputCondition
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import FieldSpec, as_text
@@ -70,8 +70,7 @@ class EventFilters:
         typed: list[InputCondition] = []
         if wf is not None:
             specs = condition_fields(wf)
-            versions = stored_workflows(reading.service.registry, reading.service.engine,
-                                        wf.id)
+            versions = reading.service.stored_workflows(wf.id)
             hidden = sensitive_anywhere(versions)
             for name, op, value in zip(params.getlist("cf"), params.getlist("co"),
                                        params.getlist("cv"), strict=False):

@@ -15,12 +15,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi import Path as PathParam
 
-from api.assignees import is_candidate
 from api.deps import Acting, Context, Reader
 from api.errors import invalid, precondition_failed
 from api.routes.common import CASE_ID, ApiRoute, out_of_scope, problems, scope_prefix
@@ -40,6 +39,7 @@ from api.schemas import (
 )
 from api.security import Principal, valid_community
 from engine.errors import Conflict
+from engine.service.views import FireResult
 
 router = APIRouter(prefix="/cases", tags=["cases"], route_class=ApiRoute)
 
@@ -76,7 +76,7 @@ def etag(response: Response, version: int) -> None:
     response.headers["ETag"] = f'"{version}"'
 
 
-Operation = Callable[[int | None, str | None], Any]
+Operation = Callable[[int | None, str | None], FireResult]
 
 
 def change(ctx: Context, case_id: str, if_match: str | None, key: str | None,
@@ -109,7 +109,7 @@ def change(ctx: Context, case_id: str, if_match: str | None, key: str | None,
     return reply(ctx, result, response)
 
 
-def reply(ctx: Context, result: Any, response: Response) -> FireResultPublic:
+def reply(ctx: Context, result: FireResult, response: Response) -> FireResultPublic:
     etag(response, result.case.version)
     if result.replayed:
         response.headers["Idempotent-Replayed"] = "true"
@@ -276,8 +276,8 @@ def suspend(case_id: CASE_ID, body: SuspendRequest, response: Response, ctx: Act
                          "case. Recorded in the case's history (kind `assignment`).")
 def assign(case_id: CASE_ID, body: AssignmentRequest, response: Response, ctx: Acting,
            if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
-    if body.assignee is not None and not is_candidate(
-            ctx.service.engine, body.assignee, ctx.case(case_id).community):
+    if body.assignee is not None and not ctx.service.is_assignee_candidate(
+            body.assignee, ctx.case(case_id).community):
         raise invalid("assignee", "unknown_assignee",
                       "no person who may change cases in this community has that name",
                       "该社区没有此用户名的办理人员", location="body")

@@ -15,7 +15,6 @@ from api.schemas import EventPublic, EventsPublic
 from engine.audit.conditions import (
     TypedConditionError,
     sensitive_anywhere,
-    stored_workflows,
     typed_condition,
 )
 from engine.audit.exports import KINDS
@@ -47,7 +46,7 @@ def _conditions(ctx: Context, texts: list[str], *, narrowed: bool,
                       "input conditions need case, actor, workflow or since as well",
                       "按输入条件查询时还需指定 case、actor、workflow 或 since",
                       location="query")
-    everything = stored_workflows(ctx.service.registry, ctx.service.engine)
+    everything = ctx.service.stored_workflows()
     declaring = [wf for wf in everything if workflow is None or wf.id == workflow]
     conditions = [_condition(text, declaring) for text in texts]
     if not ctx.principal.sees_pii:

@@ -24,10 +24,10 @@ from api.views import workflow_public
 from engine.contrib import diagram
 from engine.core.compiler import compile_workflow
 from engine.definitions.loader import Diagnostic, load_text
-from engine.definitions.registry import WorkflowRegistry
+from engine.definitions.registry import Definition, WorkflowRegistry
 from engine.errors import DefinitionError, NotFound
 from engine.language.diagnostics import render
-from engine.language.spec import as_text
+from engine.language.spec import WorkflowSpec, as_text
 from engine.service import CaseService
 
 router = APIRouter(prefix="/workflows", tags=["workflows"], route_class=ApiRoute)
@@ -76,7 +76,7 @@ def _registry(service: CaseService) -> WorkflowRegistry:
     return service.registry
 
 
-def _summary(service: Any, definition: Any, lang: str) -> WorkflowSummary:
+def _summary(service: CaseService, definition: Definition, lang: str) -> WorkflowSummary:
     registry = _registry(service)
     wf = registry.get(definition.id, definition.version)
     return WorkflowSummary(
@@ -86,7 +86,8 @@ def _summary(service: Any, definition: Any, lang: str) -> WorkflowSummary:
     )
 
 
-def _public(service: Any, workflow_id: str, version: str | None, lang: str) -> WorkflowPublic:
+def _public(service: CaseService, workflow_id: str, version: str | None,
+            lang: str) -> WorkflowPublic:
     registry = _registry(service)
     wf = registry.get(workflow_id, version)
     definition = registry.definition(workflow_id, wf.version)
@@ -105,12 +106,12 @@ def list_workflows(ctx: Reader) -> WorkflowsPublic:
                            rejected=rejected_public(registry, ctx.lang))
 
 
-def rejected_public(registry: Any, lang: str) -> list[RejectedDefinitionPublic]:
+def rejected_public(registry: WorkflowRegistry, lang: str) -> list[RejectedDefinitionPublic]:
     """The registry's rejected files, their diagnostics in `lang`."""
     return [RejectedDefinitionPublic(
         path=r.path, diagnostics=[DiagnosticPublic(**d) for d in diagnostics_json(
             [x.in_language(lang) for x in r.diagnostics])])
-        for r in getattr(registry, "rejected", {}).values()]
+        for r in registry.rejected.values()]
 
 
 @router.post("/{workflow_id}/retire", summary="Retire a workflow, or one of its versions",
@@ -144,7 +145,7 @@ def validate_workflow(ctx: Designer, text: YamlText) -> ValidationReport:
 
 
 def check_definition(text: str, lang: str, path: str = "upload.yaml"
-                     ) -> tuple[list[dict[str, Any]], Any]:
+                     ) -> tuple[list[dict[str, Any]], WorkflowSpec | None]:
     """Load, lint and compile `text`; every diagnostic found, and the spec if it loaded."""
     try:
         result = load_text(text, path, lang)
@@ -163,7 +164,7 @@ def check_definition(text: str, lang: str, path: str = "upload.yaml"
     return diagnostics, result.spec
 
 
-def _registered_conflict(service: Any, spec: Any, text: str, lang: str,
+def _registered_conflict(service: CaseService, spec: WorkflowSpec | None, text: str, lang: str,
                          path: str = "upload.yaml") -> list[dict[str, Any]]:
     """The diagnostic an upload would be refused with when its version is registered with
     other content, so that validating and uploading agree."""

@@ -8,9 +8,11 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Literal
 
-from engine.audit.conditions import hidden_titles
+from engine.access.users import UserRecord, UserStore
+from engine.audit.conditions import hidden_titles, stored_workflows
 from engine.audit.filters import InputCondition
 from engine.core import decision
+from engine.core.compiler import CompiledWorkflow
 from engine.core.decision import Action
 from engine.core.refusals import refusal
 from engine.core.snapshot import Actor
@@ -165,3 +167,19 @@ class Queries(Door):
         with the time of its latest escalation (a work queue's badge, the case's flag)."""
         with read_connection(self.engine) as connection:
             return repo.escalated(connection, case_ids[:MAX_LIMIT])
+
+    def assignee_candidates(self, community: str) -> list[UserRecord]:
+        """The people who may be responsible for a case (责任人) in `community`, by name:
+        they sign in (not disabled), their roles may change cases and their scope covers
+        the community. The door records any name it is given; who exists is known here,
+        for the API and the console alike."""
+        return [u for u in UserStore(self.engine).list()
+                if u.principal.acting_roles and u.principal.sees(community)]
+
+    def is_assignee_candidate(self, name: str, community: str) -> bool:
+        return any(u.name == name for u in self.assignee_candidates(community))
+
+    def stored_workflows(self, workflow_id: str | None = None) -> list[CompiledWorkflow]:
+        """Every stored version (of `workflow_id`, or of every workflow), retired or not:
+        what the events of any case may have been recorded under."""
+        return stored_workflows(self.registry, self.engine, workflow_id)
