@@ -8,6 +8,7 @@ from cli.audit import audit_app
 from cli.backup import backup, copy, restore
 from cli.calendar import calendar_app
 from cli.case import case_app
+from cli.community import community_app
 from cli.demo import demo
 from cli.design import diagram, schema
 from cli.export import export_events
@@ -52,6 +53,7 @@ app.add_typer(user_app, name="user")
 app.add_typer(timers_app, name="timers")
 app.add_typer(migrate_app, name="migrate")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(community_app, name="community")
 # Caseworkers
 app.add_typer(case_app, name="case")
 # Auditors

@@ -23,6 +23,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default=PROJECT_ROOT / "data", alias="HATCHERY_DATA_DIR")
     workflows_dir: Path = Field(default=PROJECT_ROOT / "workflows",
                                 alias="HATCHERY_WORKFLOWS_DIR")
+    communities_file: Path = Field(
+        default=PROJECT_ROOT / "communities.yaml", alias="HATCHERY_COMMUNITIES_FILE",
+        description="The names people see for each community path (zh, en); a path it "
+                    "lacks is shown by its last segment. See engine.access.communities.")
     lang: str = Field(default="en", alias="HATCHERY_LANG")
     run_timers: bool = Field(
         default=True, alias="HATCHERY_RUN_TIMERS",

@@ -24,6 +24,7 @@ from api.console import (
     audit_stats,
     auth,
     case,
+    communities,
     design,
     design_editor,
     desk,
@@ -44,6 +45,7 @@ API_PATHS = ("/api/", "/healthz", "/readyz", "/openapi.json")
 def mount(app: FastAPI, settings: Settings) -> None:
     """Add the console, the local API reference and the security headers to `app`."""
     app.state.console_templates = make_templates()
+    communities.install(app, settings)
     auth.install(app, settings)
     pages = APIRouter(dependencies=[Depends(use_language)], include_in_schema=False)
     pages.include_router(account.router)

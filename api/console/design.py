@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
 from api.console.auth import CheckedForm, Desk
+from api.console.communities import choices, directory
 from api.console.design_rules import guards, rule_kind, timers
 from api.console.diagrams import workflow_diagram
 from api.console.i18n import text
@@ -64,6 +65,18 @@ def _community(desk: Desk, raw: str | None) -> str | None:
 
 def _default_community(desk: Desk) -> str:
     return "" if desk.principal.community == "*" else desk.principal.community
+
+
+def _community_options(request: Request, desk: Desk, community: str
+                       ) -> list[tuple[str, str]]:
+    """The communities whose parameters may be shown, by name ('' is every community, for
+    those whose scope is everything); empty when the directory knows none in scope (the
+    path is then typed)."""
+    scope = desk.principal.community
+    listed = choices(directory(request), scope, desk.lang, community or None)
+    if listed and scope == "*":
+        listed.insert(0, ("", text("param.everywhere", desk.lang)))
+    return listed
 
 
 def parameter_rows(reading: Reading, wf: Any, community: str) -> list[dict[str, Any]]:
@@ -144,7 +157,9 @@ def _workflow_page(request: Request, desk: Desk, workflow_id: str, *, status: in
         "source": wf.spec.source, "diagram": workflow_diagram(wf, lang),
         "versions": [d.version for d in registry.versions(wf.id)],
         "parameters": parameter_rows(reading, wf, community), "community": community,
-        "community_shown": community or text("param.everywhere", lang),
+        "community_shown": (directory(request).full_name(community, lang) if community
+                            else text("param.everywhere", lang)),
+        "community_options": _community_options(request, desk, community),
         "guards": guards(wf, lang), "timers": timers(wf, lang),
         "rule_kind": lambda rule: rule_kind(rule, lang), "errors": {},
         "notice": _notice(request, lang, as_text(wf.spec.title, lang, wf.id), wf.version),

@@ -182,6 +182,7 @@ TEXTS: dict[str, tuple[str, str]] = {
     "start.community_hint": ("区/街道/社区，例如 {example}",
                              "district/street/community, for example {example}"),
     "start.submit": ("建档", "Start the record"),
+    "start.community_choose": ("请选择所属社区", "Choose the community"),
     "start.out_of_scope": ("该社区不在您的工作范围内", "This community is outside your scope"),
     # roles (the built-in ones and those the shipped workflows name)
     "role.admin": ("管理员", "administrator"),

@@ -18,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 
 from api.console.auth import CheckedForm, CurrentDesk, Desk
 from api.console.case import record_refusal
+from api.console.communities import choices, directory
 from api.console.forms import FormField, fields_from_specs, problems_by_field, read_values
 from api.console.i18n import text
 from api.console.reading import Reading
@@ -31,12 +32,18 @@ router = APIRouter()
 EXAMPLE_COMMUNITY = "fuzhou/cangshan/jinshan/jinzhou"
 
 
-def _community_field(desk: Desk, value: str | None) -> FormField:
+def _community_field(request: Request, desk: Desk, value: str | None) -> FormField:
+    """The community asked for: chosen by name among the directory's communities in the
+    person's scope; typed as a path only where the directory knows none there."""
     scope = desk.principal.community
+    chosen = value if value is not None else ("" if scope == ALL_COMMUNITIES else scope)
+    label = text("start.community", desk.lang)
+    options = choices(directory(request), scope, desk.lang, chosen)
+    if options:
+        return FormField("community", label, widget="select", value=chosen, required=True,
+                         options=options)
     example = EXAMPLE_COMMUNITY if scope == ALL_COMMUNITIES else scope
-    return FormField("community", text("start.community", desk.lang),
-                     value=value if value is not None else
-                     ("" if scope == ALL_COMMUNITIES else scope), required=True,
+    return FormField("community", label, value=chosen, required=True,
                      hint=text("start.community_hint", desk.lang, example=example))
 
 
@@ -65,7 +72,7 @@ def _start_page(request: Request, desk: Desk, workflow_id: str, *,
     except NotFound:
         return render(request, "error.html",
                       {"heading": text("error.not_found", desk.lang)}, status=404)
-    fields = [_community_field(desk, community),
+    fields = [_community_field(request, desk, community),
               *fields_from_specs(start_specs(wf), desk.lang, values,
                                  references=reading.references)]
     return render(request, "start.html", {
@@ -98,7 +105,9 @@ def _start(request: Request, desk: Desk, workflow_id: str, form: FormData) -> Re
     community = str(form.get("community") or "").strip()
     labels = {name: as_text(spec.title, lang, name) for name, spec in wf.fields.items()}
     errors = problems_by_field(unreadable, lang, labels)
-    if not community or community == ALL_COMMUNITIES or not valid_community(community):
+    if not community and choices(directory(request), desk.principal.community, lang):
+        errors["community"] = text("start.community_choose", lang)
+    elif not community or community == ALL_COMMUNITIES or not valid_community(community):
         errors["community"] = text("start.community_hint", lang, example=EXAMPLE_COMMUNITY)
     elif not desk.principal.sees(community):
         errors["community"] = text("start.out_of_scope", lang)

@@ -2,8 +2,9 @@
 one block of the same template (one source for each piece of markup).
 
 Every template receives `lang`, `t(key, **args)` for the catalogue's words, `static(path)`
-for fingerprinted asset URLs, `date`/`datetime` filters in the person's language, and the
-`desk` context (who is signed in, the CSRF token) that the base layout needs.
+for fingerprinted asset URLs, `date`/`datetime` filters in the person's language,
+`community_name(path)` and `community_title(path)` (a community by its name, never its
+path), and the `desk` context (who is signed in, the CSRF token) that the base layout needs.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from api.console.assets import static_url
+from api.console.communities import directory
 from api.console.i18n import (
     bilingual,
     format_date,
@@ -48,10 +50,13 @@ def render(request: Request, name: str, context: Mapping[str, Any] | None = None
     templates: Jinja2Blocks = request.app.state.console_templates
     lang = str(getattr(request.state, "lang", None) or request_language(request))
     desk = getattr(request.state, "desk", None)
+    communities = directory(request)
     values: dict[str, Any] = {
         "request": request, "lang": lang, "t": partial(_text, lang),
         "date": partial(_date, lang), "datetime": partial(_datetime, lang),
         "title_of": partial(_title, lang), "role": partial(_role, lang),
+        "community_name": lambda path: communities.name(str(path), lang),
+        "community_title": lambda path: communities.full_name(str(path), lang),
         "desk": desk, "navigation": navigation_for(request, desk.principal) if desk else [],
     }
     values.update(context or {})
