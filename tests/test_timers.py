@@ -148,6 +148,19 @@ def test_a_claimed_timer_due_before_a_change_fires_before_it(
     assert service.get_case(case.id).overdue is False  # the flag goes with the state
 
 
+def test_a_timer_fired_ahead_of_a_change_has_an_idempotency_record_of_its_own(
+        service: CaseService, clock: FrozenClock) -> None:
+    case = start(service).case
+    clock.advance(10 * DAY)
+    service.fire(case.id, "hold", actor=CASEWORKER)
+    fired, _ = service.list_timers(case_id=case.id, status="fired")
+    with read_connection(service.engine) as connection:
+        keys = connection.execute(sa.text(
+            "SELECT key FROM idempotency_records WHERE key LIKE 'timer:%'")).scalars().all()
+    assert len(fired) == 1
+    assert keys == [f"timer:{fired[0].id}"]
+
+
 def test_a_claimed_timer_whose_state_is_left_before_it_is_due_does_nothing(
         service: CaseService, clock: FrozenClock) -> None:
     case = start(service).case
@@ -465,10 +478,11 @@ def test_firing_a_timer_twice_writes_it_once(service: CaseService,
     # The two deadlines due before it fired first, once each.
     assert [e.kind for e in timer_events(service, case.id)] == [
         "overdue", "escalation", "transition"]
+    # Each has its idempotency record, the two fired ahead of it too.
     with read_connection(service.engine) as connection:
         keys = connection.execute(sa.text(
             "SELECT key FROM idempotency_records WHERE key LIKE 'timer:%'")).scalars().all()
-    assert keys == [f"timer:{expiry.id}"]
+    assert sorted(keys) == sorted(f"timer:{claim.id}" for claim in claims)
 
 
 def test_claims_take_the_oldest_due_first_and_leave_the_rest(

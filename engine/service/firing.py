@@ -7,6 +7,10 @@ leaves its state (which would cancel it). A timer's action is decided by the cor
 (`engine.core.operations.timer`); a refused action leaves a `timer_refused` event in
 the case's history. Either way the timer is marked (`fired`, with what came of it) in the
 same transaction, and a repeating timer gets its next occurrence while its state lasts.
+
+Each timer fired ahead of another change (`fire_due`) gets its own idempotency record
+`timer:<id>`, as the worker's own fire does: a worker that claimed it and comes to fire it
+finds the record and skips it, and every fired timer has exactly one record.
 """
 
 from __future__ import annotations
@@ -21,17 +25,27 @@ from sqlalchemy import Connection
 
 from engine.clock import Clock
 from engine.core import operations as core
-from engine.core.snapshot import TimerPlan
+from engine.core.snapshot import Actor, TimerPlan
 from engine.core.timer_plans import next_repeat
 from engine.errors import Refusal
-from engine.service import deadlines
-from engine.service.loading import Loaded
-from engine.service.views import EventView
+from engine.service import deadlines, idempotency
+from engine.service.loading import Loaded, view
+from engine.service.views import EventView, FireResult
 from engine.service.writing import automatic, write
 from engine.store import repository as repo
 from engine.timers.calendar import CalendarCoverageError, DurationError
 
-__all__ = ["Fired", "fire_due", "fire_row", "outcome_json", "timer_plan"]
+__all__ = ["TIMER_ACTOR", "TIMER_OPERATION", "Fired", "fire_due", "fire_row", "outcome_json",
+           "timer_key", "timer_plan"]
+
+TIMER_ACTOR: Actor = core.TIMER_ACTOR
+TIMER_OPERATION = "timer"
+
+
+def timer_key(timer_row_id: int) -> tuple[str, dict[str, Any]]:
+    """The idempotency key of firing timer row `timer_row_id`, and the request it is
+    fingerprinted with (the same for the worker's fire and a fire ahead of a change)."""
+    return f"timer:{timer_row_id}", {"timer": timer_row_id}
 
 
 @dataclass(frozen=True)
@@ -97,8 +111,21 @@ def fire_due(connection: Connection, loaded: Loaded, clock: Clock, budget: int, 
         current = repo.timer_row(connection, row["id"])
         if current is None or current["status"] != "pending":
             continue  # an earlier one left its state, which cancelled this one
-        fired.append(fire_row(connection, loaded, current, clock, budget))
+        done = fire_row(connection, loaded, current, clock, budget)
+        _record(connection, loaded, done)
+        fired.append(done)
     return fired
+
+
+def _record(connection: Connection, loaded: Loaded, fired: Fired) -> None:
+    """The idempotency record of a timer fired ahead of another change, unless one is
+    there already (a worker's fire of it that committed without marking it)."""
+    key, request = timer_key(fired.row["id"])
+    if repo.find_idempotency(connection, key) is not None:
+        return
+    print_ = idempotency.fingerprint(TIMER_OPERATION, TIMER_ACTOR, request)
+    idempotency.record(connection, key, print_, TIMER_OPERATION, TIMER_ACTOR,
+                       FireResult(view(loaded), fired.event, fired.automatic))
 
 
 def _rearm(connection: Connection, loaded: Loaded, timer_row_id: int, plan: TimerPlan,

@@ -13,7 +13,6 @@ from typing import Any, Literal
 
 from sqlalchemy import Connection
 
-from engine.core import operations as core
 from engine.core.refusals import refusal
 from engine.errors import NotFound, Refused
 from engine.service import deadlines, firing
@@ -25,7 +24,7 @@ from engine.store.db import write_connection
 
 __all__ = ["TIMER_ACTOR", "TIMER_STATES", "TimerFiring", "timer_state_refusal"]
 
-TIMER_ACTOR = core.TIMER_ACTOR
+TIMER_ACTOR = firing.TIMER_ACTOR
 TIMER_STATES = ("pending", "claimed", "paused", "fired", "cancelled")
 
 
@@ -79,9 +78,9 @@ class TimerFiring(Door):
             return Outcome(FireResult(outcome.result.case, fired.event,
                                       [*fired.automatic, *outcome.result.automatic]))
 
+        key, request = firing.timer_key(timer_row_id)
         try:
-            result = self.transaction("timer", TIMER_ACTOR, f"timer:{timer_row_id}",
-                                      {"timer": timer_row_id}, work)
+            result = self.transaction(firing.TIMER_OPERATION, TIMER_ACTOR, key, request, work)
         except _TimerSkip as skip:
             return _timer_outcome(seen["row"], "skipped", detail=skip.detail)
         if result.replayed:
