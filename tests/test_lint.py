@@ -50,6 +50,28 @@ def test_findings_are_located_through_the_source_map() -> None:
     assert finding.format().startswith("w.yaml:9:9: error: there is no state 'nowhere'")
 
 
+def test_a_deferred_source_map_is_filled_once_before_its_first_lookup() -> None:
+    fills: list[int] = []
+
+    def fill(source: SourceMap) -> None:
+        fills.append(1)
+        source.values[("transitions", 1, "to")] = (9, 9)
+
+    source = SourceMap()
+    source.defer(fill)
+    assert fills == []
+    [finding] = lint(spec(FLAT, [go("next", "a", "b"), go("finish", "b", "nowhere")]), source)
+    assert (finding.line, finding.column) == (9, 9)
+    assert source.locate(("transitions", 1, "to")) == (9, 9)
+    assert fills == [1]
+
+
+def test_a_sound_workflow_never_asks_a_deferred_source_map_for_a_position() -> None:
+    source = SourceMap()
+    source.defer(lambda _: (_ for _ in ()).throw(AssertionError("filled")))
+    assert lint(spec(FLAT, [go("next", "a", "b"), go("finish", "b", "done")]), source) == []
+
+
 def test_a_step_is_reached_only_through_its_stage() -> None:
     states = {"a": {"initial": True},
               "stage": {"states": {"one": {"initial": True}, "two": {}, "three": {}}},

@@ -4,7 +4,7 @@ an expression inside its scalar, however the scalar is written (plain, quoted, b
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -25,16 +25,32 @@ class ScalarSpan:
 
 @dataclass
 class SourceMap:
-    """Positions (1-based line, column) of keys and values, addressed by YAML path."""
+    """Positions (1-based line, column) of keys and values, addressed by YAML path.
+
+    A map may be filled on demand (`defer`): a file without problems never needs a
+    position, and noting each of its thousands costs about a fifth of its loading.
+    """
 
     text: str = ""
     keys: dict[YamlPath, Position] = field(default_factory=dict)
     values: dict[YamlPath, Position] = field(default_factory=dict)
     scalars: dict[YamlPath, ScalarSpan] = field(default_factory=dict)
+    _fill: Callable[[SourceMap], None] | None = field(default=None, repr=False,
+                                                      compare=False)
+
+    def defer(self, fill: Callable[[SourceMap], None]) -> None:
+        """Have `fill` note the positions, once, before the first lookup."""
+        self._fill = fill
+
+    def _ready(self) -> None:
+        fill, self._fill = self._fill, None
+        if fill is not None:
+            fill(self)
 
     def locate(self, path: Sequence[str | int], at: Literal["key", "value"] = "value"
                ) -> Position:
         """Where `path` is written, or the nearest enclosing place that is."""
+        self._ready()
         here = tuple(path)
         if at == "key" and here in self.keys:
             return self.keys[here]
@@ -46,6 +62,7 @@ class SourceMap:
 
     def enclosing(self, path: YamlPath) -> Position:
         """The place of the mapping or list at `path`: its key when it has one."""
+        self._ready()
         while path:
             if path in self.keys:
                 return self.keys[path]
@@ -61,6 +78,7 @@ class SourceMap:
         text folded over several lines, counted line by line (an escape sequence or a
         blank line may shift it by a character).
         """
+        self._ready()
         span = self.scalars.get(tuple(path))
         if span is None:
             return self.locate(path)
