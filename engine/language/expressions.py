@@ -14,6 +14,9 @@ What an expression sees (its environment):
     now             the clock's time (timestamp)
     today           today's date on the China calendar (UTC+8), as dates are stored
     entered_at      when the case entered its current state (timestamp)
+    entered_on      the China date it entered it, as dates are stored: the lower bound of a
+                    date typed in a record's first step (a record cannot be registered on a
+                    day before it was opened)
     state           the case's current state id
     checklist.ITEM  whether a checklist item of the current state is ticked
     linked(workflow[, state])   how many linked cases are of that workflow (and in that
@@ -36,7 +39,8 @@ import cel
 from engine.timers.calendar import CHINA_TZ, add_duration, default_calendar, parse_duration
 
 ROOTS = frozenset(
-    {"data", "input", "params", "now", "today", "entered_at", "state", "checklist"}
+    {"data", "input", "params", "now", "today", "entered_at", "entered_on", "state",
+     "checklist"}
 )
 OWN_FUNCTIONS = frozenset({"linked", "add_duration", "add_working_days"})
 CEL_FUNCTIONS = frozenset(
@@ -266,6 +270,12 @@ def to_cel_time(value: date | datetime) -> datetime:
     return datetime(value.year, value.month, value.day, tzinfo=UTC)
 
 
+def china_date(moment: datetime) -> datetime:
+    """The date in China at `moment`, as midnight UTC: the form date fields take."""
+    local = moment.astimezone(CHINA_TZ).date()
+    return datetime(local.year, local.month, local.day, tzinfo=UTC)
+
+
 def _add_duration(ts: datetime, text: str) -> datetime:
     return add_duration(ts, parse_duration(text))
 
@@ -304,8 +314,13 @@ class Environment:
     @property
     def today(self) -> datetime:
         """Today's date in China, as midnight UTC: the same form date fields take."""
-        local = self.now.astimezone(CHINA_TZ).date()
-        return datetime(local.year, local.month, local.day, tzinfo=UTC)
+        return china_date(self.now)
+
+    @property
+    def entered_on(self) -> datetime:
+        """The China date the case entered its current state, as midnight UTC, so that a
+        typed date compares with it as it compares with `today`."""
+        return china_date(self.entered_at)
 
     @property
     def context(self) -> Any:
@@ -355,6 +370,8 @@ class Environment:
             found["today"] = self.today
         if "entered_at" in needed:
             found["entered_at"] = self.entered_at
+        if "entered_on" in needed:
+            found["entered_on"] = self.entered_on
         if "state" in needed:
             found["state"] = self.state
         if needed & OWN_FUNCTIONS:
@@ -377,6 +394,7 @@ class Environment:
         return {
             "data": dict(self.data), "input": dict(self.input), "params": dict(self.params),
             "now": self.now, "today": today, "entered_at": self.entered_at,
+            "entered_on": self.entered_on,
             "state": self.state,
             "checklist": dict(self.checklist), "linked": linked,
             "add_duration": _add_duration, "add_working_days": _add_working_days,

@@ -228,9 +228,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
                           "表达式无法解析：{detail}"),
     "expression_unknown_name": (
         "'{name}' is not known; an expression can read data.FIELD, input.FIELD, "
-        "params.NAME, checklist.ITEM, now, entered_at and state",
+        "params.NAME, checklist.ITEM, now, today, entered_at, entered_on and state",
         "“{name}”无法识别；表达式可以读取 data.字段、input.字段、params.参数、"
-        "checklist.清单项、now、entered_at 和 state"),
+        "checklist.清单项、now、today、entered_at、entered_on 和 state"),
     "expression_unknown_function": ("'{name}()' is not a known function",
                                     "“{name}()”不是可用的函数"),
     "expression_unknown_data": ("'data.{name}' is not a declared field",

@@ -11,6 +11,7 @@ import httpx
 from console.conftest import COMMUNITY, Console, form_tokens
 from engine.core.decision import Actor
 from engine.store.operations import list_operations
+from engine.timers.calendar import CHINA_TZ
 
 SEED = Actor("seed.worker", frozenset({"caseworker"}))
 ALL = {"view": "all"}  # every record in the person's scope, not only their own
@@ -38,7 +39,8 @@ def _with_a_party_member(console: Console, record_id: str, community: str) -> No
         "letter_issued_on": "2026-01-05"}, actor=committee, community=community).case.id
     service.link(member, party, relation="party_organization", actor=committee)
     service.fire(member, "accept", input={"reported_on": "2026-01-06"}, actor=committee)
-    service.fire(party, "register_without_branch", input={"registered_on": "2026-01-06"},
+    opened = service.get_case(party).created_at.astimezone(CHINA_TZ).date().isoformat()
+    service.fire(party, "register_without_branch", input={"registered_on": opened},
                  actor=committee)
     service.link(record_id, party, relation="party_organization", actor=committee)
 

@@ -544,6 +544,50 @@ def test_a_registration_cannot_be_dated_in_the_future(w: Community) -> None:
                                                          "register_without_branch")
 
 
+def test_a_registration_cannot_be_dated_before_the_record_was_opened(w: Community) -> None:
+    # Given a record opened at half past midnight, China time, on 4 March 2024 (still the
+    # 3rd in UTC), and taken up a week later
+    w.advance(to=at(2024, 3, 4, 0, 30))
+    org = new_record(w)
+    w.advance(to=at(2024, 3, 11))
+    # When the registration is dated the day before the record was opened, it is refused
+    # with its own reason, not the future-date text
+    early = w.refused_fire(org, "register_without_branch", {"registered_on": "2024-03-03"},
+                           actor=COMMITTEE)
+    assert early.zh == ("登记日期（2024-03-03）不能早于建立本档案的日期：登记前的经历请填在"
+                        "参加联合党支部、批准成立、选举等日期栏内。")
+    assert early.en == ("The registration (2024-03-03) cannot precede the day this record was "
+                        "opened: earlier history goes in the dates of joining, approval and "
+                        "election.")
+    # Then the day it was opened, on the China calendar, is accepted
+    w.fire(org, "register_without_branch", {"registered_on": "2024-03-04"}, actor=COMMITTEE)
+    assert (w.state(org), w.data(org)["registered_on"]) == ("no_members", "2024-03-04")
+
+
+def test_a_registration_at_a_rung_reached_cannot_be_backdated_either(w: Community) -> None:
+    # Given an organization with a branch of three members, its record opened on 4 March
+    w.advance(to=at(2024, 3, 4))
+    org = new_record(w)
+    members(w, org, 3)
+    w.advance(to=at(2024, 3, 11))
+    branch = {"registered_on": "2024-03-01", "branch_name": BRANCH, "approved_on": "2023-04-08",
+              "approval_reference": "金街工委〔2023〕9号", "election_date": "2023-04-20",
+              "secretary": "黄敏", "committee_size": 0, "has_groups": False}
+    joint = {"registered_on": "2024-03-01", "joint_branch_name": JOINT, "units": 3,
+             "joined_on": "2023-06-01"}
+    # When any registration is dated before the record was opened, it is refused
+    for trigger, values in (("register_existing_branch", branch),
+                            ("register_branch_with_mechanism",
+                             {**branch, "mechanism_evidence": "2023年三会一课记录"}),
+                            ("register_in_joint_branch", joint)):
+        found = w.refused_fire(org, trigger, values, actor=COMMITTEE)
+        assert found.zh.startswith("登记日期（2024-03-01）不能早于建立本档案的日期"), trigger
+    # Then the same registration dated the day the record was opened enters the ladder
+    w.fire(org, "register_existing_branch", {**branch, "registered_on": "2024-03-04"},
+           actor=COMMITTEE)
+    assert w.state(org) == "independent_branch"
+
+
 def test_joining_a_joint_branch_cannot_precede_the_first_member(w: Community) -> None:
     w.advance(to=at(2024, 3, 4))
     org = new_record(w)
