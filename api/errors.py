@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import traceback
 from collections.abc import Callable, MutableMapping
 from datetime import datetime
@@ -232,6 +233,13 @@ def _field_of(loc: tuple[Any, ...] | list[Any]) -> tuple[str, str]:
     return ".".join(rest) or where, where
 
 
+def _allowed_zh(error: Any) -> str:
+    """The values a choice takes, in zh words (pydantic's English message names them)."""
+    expected = (error.get("ctx") or {}).get("expected")
+    values = re.findall(r"'([^']*)'", expected) if isinstance(expected, str) else []
+    return f"（可用的值：{'、'.join(values)}）" if values else ""
+
+
 def _request_validation(request: Request, exc: RequestValidationError) -> Response:
     lang = request_language(request)
     errors = []
@@ -242,7 +250,7 @@ def _request_validation(request: Request, exc: RequestValidationError) -> Respon
             name = "body"
         message = str(e.get("msg", "invalid"))
         if lang == "zh":
-            message = PYDANTIC_ZH.get(kind, message)
+            message = PYDANTIC_ZH.get(kind, message) + _allowed_zh(e)
         errors.append({"field": name, "in": where, "code": kind, "message": message})
     fields = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10])
     en, zh = MESSAGES["validation_failed"]

@@ -149,8 +149,13 @@ def list_cases(
     overdue: bool | None = None,
     text: Annotated[str | None, Query(max_length=200,
                                       description="Words in the case's title.")] = None,
-    order: Annotated[Literal["priority", "updated"], Query(
-        description="priority: highest first, then oldest; updated: latest change first")
+    order: Annotated[Literal["priority", "updated", "follow_up", "deadline"], Query(
+        description="priority: the workflow's priority, highest first, then oldest; "
+                    "updated: latest change first; follow_up: the follow-up day the "
+                    "responsible person set, soonest first; deadline: the next pending "
+                    "deadline (timer), soonest first. In the last two, cases without one "
+                    "come after, in priority order. A cursor is valid for the order that "
+                    "gave it.")
     ] = "priority",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
