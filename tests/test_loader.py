@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import engine.definitions.loader as loader
+import engine.definitions.yaml_nodes as yaml_nodes
 from engine.definitions.loader import MAX_BYTES, LoadResult, load_file, load_text
 from engine.language.diagnostics import MESSAGES
 
@@ -36,14 +36,14 @@ transitions:
     to: done
 """
 
-PARSERS = ["pure"] + (["c"] if loader._CParser is not None else [])
+PARSERS = ["pure"] + (["c"] if yaml_nodes._CParser is not None else [])
 
 
 @pytest.fixture(params=PARSERS)
 def parser(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
     """Run a test with the pure-Python YAML parser, and with the C one when installed."""
     if request.param == "pure":
-        monkeypatch.setattr(loader, "_CParser", None)
+        monkeypatch.setattr(yaml_nodes, "_CParser", None)
     return str(request.param)
 
 
