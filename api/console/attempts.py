@@ -8,7 +8,8 @@ Here those entries are read back for one record: every one for a person who may 
 operations log (auditors, admins), a person's own otherwise. The reason is said from the
 code (the log keeps no message: a message could repeat what was typed, and the log is
 read without `pii`) or, for a step whose one condition has a refusal the designer wrote,
-by that text; the step from the console's address (`/cases/<id>/fire/<step>`).
+by that text; the step from the console's address (`/cases/<id>/fire/<step>`) or, for
+the API's `/events`, from the trigger the door keeps with the refusal.
 """
 
 from __future__ import annotations
@@ -50,12 +51,15 @@ def _entries(reading: Reading, case_id: str, since: datetime | None
         return list(connection.execute(query).mappings())
 
 
-def _what(reading: Reading, wf: CompiledWorkflow, target: str, case_id: str) -> str:
-    """The step tried, from the address asked (the console's names it)."""
+def _what(reading: Reading, wf: CompiledWorkflow, target: str, case_id: str,
+          trigger: object = None) -> str:
+    """The step tried, from the address asked (the console's names it) or, through the
+    API's `/events`, from the trigger the door recorded with the refusal."""
     lang = reading.lang
     rest = target.split(f"/cases/{case_id}/", 1)[-1].split("/")
-    if rest[0] == "fire" and len(rest) > 1 and rest[1] in wf.triggers:
-        return text("attempt.fire", lang, what=reading.trigger_title(wf, rest[1]))
+    step = rest[1] if rest[0] == "fire" and len(rest) > 1 else trigger
+    if isinstance(step, str) and step in wf.triggers:
+        return text("attempt.fire", lang, what=reading.trigger_title(wf, step))
     key = f"attempt.{rest[0]}"
     return text(key if key in TEXTS else "attempt.change", lang)
 
@@ -72,11 +76,13 @@ def read(reading: Reading, case_id: str, since: datetime | None) -> list[RowMapp
     return list(reversed(_entries(reading, case_id, since)))
 
 
-def _declared(wf: CompiledWorkflow, target: str, case_id: str, lang: str) -> str | None:
+def _declared(wf: CompiledWorkflow, target: str, case_id: str, lang: str,
+              trigger: object = None) -> str | None:
     """The refusal the designer wrote for the step's one condition, when it has one and
     it names no value of the record (those values are not kept with the attempt)."""
     rest = target.split(f"/cases/{case_id}/fire/", 1)
-    found = [t.spec for t in wf.transitions if len(rest) == 2 and t.trigger == rest[1]]
+    step = rest[1] if len(rest) == 2 else trigger
+    found = [t.spec for t in wf.transitions if t.trigger == step]
     if len(found) != 1 or found[0].conditions or found[0].refusal is None:
         return None
     said = as_text(found[0].refusal, lang)
@@ -88,5 +94,8 @@ def described(reading: Reading, wf: CompiledWorkflow, case_id: str,
     """What was tried and why it was refused, in the person's language."""
     detail = entry["detail"] or {}
     target, code = str(entry["target"] or ""), str(detail.get("code", ""))
-    declared = _declared(wf, target, case_id, reading.lang) if code == "guard_false" else None
-    return (_what(reading, wf, target, case_id), declared or reason(code, reading.lang))
+    trigger = detail.get("trigger")
+    declared = (_declared(wf, target, case_id, reading.lang, trigger)
+                if code == "guard_false" else None)
+    return (_what(reading, wf, target, case_id, trigger),
+            declared or reason(code, reading.lang))

@@ -146,9 +146,10 @@ class Door:
         if key is not None:
             idempotency.check_key(key)
             used = UsedKey(key, idempotency.fingerprint(operation, actor, request))
+        step = request.get("trigger") if operation == "fire" else None
         for attempt in range(RETRIES):
             try:
-                return self._once(operation, actor, used, work)
+                return self._once(operation, actor, used, work, step)
             except StoreUnavailable as error:
                 if attempt + 1 == RETRIES or not _retryable(error):
                     raise
@@ -156,7 +157,8 @@ class Door:
         raise AssertionError("unreachable")
 
     def _once(self, operation: str, actor: Actor, used: UsedKey | None,
-              work: Callable[[Connection, UsedKey | None], Outcome]) -> FireResult:
+              work: Callable[[Connection, UsedKey | None], Outcome],
+              step: object = None) -> FireResult:
         refused: Refused | Conflict | None = None
         try:
             with write_connection(self.engine) as connection:
@@ -167,7 +169,7 @@ class Door:
                 try:
                     outcome = work(connection, used)
                 except (Refused, Conflict) as error:
-                    _record_refusal(connection, actor, error, self.clock.now())
+                    _record_refusal(connection, actor, error, self.clock.now(), step)
                     refused = error
                 else:
                     if used is not None:
@@ -177,7 +179,7 @@ class Door:
             return replayed.result
         except _Undo as undo:
             with write_connection(self.engine) as connection:
-                _record_refusal(connection, actor, undo.error, self.clock.now())
+                _record_refusal(connection, actor, undo.error, self.clock.now(), step)
             raise undo.error from None
         except sa.exc.IntegrityError as error:
             # Another transaction committed the same key first (possibly in another
@@ -286,14 +288,18 @@ def _retryable(error: StoreUnavailable) -> bool:
 
 
 def _record_refusal(connection: Connection, actor: Actor, error: Refused | Conflict,
-                    now: datetime) -> None:
+                    now: datetime, step: object = None) -> None:
     """A refused attempt of an HTTP request goes to the operations log in the refusing
-    transaction (nothing of the change was written), once."""
+    transaction (nothing of the change was written), once; a refused step names its
+    trigger (the API's address, `/events`, does not), so the timeline can say which."""
     attempt = ATTEMPT.get()
     if attempt is None or attempt.logged:
         return
     code = error.refusal.code if isinstance(error, Refused) else "conflict"
+    detail = attempt.detail(code)
+    if isinstance(step, str) and 0 < len(step) <= 64:
+        detail["trigger"] = step
     record_in(connection, actor=attempt.actor or actor.id, action="change_refused", at=now,
               outcome="refused", target=attempt.target, community=attempt.community,
-              detail=attempt.detail(code))
+              detail=detail)
     attempt.logged = True

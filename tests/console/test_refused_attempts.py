@@ -8,7 +8,7 @@ import re
 from typing import Any
 
 from console.browser import action, sign_in_page
-from console.conftest import PASSWORD, Console, form_tokens, start_record
+from console.conftest import COMMUNITY, PASSWORD, Console, form_tokens, start_record
 
 
 def test_a_refused_attempt_is_on_the_timeline_marked_with_its_reason(
@@ -52,3 +52,26 @@ def test_a_colleague_does_not_see_anothers_refused_attempt_and_an_auditor_does(
     assert _refusals(colleague.get(f"/cases/{case_id}").text) == []
     auditor = console.signed_in(console.person(roles=("auditor",)))
     assert len(_refusals(auditor.get(f"/cases/{case_id}").text)) == 1
+
+
+def test_a_step_refused_through_the_api_is_named_on_the_timeline(console: Console) -> None:
+    """The API's address (`/events`) does not name the step: the door keeps the trigger
+    with the refusal, and the timeline says which step was tried, with the designer's
+    reason."""
+    case_id = start_record(console, "接口尝试过的组织")
+    _, token = console.app.state.tokens.create(
+        "api.worker", ("caseworker", "party_committee"), COMMUNITY, (),
+        now=console.clock.now())
+    with console.client() as client:
+        refused = client.post(f"/api/v1/cases/{case_id}/events",
+                              headers={"Authorization": f"Bearer {token}"},
+                              json={"trigger": "select",
+                                    "input": {"not_on_abnormal_lists": False}})
+    assert refused.status_code == 422, refused.text
+    auditor = console.signed_in(console.person(roles=("auditor",)))
+    page = auditor.get(f"/cases/{case_id}").text
+    entry = re.search(r'<li class="timeline__refused".*?</li>', page, re.S)
+    assert entry is not None, page
+    said = re.sub(r"<[^>]+>|\s+", "", entry.group(0))
+    assert "尝试办理“选定”" in said and "api.worker" in said
+    assert "被拒绝：列入活动异常名录或严重违法失信名单的组织不能入选" in said
