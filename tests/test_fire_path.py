@@ -32,6 +32,18 @@ def test_the_case_row_reads_as_sqlalchemy_core_reads_it(
     assert core["data"] == {"name": "山海志愿队", "size": 2}
 
 
+def test_the_locked_read_tells_whether_a_link_touches_the_case_from_either_side(
+        service: CaseService, engine: sa.Engine) -> None:
+    a, b, alone = (service.start_case("store_org", {"name": name}, actor=COMMITTEE,
+                                      community=COMMUNITY).case.id
+                   for name in ("甲", "乙", "丙"))
+    service.link(a, b, actor=COMMITTEE)
+    with read_connection(engine) as connection:
+        found = {case_id: repository.load_for_change(connection, case_id, lock=True)[2]
+                 for case_id in (a, b, alone)}
+    assert found == {a: True, b: True, alone: False}
+
+
 @pytest.mark.parametrize(("stored", "applies"), [
     ("", True), ("fuzhou", True), ("fuzhou/cangshan", True), (COMMUNITY, True),
     ("fuzhou/cang", False), ("fuzhou/cangshan/jinshan/jinzhou/x", False), ("xiamen", False),

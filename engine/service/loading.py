@@ -56,7 +56,7 @@ class Loaded:
 
 def load(connection: Connection, registry: WorkflowRegistry, case_id: str, *,
          lock: bool = False) -> Loaded:
-    row, overrides = repo.load_case_and_overrides(connection, case_id, lock=lock)
+    row, overrides, has_links = repo.load_for_change(connection, case_id, lock=lock)
     if row is None:
         raise NotFound("case", case_id)
     wf = registry.get(row["workflow_id"], row["workflow_version"])
@@ -65,7 +65,7 @@ def load(connection: Connection, registry: WorkflowRegistry, case_id: str, *,
     current = [dict(t) for t in repo.current_ticks(connection, case_id,
                                                    row["state_entries"])
                ] if wf.checklist_of(row["state"]) else []
-    case_links = links_of(connection, registry, case_id)
+    case_links = links_of(connection, registry, case_id) if has_links else []
     found = dict(row)
     next_due = found.pop("next_due", None)
     return Loaded(found, wf, params, current, case_links, next_due=next_due,

@@ -288,15 +288,21 @@ _direct_links_of_one = _Direct(_links_of_one())
 def _case_with_overrides() -> sa.Select[Any]:
     """The case row, once per parameter override that applies to it (once with NULLs
     when none does): what `load_case` and `parameter_overrides` read, in one statement.
-    An override applies when its community is the case's, one above it, or '' (all)."""
+    An override applies when its community is the case's, one above it, or '' (all).
+    `has_links` says whether any link touches the case (both sides indexed), so that a
+    change of a case without links spares the links query (a round trip on PostgreSQL)."""
     applies = sa.and_(
         parameters.c.workflow_id == cases.c.workflow_id,
         sa.or_(parameters.c.community == "", parameters.c.community == cases.c.community,
                sa.func.substr(cases.c.community, 1, sa.func.length(parameters.c.community) + 1)
                == parameters.c.community + "/"))
+    has_links = sa.or_(
+        sa.exists().where(links.c.case_id == cases.c.id),
+        sa.exists().where(links.c.other_case_id == cases.c.id))
     return (sa.select(cases, parameters.c.community.label("override_community"),
                       parameters.c.name.label("override_name"),
-                      parameters.c.value.label("override_value"))
+                      parameters.c.value.label("override_value"),
+                      has_links.label("has_links"))
             .select_from(cases.outerjoin(parameters, applies))
             .where(cases.c.id == sa.bindparam("case_id")))
 
@@ -304,7 +310,7 @@ def _case_with_overrides() -> sa.Select[Any]:
 _direct_case_overrides = _Direct(_case_with_overrides())
 _direct_case_overrides_locked = _Direct(
     _case_with_overrides().with_for_update(of=cases, key_share=True))
-_OVERRIDE_COLUMNS = ("override_community", "override_name", "override_value")
+_OVERRIDE_COLUMNS = ("override_community", "override_name", "override_value", "has_links")
 
 
 # ---------------------------------------------------------------------------------------
@@ -323,18 +329,27 @@ def load_case_and_overrides(connection: Connection, case_id: str, *, lock: bool 
     """`load_case` and `parameter_overrides` for the case's workflow and community, in
     one statement (the hot path of every change reads both); the row's `next_due` is the
     soonest pending timer's due time (None when there is none), kept by the door."""
+    row, overrides, _ = load_for_change(connection, case_id, lock=lock)
+    return row, overrides
+
+
+def load_for_change(connection: Connection, case_id: str, *, lock: bool = False
+                    ) -> tuple[dict[str, Any] | None, dict[str, Any], bool]:
+    """`load_case_and_overrides`, and whether any link touches the case, in one
+    statement."""
     query = _direct_case_overrides_locked if lock else _direct_case_overrides
     rows = query.rows(connection, {"case_id": case_id})
     if not rows:
-        return None, {}
+        return None, {}, False
     found = [r for r in rows if r["override_name"] is not None]
     overrides: dict[str, Any] = {}
     for override in sorted(found, key=lambda r: len(r["override_community"])):
         overrides[override["override_name"]] = override["override_value"]
     row = rows[0]
+    has_links = bool(row["has_links"])
     for name in _OVERRIDE_COLUMNS:
         del row[name]
-    return row, overrides
+    return row, overrides, has_links
 
 
 def case_version(connection: Connection, case_id: str) -> int | None:
