@@ -88,8 +88,8 @@ def test_every_reported_code_has_words_in_both_languages() -> None:
     codes = {d.code for name in EXPECTED for d in load_file(BROKEN / name).diagnostics}
     assert codes <= set(MESSAGES)
     for code in codes:
-        en, zh = MESSAGES[code]
-        assert en and zh and en != zh
+        words = MESSAGES[code]
+        assert words.en and words.zh and words.en != words.zh
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=lambda p: p.name)

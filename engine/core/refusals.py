@@ -3,7 +3,7 @@
 One catalogue for every operation of the core, the guards it evaluates and the requests
 the door refuses before deciding, so a refusal reads the same whichever rule produced
 it. Arguments given as `(en, zh)` pairs (state and trigger titles) are shown in each
-message's own language.
+message's own language. The table is an `engine.catalogue.Catalogue`.
 """
 
 from __future__ import annotations
@@ -11,12 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from engine.catalogue import Catalogue, Words
 from engine.core.compiler import CompiledWorkflow
 from engine.errors import Refusal
 from engine.language.spec import FieldSpec, as_text
 from engine.language.values import FieldProblem
 
-_REFUSALS: dict[str, tuple[str, str]] = {
+REFUSALS = Catalogue.en_zh("refusals", {
     "unknown_trigger": ("'{trigger}' is not a trigger of workflow {workflow}",
                         "“{trigger}”不是流程 {workflow} 的操作"),
     "not_allowed_from_state": ("'{trigger}' cannot be done while the case is in '{state}'",
@@ -70,7 +71,7 @@ _REFUSALS: dict[str, tuple[str, str]] = {
                           "参数设置无效：{error}"),
     "invalid_timer_state": ("'{state}' is not a timer status: use one of {states}",
                             "“{state}”不是期限的状态，可选：{states}"),
-}
+})
 
 
 def refusal(code: str, details: Mapping[str, Any] | None = None, **args: Any) -> Refusal:
@@ -79,12 +80,9 @@ def refusal(code: str, details: Mapping[str, Any] | None = None, **args: Any) ->
     An argument given as a `(en, zh)` pair is shown in the message's own language, so
     state and trigger names appear as the designer labelled them.
     """
-    en, zh = _REFUSALS[code]
-
-    def pick(index: int) -> dict[str, Any]:
-        return {k: v[index] if isinstance(v, tuple) else v for k, v in args.items()}
-
-    return Refusal(code, en.format(**pick(0)), zh.format(**pick(1)), dict(details or {}))
+    words = REFUSALS.words(code, **{k: Words(v[0], v[1]) if isinstance(v, tuple) else v
+                                    for k, v in args.items()})
+    return Refusal(code, words.en, words.zh, dict(details or {}))
 
 
 def input_refusal(problems: list[FieldProblem], args: Mapping[str, Any],

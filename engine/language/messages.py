@@ -1,34 +1,22 @@
 """The designer's messages: every diagnostic code's words in English and Chinese.
 
 A diagnostic keeps a stable `code` and the values that caused it; its message is rendered
-from this catalogue in the language asked for, so tools match on the code while people
-read the words. An argument that is itself prose is given as `Words` and shown in the
-message's own language; a list is joined the way each language joins one.
+from this catalogue (an `engine.catalogue.Catalogue`, filled by its rules) in the
+language asked for, so tools match on the code while people read the words. A
+misspelt key or a value outside a list is followed by "did you mean" or the choices.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
-Lang = Literal["en", "zh"]
+from engine.catalogue import Catalogue, Lang, Words, fill
 
+__all__ = ["CHOICES", "MESSAGES", "SUGGESTION", "Lang", "Words", "render"]
 
-@dataclass(frozen=True)
-class Words:
-    """A fragment of a message in both languages (an argument that is itself prose)."""
-
-    en: str
-    zh: str
-
-    def get(self, lang: str) -> str:
-        return self.zh if lang == "zh" else self.en
-
-
-# code -> (English, Chinese). Placeholders are filled from the diagnostic's args; an arg
-# given as `Words` is shown in the message's own language.
-MESSAGES: dict[str, tuple[str, str]] = {
+# code -> (English, Chinese). Placeholders are filled from the diagnostic's args.
+MESSAGES = Catalogue.en_zh("designer", {
     # --- the file itself
     "file_not_found": ("the file does not exist", "文件不存在"),
     "file_unreadable": ("the file cannot be read: {reason}", "无法读取文件：{reason}"),
@@ -342,32 +330,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "this transition has a guard but no refusal text: caseworkers will only see a "
         "generic refusal",
         "此流转有条件（guard）却没有拒绝说明（refusal）：社工只会看到笼统的拒绝提示"),
-}
+})
 
-SUGGESTION = ("; did you mean '{suggestion}'?", "；是不是“{suggestion}”？")
-CHOICES = ("; allowed: {choices}", "；可用的有：{choices}")
+SUGGESTION = Words("; did you mean '{suggestion}'?", "；是不是“{suggestion}”？")
+CHOICES = Words("; allowed: {choices}", "；可用的有：{choices}")
 
 
 def render(code: str, args: Mapping[str, Any], lang: str = "en") -> str:
     """The message of `code` in `lang`, with a "did you mean" or the allowed choices."""
-    index = 1 if lang == "zh" else 0
-    template = MESSAGES.get(code, ("{detail}", "{detail}"))[index]
-    values = {k: _shown(v, lang) for k, v in args.items()}
-    try:
-        text = template.format(**values)
-    except (KeyError, IndexError, ValueError):
-        text = f"{template} {values}"
+    entry = MESSAGES.get(code, Words("{detail}", "{detail}"))
+    text = fill(entry.get(lang), lang, args)
     if args.get("suggestion"):
-        text += SUGGESTION[index].format(suggestion=values["suggestion"])
+        text += fill(SUGGESTION.get(lang), lang, {"suggestion": args["suggestion"]})
     elif args.get("choices"):
-        text += CHOICES[index].format(choices=values["choices"])
+        text += fill(CHOICES.get(lang), lang, {"choices": args["choices"]})
     return text
-
-
-def _shown(value: Any, lang: str) -> Any:
-    if isinstance(value, Words):
-        return value.get(lang)
-    if isinstance(value, list | tuple):
-        separator = "、" if lang == "zh" else ", "
-        return separator.join(str(_shown(v, lang)) for v in value)
-    return value
