@@ -128,10 +128,9 @@ class CleanRequestLine:
 async def _send_field_problem(send: Send, scope: Scope, where: str, name: str,
                               code: str) -> None:
     lang = scope_language(scope)
-    en, zh = untrusted.MESSAGES[code]
-    message = zh if lang == "zh" else en
-    template = MESSAGES["validation_failed"][1 if lang == "zh" else 0]
-    body = problem_body(422, "validation_failed", template.format(fields=f"{name}: {message}"),
+    message = untrusted.MESSAGES.text(code, lang)
+    detail = MESSAGES.text("validation_failed", lang, fields=f"{name}: {message}")
+    body = problem_body(422, "validation_failed", detail,
                         lang, None, {"errors": [{"field": name, "in": where, "code": code,
                                                  "message": message}]})
     raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
@@ -144,7 +143,7 @@ async def _send_field_problem(send: Send, scope: Scope, where: str, name: str,
 def _instant(value: datetime) -> datetime:
     moment = untrusted.utc_instant(value)
     if moment is None:
-        raise ValueError(untrusted.MESSAGES["date_out_of_range"][0])
+        raise ValueError(untrusted.MESSAGES["date_out_of_range"].en)
     return moment
 
 

@@ -45,7 +45,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import (
     FORBIDDEN_REFUSALS,
-    KINDS_ZH,
     MESSAGES,
     PROBLEM_MEDIA_TYPE,
     PYDANTIC_ZH,
@@ -53,6 +52,7 @@ from api.problems import (
     ApiProblem,
     forbidden,
     invalid,
+    kind_words,
     language,
     localised_errors,
     precondition_failed,
@@ -62,6 +62,7 @@ from api.problems import (
     send_problem,
     unauthenticated,
 )
+from engine.catalogue import Words
 from engine.errors import (
     Conflict,
     DefinitionError,
@@ -141,14 +142,12 @@ def _refused(request: Request, exc: Refused) -> Response:
 
 def _not_found(request: Request, exc: NotFound) -> Response:
     if isinstance(exc, NotYetStarted):
-        en, zh = MESSAGES["not_yet_started"]
-        args = {"key": exc.key, "at": _shown_instant(exc.at),
-                "began": _shown_instant(exc.began)}
-        return problem_response(request, 404, "case_not_yet_started", en.format(**args),
-                                zh.format(**args), {"began_at": exc.began.isoformat()})
-    en, zh = MESSAGES["not_found"]
-    args = {"kind": exc.kind, "kind_zh": KINDS_ZH.get(exc.kind, exc.kind), "key": exc.key}
-    return problem_response(request, 404, "not_found", en.format(**args), zh.format(**args))
+        words = MESSAGES.words("not_yet_started", key=exc.key, at=_shown_instant(exc.at),
+                               began=_shown_instant(exc.began))
+        return problem_response(request, 404, "case_not_yet_started", words.en, words.zh,
+                                {"began_at": exc.began.isoformat()})
+    words = MESSAGES.words("not_found", kind=kind_words(exc.kind), key=exc.key)
+    return problem_response(request, 404, "not_found", words.en, words.zh)
 
 
 def _shown_instant(moment: datetime) -> str:
@@ -157,9 +156,8 @@ def _shown_instant(moment: datetime) -> str:
 
 
 def _conflict(request: Request, exc: Conflict) -> Response:
-    en, zh = MESSAGES["conflict"]
-    args = {"current": exc.current, "expected": exc.expected}
-    return problem_response(request, 409, "conflict", en.format(**args), zh.format(**args),
+    words = MESSAGES.words("conflict", current=exc.current, expected=exc.expected)
+    return problem_response(request, 409, "conflict", words.en, words.zh,
                             {"current_version": exc.current},
                             {"ETag": f'"{exc.current}"'})
 
@@ -181,10 +179,9 @@ def _definition_error(request: Request, exc: DefinitionError) -> Response:
     diagnostics = diagnostics_json(exc.diagnostics)
     errors = [d for d in diagnostics if d["severity"] == "error"]
     first = errors[0]["message"] if errors else str(exc)
-    en, zh = MESSAGES["definition_invalid"]
-    args = {"count": len(errors) or 1, "first": first, "summary": exc}
-    return problem_response(request, 422, "definition_invalid", en.format(**args),
-                            zh.format(**args), {
+    words = MESSAGES.words("definition_invalid", count=len(errors) or 1,
+                           first=Words(str(exc), first))
+    return problem_response(request, 422, "definition_invalid", words.en, words.zh, {
                                 "diagnostics": diagnostics,
                                 "errors": [{"field": f"{d['path']}:{d['line']}:{d['column']}",
                                             "in": "body", "code": d["code"],
@@ -194,15 +191,15 @@ def _definition_error(request: Request, exc: DefinitionError) -> Response:
 
 def _store_unavailable(request: Request, exc: StoreUnavailable) -> Response:
     logger.warning("store unavailable: %s", type(exc).__name__)
-    en, zh = MESSAGES["store_unavailable"]
-    return problem_response(request, 503, "store_unavailable", en, zh, None,
+    words = MESSAGES["store_unavailable"]
+    return problem_response(request, 503, "store_unavailable", words.en, words.zh, None,
                             {"Retry-After": "1"})
 
 
 def _integrity(request: Request, exc: IntegrityError) -> Response:
     logger.error("integrity error on %s %s", request.method, request.url.path)
-    en, zh = MESSAGES["integrity_error"]
-    return problem_response(request, 500, "integrity_error", en, zh)
+    words = MESSAGES["integrity_error"]
+    return problem_response(request, 500, "integrity_error", words.en, words.zh)
 
 
 _HANDLERS: dict[type[HatcheryError], Callable[[Request, Any], Response]] = {
@@ -253,20 +250,20 @@ def _request_validation(request: Request, exc: RequestValidationError) -> Respon
             message = PYDANTIC_ZH.get(kind, message) + _allowed_zh(e)
         errors.append({"field": name, "in": where, "code": kind, "message": message})
     fields = "; ".join(f"{e['field']}: {e['message']}" for e in errors[:10])
-    en, zh = MESSAGES["validation_failed"]
-    return problem_response(request, 422, "validation_failed", en.format(fields=fields),
-                            zh.format(fields=fields), {"errors": errors})
+    words = MESSAGES.words("validation_failed", fields=fields)
+    return problem_response(request, 422, "validation_failed", words.en, words.zh,
+                            {"errors": errors})
 
 
 def _http_exception(request: Request, exc: StarletteHTTPException) -> Response:
     if exc.status_code == 413:
         limit = getattr(request.app.state, "max_body_bytes", 0)
-        en, zh = MESSAGES["body_too_large"]
-        return problem_response(request, 413, "body_too_large", en.format(limit=limit),
-                                zh.format(limit=limit), None, {"Connection": "close"})
+        words = MESSAGES.words("body_too_large", limit=limit)
+        return problem_response(request, 413, "body_too_large", words.en, words.zh, None,
+                                {"Connection": "close"})
     if exc.status_code == 400:
         # FastAPI's word for a body it could not read (not UTF-8, not JSON): invalid input.
-        en, zh = MESSAGES["body_unreadable"]
+        en, zh = MESSAGES["body_unreadable"].en, MESSAGES["body_unreadable"].zh
         entry = {"field": "body", "in": "body", "code": "body_unreadable", "en": en, "zh": zh}
         return _api_problem(request, ApiProblem(422, "validation_failed", en, zh,
                                                 errors=[entry]))
@@ -276,15 +273,15 @@ def _http_exception(request: Request, exc: StarletteHTTPException) -> Response:
         code = "method_not_allowed"
     else:
         code = "http_error"
-    en, zh = MESSAGES.get(code, (str(exc.detail), str(exc.detail)))
-    return problem_response(request, exc.status_code, code, en, zh, None,
+    words = MESSAGES.get(code, Words(str(exc.detail), str(exc.detail)))
+    return problem_response(request, exc.status_code, code, words.en, words.zh, None,
                             dict(exc.headers or {}))
 
 
 def _internal(request: Request | None, exc: BaseException) -> Response:
     log_unexpected(exc, request.method if request else "?", request.url.path if request else "?")
-    en, zh = MESSAGES["internal_error"]
-    return problem_response(request, 500, "internal_error", en, zh)
+    words = MESSAGES["internal_error"]
+    return problem_response(request, 500, "internal_error", words.en, words.zh)
 
 
 def log_unexpected(exc: BaseException, method: str, path: str) -> None:

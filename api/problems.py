@@ -16,6 +16,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Scope, Send
 
+from engine.catalogue import Catalogue, Words
+
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 LANGUAGES = ("en", "zh")
 
@@ -29,33 +31,31 @@ STATE_REFUSALS = frozenset({
 FORBIDDEN_REFUSALS = frozenset({"role_missing", "community_out_of_scope",
                                 "assignment_not_allowed", "follow_up_not_allowed"})
 
-TITLES: dict[int, tuple[str, str]] = {
-    400: ("Bad request", "请求有误"),
-    401: ("Authentication required", "需要身份验证"),
-    403: ("Forbidden", "无权执行"),
-    404: ("Not found", "未找到"),
-    405: ("Method not allowed", "不支持该请求方法"),
-    409: ("Conflict", "冲突"),
-    412: ("Precondition failed", "前提条件不成立"),
-    413: ("Request body too large", "请求内容过大"),
-    415: ("Unsupported media type", "不支持的内容类型"),
-    422: ("Invalid input", "输入无效"),
-    500: ("Internal error", "内部错误"),
-    503: ("Service unavailable", "服务暂不可用"),
-}
-
-CODE_TITLES: dict[str, tuple[str, str]] = {
+# A problem's title: by its code where one is titled by what it is, else by its status.
+TITLES = Catalogue.en_zh("api.titles", {
+    "400": ("Bad request", "请求有误"),
+    "401": ("Authentication required", "需要身份验证"),
+    "403": ("Forbidden", "无权执行"),
+    "404": ("Not found", "未找到"),
+    "405": ("Method not allowed", "不支持该请求方法"),
+    "409": ("Conflict", "冲突"),
+    "412": ("Precondition failed", "前提条件不成立"),
+    "413": ("Request body too large", "请求内容过大"),
+    "415": ("Unsupported media type", "不支持的内容类型"),
+    "422": ("Invalid input", "输入无效"),
+    "500": ("Internal error", "内部错误"),
+    "503": ("Service unavailable", "服务暂不可用"),
     # refusals that are not about the input given: titled by what they are
     "guard_false": ("Condition not met", "不满足条件"),
     "guard_error": ("Condition could not be checked", "无法检查条件"),
     "calendar_not_covered": ("Deadline cannot be computed", "无法计算期限"),
     "effect_invalid": ("Workflow computed an invalid value", "流程计算出的值无效"),
-}
+})
 
-MESSAGES: dict[str, tuple[str, str]] = {
+MESSAGES = Catalogue.en_zh("api.problems", {
     "unauthenticated": ("a valid bearer token is required: Authorization: Bearer <token>",
                         "需要有效的令牌：Authorization: Bearer <令牌>"),
-    "not_found": ("{kind} '{key}' was not found", "未找到{kind_zh}“{key}”"),
+    "not_found": ("{kind} '{key}' was not found", "未找到{kind}“{key}”"),
     "not_yet_started": ("case '{key}' did not exist yet at {at}: it began at {began}",
                         "事项“{key}”在 {at} 尚未开始：它开始于 {began}"),
     "route_not_found": ("there is no such resource", "没有这个资源"),
@@ -74,7 +74,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "validation_failed": ("the request is not valid: {fields}", "请求无效：{fields}"),
     "body_unreadable": ("the request body could not be read as UTF-8 JSON",
                         "无法将请求内容读取为 UTF-8 编码的 JSON"),
-    "definition_invalid": ("{summary} ({count} error(s))",
+    # first: the definition error itself in English, its first diagnostic in Chinese
+    "definition_invalid": ("{first} ({count} error(s))",
                            "流程定义有 {count} 处错误，第一处：{first}"),
     "store_unavailable": ("the database cannot be reached; try again shortly",
                           "暂时无法访问数据库，请稍后再试"),
@@ -82,10 +83,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
                         "存储的历史与其哈希链不符"),
     "internal_error": ("an unexpected error occurred; it has been logged",
                        "发生意外错误，已记录"),
-}
+})
 
-KINDS_ZH = {"case": "事项", "workflow": "流程", "version": "版本", "item": "清单项",
-             "link": "关联", "token": "令牌", "event": "事件"}
+# What a NotFound names, in words (its `kind` is the English word).
+KINDS = Catalogue.en_zh("api.kinds", {
+    "case": ("case", "事项"), "workflow": ("workflow", "流程"), "version": ("version", "版本"),
+    "item": ("item", "清单项"), "link": ("link", "关联"), "token": ("token", "令牌"),
+    "event": ("event", "事件"),
+})
+
+
+def kind_words(kind: str) -> Words:
+    """A NotFound's kind in both languages (an unnamed kind as it is)."""
+    return KINDS.get(kind, Words(kind, kind))
 
 # zh for the commonest pydantic validation messages (pydantic itself speaks English only).
 PYDANTIC_ZH = {
@@ -121,9 +131,8 @@ class ApiProblem(Exception):
     def of(cls, status: int, code: str, *, extra: Mapping[str, Any] | None = None,
            headers: Mapping[str, str] | None = None, **args: Any) -> ApiProblem:
         """A problem whose text comes from `MESSAGES[code]` formatted with `args`."""
-        en, zh = MESSAGES[code]
-        return cls(status, code, en.format(**args), zh.format(**args), dict(extra or {}),
-                   dict(headers or {}))
+        words = MESSAGES.words(code, **args)
+        return cls(status, code, words.en, words.zh, dict(extra or {}), dict(headers or {}))
 
 
 def unauthenticated() -> ApiProblem:
@@ -168,11 +177,11 @@ def language(accept_language: str | None, default: str = "en") -> str:
 
 def problem_body(status: int, code: str, detail: str, lang: str, instance: str | None,
                  extra: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    en, zh = CODE_TITLES.get(code) or TITLES.get(
-        status, TITLES[500] if status >= 500 else TITLES[400])
+    title = TITLES.get(code) or TITLES.get(str(status),
+                                            TITLES["500"] if status >= 500 else TITLES["400"])
     body: dict[str, Any] = {
         "type": f"urn:hatchery:problem:{code}",
-        "title": zh if lang == "zh" else en,
+        "title": title.get(lang),
         "status": status,
         "detail": detail,
         "code": code,
@@ -230,8 +239,7 @@ def scope_language(scope: Scope, default: str = "en") -> str:
 async def send_problem(send: Send, scope: Scope, status: int, code: str,
                         headers: Mapping[str, str] | None = None, **args: Any) -> None:
     lang = scope_language(scope)
-    en, zh = MESSAGES[code]
-    detail = (zh if lang == "zh" else en).format(**args)
+    detail = MESSAGES.text(code, lang, **args)
     body = json.dumps(problem_body(status, code, detail, lang, scope.get("path")),
                       ensure_ascii=False).encode("utf-8")
     raw = [(b"content-type", PROBLEM_MEDIA_TYPE.encode()),

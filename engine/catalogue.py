@@ -119,11 +119,11 @@ class Catalogue(Mapping[str, Words]):
     def __len__(self) -> int:
         return len(self._entries)
 
-    def text(self, key: str, lang: str, **args: Any) -> str:
+    def text(self, key: str, lang: str, /, **args: Any) -> str:
         """The message `key` in `lang`, filled with `args` (KeyError for an unknown key)."""
         return fill(self._entries[key].get(lang), lang, args)
 
-    def words(self, key: str, **args: Any) -> Words:
+    def words(self, key: str, /, **args: Any) -> Words:
         """The message `key` filled with `args` in both languages."""
         entry = self._entries[key]
         return Words(fill(entry.en, "en", args), fill(entry.zh, "zh", args))

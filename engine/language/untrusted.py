@@ -22,13 +22,15 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from engine.catalogue import Catalogue
+
 MIN_YEAR = 1800
 MAX_YEAR = 2999
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 _BAD_TEXT = re.compile("[\x00\ud800-\udfff]")
 
-MESSAGES: dict[str, tuple[str, str]] = {
+MESSAGES = Catalogue.en_zh("untrusted values", {
     "nul_character": ("must not contain the NUL character (\\u0000)",
                       "不得包含空字符（\\u0000）"),
     "lone_surrogate": ("contains a lone UTF-16 surrogate, which is not a character",
@@ -40,7 +42,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "date_out_of_range": (f"must be a date between the years {MIN_YEAR} and {MAX_YEAR}",
                           f"日期须在 {MIN_YEAR} 年至 {MAX_YEAR} 年之间"),
     "too_deep": ("is nested too deeply", "嵌套层次过深"),
-}
+})
 
 MAX_DEPTH = 64
 
@@ -54,11 +56,11 @@ class Flaw:
 
     @property
     def en(self) -> str:
-        return MESSAGES[self.code][0]
+        return MESSAGES[self.code].en
 
     @property
     def zh(self) -> str:
-        return MESSAGES[self.code][1]
+        return MESSAGES[self.code].zh
 
     def where(self, root: str = "") -> str:
         """The path as people write it: `data.members.2.name`."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
+from engine.catalogue import Catalogue, Words
 from engine.language import untrusted
 from engine.language.expressions import to_cel_time
 from engine.language.patterns import full_match
@@ -89,7 +90,7 @@ def _check_scalar(kind: str, spec: FieldSpec, value: Any) -> tuple[Any, str | No
     return value, "type_unknown"
 
 
-_MESSAGES: dict[str, tuple[str, str]] = {
+_MESSAGES = Catalogue.en_zh("field values", {
     "required": ("a value is required", "必须填写"),
     "unknown": ("not a field here", "不是这里的字段"),
     "type_string": ("must be text", "必须是文本"),
@@ -108,8 +109,7 @@ _MESSAGES: dict[str, tuple[str, str]] = {
     "max_length": ("must be at most {max_length} characters", "至多 {max_length} 个字符"),
     "too_long": ("is too long", "过长"),
     "pattern": ("does not have the expected form ({pattern})", "格式不符（{pattern}）"),
-    **untrusted.MESSAGES,
-}
+})
 
 
 def problem(name: str, code: str, spec: FieldSpec | None = None) -> FieldProblem:
@@ -121,16 +121,13 @@ def problem(name: str, code: str, spec: FieldSpec | None = None) -> FieldProblem
             "min_length": spec.min_length if spec else "",
             "max_length": spec.max_length if spec else "",
             "pattern": spec.pattern if spec else ""}
-    en, zh = _MESSAGES[code]
-
-    def allowed(lang: str) -> str:
-        if spec is None:
-            return ""
-        separator = "、" if lang == "zh" else ", "
-        return separator.join(value_title(spec, v, lang) for v in spec.value_ids)
-
-    return FieldProblem(name, code, en.format(values=allowed("en"), **args),
-                        zh.format(values=allowed("zh"), **args))
+    catalogue = _MESSAGES if code in _MESSAGES else untrusted.MESSAGES
+    allowed = Words("", "") if spec is None else Words(
+        *(("、" if lang == "zh" else ", ").join(value_title(spec, v, lang)
+                                               for v in spec.value_ids)
+          for lang in ("en", "zh")))
+    words = catalogue.words(code, values=allowed, **args)
+    return FieldProblem(name, code, words.en, words.zh)
 
 
 def _num(value: float | None) -> str:
