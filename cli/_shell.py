@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import typer
 
 from cli.validate import Language
+from engine.catalogue import Catalogue
 from engine.errors import (
     Conflict,
     DefinitionError,
@@ -47,8 +48,12 @@ __all__ = ["REFUSED", "UNUSABLE", "Language", "actor_of", "fail", "operator_erro
 REFUSED = 1
 UNUSABLE = 2
 
-_KINDS_ZH = {"case": "事项", "workflow": "流程", "workflow version": "流程版本",
-             "timer": "计时器", "item": "清单项"}
+# What a NotFound names (its `kind` is the English word).
+_KINDS = Catalogue.en_zh("cli.kinds", {
+    "case": ("case", "事项"), "workflow": ("workflow", "流程"),
+    "workflow version": ("workflow version", "流程版本"), "timer": ("timer", "计时器"),
+    "item": ("item", "清单项"),
+})
 
 
 def fail(message: str, code: int = UNUSABLE) -> NoReturn:
@@ -71,7 +76,8 @@ def describe(error: HatcheryError, lang: str) -> tuple[str, int]:
         return f"conflict: {error}", REFUSED
     if isinstance(error, NotFound):
         if zh:
-            return f"未找到{_KINDS_ZH.get(error.kind, error.kind)}“{error.key}”", REFUSED
+            kind = _KINDS.text(error.kind, lang) if error.kind in _KINDS else error.kind
+            return f"未找到{kind}“{error.key}”", REFUSED
         return f"not found: {error.kind} '{error.key}'", REFUSED
     if isinstance(error, StoreUnavailable):
         return (f"数据库不可用：{error}" if zh else f"error: {error}"), UNUSABLE

@@ -42,6 +42,7 @@ from cli._shell import (
     print_json,
     tolerate_any_terminal,
 )
+from engine.catalogue import Catalogue
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -51,7 +52,7 @@ if TYPE_CHECKING:
 audit_app = typer.Typer(help="Integrity of the recorded history: verify chains, take "
                              "checkpoints.", no_args_is_help=True)
 
-_WORDS: dict[str, tuple[str, str]] = {
+_WORDS = Catalogue.en_zh("cli.audit", {
     "broken": ("BROKEN case {case} at event {seq}: {message} [{reason}]",
                "已破坏：事项 {case}，第 {seq} 条事件：{message} [{reason}]"),
     "broken_file": ("BROKEN checkpoint: {message} [{reason}]", "检查点无效：{message} [{reason}]"),
@@ -66,12 +67,11 @@ _WORDS: dict[str, tuple[str, str]] = {
                 "digest above where the database's administrators cannot change it",
                 "已生成 {cases} 个事项的检查点（{taken}），写入 {path}；请将上面的摘要保存在数据库"
                 "管理员无法修改的地方"),
-}
+})
 
 
 def _w(key: str, lang: str, **args: Any) -> str:
-    en, zh = _WORDS[key]
-    return (zh if lang == "zh" else en).format(**args)
+    return _WORDS.text(key, lang, **args)
 
 
 @audit_app.command("verify")

@@ -37,6 +37,7 @@ from cli._shell import (
     shown_time,
     tolerate_any_terminal,
 )
+from engine.catalogue import Catalogue
 from engine.language.spec import as_text
 
 if TYPE_CHECKING:
@@ -59,7 +60,7 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 PiiOption = Annotated[bool, typer.Option(
     "--pii", help="Show sensitive fields (personal data) unmasked.")]
 
-_WORDS: dict[str, tuple[str, str]] = {
+_WORDS = Catalogue.en_zh("cli.case", {
     "case": ("Case", "事项"), "state": ("state", "阶段"), "status": ("status", "状态"),
     "version": ("version", "版本"), "community": ("community", "社区"),
     "priority": ("priority", "优先级"), "entered": ("entered", "进入时间"),
@@ -84,12 +85,11 @@ _WORDS: dict[str, tuple[str, str]] = {
     "auto": ("then automatically: {steps}", "随后自动：{steps}"),
     "active": ("active", "进行中"), "suspended": ("suspended", "已暂停"),
     "closed": ("closed", "已结束"),
-}
+})
 
 
 def _w(key: str, lang: str, **args: Any) -> str:
-    en, zh = _WORDS[key]
-    return (zh if lang == "zh" else en).format(**args)
+    return _WORDS.text(key, lang, **args)
 
 
 # ---------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from cli._shell import (
     service,
     tolerate_any_terminal,
 )
+from engine.catalogue import Catalogue
 from engine.errors import Conflict, NotFound, Refused
 
 if TYPE_CHECKING:
@@ -42,7 +43,7 @@ migrate_app = typer.Typer(help="Move running cases to a newer version of their w
                           no_args_is_help=True)
 
 PAGE = 500
-_WORDS: dict[str, tuple[str, str]] = {
+_WORDS = Catalogue.en_zh("cli.migrate", {
     "title": ("{what} -> version {version}: {movable} of {count} live case(s) can move",
               "{what} -> 版本 {version}：{count} 个进行中的事项中 {movable} 个可以迁移"),
     "applied": ("{what} -> version {version}: {moved} of {count} live case(s) moved",
@@ -53,12 +54,11 @@ _WORDS: dict[str, tuple[str, str]] = {
     "moved": ("moved", "已迁移"), "why": ("why not", "原因"), "yes": ("yes", "是"),
     "no": ("no", "否"), "mapped": (" (mapped)", "（映射）"),
     "none": ("no live case to move", "没有需要迁移的进行中事项"),
-}
+})
 
 
 def _w(key: str, lang: str, **args: Any) -> str:
-    en, zh = _WORDS[key]
-    return (zh if lang == "zh" else en).format(**args)
+    return _WORDS.text(key, lang, **args)
 
 
 TargetArgument = Annotated[str, typer.Argument(

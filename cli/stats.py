@@ -17,6 +17,7 @@ from typing import Annotated
 import typer
 
 from engine.audit.stats import StageStats, stage_stats
+from engine.catalogue import Catalogue
 from engine.errors import HatcheryError
 from engine.settings import Settings
 
@@ -32,18 +33,15 @@ NO_CJK_FONT = ("no font with Chinese characters was found, so a Chinese chart wo
                "boxes: install one (on Debian or Ubuntu: apt-get install fonts-noto-cjk), "
                "or draw the chart with --lang en")
 
-WORDS = {
-    "en": {"state": "stage", "now": "now", "passed": "passed", "done": "done",
-           "median": "median d", "p90": "p90 d", "max": "max d", "overdue": "late",
-           "months": "Throughput per month (UTC+8)", "month": "month", "started": "started",
-           "closed": "closed", "chart": "Time in stage", "days": "days",
-           "median_l": "median", "p90_l": "p90", "max_l": "max"},
-    "zh": {"state": "阶段", "now": "现有", "passed": "经过", "done": "完成",
-           "median": "中位天", "p90": "90%天", "max": "最长天", "overdue": "逾期",
-           "months": "每月办理量（北京时间）", "month": "月份", "started": "新建", "closed": "办结",
-           "chart": "各阶段停留时间", "days": "天", "median_l": "中位数", "p90_l": "90%分位",
-           "max_l": "最长"},
-}
+WORDS = Catalogue.en_zh("cli.stats", {
+    "state": ("stage", "阶段"), "now": ("now", "现有"), "passed": ("passed", "经过"),
+    "done": ("done", "完成"), "median": ("median d", "中位天"), "p90": ("p90 d", "90%天"),
+    "max": ("max d", "最长天"), "overdue": ("late", "逾期"),
+    "months": ("Throughput per month (UTC+8)", "每月办理量（北京时间）"),
+    "month": ("month", "月份"), "started": ("started", "新建"), "closed": ("closed", "办结"),
+    "chart": ("Time in stage", "各阶段停留时间"), "days": ("days", "天"),
+    "median_l": ("median", "中位数"), "p90_l": ("p90", "90%分位"), "max_l": ("max", "最长"),
+})
 
 
 def _moment(text: str | None, name: str) -> datetime | None:
@@ -137,7 +135,7 @@ def print_stats(found: StageStats, lang: str = "en", *, ids: bool = False) -> No
     from rich.console import Console
     from rich.table import Table
 
-    words = WORDS[lang]
+    words = WORDS.texts(lang)
     console = Console()
     table = Table(title=f"{found.title or found.workflow_id} {found.version}"
                   + (f" · {found.community}" if found.community else ""),
@@ -175,7 +173,7 @@ def _draw(found: StageStats, path: Path, lang: str, font: str | None) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    words = WORDS[lang]
+    words = WORDS.texts(lang)
     rows = [r for r in found.states if r.completed]
     labels = [r.title for r in rows]
     style = {"font.family": [font, "DejaVu Sans"]} if font else {}

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from engine.catalogue import Catalogue
 from engine.errors import HatcheryError, Refused, StoreUnavailable
 from engine.language.spec import as_text
 from engine.settings import Settings
@@ -154,14 +155,13 @@ def _words(service: CaseService, view: TimerView, lang: str) -> _Shown:
     return _Shown(view, case.title or "", title)
 
 
-ACTIONS = {
-    "en": {"fire": "fires {trigger}", "mark_overdue": "marks overdue",
-           "escalate": "escalates", "repeats": " (repeats)"},
-    "zh": {"fire": "触发“{trigger}”", "mark_overdue": "标记逾期", "escalate": "提醒督办",
-           "repeats": "（周期）"},
-}
-HEADINGS = {"en": ("due (UTC+8)", "case", "timer", "does", "status"),
-            "zh": ("到期（北京时间）", "档案", "期限", "动作", "状态")}
+WORDS = Catalogue.en_zh("cli.timers", {
+    "fire": ("fires {trigger}", "触发“{trigger}”"), "mark_overdue": ("marks overdue", "标记逾期"),
+    "escalate": ("escalates", "提醒督办"), "repeats": (" (repeats)", "（周期）"),
+    "due": ("due (UTC+8)", "到期（北京时间）"), "case": ("case", "档案"),
+    "timer": ("timer", "期限"), "does": ("does", "动作"), "status": ("status", "状态"),
+})
+_ACTIONS = frozenset({"fire", "mark_overdue", "escalate"})
 
 
 def _print_table(shown: list[_Shown], state: str, lang: str) -> None:
@@ -174,10 +174,10 @@ def _print_table(shown: list[_Shown], state: str, lang: str) -> None:
         console.print(f"no {state if state != 'all' else ''} timers".replace("  ", " "))
         return
     now = datetime.now(CHINA_TZ)
-    words = ACTIONS[lang]
     table = Table(title=f"Timers ({state})", title_justify="left", pad_edge=False,
                   padding=(0, 1))
-    due, case, timer, does, status = HEADINGS[lang]
+    due, case, timer, does, status = (WORDS.text(k, lang)
+                                       for k in ("due", "case", "timer", "does", "status"))
     table.add_column(due, style="bold", no_wrap=True)
     table.add_column(case, overflow="fold", ratio=1, min_width=16)
     table.add_column(timer, overflow="fold", ratio=2, min_width=12)
@@ -185,9 +185,10 @@ def _print_table(shown: list[_Shown], state: str, lang: str) -> None:
     table.add_column(status, no_wrap=True)
     for item in shown:
         view = item.view
-        action = words.get(view.action, view.action).format(trigger=view.trigger or "")
+        action = (WORDS.text(view.action, lang, trigger=view.trigger or "")
+                  if view.action in _ACTIONS else view.action)
         if view.repeat:
-            action += words["repeats"]
+            action += WORDS.text("repeats", lang)
         status_text = view.status
         if (view.status == "pending" and view.claimed_until is not None
                 and view.claimed_until > now):

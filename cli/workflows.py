@@ -18,6 +18,7 @@ from typing import Annotated
 import typer
 
 from cli._shell import REFUSED, Language, fail, operator_errors, tolerate_any_terminal
+from engine.catalogue import Catalogue
 from engine.definitions.registry import WorkflowRegistry
 from engine.service import open_store
 from engine.settings import Settings
@@ -25,18 +26,17 @@ from engine.settings import Settings
 workflows_app = typer.Typer(help="The workflows folder and the versions in use.",
                             no_args_is_help=True)
 
-_WORDS = {
+_WORDS = Catalogue.en_zh("cli.workflows", {
     "added": ("registered: {id} {version} ({path})", "已登记：{id} {version}（{path}）"),
     "none": ("nothing new to register", "没有需要登记的新版本"),
     "rejected": ("not loaded: {path}", "未加载：{path}"),
     "retired": ("retired: {id} {versions}", "已停用：{id} {versions}"),
     "unchanged": ("already retired: nothing changed", "早已停用：未作改动"),
-}
+})
 
 
 def _w(key: str, lang: str, **args: object) -> str:
-    en, zh = _WORDS[key]
-    return (zh if lang == "zh" else en).format(**args)
+    return _WORDS.text(key, lang, **args)
 
 
 def _registry() -> WorkflowRegistry:

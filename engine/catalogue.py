@@ -128,5 +128,9 @@ class Catalogue(Mapping[str, Words]):
         entry = self._entries[key]
         return Words(fill(entry.en, "en", args), fill(entry.zh, "zh", args))
 
+    def texts(self, lang: str) -> dict[str, str]:
+        """Every message in `lang`, unfilled (a table's headings, looked up by key)."""
+        return {key: words.get(lang) for key, words in self._entries.items()}
+
     def __repr__(self) -> str:
         return f"Catalogue({self.name!r}, {len(self._entries)} entries)"

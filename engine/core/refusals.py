@@ -71,6 +71,17 @@ REFUSALS = Catalogue.en_zh("refusals", {
                           "参数设置无效：{error}"),
     "invalid_timer_state": ("'{state}' is not a timer status: use one of {states}",
                             "“{state}”不是期限的状态，可选：{states}"),
+    # The responsible person and the follow-up date (engine.service.assignment)
+    "assignment_unchanged": ("{who} is already responsible for this case",
+                             "{who}已是该事项的责任人"),
+    "nobody_responsible": ("nobody is responsible for this case", "该事项尚无责任人"),
+    "assignment_not_allowed": (
+        "only whoever leads the community's work assigns a case to someone else or takes "
+        "it from its responsible person", "只有负责社区工作的人员可以把事项分配给他人或改换责任人"),
+    "follow_up_not_allowed": ("only the responsible person sets the follow-up date",
+                              "只有责任人可以设定回访日期"),
+    "invalid_assignee": ("a responsible person is named by a sign-in name of 1 to {max} "
+                         "characters", "责任人应为 1 到 {max} 个字符的用户名"),
 })
 
 

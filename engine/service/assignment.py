@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 
 from engine.core import operations as core
 from engine.core.change import Change
+from engine.core.refusals import refusal
 from engine.core.roles import SUPER_ROLES, handler_role, status_refusal
 from engine.core.snapshot import Actor
 from engine.errors import Refusal, Refused
@@ -36,23 +37,10 @@ LEAD_ROLES = frozenset({"party_committee"}) | SUPER_ROLES
 """Roles that lead a community's work: they assign and hand over cases."""
 MAX_NAME = 200
 
-_TEXTS: dict[str, tuple[str, str]] = {
-    "assignment_unchanged": ("{who} is already responsible for this case",
-                             "{who}已是该事项的责任人"),
-    "nobody_responsible": ("nobody is responsible for this case", "该事项尚无责任人"),
-    "assignment_not_allowed": (
-        "only whoever leads the community's work assigns a case to someone else or takes "
-        "it from its responsible person", "只有负责社区工作的人员可以把事项分配给他人或改换责任人"),
-    "follow_up_not_allowed": ("only the responsible person sets the follow-up date",
-                              "只有责任人可以设定回访日期"),
-    "invalid_assignee": ("a responsible person is named by a sign-in name of 1 to {max} "
-                         "characters", "责任人应为 1 到 {max} 个字符的用户名"),
-}
 
 
 def _refused(code: str, details: Mapping[str, Any] | None = None, **args: Any) -> Refused:
-    en, zh = _TEXTS[code]
-    return Refused(Refusal(code, en.format(**args), zh.format(**args), dict(details or {})))
+    return Refused(refusal(code, details, **args))
 
 
 def may_assign(actor: Actor, current: str | None, new: str | None) -> Refused | None:

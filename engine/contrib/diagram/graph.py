@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
+from engine.catalogue import Catalogue
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import StateSpec, TimerSpec, TransitionSpec, WorkflowSpec, as_text
 from engine.language.texts import Values, fill
@@ -18,7 +19,7 @@ Lang = Literal["zh", "en"]
 EdgeKind = Literal["action", "automatic", "timer", "start"]
 Anchor = Literal["start", "middle", "end"]
 
-_WORDS: dict[str, tuple[str, str]] = {
+_WORDS = Catalogue.en_zh("diagram", {
     "automatic": ("automatic", "自动"),
     "timer": ("timer", "定时"),
     "start": ("start", "开始"),
@@ -32,7 +33,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "legend_automatic": ("automatic", "自动"),
     "legend_timer": ("timer", "定时"),
     "legend_start": ("first step", "起始步骤"),
-}
+})
 _UNITS: tuple[tuple[str, str, str, str], ...] = (
     ("years", "year", "years", "年"),
     ("months", "month", "months", "个月"),
@@ -45,8 +46,7 @@ _UNITS: tuple[tuple[str, str, str, str], ...] = (
 
 
 def _word(key: str, lang: Lang, **args: object) -> str:
-    en, zh = _WORDS[key]
-    return (zh if lang == "zh" else en).format(**args)
+    return _WORDS.text(key, lang, **args)
 
 
 # --- the neutral graph both renderers draw ---------------------------------------------
