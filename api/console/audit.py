@@ -35,7 +35,7 @@ AuditDesk = Annotated[Desk, Depends(desk_for(AUDIT_ROLES, "audit.only"))]
 
 def roles_known(lang: str) -> list[tuple[str, str]]:
     """Every role the catalogue names, by its title."""
-    return [(key.removeprefix("role."), TEXTS[key][0 if lang == "zh" else 1])
+    return [(key.removeprefix("role."), TEXTS[key].get(lang))
             for key in TEXTS if key.startswith("role.")]
 
 

@@ -21,6 +21,7 @@ from api.console.reading import Reading
 from api.console.templating import render
 from api.console.texts_audit import ACTIONS
 from engine.audit.stats import StageStats, stage_stats
+from engine.catalogue import Catalogue
 from engine.errors import HatcheryError
 from engine.store.operations import list_operations
 
@@ -89,27 +90,31 @@ async def statistics(request: Request, desk: AuditDesk) -> Response:
     return render(request, "audit_stats.html", context)
 
 
+# The names of an operation's details, as its line shows them.
+_DETAIL_KEYS = Catalogue.zh_en("console.audit_details", {
+    "address": ("地址", "address"), "format": ("格式", "format"), "reason": ("原因", "reason"),
+    "digest": ("摘要", "digest"), "cases": ("档案数", "records"), "intact": ("完整", "intact"),
+    "breaks": ("问题数", "problems"), "workflow": ("流程", "workflow"),
+    "version": ("版本", "version"),
+})
+
+
 def action_title(action: str, lang: str) -> str:
     titles = ACTIONS.get(action)
-    return titles[0 if lang == "zh" else 1] if titles else action
+    return titles.get(lang) if titles else action
 
 
 def detail_text(detail: dict[str, Any], lang: str) -> str:
     """The entry's detail in a line people read (addresses, formats, digests, reasons)."""
-    keys = {"address": ("地址", "address"), "format": ("格式", "format"),
-            "reason": ("原因", "reason"), "digest": ("摘要", "digest"),
-            "cases": ("档案数", "records"), "intact": ("完整", "intact"),
-            "breaks": ("问题数", "problems"), "workflow": ("流程", "workflow"),
-            "version": ("版本", "version")}
     parts = []
     for key, value in detail.items():
-        if key not in keys or value is None:
+        if key not in _DETAIL_KEYS or value is None:
             continue
         if isinstance(value, bool):
             value = text("form.yes" if value else "form.no", lang)
         if key == "digest" and isinstance(value, str):
             value = value[:16] + "…"
-        parts.append(f"{keys[key][0 if lang == 'zh' else 1]}：{value}")
+        parts.append(f"{_DETAIL_KEYS.text(key, lang)}：{value}")
     return "；".join(parts)
 
 

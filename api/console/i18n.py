@@ -1,6 +1,7 @@
 """The console's words, in Chinese first and English, and the way people read dates.
 
-One catalogue for every page (`TEXTS`: key -> (zh, en)); templates call `t("key")`. The
+One catalogue for every page (`TEXTS`, an `engine.catalogue.Catalogue` written key ->
+(zh, en), its desks' parts in `texts_*`); templates call `t("key")`. The
 language is the `lang` cookie a person set with the switch in the header, else Chinese:
 the console's people are community workers. Dates are written as officers write them
 (2026年3月2日), times in China Standard Time; exports keep ISO dates.
@@ -17,6 +18,7 @@ from api.console.texts_assignment import ASSIGNMENT_TEXTS
 from api.console.texts_attempts import ATTEMPT_TEXTS
 from api.console.texts_audit import AUDIT_TEXTS
 from api.console.texts_design import DESIGN_TEXTS
+from engine.catalogue import Catalogue
 
 LANGS = ("zh", "en")
 DEFAULT_LANG = "zh"
@@ -25,7 +27,7 @@ CHINA = timezone(timedelta(hours=8), "CST")
 MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
              "September", "October", "November", "December")
 
-TEXTS: dict[str, tuple[str, str]] = {
+_FRAME: dict[str, tuple[str, str]] = {
     # the frame of every page
     "app.name": ("社区孵化工作台", "Community incubation desk"),
     "app.skip": ("跳到正文", "Skip to main content"),
@@ -211,32 +213,16 @@ TEXTS: dict[str, tuple[str, str]] = {
 }
 
 
-TEXTS.update(AUDIT_TEXTS)
-TEXTS.update(ASSIGNMENT_TEXTS)
-TEXTS.update(DESIGN_TEXTS)
-TEXTS.update(ATTEMPT_TEXTS)
+TEXTS = Catalogue.zh_en("console", {**_FRAME, **AUDIT_TEXTS, **ASSIGNMENT_TEXTS,
+                                     **DESIGN_TEXTS, **ATTEMPT_TEXTS})
 
 
 def text(key: str, lang: str, **args: object) -> str:
-    """The text of `key` in `lang`, with `{name}` placeholders filled.
-
-    A title quoted in Chinese (“{name}”) that has quotes of its own gets them as single
-    quotes, as quotes within quotes are written (GB/T 15834): 填写并办理“‘四个一’逾期未落实”.
-    """
-    zh, en = TEXTS[key]
-    chosen = zh if lang == "zh" else en
-    if not args:
-        return chosen
-    if lang == "zh":
-        args = {name: _inner_quotes(value) if f"“{{{name}}}”" in chosen else value
-                for name, value in args.items()}
-    return chosen.format(**args)
-
-
-def _inner_quotes(value: object) -> object:
-    if not isinstance(value, str):
-        return value
-    return value.replace("“", "‘").replace("”", "’")
+    """The text of `key` in `lang`, with `{name}` placeholders filled by the catalogue's
+    rules (a title quoted in Chinese, “{name}”, that has quotes of its own gets them as
+    single quotes, as quotes within quotes are written (GB/T 15834):
+    填写并办理“‘四个一’逾期未落实”)."""
+    return TEXTS.text(key, lang, **args)
 
 
 def role_title(role: str | None, lang: str) -> str:

@@ -3,6 +3,8 @@ catalogue for every page, kept in one file per desk so that no file grows too lo
 
 from __future__ import annotations
 
+from engine.catalogue import Catalogue
+
 AUDIT_TEXTS: dict[str, tuple[str, str]] = {
     "nav.audit": ("审计", "Audit"),
     "audit.sections": ("审计功能", "Audit sections"),
@@ -189,7 +191,7 @@ AUDIT_TEXTS: dict[str, tuple[str, str]] = {
     "outcome.failed": ("失败", "failed"),
 }
 
-ACTIONS: dict[str, tuple[str, str]] = {
+ACTIONS = Catalogue.zh_en("console.actions", {
     "sign_in": ("登录", "sign-in"),
     "sign_out": ("退出", "sign-out"),
     "password_change": ("修改密码", "password change"),
@@ -209,5 +211,5 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "token_create": ("新建令牌", "token created"),
     "token_revoke": ("吊销令牌", "token revoked"),
     "parameter_set": ("设定社区参数", "community parameter set"),
-}
+})
 """Operations-log actions by title; an action not named here is shown as it is logged."""
