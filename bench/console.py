@@ -6,7 +6,8 @@ record) are bulk-loaded straight into the tables on SQLite (QUICK: 1,000 records
 events), with a pending deadline each, four in five with a responsible person (fifty
 caseworkers), a follow-up date on one in four and an escalation on some. A person scoped
 to the whole district signs in; then 200 queue pages (the whole scope, filtered by stage,
-by overdue, by a title search, a following page, and the person's own records) and 200
+by overdue, by a title search, sorted by follow-up date and by deadline, a following page,
+and the person's own records) and 200
 pages of random records are timed on the server (arrival to last byte sent) and by the
 client.
 
@@ -118,7 +119,8 @@ def _load(engine: Any, version: str, cases: int, events_per_case: int) -> list[s
                 "event_count": events_per_case, "created_at": began,
                 "updated_at": began + timedelta(hours=events_per_case),
                 "assignee": _assignee(n), "follow_up_on":
-                (NOW + timedelta(days=n % 40 - 10)).date() if n % 4 == 1 else None})
+                (NOW + timedelta(days=n % 40 - 10)).date() if n % 4 == 1 else None,
+                "next_due": NOW + timedelta(days=n % 60 - 5)})  # its one pending timer
             timer_rows.append({
                 "case_id": case_id, "state": state, "timer_id": TIMERS[state],
                 "due_at": NOW + timedelta(days=n % 60 - 5), "action": "mark_overdue",
@@ -206,7 +208,8 @@ def _measure(directory: Path, cases: int, events_per_case: int) -> dict[str, flo
     # The whole scope is the heavy view ("mine", the default, reads an index of the
     # person's own records); one query in six is "mine".
     queries = ["/?view=all", "/?view=all&stage=cultivation&workflow=" + WORKFLOW,
-               "/?view=all&overdue=1", "/?view=all&q=第12", "/?view=all&status=active", "/"]
+               "/?view=all&overdue=1", "/?view=all&q=第12", "/?view=all&status=active", "/",
+               "/?view=all&sort=follow_up", "/?view=all&sort=deadline"]
     clock = ServerTime(app)
     with LiveServer(clock) as server, httpx.Client(base_url=server.url, timeout=60) as client:
         _, token = users.sign_in("bench.worker", "Bench-pass-2026", address=None, now=NOW)

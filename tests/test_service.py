@@ -693,3 +693,9 @@ def test_an_idempotency_key_of_the_wrong_length_is_refused(
     error = refused(lambda: service.fire(case.id, "decline", actor=COMMITTEE,
                                          idempotency_key=key), engine)
     assert error.refusal.code == "invalid_idempotency_key"
+
+
+def test_a_title_search_ignores_the_case_of_latin_letters(service: CaseService) -> None:
+    found = start_org(service, "Jinshan Elders Club").case
+    assert [c.id for c in service.list_cases(text="jinSHAN elders")[0]] == [found.id]
+    assert [c.id for c in service.list_cases(text=found.id)[0]] == [found.id]

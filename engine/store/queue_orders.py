@@ -1,8 +1,8 @@
 """The work queue in the orders a caseworker sorts it by, each a page and the cursor after
 it: the queue's own order (priority, then oldest: `engine.store.work_queue`), the
 follow-up date a person set for themselves (soonest first), and the next deadline (the
-soonest pending timer of the record). Records without a follow-up date, or without a
-pending deadline, come after those with one, in queue order.
+soonest pending timer of the record, kept on the record as `next_due`). Records without a
+follow-up date, or without a pending deadline, come after those with one, in queue order.
 
 A cursor of these two orders names the part of the list it stands in (`f` or `d`: records
 with a date; `q`: the rest, in queue order), so a page may end in one part and the next
@@ -17,17 +17,16 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy import Connection, RowMapping
 
-from engine.store import tables, work_queue
+from engine.store import date_walk, tables, work_queue
 
 __all__ = ["ORDERS", "QueueOrder", "page"]
 
 cases = tables.Case.__table__  # type: ignore[attr-defined]
-timers = tables.Timer.__table__  # type: ignore[attr-defined]
 QueueOrder = Literal["priority", "follow_up", "deadline"]
 ORDERS: tuple[str, ...] = ("priority", "follow_up", "deadline")
 QUEUE_KEYS = (float, datetime, str)
 SHAPES: dict[str, tuple[type, ...]] = {
-    "q": QUEUE_KEYS, "f": (str, *QUEUE_KEYS), "d": (datetime, int)}
+    "q": QUEUE_KEYS, "f": (str, *QUEUE_KEYS), "d": (datetime, str)}
 
 
 def _codec() -> tuple[Any, Any, type[Exception]]:
@@ -103,10 +102,18 @@ def _by_follow_up(connection: Connection, filtered: sa.Select[Any], want: int,
                 raise _codec()[2](str(error)) from error
             same = sa.and_(cases.c.follow_up_on == on, sa.or_(
                 work_queue.after(_queue_after(keys[1:])), cases.c.priority < keys[1]))
-            dated = dated.where(sa.or_(cases.c.follow_up_on > on, same))
-        dated = dated.order_by(cases.c.follow_up_on, cases.c.priority.desc(),
-                               cases.c.created_at, cases.c.id)
-        rows = list(connection.execute(dated.limit(want)).mappings())
+            beyond: Any = sa.or_(cases.c.follow_up_on > on, same)
+        order_by = (cases.c.follow_up_on, cases.c.priority.desc(), cases.c.created_at,
+                    cases.c.id)
+        if walk:
+            rows = date_walk.by_date(connection, filtered, cases.c.follow_up_on, order_by,
+                                     want, on if keys is not None else None,
+                                     beyond if keys is not None else None)
+        else:
+            if keys is not None:
+                dated = dated.where(beyond)
+            rows = list(connection.execute(dated.order_by(*order_by).limit(want))
+                        .mappings())
         cursors = [["f", row["follow_up_on"].isoformat(), *_queue_cursor(row)[1:]]
                    for row in rows]
         keys = None
@@ -119,37 +126,35 @@ def _by_follow_up(connection: Connection, filtered: sa.Select[Any], want: int,
     return rows, cursors
 
 
-def _pending(case_id: Any) -> Any:
-    return sa.and_(timers.c.case_id == case_id, timers.c.status == "pending")
-
-
 def _by_deadline(connection: Connection, filtered: sa.Select[Any], want: int,
                  cursor: str | None, walk: bool) -> tuple[list[RowMapping], list[Any]]:
-    """Records by their soonest pending deadline (then by timer), then those with none."""
+    """Records by their soonest pending deadline (`cases.next_due`, which the door keeps
+    equal to the soonest pending timer: `engine.service.deadlines`), then by id; then
+    those with none, in queue order. Indexed: a page reads its rows, not the scope."""
     tag, keys = _read(cursor, "dq") if cursor is not None else ("d", None)
     rows: list[RowMapping] = []
     cursors: list[Any] = []
     if tag == "d":
-        sooner = timers.alias("sooner")
-        # Each record once: at its soonest pending timer (the first of equal ones).
-        first = ~sa.exists().where(
-            sooner.c.case_id == timers.c.case_id, sooner.c.status == "pending",
-            sa.or_(sooner.c.due_at < timers.c.due_at,
-                   sa.and_(sooner.c.due_at == timers.c.due_at, sooner.c.id < timers.c.id)))
-        dated = (filtered.add_columns(timers.c.due_at.label("queue_due"),
-                                      timers.c.id.label("queue_timer"))
-                 .join_from(cases, timers, _pending(cases.c.id)).where(first))
+        dated = filtered.where(cases.c.next_due.is_not(None))
+        due, beyond = None, None
         if keys is not None:
-            due, timer = keys
-            dated = dated.where(sa.or_(timers.c.due_at > due, sa.and_(
-                timers.c.due_at == due, timers.c.id > timer)))
-        dated = dated.order_by(timers.c.due_at, timers.c.id)
-        rows = list(connection.execute(dated.limit(want)).mappings())
-        cursors = [["d", row["queue_due"], row["queue_timer"]] for row in rows]
+            due, case_id = keys
+            beyond = sa.or_(cases.c.next_due > due, sa.and_(
+                cases.c.next_due == due, cases.c.id > case_id))
+        order_by = (cases.c.next_due, cases.c.id)
+        if walk:
+            rows = date_walk.by_date(connection, filtered, cases.c.next_due, order_by,
+                                     want, due, beyond)
+        else:
+            if beyond is not None:
+                dated = dated.where(beyond)
+            rows = list(connection.execute(dated.order_by(*order_by).limit(want))
+                        .mappings())
+        cursors = [["d", row["next_due"], row["id"]] for row in rows]
         keys = None
     if len(rows) < want:
         after = _queue_after(keys) if keys is not None else None
-        undated = filtered.where(~sa.exists().where(_pending(cases.c.id)))
+        undated = filtered.where(cases.c.next_due.is_(None))
         rest = _rest(connection, undated, want - len(rows), after, walk)
         rows += rest
         cursors += [_queue_cursor(row) for row in rest]

@@ -643,7 +643,11 @@ def list_cases(connection: Connection, *, workflow_id: str | None, state: str | 
         query = query.where(cases.c.overdue == overdue)
     if text:
         pattern = f"%{_like_escape(text)}%"
-        title = cases.c.title.ilike(pattern, escape="\\")
+        # SQLite's LIKE already ignores ASCII case (as its lower() does): plain LIKE is
+        # the same match, evaluated on the index of the scope without a call per row.
+        title = (cases.c.title.like(pattern, escape="\\")
+                 if connection.dialect.name == "sqlite"
+                 else cases.c.title.ilike(pattern, escape="\\"))
         if hidden_titles:  # titles the reader sees masked are not searched
             title = sa.and_(title, sa.tuple_(cases.c.workflow_id, cases.c.workflow_version)
                             .not_in(list(hidden_titles)))

@@ -124,6 +124,8 @@ class Case(SQLModel, table=True):
         sa.Index("ix_cases_updated", "updated_at"),
         sa.Index("ix_cases_assignee", "assignee"),
         sa.Index("ix_cases_follow_up", "follow_up_on"),
+        sa.Index("ix_cases_next_due", "next_due"),
+        sa.Index("ix_cases_search", "status", "community", "title", "id"),
     )
 
     id: str = Field(sa_column=sa.Column(sa.String(32), primary_key=True))
