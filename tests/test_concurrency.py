@@ -4,6 +4,7 @@ SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import threading
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ import sqlalchemy as sa
 from conftest import CASEWORKER, COMMITTEE, COMMUNITY
 
 from engine.clock import FrozenClock
-from engine.errors import Conflict
+from engine.errors import Conflict, Refused
 from engine.service import CaseService, verify_store
 
 THREADS = 8
@@ -104,6 +105,33 @@ def test_the_shared_compiled_workflow_serves_many_cases_at_once(
         assert list(pool.map(work, cases)) == ["forming"] * THREADS
     assert all(service.get_case(c).data["size"] == 6 for c in cases)
     assert service.registry.get("store_org") is compiled
+    assert verify_store(engine) == []
+
+
+def test_two_cases_linked_from_both_sides_at_once_are_linked_once_without_a_deadlock(
+        service: CaseService, engine: sa.Engine, caplog: pytest.LogCaptureFixture) -> None:
+    # A link locks both cases (it is written in both histories), the smaller id first:
+    # two requests linking the same pair from either side wait for each other; neither
+    # is aborted by the database to break a deadlock (which the door would retry, logged).
+    pairs = [(new_org(service), new_org(service)) for _ in range(THREADS // 2)]
+    requests = [(a, b) for a, b in pairs] + [(b, a) for a, b in pairs]
+    barrier = threading.Barrier(len(requests))
+
+    def link(request: tuple[str, str]) -> str:
+        barrier.wait()
+        try:
+            service.link(*request, actor=COMMITTEE)
+        except Refused as refused:
+            return refused.refusal.code
+        return "linked"
+
+    with (caplog.at_level(logging.INFO, logger="hatchery.service"),
+          ThreadPoolExecutor(len(requests)) as pool):
+        outcomes = sorted(pool.map(link, requests))
+    assert outcomes == ["already_linked"] * len(pairs) + ["linked"] * len(pairs)
+    assert not [r for r in caplog.records if "retrying" in r.getMessage()]
+    for a, b in pairs:
+        assert event_count(engine, a) == event_count(engine, b) == 2
     assert verify_store(engine) == []
 
 

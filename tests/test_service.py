@@ -382,6 +382,31 @@ def test_links_are_seen_from_both_cases(service: CaseService) -> None:
     assert unlinked.case.links == [] and service.get_case(member.id).links == []
 
 
+def test_a_link_made_or_removed_shows_in_both_histories(service: CaseService) -> None:
+    # Given an organization's record and a member's record
+    org = service.start_case("store_org", {"name": "A"}, actor=COMMITTEE,
+                             community=COMMUNITY).case
+    member = service.start_case("store_member", {"person": "Chen"}, actor=CASEWORKER,
+                                community=COMMUNITY).case
+    # When the member's record is linked to the organization's
+    made = service.link(member.id, org.id, relation="member_of", actor=CASEWORKER)
+    # Then the organization's history shows it too, naming the record that made it
+    seen = service.history(org.id)[-1]
+    assert (seen.kind, seen.actor, seen.input) == ("link", CASEWORKER.id, {
+        "other_case_id": member.id, "relation": "member_of", "direction": "incoming"})
+    assert (seen.at, seen.seq, service.get_case(org.id).version) == (made.event.at, 2, 2)
+    assert made.event.input == {"other_case_id": org.id, "relation": "member_of"}
+    # And removed from the organization's side, the member's history shows the removal
+    service.unlink(org.id, member.id, actor=COMMITTEE)
+    gone = service.history(member.id)[-1]
+    assert (gone.kind, gone.actor, gone.input) == ("unlink", COMMITTEE.id, {
+        "other_case_id": org.id, "relation": "member_of", "direction": "incoming"})
+    assert [e.kind for e in service.history(org.id)] == ["start", "link", "unlink"]
+    assert [e.kind for e in service.history(member.id)] == ["start", "link", "unlink"]
+    # and every chain, and every row as the projection of its events, still verifies
+    assert verify_store(service.engine) == []
+
+
 def test_refused_links_write_nothing(service: CaseService, engine: sa.Engine) -> None:
     a = service.start_case("store_org", {"name": "A"}, actor=COMMITTEE,
                            community=COMMUNITY).case

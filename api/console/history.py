@@ -105,6 +105,15 @@ def values_of(reading: Reading, wf: CompiledWorkflow, event: Any,
         return rows
     if event.kind == "suspend":
         return [(text("case.suspend_reason", lang), str(event.input.get("reason", "")))]
+    if event.kind in ("link", "unlink"):
+        # Written on both records (direction `incoming` on the one that did not make it):
+        # the other record by its title, never its id, and which side made the link.
+        other = reading.link({"case_id": event.input.get("other_case_id"),
+                              "relation": event.input.get("relation", ""),
+                              "direction": event.input.get("direction", "outgoing")})
+        said = other.title if other.title is not None else text("case.link_elsewhere", lang)
+        side = "case.linked_from" if other.direction == "incoming" else "case.links_to"
+        return [(text("case.links", lang), f"{said} · {text(side, lang)}")]
     specs = _input_specs(wf, event.trigger)
     shown = []
     for name, value in event.input.items():

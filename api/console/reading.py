@@ -292,7 +292,7 @@ class Reading:
                           self.shown(spec, public.data[name]))
                          for name, spec in wf.fields.items() if name in public.data]
         detail.deadlines = self._deadlines(wf, case_id)
-        detail.links = [self._link(link) for link in public.links]
+        detail.links = [self.link(link) for link in public.links]
         return detail
 
     def shown(self, spec: Any, value: Any) -> str:
@@ -336,7 +336,8 @@ class Reading:
             found.append(Deadline(title, timer.due_at, left, timer.due_at <= now))
         return found
 
-    def _link(self, link: dict[str, Any]) -> LinkView:
+    def link(self, link: dict[str, Any]) -> LinkView:
+        """A linked record as this person may see it (its title only within their scope)."""
         other_id = str(link.get("case_id"))
         try:
             other = self.service.get_case(other_id)

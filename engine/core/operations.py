@@ -44,8 +44,9 @@ from engine.errors import NotFound, Refusal
 from engine.language.values import problem
 
 __all__ = [
-    "TIMER_ACTOR", "automatic", "fire", "flag", "link", "note", "resume", "start", "suspend",
-    "tick", "timer", "timer_refused", "title", "transition_change", "unlink", "untick",
+    "TIMER_ACTOR", "automatic", "fire", "flag", "link", "linked_from", "note", "resume", "start",
+    "suspend", "tick", "timer", "timer_refused", "title", "transition_change", "unlink",
+    "untick",
 ]
 
 TIMER_ACTOR = Actor("system:timer")
@@ -249,6 +250,21 @@ def unlink(wf: CompiledWorkflow, case: CaseSnapshot, case_id: str, other_case_id
                    {"other_case_id": other_case_id, "relation": found.relation}, now)
     return Change(event=event, values={"priority": priority(wf, after, now, params)},
                   effects=(RemoveLink(other_case_id),), also=(other_case_id,))
+
+
+def linked_from(wf: CompiledWorkflow, case: CaseSnapshot, made: Change, made_on: str,
+                actor: Actor, now: datetime) -> Change:
+    """What a link made or removed from case `made_on` (its change `made`) writes on this,
+    the other case: the same kind of event, naming the case that made it, with direction
+    `incoming`, so that both histories show the link. It records and moves nothing; the
+    actor need not handle this workflow (the link was decided on the other side), and the
+    role is recorded only when they do."""
+    role, refused = handler_role(wf, actor, str(made.event["kind"]), case.state)
+    given = made.event["input"]
+    event = _event(wf, case, str(made.event["kind"]), actor, None if refused else role,
+                   {"other_case_id": made_on, "relation": given["relation"],
+                    "direction": "incoming"}, now)
+    return Change(event=event, values={})
 
 
 # ---------------------------------------------------------------------------------------

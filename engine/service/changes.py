@@ -18,7 +18,7 @@ from engine.core.snapshot import Actor, LinkedCase
 from engine.errors import HatcheryError, Refusal, Refused
 from engine.ledger.chain import GENESIS, chain_event
 from engine.service import deadlines
-from engine.service.door import Door, Outcome, UsedKey
+from engine.service.door import Door, Mirror, Outcome, UsedKey
 from engine.service.loading import Loaded, enclosing
 from engine.service.views import FireResult
 from engine.service.writing import insert_event
@@ -37,6 +37,12 @@ def check_community(community: str) -> str:
         raise Refused(refusal("invalid_community", {"community": community},
                               community=community))
     return scope
+
+
+def _incoming(case_id: str, actor: Actor) -> Mirror:
+    """The event a link made or removed from `case_id` leaves on the other case."""
+    return lambda other, change, now: core.linked_from(other.wf, other.snapshot(), change,
+                                                       case_id, actor, now)
 
 
 class Changes(Door):
@@ -136,7 +142,7 @@ class Changes(Door):
                              relation, actor, now, case.params)
 
         return self.apply("link", actor, idempotency_key, request, case_id, expected_version,
-                          decide)
+                          decide, other_id=other_case_id, mirror=_incoming(case_id, actor))
 
     def unlink(self, case_id: str, other_case_id: str, *, actor: Actor,
                expected_version: int | None = None,
@@ -148,7 +154,8 @@ class Changes(Door):
                           expected_version,
                           lambda _, case, now: core.unlink(case.wf, case.snapshot(), case_id,
                                                            other_case_id, actor, now,
-                                                           case.params))
+                                                           case.params),
+                          other_id=other_case_id, mirror=_incoming(case_id, actor))
 
     def suspend(self, case_id: str, *, actor: Actor, reason: str,
                 expected_version: int | None = None,

@@ -12,7 +12,10 @@ One change is one database transaction:
        they are nobody's competing change)
     -> decide with the pure core (`engine.core.operations`)
     -> write the `Change` (`engine.service.writing`): the case row (`UPDATE ... WHERE id
-       = :id AND version = :v`), the event chained to the case's head, its effects
+       = :id AND version = :v`), the event chained to the case's head, its effects; a
+       link made or removed is written on the other case too (its own event, chained to
+       its own head: both histories show it), that case locked with this one, in the
+       order of their ids
     -> the automatic transitions of the case, then of each linked case whose guards may
        now read differently (a linked state or the set of links changed), cascading
        along links, each linked case locked in turn; a linked case with no step to take
@@ -65,7 +68,7 @@ from engine.service.writing import automatic, priority_moved, reprioritise, writ
 from engine.store.db import describe_error, read_connection, write_connection
 from engine.store.operations import record_in
 
-__all__ = ["AUTO_ACTOR", "Decide", "Door", "Outcome", "UsedKey"]
+__all__ = ["AUTO_ACTOR", "Decide", "Door", "Mirror", "Outcome", "UsedKey"]
 
 log = logging.getLogger("hatchery.service")
 
@@ -78,6 +81,9 @@ _RETRYABLE = frozenset({"40P01", "40001"})
 Decide = Callable[[Connection, Loaded, datetime], Change | Refusal]
 """How an operation decides: the shell's connection (to read what the request names, such
 as the other case of a link), the locked case, the time; returns the core's answer."""
+Mirror = Callable[[Loaded, Change, datetime], Change]
+"""What a change written on one case writes on the other case it names (a link made or
+removed shows in both histories): the other case, locked, the change, the time."""
 
 
 @dataclass(frozen=True)
@@ -109,12 +115,18 @@ class Door:
 
     def apply(self, operation: str, actor: Actor, key: str | None,
               request: Mapping[str, Any], case_id: str, expected_version: int | None,
-              decide: Decide) -> FireResult:
+              decide: Decide, *, other_id: str | None = None,
+              mirror: Mirror | None = None) -> FireResult:
         """Load and lock the case, fire its due timers, decide, write the change, take
-        the automatic steps here and along links, commit."""
+        the automatic steps here and along links, commit.
+
+        With `other_id` and `mirror`, the change also writes on that other case (a link
+        made or removed, in both histories), in the same transaction: the two cases are
+        locked in the order of their ids, so that two changes taking the same two cases
+        from either side wait for each other instead of deadlocking."""
 
         def work(connection: Connection, used: UsedKey | None) -> Outcome:
-            loaded = self.lock(connection, case_id, used)
+            loaded, other = self._lock_both(connection, case_id, other_id, used)
             check_version(loaded, expected_version)
             fired = firing.fire_due(connection, loaded, self.clock, self.max_automatic_steps)
             now = self.clock.now()
@@ -124,9 +136,34 @@ class Door:
                 # (they are still due, and their worker fires them).
                 raise _Undo(Refused(change)) if fired else Refused(change)
             event = write(connection, loaded, change, now)
+            if other is not None and mirror is not None:
+                write(connection, other, mirror(other, change, now), now)
             return self.finish(connection, loaded, event, change.also)
 
         return self.transaction(operation, actor, key, request, work)
+
+    def _lock_both(self, connection: Connection, case_id: str, other_id: str | None,
+                   used: UsedKey | None) -> tuple[Loaded, Loaded | None]:
+        """The case and the other case a change names, both locked, the smaller id first;
+        the other is None when there is none, or it cannot be loaded (the decision then
+        refuses or goes on as it would without it)."""
+        if other_id is None or other_id == case_id:
+            return self.lock(connection, case_id, used), None
+        if other_id < case_id:
+            other = self._lock_other(connection, other_id)
+            return self.lock(connection, case_id, used), other
+        loaded = self.lock(connection, case_id, used)
+        return loaded, self._lock_other(connection, other_id)
+
+    def _lock_other(self, connection: Connection, case_id: str) -> Loaded | None:
+        try:
+            return load(connection, self.registry, case_id, lock=True)
+        except NotFound:
+            return None
+        except DefinitionError as error:
+            log.warning("case %s could not be loaded to record a link on it: %s",
+                        case_id, error)
+            return None
 
     def lock(self, connection: Connection, case_id: str, used: UsedKey | None) -> Loaded:
         """The case, locked; `Replayed` when its key was used while this request waited."""

@@ -8,7 +8,7 @@ import re
 
 import httpx
 
-from console.conftest import COMMUNITY, Console, form_tokens
+from console.conftest import COMMUNITY, Console, form_tokens, start_record
 from engine.core.decision import Actor
 from engine.store.operations import list_operations
 from engine.timers.calendar import CHINA_TZ
@@ -204,3 +204,21 @@ def test_the_queue_shows_records_in_progress_unless_asked_for_others(console: Co
     assert _titles(client.get("/", params={**ALL, "status": "suspended"}).text) == [
         "暂停的组织"]
     assert len(_titles(client.get("/", params={**ALL, "status": "all"}).text)) == 2
+
+
+def test_a_link_shows_on_both_records_timelines_by_title(console: Console) -> None:
+    # Given two records of one community, one linked to the other by the party committee
+    area = f"{COMMUNITY}/links"
+    made = start_record(console, "上古健康服务中心", area)
+    other = start_record(console, "熠家心理工作室", area)
+    console.app.state.service.link(made, other, relation="related",
+                                   actor=Actor("seed.committee", frozenset({"caseworker"})))
+    client = console.signed_in(console.person(community=area))
+    # Then each record's timeline names the other by its title and says which side made it,
+    # never its id or the stored direction code
+    for case_id, title, side in ((made, "熠家心理工作室", "本档案关联"),
+                                 (other, "上古健康服务中心", "关联本档案")):
+        page = client.get(f"/cases/{case_id}").text
+        timeline = page.split('id="timeline"')[1].split("</ol>")[0]
+        assert "关联档案" in timeline and f"{title} · {side}" in timeline
+        assert "incoming" not in timeline and (other if case_id == made else made) not in timeline

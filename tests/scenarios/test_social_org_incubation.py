@@ -105,8 +105,10 @@ def test_the_selection_queue_follows_the_party_record_in_the_same_call(w: Commun
     transfer_in(w, record, "黄敏")
     assert w.state(record) == "has_members"
     # Then the organization with party members comes first, without an event of its own
+    # (its history shows only the link the party record made, written on both records)
     assert queue() == [(letan, 1.0), (science, 0.0)]
-    assert [e.kind for e in w.history(letan)] == ["start"]
+    assert [(e.kind, e.input.get("direction")) for e in w.history(letan)] == [
+        ("start", None), ("link", "incoming")]
     # and when the party record is closed, it falls back
     w.fire(record, "close", {"reason": "党员组织关系转出"}, actor=COMMITTEE)
     assert queue() == [(science, 0.0), (letan, 0.0)]
