@@ -107,7 +107,7 @@ def list_events(
         raise invalid("kind", "unknown_event_kind",
                       f"'{kind}' is not a kind of event: use one of {', '.join(EVENT_KINDS)}",
                       f"“{kind}”不是事件类型，可选：" + "、".join(
-                          f"{k}（{title}）" for k, title in KINDS.items()),
+                          f"{k}（{title.zh}）" for k, title in KINDS.items()),
                       location="query")
     if case is not None:
         ctx.check(case)

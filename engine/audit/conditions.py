@@ -21,6 +21,7 @@ from sqlalchemy import Engine
 
 from engine.audit.filters import ConditionError, InputCondition, split_condition
 from engine.audit.masking import sensitive_names
+from engine.catalogue import Catalogue
 from engine.core.compiler import CompiledWorkflow
 from engine.errors import HatcheryError
 from engine.language import untrusted
@@ -34,9 +35,11 @@ KINDS = {"integer": "number", "number": "number", "boolean": "boolean", "date": 
          "datetime": "datetime", "string": "text", "text": "text", "enum": "text",
          "reference": "text"}
 ORDERED = frozenset({"number", "date", "datetime"})
-_KIND_WORDS = {"number": ("a number", "数字"), "boolean": ("true or false", "是/否"),
-               "date": ("a date", "日期"), "datetime": ("a date and time", "日期时间"),
-               "text": ("text", "文本"), None: ("a list", "列表")}
+# What a condition's field is recorded as, in words (a kind of None is a list).
+_KIND_WORDS = Catalogue.en_zh("audit.condition_kinds", {
+    "number": ("a number", "数字"), "boolean": ("true or false", "是/否"),
+    "date": ("a date", "日期"), "datetime": ("a date and time", "日期时间"),
+    "text": ("text", "文本"), "list": ("a list", "列表")})
 
 
 @dataclass(eq=False)
@@ -125,22 +128,22 @@ def typed_condition(text: str, workflows: list[CompiledWorkflow]) -> InputCondit
             "unknown_input_field", f"no workflow here records an input named '{name}'",
             f"这里没有流程记录名为“{name}”的输入")
     if len(kinds) > 1:
-        shown = ", ".join(sorted(_KIND_WORDS[k][0] for k in kinds))
+        shown = ", ".join(sorted(_KIND_WORDS[k or "list"].en for k in kinds))
         raise TypedConditionError(
             "ambiguous_input_field",
             f"'{name}' is recorded as {shown} by different workflows: add workflow=...",
             f"不同流程以不同类型记录“{name}”：请同时指定 workflow")
     kind = kinds.pop()
-    words = _KIND_WORDS[kind]
+    words = _KIND_WORDS[kind or "list"]
     if kind is None or (op not in ("=", "!=") and kind not in ORDERED):
         raise TypedConditionError(
-            "condition_operator", f"'{op}' cannot compare {words[0]} ('{name}')",
-            f"“{op}”不能用于比较{words[1]}（“{name}”）")
+            "condition_operator", f"'{op}' cannot compare {words.en} ('{name}')",
+            f"“{op}”不能用于比较{words.zh}（“{name}”）")
     value = _value(kind, raw)
     if value is None:
         raise TypedConditionError(
-            "condition_value", f"'{name}' is {words[0]}; '{raw[:40]}' is not",
-            f"“{name}”是{words[1]}，“{raw[:40]}”不是")
+            "condition_value", f"'{name}' is {words.en}; '{raw[:40]}' is not",
+            f"“{name}”是{words.zh}，“{raw[:40]}”不是")
     return InputCondition(name, op, value)
 
 

@@ -36,6 +36,7 @@ from sqlalchemy import Engine
 from engine.access.principals import community_scope
 from engine.audit.filters import InputCondition
 from engine.audit.masking import mask_fields, sensitive_names
+from engine.catalogue import Catalogue
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import as_text
 from engine.language.texts import shown
@@ -56,34 +57,43 @@ MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "jsonl": "application/x-ndjson"
                "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
 BOM = "\ufeff"
 
-COLUMNS: tuple[tuple[str, str, str], ...] = (
-    ("case_id", "Case", "事项编号"),
-    ("seq", "Seq", "序号"),
-    ("at", "Time (UTC)", "时间（UTC）"),
-    ("community", "Community", "社区"),
-    ("workflow_id", "Workflow", "流程"),
-    ("workflow_version", "Version", "流程版本"),
-    ("kind", "Kind", "类型"),
-    ("trigger", "Trigger", "操作"),
-    ("from_state", "From", "原阶段"),
-    ("from_title", "From (title)", "原阶段名称"),
-    ("to_state", "To", "新阶段"),
-    ("to_title", "To (title)", "新阶段名称"),
-    ("actor", "Actor", "操作人"),
-    ("role", "Role", "角色"),
-    ("input", "Input", "输入"),
-    ("changes", "Changes", "数据变更"),
-    ("comment", "Comment", "备注"),
-    ("prev_hash", "Previous hash", "前一哈希"),
-    ("hash", "Hash", "哈希"),
-)
-KINDS = {"start": "启动", "transition": "流转", "checklist_tick": "勾选清单",
-         "checklist_untick": "取消勾选", "link": "关联", "unlink": "取消关联",
-         "suspend": "暂停", "resume": "恢复", "migration": "版本迁移",
-         "overdue": "逾期", "escalation": "督办提醒", "timer_refused": "期限未执行",
-         "assignment": "指定责任人", "follow_up": "跟进日期"}
-TRAILER = {"en": ("# end", "rows", "chain_head_digest", "cases"),
-           "zh": ("# 结束", "行数", "链头摘要", "事项数")}
+# The columns in order, each headed in the export's language.
+COLUMNS = Catalogue.en_zh("export columns", {
+    "case_id": ("Case", "事项编号"),
+    "seq": ("Seq", "序号"),
+    "at": ("Time (UTC)", "时间（UTC）"),
+    "community": ("Community", "社区"),
+    "workflow_id": ("Workflow", "流程"),
+    "workflow_version": ("Version", "流程版本"),
+    "kind": ("Kind", "类型"),
+    "trigger": ("Trigger", "操作"),
+    "from_state": ("From", "原阶段"),
+    "from_title": ("From (title)", "原阶段名称"),
+    "to_state": ("To", "新阶段"),
+    "to_title": ("To (title)", "新阶段名称"),
+    "actor": ("Actor", "操作人"),
+    "role": ("Role", "角色"),
+    "input": ("Input", "输入"),
+    "changes": ("Changes", "数据变更"),
+    "comment": ("Comment", "备注"),
+    "prev_hash": ("Previous hash", "前一哈希"),
+    "hash": ("Hash", "哈希"),
+})
+# Event kinds: in English an export keeps the kind's own name.
+KINDS = Catalogue.en_zh("event kinds", {
+    "start": ("start", "启动"), "transition": ("transition", "流转"),
+    "checklist_tick": ("checklist_tick", "勾选清单"),
+    "checklist_untick": ("checklist_untick", "取消勾选"), "link": ("link", "关联"),
+    "unlink": ("unlink", "取消关联"), "suspend": ("suspend", "暂停"),
+    "resume": ("resume", "恢复"), "migration": ("migration", "版本迁移"),
+    "overdue": ("overdue", "逾期"), "escalation": ("escalation", "督办提醒"),
+    "timer_refused": ("timer_refused", "期限未执行"), "assignment": ("assignment", "指定责任人"),
+    "follow_up": ("follow_up", "跟进日期"),
+})
+TRAILER = Catalogue.en_zh("export trailer", {
+    "end": ("# end", "# 结束"), "rows": ("rows", "行数"),
+    "digest": ("chain_head_digest", "链头摘要"), "cases": ("cases", "事项数"),
+})
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -230,7 +240,7 @@ class _Rows:
             "case_id": row["case_id"], "seq": row["seq"], "at": row["at"].isoformat(),
             "community": row["community"], "workflow_id": row["workflow_id"],
             "workflow_version": row["workflow_version"],
-            "kind": KINDS.get(kind, kind) if self.lang == "zh" else kind,
+            "kind": KINDS.text(kind, self.lang) if kind in KINDS else kind,
             "trigger": row["trigger"], "from_state": row["from_state"],
             "from_title": self.title(row, row["from_state"]), "to_state": row["to_state"],
             "to_title": self.title(row, row["to_state"]), "actor": row["actor"],
@@ -291,11 +301,12 @@ def export(engine: Engine, workflow: Callable[[str, str], CompiledWorkflow | Non
 
 
 def _header(lang: str) -> list[str]:
-    return [zh if lang == "zh" else en for _, en, zh in COLUMNS]
+    return list(COLUMNS.texts(lang).values())
 
 
 def _trailer_row(t: Trailer, lang: str) -> list[Any]:
-    end, count, digest, cases = TRAILER[lang]
+    end, count, digest, cases = (TRAILER.text(k, lang) for k in ("end", "rows", "digest",
+                                                                   "cases"))
     return [end, count, t.rows, digest, t.digest, cases, t.cases]
 
 
@@ -305,7 +316,7 @@ def _csv(made: Iterator[dict[str, Any]], rows: _Rows | None, lang: str) -> Itera
     buffer.write(BOM)
     writer.writerow(_header(lang))
     for n, row in enumerate(made, start=1):
-        writer.writerow([_safe_text(_cell(row[name])) for name, _, _ in COLUMNS])
+        writer.writerow([_safe_text(_cell(row[name])) for name in COLUMNS])
         if n % 200 == 0:
             yield buffer.getvalue().encode("utf-8")
             buffer.seek(0)
@@ -339,7 +350,7 @@ def _xlsx(made: Iterator[dict[str, Any]], rows: _Rows | None, lang: str) -> Iter
     sheet.append(_header(lang))
     for row in made:
         cells = []
-        for name, _, _ in COLUMNS:
+        for name in COLUMNS:
             value = _cell(row[name])
             cell = WriteOnlyCell(sheet, value=value)
             if isinstance(value, str):

@@ -12,6 +12,7 @@ from typing import Any, get_args, get_origin
 
 from pydantic import BaseModel
 
+from engine.catalogue import Catalogue
 from engine.language.diagnostics import (
     Reporter,
     Words,
@@ -38,7 +39,7 @@ def describe(value: Any) -> Words:
     return Words("a set of 'key: value' lines", "键值映射")
 
 
-_EXPECTED: dict[str, Words] = {
+_EXPECTED = Catalogue("designer.expected", {
     "string_type": Words("text", "文本"),
     "int_type": Words("a whole number", "整数"),
     "int_parsing": Words("a whole number", "整数"),
@@ -51,7 +52,7 @@ _EXPECTED: dict[str, Words] = {
     "dict_type": Words("a set of 'key: value' lines", "键值映射"),
     "model_type": Words("a set of 'key: value' lines", "键值映射"),
     "model_attributes_type": Words("a set of 'key: value' lines", "键值映射"),
-}
+})
 _LABEL = Words("text, or a zh/en pair such as {zh: 孵化, en: Incubation}",
                "文本，或中英文对，例如 {zh: 孵化, en: Incubation}")
 # Type mismatches of one union member: dropped when another member's error is more telling.

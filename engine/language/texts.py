@@ -22,6 +22,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.catalogue import Catalogue
 from engine.language.diagnostics import Reporter, Words, YamlPath, did_you_mean
 from engine.language.spec import (
     FieldSpec,
@@ -37,7 +38,7 @@ ROOTS = ("params", "data", "input")
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}")
 _NAME = re.compile(r"(params|data|input)\.([a-z][a-z0-9_]*)")
 
-_YES_NO = {"en": ("yes", "no"), "zh": ("是", "否")}
+_YES_NO = Catalogue.en_zh("yes/no", {"yes": ("yes", "是"), "no": ("no", "否")})
 
 
 @dataclass(frozen=True)
@@ -126,7 +127,7 @@ def shown(spec: FieldSpec | None, value: Any, lang: str) -> str:
     if value is None:
         return ""
     if isinstance(value, bool):
-        yes, no = _YES_NO["zh" if lang == "zh" else "en"]
+        yes, no = _YES_NO.text("yes", lang), _YES_NO.text("no", lang)
         return yes if value else no
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
@@ -147,11 +148,11 @@ def value_title(spec: FieldSpec, value: str, lang: str) -> str:
 
 # --- checking placeholders when a definition loads ------------------------------------
 
-_WHAT = {
+_WHAT = Catalogue("designer.placeholder_roots", {
     "params": Words("not a declared parameter", "不是已声明的参数"),
     "data": Words("not a declared field", "不是已声明的字段"),
     "input": Words("not an input of this transition", "不是此流转的输入项"),
-}
+})
 
 
 def check_texts(spec: WorkflowSpec, report: Reporter) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from engine.catalogue import Catalogue
 from engine.language.diagnostics import Reporter, Words, YamlPath
 from engine.language.expressions import ExpressionError, Scope, compile_expression
 from engine.language.spec import FieldSpec, TransitionSpec, WorkflowSpec
@@ -29,14 +30,14 @@ SAMPLE_NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # a year the working-day ca
 _HAS = re.compile(r"\bhas\s*\(\s*data\s*\.\s*[A-Za-z_][A-Za-z0-9_]*\s*\)")
 _DATA = re.compile(r"\bdata\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
 _UNDEFINED_FUNCTION = re.compile(r"Undefined variable or function: '([A-Za-z_]+)'")
-_TYPES = {
+_TYPES = Catalogue("designer.types", {
     "string": Words("text", "文本"), "text": Words("text", "文本"),
     "integer": Words("a whole number", "整数"), "number": Words("a number", "数字"),
     "boolean": Words("true/false", "布尔值"), "date": Words("a date", "日期"),
     "datetime": Words("a date and time", "日期时间"), "enum": Words("a choice", "选项"),
     "list": Words("a list", "列表"), "reference": Words("a case id", "事项编号"),
     "duration": Words("a duration", "时长"),
-}
+})
 
 
 def _sample(spec: FieldSpec, truth: bool) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from engine.catalogue import Catalogue
 from engine.language.diagnostics import (
     Reporter,
     Words,
@@ -16,13 +17,13 @@ from engine.language.lint.timers import is_duration
 from engine.language.spec import FieldSpec, StateSpec, WorkflowSpec
 from engine.language.values import check_value
 
-_PARAMETER_KINDS: dict[str, Words] = {
+_PARAMETER_KINDS = Catalogue("designer.parameter_kinds", {
     "integer": Words("a whole number", "整数"),
     "number": Words("a number", "数字"),
     "boolean": Words("true or false", "true 或 false"),
     "string": Words("text", "文本"),
     "duration": Words("an ISO 8601 duration such as P30D", "ISO 8601 时长，例如 P30D"),
-}
+})
 
 
 def check_parameters(spec: WorkflowSpec, report: Reporter) -> None:
