@@ -145,11 +145,17 @@ def _title(spec: FieldSpec, name: str) -> tuple[str, str]:
 
 def priority(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
              params: Mapping[str, Any]) -> float:
-    """The case's rank in a work queue (higher first); 0 when it cannot be computed."""
-    if wf.priority is None:
+    """The case's rank in a work queue (higher first); 0 when it cannot be computed.
+
+    Computed at every change: only the names and `data` fields the expression reads are
+    converted for CEL (the whole environment, with the engine's functions registered,
+    cost about three times as much)."""
+    expression = wf.priority
+    if expression is None:
         return 0.0
     try:
-        value = wf.priority.evaluate(environment(wf, case, now, params))
+        value = expression.evaluate(environment(wf, case, now, params, expression.names,
+                                                expression.fields))
     except EvaluationError:
         return 0.0
     if isinstance(value, bool) or not isinstance(value, int | float):
