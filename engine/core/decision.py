@@ -75,9 +75,11 @@ class Action:
 
 def evaluate_transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition,
                         actor: Actor, values: Mapping[str, Any], now: datetime,
-                        params: Mapping[str, Any]) -> Refusal | dict[str, Any]:
-    """Role, guard, checklist and effects of one candidate; returns changes or a refusal."""
-    args = labels(wf, case.state, t.trigger)
+                        params: Mapping[str, Any], args: Mapping[str, Any] | None = None
+                        ) -> Refusal | dict[str, Any]:
+    """Role, guard, checklist and effects of one candidate; returns changes or a refusal.
+    `args` are the labels a refusal names (`labels`), when the caller has them already."""
+    args = labels(wf, case.state, t.trigger) if args is None else args
     allowed, _ = transition_role(t, actor)
     if not allowed:
         roles = list(t.spec.roles) or list(DEFAULT_ROLES)
@@ -87,10 +89,11 @@ def evaluate_transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTra
     found = guard_refusal(t, env, args, lambda: shown_values(wf, case.data, params, t, values))
     if found is not None:
         return found
-    exited, _ = wf.moves(case.state, t.spec.to)
-    missing = checklist_refusal(wf, case, exited, args) if t.spec.check_checklist else None
-    if missing is not None:
-        return missing
+    if t.spec.check_checklist:
+        exited, _ = wf.moves(case.state, t.spec.to)
+        missing = checklist_refusal(wf, case, exited, args)
+        if missing is not None:
+            return missing
     changes, failed = evaluate_effects(wf, t, env, case.data)
     return failed if failed is not None else changes
 
@@ -122,7 +125,7 @@ def decide(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mappi
         if problems and transition_role(t, actor)[0]:
             outcome = input_refusal(problems, args, t.spec.input)
         else:
-            outcome = evaluate_transition(wf, case, t, actor, clean, now, params)
+            outcome = evaluate_transition(wf, case, t, actor, clean, now, params, args)
         if isinstance(outcome, Refusal):
             first = first or outcome
             continue
