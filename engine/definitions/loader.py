@@ -163,6 +163,8 @@ def _load(text: str, path: str, lang: str) -> LoadResult:
         shape_diagnostics(exc.errors(include_url=False), data, report, poisoned)
         return _result(path, text, None, report)
     report.diagnostics.extend(lint(spec, report.source, path=path, lang=lang))
+    report.source.forget()  # every finding is placed: the nodes can go
+    del root
     compiled = None
     if not any(d.severity == "error" for d in report.diagnostics):
         try:

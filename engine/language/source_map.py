@@ -42,6 +42,12 @@ class SourceMap:
         """Have `fill` note the positions, once, before the first lookup."""
         self._fill = fill
 
+    def forget(self) -> None:
+        """Drop a deferred fill and what it would read (a file's whole node graph) once no
+        position will be asked for, so that reference counting frees them at once even when
+        a closure of the linter still holds this map in a cycle."""
+        self._fill = None
+
     def _ready(self) -> None:
         fill, self._fill = self._fill, None
         if fill is not None:
