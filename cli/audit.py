@@ -177,12 +177,12 @@ def attach_configured_key(engine: Engine, settings: Any) -> None:
 def _case_count(engine: Engine) -> int:
     import sqlalchemy as sa
 
-    from engine.store import repository as repo
     from engine.store.db import read_connection
+    from engine.store.tables import CASES
 
     with read_connection(engine) as connection:
         return int(connection.execute(
-            sa.select(sa.func.count()).select_from(repo.cases)).scalar_one())
+            sa.select(sa.func.count()).select_from(CASES)).scalar_one())
 
 
 def _read_checkpoint(path: Path) -> Checkpoint:

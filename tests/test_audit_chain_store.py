@@ -31,7 +31,7 @@ from engine.ledger.chain import (
     event_hash,
 )
 from engine.service import CaseService, verify_store
-from engine.store import repository as repo
+from engine.store.tables import CASES
 
 
 def grown_case(service: CaseService, times: int = 3) -> str:
@@ -82,7 +82,7 @@ def cut_tail(connection: sa.Connection, case_id: str, keep: int) -> None:
         "SELECT body FROM events WHERE case_id = :c ORDER BY seq"), {"c": case_id})]
     head = connection.execute(sa.text("SELECT hash FROM events WHERE case_id = :c AND "
                                       "seq = :k"), {"c": case_id, "k": keep}).scalar_one()
-    connection.execute(sa.update(repo.cases).where(repo.cases.c.id == case_id).values(
+    connection.execute(sa.update(CASES).where(CASES.c.id == case_id).values(
         event_count=keep, head_hash=head, version=keep,
         data=replay(bodies, "", lambda *_: None)["data"]))
 

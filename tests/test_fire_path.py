@@ -1,5 +1,5 @@
 """The hot path of a change reads and writes through statements run on the driver's cursor
-(`engine.repository._Direct`): they must read and write exactly what SQLAlchemy Core does,
+(`engine.store.direct.Direct`): they must read and write exactly what SQLAlchemy Core does,
 and fail the way it fails. SQLite and PostgreSQL."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from engine.ledger.chain import event_hash
 from engine.service import CaseService
 from engine.store import repository
 from engine.store.db import read_connection, write_connection
+from engine.store.tables import CASES
 
 
 def test_the_case_row_reads_as_sqlalchemy_core_reads_it(
@@ -22,7 +23,7 @@ def test_the_case_row_reads_as_sqlalchemy_core_reads_it(
     service.fire(case_id, "grow", input={"by": 2}, actor=CASEWORKER)
     with read_connection(engine) as connection:
         core = dict(connection.execute(
-            sa.select(repository.cases).where(repository.cases.c.id == case_id)
+            sa.select(CASES).where(CASES.c.id == case_id)
         ).mappings().one())
         direct = repository.load_case(connection, case_id)
         joined, overrides = repository.load_case_and_overrides(connection, case_id, lock=True)

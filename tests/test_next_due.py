@@ -29,6 +29,7 @@ from engine.service.deadlines import after
 from engine.settings import PROJECT_ROOT
 from engine.store import repository
 from engine.store.db import downgrade, read_connection, upgrade, write_connection
+from engine.store.tables import CASES, TIMERS
 from engine.timers.worker import fire_due
 
 DEMO = PROJECT_ROOT / "tests" / "fixtures" / "timers" / "timer_demo.yaml"
@@ -54,7 +55,7 @@ def registry(engine: sa.Engine, clock: FrozenClock) -> WorkflowRegistry:
 
 def mismatches(engine: sa.Engine) -> list[tuple[str, Any, Any]]:
     """Every case whose `next_due` is not the due time of its soonest pending timer."""
-    timers, cases = repository.timers, repository.cases
+    timers, cases = TIMERS, CASES
     soonest = (sa.select(timers.c.case_id, sa.func.min(timers.c.due_at).label("due"))
                .where(timers.c.status == "pending").group_by(timers.c.case_id).subquery())
     query = (sa.select(cases.c.id, cases.c.next_due, soonest.c.due)

@@ -12,7 +12,7 @@ from test_audit_chain_store import grown_case
 from engine.audit import verify as audit
 from engine.audit.projection import PROJECTION_MISMATCH
 from engine.service import CaseService
-from engine.store import repository as repo
+from engine.store.tables import CASES
 
 
 @pytest.mark.parametrize(("column", "value"), [
@@ -24,10 +24,10 @@ def test_an_edit_to_the_case_row_alone_is_reported(service: CaseService, engine:
     intact, edited = grown_case(service), grown_case(service)
     with engine.begin() as connection:
         if column == "data":
-            current = dict(connection.execute(sa.select(repo.cases.c.data).where(
-                repo.cases.c.id == edited)).scalar_one())
+            current = dict(connection.execute(sa.select(CASES.c.data).where(
+                CASES.c.id == edited)).scalar_one())
             value = {**current, **value}
-        connection.execute(sa.update(repo.cases).where(repo.cases.c.id == edited)
+        connection.execute(sa.update(CASES).where(CASES.c.id == edited)
                            .values({column: value}))
     [found] = audit.verify(engine)
     assert (found.case_id, found.reason, found.seq) == (edited, PROJECTION_MISMATCH, 4)

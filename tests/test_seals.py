@@ -15,7 +15,7 @@ from engine.audit import verify as audit
 from engine.audit.seals import HEAD_FORGED, HEAD_UNSEALED, attach_service_key, seal_heads
 from engine.ledger.keys import KEY_FILE, ChainKey, attach, load
 from engine.service import CaseService
-from engine.store import repository as repo
+from engine.store.tables import CASES
 
 
 def test_heads_written_with_the_key_verify(service: CaseService, engine: sa.Engine) -> None:
@@ -44,7 +44,7 @@ def test_a_head_whose_seal_was_removed_is_caught(service: CaseService,
     attach(engine, ChainKey.generate())
     case_id = grown_case(service)
     with engine.begin() as connection:
-        connection.execute(sa.update(repo.cases).where(repo.cases.c.id == case_id)
+        connection.execute(sa.update(CASES).where(CASES.c.id == case_id)
                            .values(head_seal=None))
     [found] = audit.verify(engine)
     assert (found.case_id, found.reason) == (case_id, HEAD_UNSEALED)

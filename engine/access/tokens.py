@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 from engine.access.principals import AccessError, Principal, check_grant
 from engine.store.db import read_connection, translate_errors, write_connection
+from engine.store.direct import Direct
 from engine.store.operations import record_in
-from engine.store.repository import _Direct as Direct
 from engine.store.tables import ApiToken
 
 __all__ = ["TOKEN_PREFIX", "TokenError", "TokenRecord", "TokenStore", "generate_token",

@@ -17,6 +17,7 @@ from engine.ledger.chain import ChainBreak
 from engine.ledger.keys import ChainKey, attach, load
 from engine.store import repository as repo
 from engine.store.db import read_connection, write_connection
+from engine.store.tables import CASES
 
 HEAD_UNSEALED = "head_unsealed"
 """The case's head carries no seal: written around the service, or before the key."""
@@ -86,7 +87,7 @@ def seal_heads(engine: Engine, key: ChainKey, *, only_unsealed: bool,
             with write_connection(engine) as connection:
                 for update in updates:  # only if the head did not move meanwhile
                     result = connection.execute(
-                        sa.update(repo.cases).where(repo.cases.c.id == update["w_id"],
-                                                    repo.cases.c.head_hash == update["w_head"])
+                        sa.update(CASES).where(CASES.c.id == update["w_id"],
+                                               CASES.c.head_hash == update["w_head"])
                         .values(head_seal=update["head_seal"]))
                     sealed += result.rowcount

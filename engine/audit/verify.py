@@ -44,7 +44,7 @@ from engine.ledger.chain import (
 from engine.ledger.keys import ChainKey, key_of
 from engine.store import repository as repo
 from engine.store.db import read_connection
-from engine.store.tables import EVENT_FIELDS
+from engine.store.tables import CASES, EVENT_FIELDS
 
 __all__ = ["EVENT_FIELDS", "checkpoint", "checkpoint_breaks", "heads", "verify",
            "verify_checkpoint"]
@@ -128,7 +128,7 @@ def _pages(connection: Connection, community_prefix: str | None = None
     those of the community and those nested in it."""
     after: str | None = None
     columns = repo.head_columns(connection)
-    cases = repo.cases
+    cases = CASES
     while True:
         if community_prefix:
             query = (sa.select(*columns)

@@ -19,11 +19,10 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, RowMapping
 
-from engine.store import tables, work_queue
+from engine.store import work_queue
+from engine.store.tables import CASES as cases
 
 __all__ = ["by_date"]
-
-cases = tables.Case.__table__  # type: ignore[attr-defined]
 
 
 def by_date(connection: Connection, filtered: sa.Select[Any], column: Any,

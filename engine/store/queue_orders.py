@@ -17,36 +17,31 @@ from typing import Any, Literal
 import sqlalchemy as sa
 from sqlalchemy import Connection, RowMapping
 
-from engine.store import date_walk, tables, work_queue
+from engine.store import date_walk, work_queue
+from engine.store.pages import CursorError, Keyset, decode_cursor, encode_cursor
+from engine.store.tables import CASES as cases
 
 __all__ = ["ORDERS", "QueueOrder", "page"]
 
-cases = tables.Case.__table__  # type: ignore[attr-defined]
 QueueOrder = Literal["priority", "follow_up", "deadline"]
 ORDERS: tuple[str, ...] = ("priority", "follow_up", "deadline")
 QUEUE_KEYS = (float, datetime, str)
 SHAPES: dict[str, tuple[type, ...]] = {
     "q": QUEUE_KEYS, "f": (str, *QUEUE_KEYS), "d": (datetime, str)}
-
-
-def _codec() -> tuple[Any, Any, type[Exception]]:
-    # The cursor codec lives with the other lists' (imported here: it imports this module).
-    from engine.store.repository import CursorError, decode_cursor, encode_cursor
-
-    return encode_cursor, decode_cursor, CursorError
+BY_DEADLINE = Keyset((cases.c.next_due, cases.c.id), (datetime, str))
+"""Records with a pending deadline: soonest first (`cases.next_due`), then by id."""
 
 
 def _read(cursor: str, tags: str) -> tuple[str, list[Any]]:
     """The part a cursor stands in (one of `tags`) and its keys."""
-    _, decode, error = _codec()
     for tag in tags:
         try:
-            values = decode(cursor, (str, *SHAPES[tag]))
-        except error:
+            values = decode_cursor(cursor, (str, *SHAPES[tag]))
+        except CursorError:
             continue
         if values[0] == tag:
             return tag, values[1:]
-    raise error(f"not a cursor of this order ({tags})")
+    raise CursorError(f"not a cursor of this order ({tags})")
 
 
 def _queue_after(keys: list[Any]) -> tuple[float, datetime, str]:
@@ -72,10 +67,9 @@ def page(connection: Connection, order: QueueOrder, filtered: sa.Select[Any], li
     `walk`: the queue is broad enough to be walked in queue order (see
     `engine.store.work_queue`); otherwise its queue-ordered part is read sorted.
     """
-    encode = _codec()[0]
     want = limit + 1
     if order == "priority":  # its cursor untagged, as it has always been
-        after = _queue_after(_codec()[1](cursor, QUEUE_KEYS)) if cursor is not None else None
+        after = _queue_after(decode_cursor(cursor, QUEUE_KEYS)) if cursor is not None else None
         rows = _rest(connection, filtered, want, after, walk)
         cursors = [_queue_cursor(row)[1:] for row in rows]
     elif order == "follow_up":
@@ -84,7 +78,7 @@ def page(connection: Connection, order: QueueOrder, filtered: sa.Select[Any], li
         rows, cursors = _by_deadline(connection, filtered, want, cursor, walk)
     if len(rows) <= limit:
         return rows, None
-    return rows[:limit], encode(cursors[limit - 1])
+    return rows[:limit], encode_cursor(cursors[limit - 1])
 
 
 def _by_follow_up(connection: Connection, filtered: sa.Select[Any], want: int,
@@ -99,7 +93,7 @@ def _by_follow_up(connection: Connection, filtered: sa.Select[Any], want: int,
             try:
                 on = date.fromisoformat(keys[0])
             except ValueError as error:
-                raise _codec()[2](str(error)) from error
+                raise CursorError(str(error)) from error
             same = sa.and_(cases.c.follow_up_on == on, sa.or_(
                 work_queue.after(_queue_after(keys[1:])), cases.c.priority < keys[1]))
             beyond: Any = sa.or_(cases.c.follow_up_on > on, same)
@@ -138,10 +132,8 @@ def _by_deadline(connection: Connection, filtered: sa.Select[Any], want: int,
         dated = filtered.where(cases.c.next_due.is_not(None))
         due, beyond = None, None
         if keys is not None:
-            due, case_id = keys
-            beyond = sa.or_(cases.c.next_due > due, sa.and_(
-                cases.c.next_due == due, cases.c.id > case_id))
-        order_by = (cases.c.next_due, cases.c.id)
+            due, beyond = keys[0], BY_DEADLINE.after(keys)
+        order_by = BY_DEADLINE.columns
         if walk:
             rows = date_walk.by_date(connection, filtered, cases.c.next_due, order_by,
                                      want, due, beyond)

@@ -27,6 +27,21 @@ from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
 __all__ = [
+    "CALENDAR_NOTICES",
+    "CASES",
+    "DEFINITIONS",
+    "EVENTS",
+    "IDEMPOTENCY",
+    "LINKS",
+    "OPERATIONS",
+    "OPERATIONS_HEAD",
+    "PARAMETERS",
+    "SAVED_FILTERS",
+    "SESSIONS",
+    "TICKS",
+    "TIMERS",
+    "TOKENS",
+    "USERS",
     "ApiToken",
     "CalendarNotice",
     "Case",
@@ -44,6 +59,7 @@ __all__ = [
     "User",
     "WorkflowDefinition",
     "metadata",
+    "table_of",
 ]
 
 EVENT_KINDS = ("start", "transition", "checklist_tick", "checklist_untick", "link", "unlink",
@@ -429,3 +445,26 @@ class CalendarNotice(SQLModel, table=True):
 
 
 metadata = SQLModel.metadata
+
+
+def table_of(model: type[SQLModel]) -> sa.Table:
+    """The Core table a SQLModel class declares, typed as one (SQLModel sets `__table__`
+    without declaring it, which would cost every reader a `type: ignore`)."""
+    return metadata.tables[str(model.__tablename__)]
+
+
+CASES = table_of(Case)
+EVENTS = table_of(Event)
+TICKS = table_of(ChecklistTick)
+LINKS = table_of(CaseLink)
+TIMERS = table_of(Timer)
+IDEMPOTENCY = table_of(IdempotencyRecord)
+PARAMETERS = table_of(CommunityParameter)
+DEFINITIONS = table_of(WorkflowDefinition)
+OPERATIONS = table_of(Operation)
+OPERATIONS_HEAD = table_of(OperationsLogHead)
+TOKENS = table_of(ApiToken)
+USERS = table_of(User)
+SESSIONS = table_of(ConsoleSession)
+SAVED_FILTERS = table_of(SavedFilter)
+CALENDAR_NOTICES = table_of(CalendarNotice)

@@ -23,17 +23,19 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection, RowMapping
 
-from engine.store import tables
+from engine.store.pages import Keyset
+from engine.store.tables import CASES as cases
 
 __all__ = ["BROAD", "BUDGET", "after", "broad", "by_priority", "sorted_from"]
 
-cases = tables.Case.__table__  # type: ignore[attr-defined]
 BUDGET = 1000
 """Keys walked before the rest of a page is read by the sorted query."""
 BROAD = 1500
 """A scope of at least this many cases is walked; a smaller one is read and sorted."""
 FIRST_WINDOW = 64
 
+WITHIN_LEVEL = Keyset((cases.c.created_at, cases.c.id), (datetime, str))
+"""The order within a priority level: oldest first."""
 Position = tuple[float, datetime | None, str | None]
 """Where the walk stands: a priority level, and the last (created_at, id) read in it."""
 
@@ -51,9 +53,7 @@ def after(position: Position) -> Any:
     level, created, case_id = position
     if created is None or case_id is None:
         return cases.c.priority == level
-    return sa.and_(cases.c.priority == level, sa.or_(
-        cases.c.created_at > created,
-        sa.and_(cases.c.created_at == created, cases.c.id > case_id)))
+    return sa.and_(cases.c.priority == level, WITHIN_LEVEL.after((created, case_id)))
 
 
 def _next_level(connection: Connection, below: float | None) -> float | None:
@@ -89,8 +89,8 @@ def by_priority(connection: Connection, filtered: sa.Select[Any], want: int,
     while len(found) < want:
         if walked >= BUDGET:
             return found + sorted_from(connection, filtered, want - len(found), position)
-        walk = (sa.select(cases.c.created_at, cases.c.id).where(after(position))
-                .order_by(cases.c.created_at, cases.c.id).limit(window))
+        walk = WITHIN_LEVEL.order(sa.select(cases.c.created_at, cases.c.id)
+                                  .where(after(position))).limit(window)
         keys = list(connection.execute(walk))
         if keys:
             walked += len(keys)
@@ -98,8 +98,8 @@ def by_priority(connection: Connection, filtered: sa.Select[Any], want: int,
             # planner would rather read the whole scope by its community index.
             window_ids = sa.select(walk.subquery().c.id)
             found.extend(connection.execute(
-                filtered.where(cases.c.id.in_(window_ids))
-                .order_by(cases.c.created_at, cases.c.id).limit(want - len(found)))
+                WITHIN_LEVEL.order(filtered.where(cases.c.id.in_(window_ids)))
+                .limit(want - len(found)))
                 .mappings())
             position = (position[0], keys[-1].created_at, keys[-1].id)
         if len(keys) == window:

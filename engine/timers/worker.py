@@ -52,8 +52,8 @@ from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy import Connection, Engine
 
 from engine.clock import Clock
-from engine.store import repository as repo
 from engine.store.db import write_connection
+from engine.store.tables import TIMERS
 
 if TYPE_CHECKING:
     from engine.service import CaseService, TimerOutcome
@@ -84,7 +84,7 @@ batch while it works through it (every third of the lease)."""
 JOB_ID = "hatchery-timers"
 JOB_NAME = "fire due timers"
 
-_timers = repo.timers
+_timers = TIMERS
 
 
 @dataclass(frozen=True)

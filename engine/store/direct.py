@@ -1,0 +1,150 @@
+"""The hot path on the driver's cursor.
+
+A fire runs half a dozen small statements. SQLAlchemy's execution machinery (execution
+context, parameter and result processing set-up, events) costs several times what
+SQLite itself spends on each of them, so the statements of the hot path are compiled
+once per dialect and run on the DBAPI cursor of the caller's connection, inside the
+caller's transaction. Values still go through SQLAlchemy's own type processors (the
+same JSON, UTC-datetime and boolean conversions as a Core execute), and driver errors
+are wrapped exactly as SQLAlchemy wraps them (`sqlalchemy.exc.IntegrityError`, ...), so
+callers cannot tell the difference except by the clock (tests/test_fire_path.py).
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection
+
+__all__ = ["ByShape", "Direct", "listed", "numbered"]
+
+
+class _Prepared:
+    """One statement compiled for one dialect, with its value conversions."""
+
+    __slots__ = ("_dialect", "_types", "columns", "defaults", "error", "order", "processors",
+                 "results", "sql")
+
+    def __init__(self, statement: Any, dialect: Any, keys: Sequence[str] | None) -> None:
+        compiled = statement.compile(dialect=dialect, column_keys=keys)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("a direct statement cannot have expanding parameters")
+        self.sql: str = compiled.string
+        self.order: tuple[str, ...] | None = (
+            tuple(compiled.positiontup) if compiled.positional else None)
+        # Values written into the statement (`.values(status="cancelled")`) are defaults.
+        self.defaults: dict[str, Any] = {name: bind.effective_value
+                                         for name, bind in compiled.binds.items()
+                                         if not bind.required}
+        self.processors: dict[str, Any] = {}
+        for name, bind in compiled.binds.items():
+            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if processor is not None:
+                self.processors[name] = processor
+        selected = getattr(statement, "selected_columns", None)
+        columns = list(selected) if selected is not None and statement.is_select else []
+        self.columns: tuple[str, ...] = tuple(c.key for c in columns)
+        self._types = [c.type.dialect_impl(dialect) for c in columns]
+        self._dialect = dialect
+        # Some conversions depend on the type the driver reports (PostgreSQL numerics):
+        # made on the first result, from its cursor description.
+        self.results: tuple[Any, ...] | None = None
+        self.error: type[Exception] = dialect.loaded_dbapi.Error
+
+    def converters(self, description: Sequence[Any]) -> tuple[Any, ...]:
+        if self.results is None:
+            self.results = tuple(kind.result_processor(self._dialect, entry[1])
+                                 for kind, entry in zip(self._types, description,
+                                                        strict=True))
+        return self.results
+
+
+class Direct:
+    """A hot-path statement: compiled once per dialect, executed on the DBAPI cursor."""
+
+    def __init__(self, statement: Any, keys: Sequence[str] | None = None) -> None:
+        self._statement = statement
+        self._keys = list(keys) if keys is not None else None
+        self._prepared: weakref.WeakKeyDictionary[Any, _Prepared] = (
+            weakref.WeakKeyDictionary())
+
+    def _for(self, dialect: Any) -> _Prepared:
+        found = self._prepared.get(dialect)
+        if found is None:  # two threads may both compile: the same result either way
+            found = self._prepared[dialect] = _Prepared(self._statement, dialect, self._keys)
+        return found
+
+    def _run(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, _Prepared]:
+        prepared = self._for(connection.dialect)
+        values = {**prepared.defaults, **params} if prepared.defaults else dict(params)
+        for name, processor in prepared.processors.items():
+            value = values.get(name)
+            if value is not None or name in values:
+                values[name] = processor(value)
+        args: Any = values if prepared.order is None else tuple(
+            [values[name] for name in prepared.order])
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.execute(prepared.sql, args)
+        except prepared.error as error:
+            cursor.close()
+            raise sa.exc.DBAPIError.instance(prepared.sql, args, error, prepared.error,
+                                             dialect=connection.dialect) from error
+        return cursor, prepared
+
+    def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The selected rows as dicts, values converted as a Core execute would."""
+        cursor, prepared = self._run(connection, params)
+        try:
+            fetched = cursor.fetchall()
+            results = prepared.converters(cursor.description)
+        except prepared.error as error:
+            raise sa.exc.DBAPIError.instance(prepared.sql, None, error, prepared.error,
+                                             dialect=connection.dialect) from error
+        finally:
+            cursor.close()
+        columns = prepared.columns
+        out = []
+        for raw in fetched:
+            out.append({name: value if convert is None else convert(value)
+                        for name, value, convert in zip(columns, raw, results, strict=True)})
+        return out
+
+    def first(self, connection: Connection, params: Mapping[str, Any]
+              ) -> dict[str, Any] | None:
+        found = self.rows(connection, params)
+        return found[0] if found else None
+
+    def write(self, connection: Connection, params: Mapping[str, Any]) -> int:
+        """Run an INSERT, UPDATE or DELETE; the number of rows it matched."""
+        cursor, _ = self._run(connection, params)
+        try:
+            return int(cursor.rowcount)
+        finally:
+            cursor.close()
+
+
+class ByShape:
+    """Direct statements made on demand for each shape (value keys, list length)."""
+
+    def __init__(self, make: Any) -> None:
+        self._make = make
+        self._made: dict[Any, Direct] = {}
+
+    def __getitem__(self, shape: Any) -> Direct:
+        found = self._made.get(shape)
+        if found is None:
+            found = self._made[shape] = self._make(shape)
+        return found
+
+
+def listed(name: str, count: int) -> list[sa.BindParameter[Any]]:
+    """`count` plain bind parameters `name0, name1, ...` (an IN list of fixed length)."""
+    return [sa.bindparam(f"{name}{i}") for i in range(count)]
+
+
+def numbered(name: str, values: Sequence[Any]) -> dict[str, Any]:
+    return {f"{name}{i}": value for i, value in enumerate(values)}

@@ -1,0 +1,199 @@
+"""A case's row: read (locked for a change), written under its version, its soonest
+deadline, and what verifying its chain reads of it.
+
+The row and the parameter overrides that apply to it are read in one statement, on the
+driver's cursor (`engine.store.direct`): every change starts with this read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import Connection, RowMapping
+
+from engine.ledger import keys
+from engine.store.direct import ByShape, Direct
+from engine.store.tables import CASES as cases
+from engine.store.tables import LINKS as links
+from engine.store.tables import PARAMETERS as parameters
+from engine.store.tables import TIMERS as timers
+
+__all__ = ["HEAD_COLUMNS", "case_heads", "case_rows", "case_version", "head_columns",
+           "insert_case", "load_case", "load_case_and_overrides", "load_for_change", "next_due",
+           "refresh_next_due", "set_next_due", "update_case"]
+
+_case_by_id = sa.select(cases).where(cases.c.id == sa.bindparam("case_id"))
+# FOR NO KEY UPDATE: serialises writers of the case without blocking the foreign-key
+# checks of rows that merely reference it (a link made from another case).
+_case_by_id_locked = _case_by_id.with_for_update(key_share=True)
+_cases_by_ids = sa.select(cases).where(cases.c.id.in_(sa.bindparam("ids", expanding=True)))
+_update_case = sa.update(cases).where(cases.c.id == sa.bindparam("w_id"),
+                                      cases.c.version == sa.bindparam("w_version"))
+_direct_case = Direct(_case_by_id)
+_direct_case_locked = Direct(_case_by_id_locked)
+_direct_version = Direct(sa.select(cases.c.version).where(
+    cases.c.id == sa.bindparam("case_id")))
+_direct_update_case = ByShape(lambda keys: Direct(_update_case, keys))
+
+
+def _case_with_overrides() -> sa.Select[Any]:
+    """The case row, once per parameter override that applies to it (once with NULLs
+    when none does): what `load_case` and `parameter_overrides` read, in one statement.
+    An override applies when its community is the case's, one above it, or '' (all).
+    `has_links` says whether any link touches the case (both sides indexed), so that a
+    change of a case without links spares the links query (a round trip on PostgreSQL)."""
+    applies = sa.and_(
+        parameters.c.workflow_id == cases.c.workflow_id,
+        sa.or_(parameters.c.community == "", parameters.c.community == cases.c.community,
+               sa.func.substr(cases.c.community, 1, sa.func.length(parameters.c.community) + 1)
+               == parameters.c.community + "/"))
+    has_links = sa.or_(
+        sa.exists().where(links.c.case_id == cases.c.id),
+        sa.exists().where(links.c.other_case_id == cases.c.id))
+    return (sa.select(cases, parameters.c.community.label("override_community"),
+                      parameters.c.name.label("override_name"),
+                      parameters.c.value.label("override_value"),
+                      has_links.label("has_links"))
+            .select_from(cases.outerjoin(parameters, applies))
+            .where(cases.c.id == sa.bindparam("case_id")))
+
+
+_direct_case_overrides = Direct(_case_with_overrides())
+_direct_case_overrides_locked = Direct(
+    _case_with_overrides().with_for_update(of=cases, key_share=True))
+_OVERRIDE_COLUMNS = ("override_community", "override_name", "override_value", "has_links")
+
+
+def load_case(connection: Connection, case_id: str, *, lock: bool = False
+              ) -> dict[str, Any] | None:
+    """The case row; with `lock`, locked for this transaction (FOR UPDATE on PostgreSQL)."""
+    query = _direct_case_locked if lock else _direct_case
+    return query.first(connection, {"case_id": case_id})
+
+
+def load_case_and_overrides(connection: Connection, case_id: str, *, lock: bool = False
+                            ) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """`load_case` and `parameter_overrides` for the case's workflow and community, in
+    one statement (the hot path of every change reads both); the row's `next_due` is the
+    soonest pending timer's due time (None when there is none), kept by the door."""
+    row, overrides, _ = load_for_change(connection, case_id, lock=lock)
+    return row, overrides
+
+
+def load_for_change(connection: Connection, case_id: str, *, lock: bool = False
+                    ) -> tuple[dict[str, Any] | None, dict[str, Any], bool]:
+    """`load_case_and_overrides`, and whether any link touches the case, in one
+    statement."""
+    query = _direct_case_overrides_locked if lock else _direct_case_overrides
+    rows = query.rows(connection, {"case_id": case_id})
+    if not rows:
+        return None, {}, False
+    found = [r for r in rows if r["override_name"] is not None]
+    overrides: dict[str, Any] = {}
+    for override in sorted(found, key=lambda r: len(r["override_community"])):
+        overrides[override["override_name"]] = override["override_value"]
+    row = rows[0]
+    has_links = bool(row["has_links"])
+    for name in _OVERRIDE_COLUMNS:
+        del row[name]
+    return row, overrides, has_links
+
+
+def case_version(connection: Connection, case_id: str) -> int | None:
+    found = _direct_version.first(connection, {"case_id": case_id})
+    return None if found is None else int(found["version"])
+
+
+def _sealed(connection: Connection, case_id: str, values: Mapping[str, Any]
+            ) -> Mapping[str, Any]:
+    """`values` with the seal of the head they write, when the engine has a chain key."""
+    key = keys.key_of(connection.engine)
+    if key is None or "head_hash" not in values:
+        return values
+    return {**values, "head_seal": key.seal(case_id, values["head_hash"],
+                                            values["event_count"])}
+
+
+def insert_case(connection: Connection, values: Mapping[str, Any]) -> None:
+    connection.execute(cases.insert(), dict(_sealed(connection, values["id"], values)))
+
+
+def update_case(connection: Connection, case_id: str, expected_version: int,
+                values: Mapping[str, Any]) -> bool:
+    """`UPDATE ... WHERE id = :id AND version = :v`; False when the version moved on.
+    A new head is sealed with the engine's chain key (`engine.ledger.keys`)."""
+    values = _sealed(connection, case_id, values)
+    statement = _direct_update_case[tuple(sorted(values))]
+    return statement.write(connection, {**values, "w_id": case_id,
+                                        "w_version": expected_version}) == 1
+
+
+def case_rows(connection: Connection, case_ids: Sequence[str]) -> list[RowMapping]:
+    if not case_ids:
+        return []
+    return list(connection.execute(_cases_by_ids, {"ids": list(case_ids)}).mappings())
+
+
+
+
+def next_due(connection: Connection, case_ids: list[str]) -> dict[str, datetime]:
+    """The soonest pending deadline of each of these cases that has one (one query for a
+    queue page): the cases' `next_due` column."""
+    if not case_ids:
+        return {}
+    query = sa.select(cases.c.id, cases.c.next_due).where(
+        cases.c.id.in_(case_ids), cases.c.next_due.is_not(None))
+    return {row.id: row.next_due for row in connection.execute(query)}
+
+
+_soonest_pending = (sa.select(sa.func.min(timers.c.due_at))
+                    .where(timers.c.case_id == cases.c.id, timers.c.status == "pending")
+                    .scalar_subquery())
+_refresh_next_due = (sa.update(cases).where(cases.c.id == sa.bindparam("w_id"))
+                     .values(next_due=_soonest_pending).returning(cases.c.next_due))
+_direct_set_next_due = Direct(sa.update(cases).where(cases.c.id == sa.bindparam("w_id")),
+                               ["next_due"])
+
+
+def set_next_due(connection: Connection, case_id: str, due: datetime | None) -> None:
+    """Store the case's soonest pending deadline, known by the caller."""
+    _direct_set_next_due.write(connection, {"w_id": case_id, "next_due": due})
+
+
+def refresh_next_due(connection: Connection, case_id: str) -> datetime | None:
+    """Store the case's soonest pending deadline, read from its timers; return it."""
+    return connection.execute(_refresh_next_due, {"w_id": case_id}).scalar_one_or_none()
+
+
+# ---------------------------------------------------------------------------------------
+# What verifying a case's chain reads of its row
+
+
+HEAD_COLUMNS = (cases.c.id, cases.c.head_hash, cases.c.event_count, cases.c.state,
+                cases.c.workflow_id, cases.c.workflow_version, cases.c.status,
+                cases.c.version, cases.c.community, cases.c.data, cases.c.head_seal)
+
+
+def head_columns(connection: Connection) -> tuple[Any, ...]:
+    """`HEAD_COLUMNS` this database has (an older schema, say an auditor's copy not yet
+    upgraded, has no seals)."""
+    present = {c["name"] for c in sa.inspect(connection).get_columns("cases")}
+    return tuple(c for c in HEAD_COLUMNS if c.name in present)
+
+
+def case_heads(connection: Connection, after: str | None = None,
+               limit: int | None = None, columns: tuple[Any, ...] = HEAD_COLUMNS
+               ) -> list[RowMapping]:
+    """What verifying a case reads of its row (head, count, state and the columns its
+    events account for), by id, optionally a page of them."""
+    query = sa.select(*columns).order_by(cases.c.id)
+    if after is not None:
+        query = query.where(cases.c.id > after)
+    if limit is not None:
+        query = query.limit(limit)
+    return list(connection.execute(query).mappings())
+
+
