@@ -114,6 +114,8 @@ def values_of(reading: Reading, wf: CompiledWorkflow, event: Any,
         said = other.title if other.title is not None else text("case.link_elsewhere", lang)
         side = "case.linked_from" if other.direction == "incoming" else "case.links_to"
         return [(text("case.links", lang), f"{said} · {text(side, lang)}")]
+    if event.kind in ("overdue", "escalation", "timer_refused", "migration"):
+        return system_values(reading, wf, event)
     specs = _input_specs(wf, event.trigger)
     shown = []
     for name, value in event.input.items():
@@ -121,6 +123,45 @@ def values_of(reading: Reading, wf: CompiledWorkflow, event: Any,
         label = as_text(spec.title, lang, name) if spec else name
         shown.append((label, reading.shown(spec, value)))
     return shown
+
+
+def _timer_title(reading: Reading, wf: CompiledWorkflow, key: str) -> str:
+    """A timer named `state:timer` in the event, by its title."""
+    state, _, timer = key.partition(":")
+    spec = next((t for _, t in wf.timers_of(state) if t.id == timer), None)
+    return as_text(spec.title if spec else None, reading.lang, timer or key)
+
+
+def _when(value: Any, lang: str) -> str:
+    try:
+        return format_datetime(datetime.fromisoformat(str(value)), lang)
+    except ValueError:
+        return str(value)
+
+
+def system_values(reading: Reading, wf: CompiledWorkflow, event: Any
+                  ) -> list[tuple[str, str]]:
+    """What a deadline or a move to a new version recorded, in words: the deadline and
+    its time, the step it could not take and why, the versions; never the keys the door
+    keeps (a link is said by `values_of`)."""
+    lang, found = reading.lang, event.input
+    rows: list[tuple[str, str]] = []
+    if "timer" in found:
+        rows.append((text("event.deadline", lang), _timer_title(reading, wf, found["timer"])))
+        if found.get("due_at"):
+            rows.append((text("event.due_at", lang), _when(found["due_at"], lang)))
+    if found.get("trigger"):
+        rows.append((text("event.step", lang), reading.trigger_title(wf, found["trigger"])))
+    refusal = found.get("refusal")
+    if isinstance(refusal, dict) and (refusal.get("zh") or refusal.get("en")):
+        said = refusal.get("zh") if lang == "zh" else refusal.get("en")
+        rows.append((text("event.why", lang), str(said or refusal.get("zh") or "")))
+    if found.get("reason"):
+        rows.append((text("event.reason", lang), str(found["reason"])))
+    if found.get("from_version") and found.get("to_version"):
+        rows.append((text("event.versions", lang),
+                     f"{found['from_version']} → {found['to_version']}"))
+    return rows
 
 
 def timeline(reading: Reading, detail: CaseDetail,

@@ -176,6 +176,12 @@ _FRAME: dict[str, tuple[str, str]] = {
     "event.stays": ("仍在“{stage}”阶段", "still in “{stage}”"),
     "event.timer_due": ("期限“{what}”已到（{due}）", "The deadline “{what}” was reached ({due})"),
     "event.system": ("系统自动", "automatically"),
+    "event.deadline": ("期限", "Deadline"),
+    "event.due_at": ("到期时间", "Due"),
+    "event.step": ("应办步骤", "Step"),
+    "event.why": ("未能执行的原因", "Why it was not taken"),
+    "event.reason": ("原因", "Reason"),
+    "event.versions": ("流程版本", "Workflow version"),
     # starting a record
     "start.title": ("新建档案", "Start a record"),
     "start.choose": ("要新建哪一类档案？", "Which kind of record do you want to start?"),
