@@ -13,17 +13,28 @@ SQLite is a file in WAL mode with `synchronous=FULL` (every commit reaches the d
 the service runs it. PostgreSQL is used when a server answers at HATCHERY_BENCH_POSTGRES_URL,
 HATCHERY_TEST_POSTGRES_URL or the CI default, in a schema of its own dropped afterwards.
 
+Memory: the service keeps no state per case (cases are loaded per change), so what it
+holds must not grow with the number of cases it has touched. After a warm-up, cases are
+started and fired once each in two batches (the second several times the first); the
+growth over the second batch is reported per 1,000 cases: Python's allocated blocks
+(`sys.getallocatedblocks`, after a full collection: objects the service keeps) and the
+resident set (which also sees the drivers' caches, bounded). Flat means about 0.
+
 Keys:
 
     fire.sqlite.per_s      fire.sqlite.floor_per_s      fire.sqlite.ratio_to_floor
     fire.postgres.per_s    fire.postgres.floor_per_s    fire.postgres.ratio_to_floor
+    fire.memory.cases      fire.memory.blocks_per_1000_cases
+    fire.memory.rss_kb_per_1000_cases
 
-DESIGN.md's budget: ratio_to_floor at least 0.5.
+DESIGN.md's budgets: ratio_to_floor at least 0.5; memory flat in the number of cases.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+import os
 import sqlite3
 import statistics
 import sys
@@ -96,6 +107,8 @@ def run(quick: bool) -> dict[str, float]:
         path = Path(folder) / "fire.db"
         figures.update(_measure("sqlite", f"sqlite:///{path}", _sqlite_floor(path),
                                 count, rounds))
+        figures.update(_memory(f"sqlite:///{Path(folder) / 'memory.db'}",
+                               *((100, 400) if quick else (1_000, 9_000))))
     base = postgres_url()
     if base is not None:
         with _postgres_schema(base) as url:
@@ -139,6 +152,47 @@ def _measure(name: str, url: str, floor_factory: Callable[[], tuple[Floor, Calla
         f"fire.{name}.floor_per_s": round(floor_rate, 1),
         f"fire.{name}.ratio_to_floor": round(rate / floor_rate, 3),
     }
+
+
+def _memory(url: str, first: int, second: int) -> dict[str, float]:
+    """Blocks and resident memory the service gains per 1,000 more cases touched (each
+    started and fired once), measured over the `second` batch after a `first` one."""
+    engine = make_engine(url)
+    try:
+        upgrade(engine)
+        clock = FrozenClock(START)
+        registry = WorkflowRegistry(engine, clock)
+        registry.register_text(WORKFLOW, "bench_fire.yaml")
+        service = CaseService(engine, registry, clock)
+
+        def touch(n: int) -> None:
+            for i in range(n):
+                clock.advance(timedelta(milliseconds=1))
+                case = service.start_case("bench_fire", {"name": f"第{i}号组织"}, actor=ACTOR,
+                                          community=COMMUNITY).case
+                service.fire(case.id, "ping", input={"by": 1}, actor=ACTOR)
+
+        touch(first)
+        blocks, rss = _held()
+        touch(second)
+        grown_blocks, grown_rss = _held()
+    finally:
+        engine.dispose()
+    per = 1000 / second
+    return {
+        "fire.memory.cases": float(first + second),
+        "fire.memory.blocks_per_1000_cases": round((grown_blocks - blocks) * per, 1),
+        "fire.memory.rss_kb_per_1000_cases": round((grown_rss - rss) * per, 1),
+    }
+
+
+def _held() -> tuple[int, float]:
+    """Python's allocated blocks after a full collection, and the resident set in KiB."""
+    gc.collect()
+    blocks = sys.getallocatedblocks()
+    with open("/proc/self/statm", encoding="ascii") as statm:
+        resident = int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1024
+    return blocks, resident
 
 
 def _start_cases(service: CaseService) -> list[str]:
