@@ -303,6 +303,8 @@ class Reading:
             return text("form.yes" if value else "form.no", self.lang)
         if isinstance(value, list):
             return "、".join(self.shown(spec, v) for v in value)
+        if spec is not None and spec.type == "reference" and isinstance(value, str):
+            return self._record_title(value)
         if spec is not None and spec.type == "date" and isinstance(value, str):
             try:
                 return format_date(date.fromisoformat(value), self.lang)
@@ -318,6 +320,16 @@ class Reading:
         if isinstance(value, float) and value.is_integer():
             return str(int(value))
         return str(value)
+
+    def _record_title(self, case_id: str) -> str:
+        """A record another names, by its title: never its id; one out of the person's
+        scope is said to be elsewhere (as a link to it is)."""
+        try:
+            other = self.visible(case_id)
+        except HatcheryError:
+            return text("case.link_elsewhere", self.lang)
+        public = self.presenter.case(other, self.principal, self.lang)
+        return str(public.title or public.state_title)
 
     def _deadlines(self, wf: CompiledWorkflow, case_id: str) -> list[Deadline]:
         timers, _ = self.service.list_timers(case_id=case_id, status="pending", limit=20)

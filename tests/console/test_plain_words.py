@@ -58,3 +58,25 @@ def test_a_step_that_stays_in_its_stage_says_so(console: Console) -> None:
     event = SimpleNamespace(kind="transition", trigger="record_delivery",
                             from_state="cultivation", to_state="cultivation")
     assert what_of(_reading(console), wf, event)[1] == "仍在“社会组织培育”阶段"
+
+
+def test_a_record_named_by_another_shows_by_its_title_not_its_id(console: Console) -> None:
+    service = console.app.state.service
+    party = service.start_case("party_organization", {"name": "金州社区联合党支部"},
+                               actor=COMMITTEE, community=COMMUNITY).case.id
+    record = service.start_case("social_org_incubation", {
+        "name": "有党组织的组织", "residents_need": "助老", "party_organization": party},
+        actor=COMMITTEE, community=COMMUNITY).case.id
+    page = console.signed_in(console.person()).get(f"/cases/{record}").text
+    assert "<dd>金州社区联合党支部</dd>" in page and party not in page
+
+
+def test_a_list_of_enumerated_values_reads_by_their_titles(console: Console) -> None:
+    from engine.definitions.loader import load_file
+    from engine.settings import PROJECT_ROOT
+
+    console.person()
+    loaded = load_file(PROJECT_ROOT / "workflows" / "committee_election.yaml")
+    assert loaded.spec is not None
+    spec = loaded.spec.fields["sources_recommended"]
+    assert _reading(console).shown(spec, ["residents", "party_members"]) == "居民推荐、党员推荐"
