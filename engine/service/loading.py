@@ -65,13 +65,10 @@ def load(connection: Connection, registry: WorkflowRegistry, case_id: str, *,
     current = [dict(t) for t in repo.current_ticks(connection, case_id,
                                                    row["state_entries"])
                ] if wf.checklist_of(row["state"]) else []
-    # `has_links` is read in the locking statement: on PostgreSQL, when that statement
-    # waited for the row lock, it was evaluated on the snapshot taken before the wait, so
-    # a link committed meanwhile (a link locks both its cases) is missed. A locked read
-    # there asks again, after the lock; SQLite's write lock is taken before anything is
-    # read (BEGIN IMMEDIATE), and an unlocked read decides nothing.
-    stale = lock and connection.dialect.name != "sqlite"
-    case_links = links_of(connection, registry, case_id) if has_links or stale else []
+    # `has_links` is also True when the locking statement waited for a change that
+    # committed meanwhile (on PostgreSQL its subqueries saw the snapshot from before the
+    # wait): the links are then read again, after the lock.
+    case_links = links_of(connection, registry, case_id) if has_links else []
     found = dict(row)
     next_due = found.pop("next_due", None)
     return Loaded(found, wf, params, current, case_links, next_due=next_due,

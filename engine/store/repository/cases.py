@@ -44,7 +44,12 @@ def _case_with_overrides() -> sa.Select[Any]:
     when none does): what `load_case` and `parameter_overrides` read, in one statement.
     An override applies when its community is the case's, one above it, or '' (all).
     `has_links` says whether any link touches the case (both sides indexed), so that a
-    change of a case without links spares the links query (a round trip on PostgreSQL)."""
+    change of a case without links spares the links query (a round trip on PostgreSQL).
+    `seen_version` is the case's version in the statement's snapshot: on PostgreSQL a
+    locked read that waited for the row lock returns the row as its last writer left it,
+    but evaluates the subqueries (`has_links`) on the snapshot from before the wait; a
+    link made or removed meanwhile wrote on both its cases, so the two versions then
+    differ (`load_for_change`)."""
     applies = sa.and_(
         parameters.c.workflow_id == cases.c.workflow_id,
         sa.or_(parameters.c.community == "", parameters.c.community == cases.c.community,
@@ -53,10 +58,12 @@ def _case_with_overrides() -> sa.Select[Any]:
     has_links = sa.or_(
         sa.exists().where(links.c.case_id == cases.c.id),
         sa.exists().where(links.c.other_case_id == cases.c.id))
+    seen = cases.alias("seen")
+    seen_version = sa.select(seen.c.version).where(seen.c.id == cases.c.id).scalar_subquery()
     return (sa.select(cases, parameters.c.community.label("override_community"),
                       parameters.c.name.label("override_name"),
                       parameters.c.value.label("override_value"),
-                      has_links.label("has_links"))
+                      has_links.label("has_links"), seen_version.label("seen_version"))
             .select_from(cases.outerjoin(parameters, applies))
             .where(cases.c.id == sa.bindparam("case_id")))
 
@@ -64,7 +71,8 @@ def _case_with_overrides() -> sa.Select[Any]:
 _direct_case_overrides = Direct(_case_with_overrides())
 _direct_case_overrides_locked = Direct(
     _case_with_overrides().with_for_update(of=cases, key_share=True))
-_OVERRIDE_COLUMNS = ("override_community", "override_name", "override_value", "has_links")
+_OVERRIDE_COLUMNS = ("override_community", "override_name", "override_value", "has_links",
+                     "seen_version")
 
 
 def load_case(connection: Connection, case_id: str, *, lock: bool = False
@@ -85,8 +93,10 @@ def load_case_and_overrides(connection: Connection, case_id: str, *, lock: bool 
 
 def load_for_change(connection: Connection, case_id: str, *, lock: bool = False
                     ) -> tuple[dict[str, Any] | None, dict[str, Any], bool]:
-    """`load_case_and_overrides`, and whether any link touches the case, in one
-    statement."""
+    """`load_case_and_overrides`, and whether the case's links must be read: True when
+    a link touches it, or when the snapshot the statement's subqueries saw is older than
+    the row it locked (a change committed while it waited for the lock; see
+    `_case_with_overrides`), in one statement."""
     query = _direct_case_overrides_locked if lock else _direct_case_overrides
     rows = query.rows(connection, {"case_id": case_id})
     if not rows:
@@ -96,7 +106,7 @@ def load_for_change(connection: Connection, case_id: str, *, lock: bool = False
     for override in sorted(found, key=lambda r: len(r["override_community"])):
         overrides[override["override_name"]] = override["override_value"]
     row = rows[0]
-    has_links = bool(row["has_links"])
+    has_links = bool(row["has_links"]) or row["seen_version"] != row["version"]
     for name in _OVERRIDE_COLUMNS:
         del row[name]
     return row, overrides, has_links
