@@ -10,7 +10,7 @@ from datetime import datetime
 from engine.access.passwords import generate_password
 from engine.access.users import UserStore
 
-__all__ = ["DEMO_PEOPLE", "DemoPerson", "create_demo_people"]
+__all__ = ["DEMO_PEOPLE", "STORY_PEOPLE", "DemoPerson", "create_demo_people"]
 
 
 @dataclass(frozen=True)
@@ -32,10 +32,29 @@ DEMO_PEOPLE = (
 )
 
 
+STORY_PEOPLE = (
+    DemoPerson("chen.hong", "陈红（社区党委）", ("party_committee", "higher_committee")),
+    DemoPerson("liu.jian", "刘建（街道党工委）", ("street_committee",)),
+    DemoPerson("xu.li", "徐丽（孵化器支部）", ("branch",)),
+    DemoPerson("huang.min", "黄敏（上古中心）", ("branch",)),
+    DemoPerson("wang.fang", "王芳（社工）", ("caseworker",)),
+)
+"""Who acted in the demo's two years of history (`engine.contrib.demo.actors`): kept as
+disabled accounts, so that the timeline names them (陈红) rather than by their sign-in
+names; nobody signs in as them."""
+
+
 def create_demo_people(store: UserStore, *, community: str, now: datetime
                        ) -> list[tuple[DemoPerson, str]]:
-    """Create the demo people who do not exist yet; returns them with their passwords."""
+    """Create the demo people who do not exist yet; returns them with their passwords
+    (the story's people are made too, disabled, and not returned)."""
     existing = {record.name for record in store.list(include_disabled=True)}
+    for person in STORY_PEOPLE:
+        if person.name not in existing:
+            store.create(person.name, person.roles, community, person.permissions,
+                         display_name=person.display_name, password=generate_password(),
+                         now=now, actor="demo", must_change=False)
+            store.disable(person.name, now=now, actor="demo")
     created = []
     for person in DEMO_PEOPLE:
         if person.name in existing:

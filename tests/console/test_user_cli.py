@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
 from cli.main import app
-from engine.access.demo import DEMO_PEOPLE, create_demo_people
+from engine.access.demo import DEMO_PEOPLE, STORY_PEOPLE, create_demo_people
 from engine.access.users import UserStore
 
 runner = CliRunner()
@@ -67,3 +67,14 @@ def test_the_demo_has_one_person_for_each_kind_of_work_created_once(
     roles = {role for record in store.list() for role in record.roles}
     assert {"admin", "designer", "caseworker", "auditor"} <= roles
     assert not any(record.must_change_password for record in store.list())
+
+
+def test_the_people_of_the_demos_history_are_named_but_cannot_sign_in(
+        engine: sa.Engine) -> None:
+    from engine.contrib.demo.actors import DEMO_ACTORS
+
+    store = UserStore(engine)
+    create_demo_people(store, community="fuzhou/cangshan/jinshan/jinzhou", now=NOW)
+    assert {p.name for p in STORY_PEOPLE} == set(DEMO_ACTORS)
+    assert store.display_names(["huang.min"]) == {"huang.min": "黄敏（上古中心）"}
+    assert "huang.min" not in {record.name for record in store.list()}
