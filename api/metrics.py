@@ -157,7 +157,7 @@ def _scalar(connection: sa.Connection, sql: str, **values: Any) -> float:
 
 
 def _last(connection: sa.Connection, action: str) -> tuple[datetime, Mapping[str, Any]] | None:
-    from engine.store.operations import OPERATIONS
+    from engine.store.tables import OPERATIONS
 
     row = connection.execute(sa.select(OPERATIONS.c.at, OPERATIONS.c.detail)
                              .where(OPERATIONS.c.action == action)

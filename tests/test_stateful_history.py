@@ -27,7 +27,7 @@ from engine.clock import FrozenClock
 from engine.errors import HatcheryError
 from engine.ledger.keys import ChainKey, attach
 from engine.service import CaseService
-from engine.store.tables import Timer
+from engine.store.tables import TIMERS
 from engine.timers.worker import fire_due
 
 SOAK = os.environ.get("HATCHERY_SOAK") == "1"
@@ -134,7 +134,7 @@ def test_random_changes_keep_every_case_a_projection_of_its_events(
 
         @invariant()
         def no_timer_stays_due(self) -> None:
-            timers = Timer.__table__  # type: ignore[attr-defined]
+            timers = TIMERS
             with engine.connect() as connection:
                 due = connection.execute(sa.select(sa.func.count()).where(
                     timers.c.status == "pending", timers.c.due_at <= clock.now())).scalar_one()

@@ -18,10 +18,8 @@ from conftest import START
 from engine.definitions.registry import WorkflowRegistry
 from engine.store import repository as repo
 from engine.store import work_queue
-from engine.store.tables import Case, Timer
+from engine.store.tables import CASES, TIMERS
 
-CASES = Case.__table__  # type: ignore[attr-defined]
-TIMERS = Timer.__table__  # type: ignore[attr-defined]
 SCOPE = "fuzhou/cangshan"
 FILTERS: list[dict[str, Any]] = [
     {}, {"state": "review"}, {"overdue": True}, {"status": "suspended"},

@@ -25,7 +25,7 @@ from api.console.roles import AUDIT_ROLES
 from engine.core.compiler import CompiledWorkflow
 from engine.language.spec import as_text
 from engine.store.db import read_connection
-from engine.store.operations import OPERATIONS
+from engine.store.tables import OPERATIONS
 
 __all__ = ["described", "read", "reason"]
 

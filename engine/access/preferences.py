@@ -14,11 +14,11 @@ import sqlalchemy as sa
 from sqlalchemy import Engine
 
 from engine.store.db import read_connection, write_connection
-from engine.store.tables import SavedFilter
+from engine.store.tables import SAVED_FILTERS
 
 __all__ = ["SavedFilterView", "SavedFilters"]
 
-FILTERS: sa.Table = SavedFilter.__table__  # type: ignore[attr-defined]
+FILTERS: sa.Table = SAVED_FILTERS
 MAX_PER_PERSON = 50
 
 

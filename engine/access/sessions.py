@@ -22,13 +22,11 @@ from sqlalchemy import Connection, Engine
 from engine.access.principals import Principal
 from engine.store.db import read_connection, write_connection
 from engine.store.operations import record_in
-from engine.store.tables import ConsoleSession, User
+from engine.store.tables import SESSIONS, USERS
 
 __all__ = ["SECRET_FILE", "SessionInfo", "SessionStore", "load_secret", "open_session", "sign",
            "unsign"]
 
-SESSIONS: sa.Table = ConsoleSession.__table__  # type: ignore[attr-defined]
-USERS: sa.Table = User.__table__  # type: ignore[attr-defined]
 SECRET_FILE = "session-secret"
 TOUCH_EVERY = timedelta(seconds=60)
 """A session's last activity is written at most this often (not on every page)."""

@@ -21,13 +21,12 @@ from engine.access.principals import AccessError, Principal, check_grant
 from engine.store.db import read_connection, translate_errors, write_connection
 from engine.store.direct import Direct
 from engine.store.operations import record_in
-from engine.store.tables import ApiToken
+from engine.store.tables import TOKENS
 
 __all__ = ["TOKEN_PREFIX", "TokenError", "TokenRecord", "TokenStore", "generate_token",
            "hash_token"]
 
 TOKEN_PREFIX = "hat_"
-TOKENS: sa.Table = ApiToken.__table__  # type: ignore[attr-defined]
 _LOOKUP = Direct(sa.select(TOKENS.c.id, TOKENS.c.name, TOKENS.c.roles, TOKENS.c.community,
                            TOKENS.c.permissions)
                  .where(TOKENS.c.token_hash == sa.bindparam("token_hash"),

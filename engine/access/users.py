@@ -34,9 +34,10 @@ from engine.access.passwords import (
     verify_password,
 )
 from engine.access.principals import AccessError, Principal, check_grant
-from engine.access.sessions import SESSIONS, USERS, open_session
+from engine.access.sessions import open_session
 from engine.store.db import read_connection, write_connection
 from engine.store.operations import record_in
+from engine.store.tables import SESSIONS, USERS
 
 __all__ = ["PasswordRefused", "SignInRefused", "SignInRules", "UserRecord", "UserStore"]
 

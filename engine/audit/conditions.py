@@ -27,9 +27,9 @@ from engine.errors import HatcheryError
 from engine.language import untrusted
 from engine.language.spec import FieldSpec
 from engine.store.db import read_connection
-from engine.store.tables import WorkflowDefinition
+from engine.store.tables import DEFINITIONS
 
-_DEFINITIONS = WorkflowDefinition.__table__  # type: ignore[attr-defined]
+_DEFINITIONS = DEFINITIONS
 
 KINDS = {"integer": "number", "number": "number", "boolean": "boolean", "date": "date",
          "datetime": "datetime", "string": "text", "text": "text", "enum": "text",

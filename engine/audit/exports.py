@@ -43,13 +43,11 @@ from engine.language.texts import shown
 from engine.ledger.chain import checkpoint_digest
 from engine.store.db import read_connection
 from engine.store.repository import input_clause
-from engine.store.tables import Case, Event
+from engine.store.tables import CASES, EVENTS
 
 __all__ = ["COLUMNS", "FORMATS", "ExportFilter", "Trailer", "count_rows", "export",
            "media_type"]
 
-EVENTS = Event.__table__  # type: ignore[attr-defined]
-CASES = Case.__table__  # type: ignore[attr-defined]
 PAGE = 1000
 Format = Literal["csv", "jsonl", "xlsx"]
 FORMATS: tuple[Format, ...] = ("csv", "jsonl", "xlsx")

@@ -31,12 +31,10 @@ from engine.core.compiler import CompiledWorkflow
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import NotFound, NotYetStarted
 from engine.store.db import read_connection
-from engine.store.tables import EVENT_FIELDS, Case, Event
+from engine.store.tables import CASES, EVENT_FIELDS, EVENTS
 
 __all__ = ["CaseAt", "InStateAt", "case_at", "cases_in_state"]
 
-EVENTS = Event.__table__  # type: ignore[attr-defined]
-CASES = Case.__table__  # type: ignore[attr-defined]
 MAX_LIMIT = 1000
 
 

@@ -17,7 +17,8 @@ from engine.ledger.chain import ChainBreak
 from engine.ledger.keys import ChainKey
 from engine.ledger.oplog import LogHead, first_break
 from engine.store.db import read_connection, write_connection
-from engine.store.operations import HEAD, OPERATIONS
+from engine.store.operations import HEAD
+from engine.store.tables import OPERATIONS
 
 __all__ = ["log_breaks", "seal_log_head"]
 

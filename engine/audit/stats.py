@@ -30,13 +30,11 @@ from engine.core.compiler import CompiledWorkflow
 from engine.definitions.registry import WorkflowRegistry
 from engine.language.spec import as_text
 from engine.store.db import read_connection
-from engine.store.tables import Case, Event
+from engine.store.tables import CASES, EVENTS
 from engine.timers.calendar import CHINA_TZ
 
 __all__ = ["StageRow", "StageStats", "stage_stats"]
 
-EVENTS = Event.__table__  # type: ignore[attr-defined]
-CASES = Case.__table__  # type: ignore[attr-defined]
 
 
 @dataclass(frozen=True)

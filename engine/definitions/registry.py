@@ -37,13 +37,13 @@ from engine.definitions.loader import load_file, load_text
 from engine.errors import DefinitionError, NotFound
 from engine.language.diagnostics import Diagnostic, render
 from engine.language.spec import version_key
-from engine.store import tables
 from engine.store.db import read_connection, write_connection
 from engine.store.operations import record_in
+from engine.store.tables import DEFINITIONS
 
 __all__ = ["Definition", "Rejection", "WorkflowRegistry", "version_key"]
 
-_definitions = tables.WorkflowDefinition.__table__  # type: ignore[attr-defined]
+_definitions = DEFINITIONS
 _log = logging.getLogger("hatchery.workflows")
 
 

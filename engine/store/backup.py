@@ -41,7 +41,7 @@ from engine.errors import HatcheryError
 from engine.ledger.chain import ChainBreak, Checkpoint, canonical_json
 from engine.store import repository as repo
 from engine.store.db import database_label, make_engine, read_connection
-from engine.store.operations import OPERATIONS
+from engine.store.tables import OPERATIONS
 
 __all__ = ["BackupRefused", "Manifest", "OperationsHead", "Restored", "case_checkpoint",
            "manifest_path", "operations_head", "restore", "schema_revision", "take"]

@@ -86,7 +86,10 @@ class Direct:
                 values[name] = processor(value)
         args: Any = values if prepared.order is None else tuple(
             [values[name] for name in prepared.order])
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        driver = connection.connection.dbapi_connection
+        if driver is None:
+            raise sa.exc.ResourceClosedError("the connection is closed")
+        cursor = driver.cursor()
         try:
             cursor.execute(prepared.sql, args)
         except prepared.error as error:

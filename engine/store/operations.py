@@ -25,12 +25,11 @@ from engine.access.principals import community_scope
 from engine.ledger import keys, oplog
 from engine.observability import REQUEST_ID
 from engine.store.db import read_connection, write_connection
-from engine.store.tables import Operation, OperationsLogHead
+from engine.store.tables import OPERATIONS, OPERATIONS_HEAD
 
 __all__ = ["OUTCOMES", "OperationView", "list_operations", "record", "record_in"]
 
-OPERATIONS = Operation.__table__  # type: ignore[attr-defined]
-HEAD = OperationsLogHead.__table__  # type: ignore[attr-defined]
+HEAD = OPERATIONS_HEAD
 OUTCOMES = ("done", "refused")
 MAX_LIMIT = 1000
 

@@ -17,13 +17,13 @@ from sqlalchemy import Engine
 
 from engine.store.db import read_connection, write_connection
 from engine.store.operations import record as record_operation
-from engine.store.tables import CalendarNotice
+from engine.store.tables import CALENDAR_NOTICES
 from engine.timers.calendar import WorkingCalendar, default_calendar
 from engine.timers.holiday_notice import HolidayNotice
 
 __all__ = ["import_notice", "load_notices", "stored_notices"]
 
-NOTICES = CalendarNotice.__table__  # type: ignore[attr-defined]
+NOTICES = CALENDAR_NOTICES
 
 
 def _hash(notice: HolidayNotice) -> str:
