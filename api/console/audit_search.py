@@ -16,7 +16,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from api.console.history import values_of, what_of
+from api.console.history import comment_of, values_of, what_of
 from api.console.i18n import CHINA, text
 from api.console.reading import Reading
 from engine.audit.conditions import sensitive_anywhere, typed_condition
@@ -205,6 +205,6 @@ def event_rows(reading: Reading, views: Iterable[Any],
                                                                              event.actor)
         rows.append(EventRow(event.case_id, titles[event.case_id],
                              as_text(wf.spec.title, reading.lang, wf.id), what, detail,
-                             actor, event.role, event.at, event.comment,
-                             values_of(reading, wf, event)))
+                             actor, event.role, event.at, comment_of(reading, wf, event),
+                             values_of(reading, wf, event, people)))
     return rows

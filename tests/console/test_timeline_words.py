@@ -19,9 +19,10 @@ def _timeline(html: str) -> str:
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", found.group(1)))
 
 
-def test_a_deadline_marked_overdue_is_named_with_its_time(console: Console) -> None:
+def _overdue_record(console: Console, name: str) -> str:
+    """A record whose first deadline passed and was marked overdue."""
     service = console.app.state.service
-    record = start_record(console, "逾期过的组织")
+    record = start_record(console, name)
     timer = service.list_timers(case_id=record, status="pending")[0][0]
     began = console.clock.now()
     try:
@@ -30,6 +31,11 @@ def test_a_deadline_marked_overdue_is_named_with_its_time(console: Console) -> N
         service.suspend(record, actor=SEED, reason="等待材料")
     finally:
         console.clock.set(began)
+    return record
+
+
+def test_a_deadline_marked_overdue_is_named_with_its_time(console: Console) -> None:
+    record = _overdue_record(console, "逾期过的组织")
     said = _timeline(console.signed_in(console.person()).get(f"/cases/{record}").text)
     assert "标记为逾期" in said
     assert "期限 入驻申请答复期限" in said and "到期时间 20" in said
@@ -56,3 +62,12 @@ def test_a_link_to_a_record_out_of_sight_says_so(console: Console) -> None:
     said = _timeline(console.signed_in(console.person()).get(f"/cases/{record}").text)
     assert "关联档案 其他社区的档案（无权查看）" in said
     assert "外社区党组织" not in said and elsewhere not in said
+
+
+def test_the_auditors_search_says_a_deadline_in_words_too(console: Console) -> None:
+    record = _overdue_record(console, "审计看到的逾期组织")
+    auditor = console.signed_in(console.person(roles=("auditor",)))
+    page = auditor.get("/audit", params={"case": record}).text
+    said = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", page))
+    assert "期限“入驻申请答复期限”已到" in said and "期限 入驻申请答复期限" in said
+    assert not [key for key in (*KEYS, "timer selection") if key in said]
