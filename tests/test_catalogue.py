@@ -4,8 +4,11 @@ placeholders, and filling follows one set of rules."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 import pkgutil
+import re
+from pathlib import Path
 
 import pytest
 
@@ -26,7 +29,41 @@ _import_everything()
 
 
 def test_the_code_base_keeps_its_messages_in_catalogues() -> None:
-    assert {"designer", "refusals"} <= set(CATALOGUES)
+    assert {"designer", "refusals", "api.problems", "console", "cli.case"} <= set(CATALOGUES)
+
+
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN = re.compile(r"[A-Za-z]")
+
+
+def _bilingual_pair(node: ast.expr) -> bool:
+    """An ("English", "中文") or ("中文", "English") pair of written strings."""
+    if not (isinstance(node, ast.Tuple) and len(node.elts) == 2
+            and all(isinstance(e, ast.Constant) and isinstance(e.value, str)
+                    for e in node.elts)):
+        return False
+    texts = [e.value for e in node.elts if isinstance(e, ast.Constant)]
+    return any(_CJK.search(t) for t in texts) and any(
+        _LATIN.search(t) and not _CJK.search(t) for t in texts)
+
+
+def _tables_outside_catalogues(path: Path) -> list[int]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    built = {id(arg) for node in ast.walk(tree) if isinstance(node, ast.Call)
+             and isinstance(node.func, ast.Attribute) and node.func.attr in ("en_zh", "zh_en")
+             for arg in node.args}
+    return [node.lineno for node in ast.walk(tree)
+            if isinstance(node, ast.Dict) and id(node) not in built and len(node.values) >= 2
+            and any(_bilingual_pair(v) for v in node.values)]
+
+
+def test_no_table_of_words_in_two_languages_is_kept_outside_a_catalogue() -> None:
+    root = Path(__file__).resolve().parent.parent
+    found = {str(path.relative_to(root)): lines
+             for package in ("engine", "api", "cli")
+             for path in sorted((root / package).rglob("*.py"))
+             if (lines := _tables_outside_catalogues(path))}
+    assert found == {}
 
 
 @pytest.mark.parametrize("name", sorted(CATALOGUES))

@@ -27,7 +27,7 @@ CHINA = timezone(timedelta(hours=8), "CST")
 MONTHS_EN = ("January", "February", "March", "April", "May", "June", "July", "August",
              "September", "October", "November", "December")
 
-_FRAME: dict[str, tuple[str, str]] = {
+_FRAME = Catalogue.zh_en("console.frame", {
     # the frame of every page
     "app.name": ("社区孵化工作台", "Community incubation desk"),
     "app.skip": ("跳到正文", "Skip to main content"),
@@ -216,11 +216,11 @@ _FRAME: dict[str, tuple[str, str]] = {
     "error.unavailable": ("服务暂时不可用，请稍后再试",
                           "The service is unavailable: try again shortly"),
     "error.back": ("返回待办", "Back to the work queue"),
-}
+})
 
 
-TEXTS = Catalogue.zh_en("console", {**_FRAME, **AUDIT_TEXTS, **ASSIGNMENT_TEXTS,
-                                     **DESIGN_TEXTS, **ATTEMPT_TEXTS})
+TEXTS = Catalogue("console", {**_FRAME, **AUDIT_TEXTS,
+                              **ASSIGNMENT_TEXTS, **DESIGN_TEXTS, **ATTEMPT_TEXTS})
 
 
 def text(key: str, lang: str, **args: object) -> str:

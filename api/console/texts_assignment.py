@@ -3,7 +3,9 @@ merged into `api.console.i18n.TEXTS`."""
 
 from __future__ import annotations
 
-ASSIGNMENT_TEXTS: dict[str, tuple[str, str]] = {
+from engine.catalogue import Catalogue
+
+ASSIGNMENT_TEXTS = Catalogue.zh_en("console.assignment", {
     "view.mine": ("我的档案", "My records"),
     "view.unassigned": ("未分配", "Unassigned"),
     "view.all": ("我范围内的全部", "All in my scope"),
@@ -58,4 +60,4 @@ ASSIGNMENT_TEXTS: dict[str, tuple[str, str]] = {
     "handover.same": ("原责任人和新责任人不能是同一人", "Choose two different people"),
     "nav.handover": ("批量移交", "Hand over"),
     "refused.title": ("未办成的尝试", "Refused attempt"),
-}
+})

@@ -3,7 +3,9 @@ tried, and why it was refused, said from the refusal's code."""
 
 from __future__ import annotations
 
-ATTEMPT_TEXTS: dict[str, tuple[str, str]] = {
+from engine.catalogue import Catalogue
+
+_ATTEMPTS = Catalogue.zh_en("console.attempt_kinds", {
     "attempt.badge": ("未办成", "Refused"),
     "attempt.why": ("被拒绝：{reason}", "Refused: {reason}"),
     "attempt.fire": ("尝试办理“{what}”", "Tried: {what}"),
@@ -16,9 +18,9 @@ ATTEMPT_TEXTS: dict[str, tuple[str, str]] = {
     "attempt.links": ("尝试关联或解除关联", "Tried to link or unlink a record"),
     "attempt.events": ("尝试办理一个步骤（接口）", "Tried a step (through the API)"),
     "attempt.change": ("尝试办理", "Tried a change"),
-}
+})
 
-REASONS: dict[str, tuple[str, str]] = {
+REASONS = Catalogue.zh_en("console.refusal_reasons", {
     "guard_false": ("不满足办理条件", "a condition was not met"),
     "guard_error": ("办理条件无法判断", "a condition could not be checked"),
     "role_missing": ("没有办理这一步所需的角色", "a role this step needs was missing"),
@@ -46,7 +48,10 @@ REASONS: dict[str, tuple[str, str]] = {
     "effect_invalid": ("流程计算出的值无效", "the workflow computed an invalid value"),
     "idempotency_key_reused": ("重复提交的表单内容不同", "a resubmitted form differed"),
     "other": ("办理未获通过", "the change was refused"),
-}
+})
 """Why an attempt was refused, by the refusal's code."""
 
-ATTEMPT_TEXTS.update({f"attempt.reason.{code}": words for code, words in REASONS.items()})
+ATTEMPT_TEXTS = Catalogue("console.attempts", {
+    **_ATTEMPTS,
+    **{f"attempt.reason.{code}": words for code, words in REASONS.items()},
+})

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from engine.catalogue import Catalogue
 
-AUDIT_TEXTS: dict[str, tuple[str, str]] = {
+AUDIT_TEXTS = Catalogue.zh_en("console.audit", {
     "nav.audit": ("审计", "Audit"),
     "audit.sections": ("审计功能", "Audit sections"),
     "audit.events": ("办理记录查询", "Search the history"),
@@ -189,7 +189,7 @@ AUDIT_TEXTS: dict[str, tuple[str, str]] = {
     "outcome.done": ("完成", "done"),
     "outcome.refused": ("被拒绝", "refused"),
     "outcome.failed": ("失败", "failed"),
-}
+})
 
 ACTIONS = Catalogue.zh_en("console.actions", {
     "sign_in": ("登录", "sign-in"),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-DESIGN_TEXTS: dict[str, tuple[str, str]] = {
+from engine.catalogue import Catalogue
+
+DESIGN_TEXTS = Catalogue.zh_en("console.design", {
     "nav.design": ("流程设计", "Workflow design"),
     "design.only": ("流程设计功能仅供流程设计人员和管理员使用",
                     "The design desk is for process designers and administrators"),
@@ -96,4 +98,4 @@ DESIGN_TEXTS: dict[str, tuple[str, str]] = {
     "editor.stored": ("已保存：{title} 版本 {version}", "Stored: {title} version {version}"),
     "editor.same": ("此版本已保存过，内容相同，无需再次保存",
                     "This version is already stored with the same content"),
-}
+})
