@@ -40,6 +40,7 @@ from engine.core.snapshot import LinkedCase as LinkedCase
 from engine.core.snapshot import TimerPlan as TimerPlan
 from engine.core.timer_plans import next_repeat as next_repeat
 from engine.core.timer_plans import plan_timers as plan_timers
+from engine.core.timer_plans import replanned
 from engine.errors import Refusal
 from engine.language.values import check_values, to_cel
 from engine.timers.calendar import CalendarCoverageError, DurationError
@@ -61,6 +62,10 @@ class Transition:
     entered: tuple[str, ...]
     final: bool
     outcome: str | None
+    moved: frozenset[tuple[str, str]] = frozenset()
+    """Timers `(state, timer)` of states the case stays in, counted from a date field
+    this change gives another value: their live rows go and `rearm` replaces them."""
+    rearm: tuple[TimerPlan, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -151,11 +156,15 @@ def _transition(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition,
         "actor": actor.id, "role": role, "input": dict(values), "comment": comment,
         "changes": dict(changes), "at": now,
     }
+    stayed = [s for s in wf.lineage(target) if s not in entered]
+    moved, rearm = (replanned(wf, stayed, case.data, data, now, params)
+                    if changes and not info.final else (frozenset(), ()))
     return Transition(
         trigger=t.trigger, from_state=case.state, to_state=target, data=data,
         changes=dict(changes), role=role, event=event,
         arm=plan_timers(wf, entered, data, now, params), exited=tuple(exited),
         entered=tuple(entered), final=info.final, outcome=info.outcome,
+        moved=moved, rearm=rearm,
     )
 
 

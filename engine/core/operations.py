@@ -28,6 +28,7 @@ from engine.core.change import (
     CancelTimers,
     Change,
     Effect,
+    KeepTimers,
     PauseTimers,
     Record,
     RemoveLink,
@@ -101,7 +102,9 @@ def transition_change(wf: CompiledWorkflow, case: CaseSnapshot, t: Transition,
     """What an allowed transition writes: state, data, entries, flags, priority, timers.
 
     Leaving a state cancels its timers; a final state cancels every timer of the case.
-    Re-entering its own state is a new entry too (its checklist starts afresh).
+    Re-entering its own state is a new entry too (its checklist starts afresh). A timer
+    counted from a date field this change moves, in a state the case stays in, moves with
+    it.
     """
     seq = case.events + 1
     entries = {s: n for s, n in case.entries.items() if s not in t.exited}
@@ -131,6 +134,14 @@ def transition_change(wf: CompiledWorkflow, case: CaseSnapshot, t: Transition,
             effects.append(CancelTimers(timed))
         if t.arm:
             effects.append(ArmTimers(t.arm))
+        if t.moved:
+            # A timer counted from a date field the change moved is armed again from the
+            # new date (every other live timer of the states the case is in stays).
+            live = frozenset((s, timer.id) for s in wf.lineage(t.to_state)
+                             for timer in wf.states[s].spec.timers)
+            effects.append(KeepTimers(live - t.moved))
+            if t.rearm:
+                effects.append(ArmTimers(t.rearm))
     return Change(event=t.event, values=values, effects=tuple(effects), moved=moved)
 
 

@@ -18,7 +18,7 @@ from engine.timers.calendar import default_calendar as working_calendar
 if TYPE_CHECKING:
     from engine.core.compiler import CompiledWorkflow
 
-__all__ = ["next_repeat", "plan_timers"]
+__all__ = ["next_repeat", "plan_timers", "replanned"]
 
 
 def _timer_due(timer: TimerSpec, data: Mapping[str, Any], now: datetime,
@@ -61,6 +61,28 @@ def plan_timers(wf: CompiledWorkflow, entered: list[str], data: Mapping[str, Any
                 plans.extend(TimerPlan(state, timer.id, due, action, timer.trigger,
                                        timer.repeat) for action in timer.actions)
     return tuple(plans)
+
+
+def replanned(wf: CompiledWorkflow, stayed: list[str], before: Mapping[str, Any],
+              data: Mapping[str, Any], now: datetime, params: Mapping[str, Any]
+              ) -> tuple[frozenset[tuple[str, str]], tuple[TimerPlan, ...]]:
+    """Timers of states the case stays in that are counted from a date field this change
+    gives another value (a re-election moves the end of the term): their `(state, timer)`
+    names, whose live rows go, and their plans from the new date (none when the field lost
+    its value)."""
+    moved: set[tuple[str, str]] = set()
+    plans: list[TimerPlan] = []
+    for state in stayed:
+        for timer in wf.states[state].spec.timers:
+            base = timer.relative_to
+            if base == "entry" or before.get(base) == data.get(base):
+                continue
+            moved.add((state, timer.id))
+            due = _timer_due(timer, data, now, params)
+            if due is not None:
+                plans.extend(TimerPlan(state, timer.id, due, action, timer.trigger,
+                                       timer.repeat) for action in timer.actions)
+    return frozenset(moved), tuple(plans)
 
 
 def next_repeat(wf: CompiledWorkflow, plan: TimerPlan, params: Mapping[str, Any]

@@ -355,3 +355,39 @@ def test_a_condition_not_met_is_titled_as_such_not_as_invalid_input(api: Api, ar
         body = refused.json()
         assert (body["code"], body["title"], body["detail"]) == (
             "guard_false", "不满足条件", "终期评估前至少要完成一次阶段评估。")
+
+
+def test_enumerated_values_are_read_by_their_titles_in_the_callers_language(
+        api: Api, area: str) -> None:
+    """People read titles, never codes (issue 13, 7): a case's enumerated values come with
+    their titles in the language asked for, beside the codes a program reads."""
+    with api.as_(["party_committee"], area, lang="zh") as client:
+        started = client.post("/cases", json={
+            "workflow_id": "social_org_incubation", "community": area,
+            "data": {"name": "熠家心理工作室", "residents_need": "心理疏导"}})
+        assert started.status_code == 201, started.text
+        case_id = started.json()["case"]["id"]
+        fired = client.post(f"/cases/{case_id}/events", json={
+            "trigger": "select", "input": {"not_on_abnormal_lists": True}})
+        today = fired.json()["case"]["data"]["selected_on"]
+        for trigger, given in (
+                ("sign_agreement", {
+                    "services": "心理咨询", "activity_sessions": 4, "expected_effect": "服务百人",
+                    "agreement_date": today, "venue": "社区心理服务室",
+                    "startup_funds_yuan": 5000, "instructor": "陈红", "resources_due": today}),
+                ("record_evaluation", {"evaluated_on": today, "result": "fair",
+                                       "services_as_agreed": True,
+                                       "effect_achieved": "partly_achieved"})):
+            done = client.post(f"/cases/{case_id}/events",
+                               json={"trigger": trigger, "input": given})
+            assert done.status_code == 200, done.text
+        zh = client.get(f"/cases/{case_id}").json()
+    with api.as_(["party_committee"], area, lang="en") as client:
+        en = client.get(f"/cases/{case_id}").json()
+    assert (zh["data"]["last_evaluation"], zh["data"]["effect_achieved"]) == (
+        "fair", "partly_achieved")
+    assert zh["value_titles"] == {"last_evaluation": "一般", "effect_achieved": "部分达成",
+                                  "party_building_rung": "无党员"}
+    assert en["value_titles"] == {"last_evaluation": "Fair",
+                                  "effect_achieved": "Partly achieved",
+                                  "party_building_rung": "No party members"}

@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from engine.timers.calendar import CHINA_TZ
 from scenarios.conftest import (
     AUTO,
     COMMITTEE,
@@ -313,6 +314,30 @@ def test_seven_full_members_make_the_branch_elect_a_committee(w: Community) -> N
     w.fire(org, "stand_down_committee", {"decided_on": w.today, "secretary": "黄敏"},
            actor=SECRETARY)
     assert (w.state(org), w.data(org)["has_committee"]) == ("independent_branch", False)
+
+
+def _term_ends(w: Community, org: str) -> list[str]:
+    """When the pending reminders that the term is over fall due (China dates)."""
+    timers, _ = w.service.list_timers(case_id=org)
+    return [t.due_at.astimezone(CHINA_TZ).date().isoformat() for t in timers
+            if t.timer_id == "term_end" and t.status == "pending"]
+
+
+def test_a_committee_elected_mid_term_starts_a_new_term(w: Community) -> None:
+    # Given a branch elected on 20 April 2023, its term of three years ending in 2026
+    w.advance(to=at(2024, 3, 4))
+    org = registered_branch(w, 6)
+    assert _term_ends(w, org) == ["2026-04-20"]
+    # When a seventh full member arrives and the committee is elected on 25 March 2024
+    members(w, org, 1, prefix="新党员")
+    assert w.state(org) == "committee_due"
+    w.advance(to=at(2024, 3, 25))
+    w.fire(org, "elect_committee", election(w, entitled=7, committee_size=3),
+           actor=SECRETARY)
+    # Then the reminder moves with the election date: the new term ends in March 2027,
+    # and the old reminder is gone
+    assert w.data(org)["election_date"] == "2024-03-25"
+    assert _term_ends(w, org) == ["2027-03-25"]
 
 
 def test_a_branch_below_three_full_members_is_flagged_until_it_recovers(w: Community) -> None:
