@@ -14,7 +14,7 @@ person's language; the form keeps what was typed.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -81,8 +81,12 @@ def _actions(reading: Reading, detail: Any) -> list[dict[str, Any]]:
     return found
 
 
-def _checklist(reading: Reading, detail: Any) -> list[dict[str, Any]]:
+def _checklist(reading: Reading, detail: Any,
+               people: Callable[[Iterable[str]], Mapping[str, str]]) -> list[dict[str, Any]]:
+    """The stage's items; who ticked one by the name shown on pages (a sign-in name or a
+    token's name is shown as it is only when it is nobody's)."""
     wf, case = detail.workflow, detail.case
+    shown = people([str(t["actor"]) for t in case.checklist.values() if t.get("actor")])
     items = []
     for item, tick in case.checklist.items():
         spec = wf.states[tick["state"]].spec.checklist.get(item)
@@ -91,7 +95,8 @@ def _checklist(reading: Reading, detail: Any) -> list[dict[str, Any]]:
             "description": as_text(spec.description, reading.lang) if spec else "",
             "evidence_required": bool(spec.evidence) if spec else False,
             "ticked": tick["ticked"], "evidence": tick.get("evidence"),
-            "actor": tick.get("actor"), "at": tick.get("at")})
+            "actor": shown.get(str(tick.get("actor")), tick.get("actor")),
+            "at": tick.get("at")})
     return items
 
 
@@ -112,7 +117,7 @@ def case_page(request: Request, desk: Desk, case_id: str, *, status: int = 200,
                 errors = failed.get("errors", {})
     context = {
         "detail": detail, "case": detail.case, "actions": actions,
-        "checklist": _checklist(reading, detail),
+        "checklist": _checklist(reading, detail, accounts(request).users.display_names),
         "history": timeline(reading, detail, accounts(request).users.display_names),
         "diagram": case_diagram(detail.workflow, detail.case.state, desk.lang),
         "form_key": secrets.token_urlsafe(12), "notice": notice, "errors": errors,

@@ -39,10 +39,10 @@ def test_a_deadline_says_its_day_and_the_working_days_left(console: Console) -> 
     assert re.search(due, said), said
 
 
-def _in_cultivation(console: Console, name: str) -> str:
+def _in_cultivation(console: Console, name: str, actor: str = "seed.committee") -> str:
     service = console.app.state.service
     record = start_record(console, name)
-    committee = SEED.__class__("seed.committee", frozenset({"party_committee", "caseworker"}))
+    committee = SEED.__class__(actor, frozenset({"party_committee", "caseworker"}))
     service.fire(record, "select", input={"not_on_abnormal_lists": True}, actor=committee)
     service.fire(record, "sign_agreement", input={
         "services": "助餐、助浴", "activity_sessions": 24, "expected_effect": "覆盖社区老人",
@@ -81,3 +81,11 @@ def test_a_record_is_suspended_and_resumed_from_its_page(console: Console) -> No
     said = _said(answer.text, "timeline")
     assert "暂停办理" in said and "负责人外出" in said and "恢复办理" in said
     assert console.app.state.service.get_case(record).status == "active"
+
+
+def test_who_ticked_an_item_is_named_as_on_every_page(console: Console) -> None:
+    ticker = console.person(display_name="陈红（社区党委）")
+    record = _in_cultivation(console, "谁勾选的组织", actor=ticker)
+    page = console.signed_in(console.person()).get(f"/cases/{record}").text
+    said = _said(page, "checklist-title")
+    assert "陈红（社区党委） 于" in said and ticker not in said
