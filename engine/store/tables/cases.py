@@ -1,66 +1,20 @@
-"""The stored shape of everything: SQLModel tables (the schema Alembic migrations build).
-
-The database is the truth. A case row holds the current state, data and version counter
-plus the head of its hash chain; events are the append-only history (the database itself
-refuses UPDATE and DELETE on them, see the first migration); timers, checklist ticks,
-links and idempotency records are rows written in the same transaction as the change they
-belong to. The console's people (users, their server-side sessions, saved filters) are here
-too; a user has what a token has (roles, scope, permissions) plus an Argon2 password hash.
-
-Timestamps are stored in UTC (`UTCDateTime`) and always read back timezone-aware, on SQLite
-too, so that a stored event hashes exactly as it did when it was written.
-
-Communities are paths, district > street > community (`fuzhou/cangshan/jinshan/jinzhou`),
-so scoping to an area is a prefix match; `cases.community` is indexed for it (on
-PostgreSQL with the byte-order "C" collation, so that a range scan works whatever the
-database's locale).
-"""
+"""Cases and what belongs to them: workflow definitions, case rows, their events,
+checklist ticks, links, timers, idempotency records and community parameters."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.engine import Dialect
 from sqlmodel import Field, SQLModel
 
-__all__ = [
-    "CALENDAR_NOTICES",
-    "CASES",
-    "DEFINITIONS",
-    "EVENTS",
-    "IDEMPOTENCY",
-    "LINKS",
-    "OPERATIONS",
-    "OPERATIONS_HEAD",
-    "PARAMETERS",
-    "SAVED_FILTERS",
-    "SESSIONS",
-    "TICKS",
-    "TIMERS",
-    "TOKENS",
-    "USERS",
-    "ApiToken",
-    "CalendarNotice",
-    "Case",
-    "CaseLink",
-    "ChecklistTick",
-    "CommunityParameter",
-    "ConsoleSession",
-    "Event",
-    "IdempotencyRecord",
-    "Operation",
-    "OperationsLogHead",
-    "SavedFilter",
-    "Timer",
-    "UTCDateTime",
-    "User",
-    "WorkflowDefinition",
-    "metadata",
-    "table_of",
-]
+from engine.store.tables.columns import BigId, Community, JSONDoc, JSONType, UTCDateTime
+from engine.store.tables.columns import utc as _utc
+
+__all__ = ["CASE_STATUSES", "EVENT_FIELDS", "EVENT_KINDS", "TIMER_STATUSES", "Case", "CaseLink",
+           "ChecklistTick", "CommunityParameter", "Event", "IdempotencyRecord", "Timer",
+           "WorkflowDefinition"]
 
 EVENT_KINDS = ("start", "transition", "checklist_tick", "checklist_untick", "link", "unlink",
                "suspend", "resume", "migration", "overdue", "escalation", "timer_refused",
@@ -73,40 +27,6 @@ EVENT_FIELDS = ("case_id", "seq", "kind", "workflow_id", "workflow_version", "tr
 history read them back)."""
 CASE_STATUSES = ("active", "suspended", "closed")
 TIMER_STATUSES = ("pending", "paused", "claimed", "fired", "cancelled")
-
-
-class UTCDateTime(sa.types.TypeDecorator[datetime]):
-    """An aware datetime stored as UTC; naive datetimes are refused, never guessed."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None or value.utcoffset() is None:
-            raise ValueError(f"refusing to store the naive datetime {value.isoformat()}")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: datetime | None, dialect: Dialect
-                             ) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            return value.replace(tzinfo=UTC)
-        return value.astimezone(UTC)
-
-
-JSONType = sa.JSON(none_as_null=True)
-# JSONB on PostgreSQL (migrations 0040 for cases, 0041 for events), JSON text on SQLite.
-JSONDoc = JSONType.with_variant(postgresql.JSONB(none_as_null=True), "postgresql")
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-Community = sa.String(255).with_variant(sa.String(255, collation="C"), "postgresql")
-
-
-def _utc() -> sa.Column[Any]:
-    return sa.Column(UTCDateTime(), nullable=False)
 
 
 class WorkflowDefinition(SQLModel, table=True):
@@ -297,21 +217,6 @@ class IdempotencyRecord(SQLModel, table=True):
     created_at: datetime = Field(sa_column=_utc())
 
 
-class ApiToken(SQLModel, table=True):
-    """An API token, stored as a hash, with its roles, community scope and permissions."""
-
-    __tablename__ = "api_tokens"
-
-    id: str = Field(sa_column=sa.Column(sa.String(32), primary_key=True))
-    name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
-    token_hash: str = Field(sa_column=sa.Column(sa.String(128), nullable=False, unique=True))
-    roles: list[str] = Field(sa_column=sa.Column(JSONType, nullable=False))
-    community: str = Field(sa_column=sa.Column(Community, nullable=False))
-    permissions: list[str] = Field(sa_column=sa.Column(JSONType, nullable=False))
-    created_at: datetime = Field(sa_column=_utc())
-    revoked_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
-
-
 class CommunityParameter(SQLModel, table=True):
     """A parameter value overridden for a community and everything under it.
 
@@ -332,139 +237,3 @@ class CommunityParameter(SQLModel, table=True):
     name: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
     value: Any = Field(sa_column=sa.Column(JSONType, nullable=False))
     updated_at: datetime = Field(sa_column=_utc())
-
-
-class Operation(SQLModel, table=True):
-    """An action that is not a change of a case (an export, a verification, a token, a
-    definition, a refused attempt): who, what, on what, when. Append-only (migration 0006)."""
-
-    __tablename__ = "operations"
-    __table_args__ = (
-        sa.Index("ix_operations_at", "at"),
-        sa.Index("ix_operations_actor_at", "actor", "at"),
-        sa.Index("ix_operations_request_id", "request_id"),
-    )
-
-    id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True,
-                                                             autoincrement=True))
-    at: datetime = Field(sa_column=_utc())
-    actor: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
-    action: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
-    outcome: str = Field(sa_column=sa.Column(sa.String(16), nullable=False))
-    target: str | None = Field(default=None, sa_column=sa.Column(sa.String(200)))
-    community: str | None = Field(default=None, sa_column=sa.Column(Community))
-    detail: dict[str, Any] = Field(sa_column=sa.Column(JSONType, nullable=False))
-    # The HTTP request the entry was made for (X-Request-ID); migration 0030.
-    request_id: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
-    # The chain over the log (engine/ledger/oplog.py); migration 0008_operations_chain.
-    prev_hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
-    hash: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
-
-
-class OperationsLogHead(SQLModel, table=True):
-    """The one row that guards the end of the operations log's chain: how many entries, the
-    last one's id and hash, sealed with the chain key. Writers lock it before appending, so
-    the chain cannot fork (migration 0008_operations_chain)."""
-
-    __tablename__ = "operations_head"
-
-    id: int = Field(sa_column=sa.Column(sa.Integer(), primary_key=True, autoincrement=False))
-    entries: int = Field(sa_column=sa.Column(sa.BigInteger(), nullable=False))
-    last_id: int | None = Field(default=None, sa_column=sa.Column(sa.BigInteger()))
-    head_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
-    head_seal: str | None = Field(default=None, sa_column=sa.Column(sa.String(80)))
-
-
-
-class User(SQLModel, table=True):
-    """A person who signs in to the console."""
-
-    __tablename__ = "users"
-
-    id: str = Field(sa_column=sa.Column(sa.String(32), primary_key=True))
-    name: str = Field(sa_column=sa.Column(sa.String(64), nullable=False, unique=True))
-    display_name: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
-    password_hash: str = Field(sa_column=sa.Column(sa.String(256), nullable=False))
-    roles: list[str] = Field(sa_column=sa.Column(JSONType, nullable=False))
-    community: str = Field(sa_column=sa.Column(Community, nullable=False))
-    permissions: list[str] = Field(sa_column=sa.Column(JSONType, nullable=False))
-    must_change_password: bool = Field(sa_column=sa.Column(sa.Boolean(), nullable=False))
-    failed_attempts: int = Field(sa_column=sa.Column(sa.Integer(), nullable=False))
-    last_failed_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
-    locked_until: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
-    disabled_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
-    password_changed_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
-    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
-
-
-class ConsoleSession(SQLModel, table=True):
-    """A signed-in browser: ended by signing out, by idling, or by disabling the person."""
-
-    __tablename__ = "console_sessions"
-    __table_args__ = (sa.Index("ix_console_sessions_user", "user_id"),)
-
-    id_hash: str = Field(sa_column=sa.Column(sa.String(64), primary_key=True))
-    user_id: str = Field(sa_column=sa.Column(sa.String(32), sa.ForeignKey("users.id"),
-                                             nullable=False))
-    csrf_token: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
-    address: str | None = Field(default=None, sa_column=sa.Column(sa.String(64)))
-    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
-    last_seen_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
-    ended_at: datetime | None = Field(default=None, sa_column=sa.Column(UTCDateTime()))
-
-
-class SavedFilter(SQLModel, table=True):
-    """A work-queue filter a person saved under a name of their own."""
-
-    __tablename__ = "saved_filters"
-    __table_args__ = (sa.UniqueConstraint("user_id", "name", name="uq_saved_filters_name"),)
-
-    id: int | None = Field(default=None, sa_column=sa.Column(BigId, primary_key=True,
-                                                             autoincrement=True))
-    user_id: str = Field(sa_column=sa.Column(sa.String(32), sa.ForeignKey("users.id"),
-                                             nullable=False))
-    name: str = Field(sa_column=sa.Column(sa.String(100), nullable=False))
-    query: str = Field(sa_column=sa.Column(sa.String(1000), nullable=False))
-    created_at: datetime = Field(sa_column=sa.Column(UTCDateTime(), nullable=False))
-
-
-class CalendarNotice(SQLModel, table=True):
-    """A year's official holiday notice imported by an operator (`hatchery calendar import`):
-    the days off and the weekend days worked, as ISO dates. One row per year; importing a
-    corrected notice replaces it (each import is in the operations log). Migration 0025."""
-
-    __tablename__ = "calendar_notices"
-
-    year: int = Field(sa_column=sa.Column(sa.Integer, primary_key=True, autoincrement=False))
-    notice: str = Field(sa_column=sa.Column(sa.String(500), nullable=False))
-    days_off: list[str] = Field(sa_column=sa.Column(JSONType, nullable=False))
-    working_days: list[str] = Field(sa_column=sa.Column(JSONType, nullable=False))
-    content_hash: str = Field(sa_column=sa.Column(sa.String(64), nullable=False))
-    imported_at: datetime = Field(sa_column=_utc())
-    imported_by: str = Field(sa_column=sa.Column(sa.String(200), nullable=False))
-
-
-metadata = SQLModel.metadata
-
-
-def table_of(model: type[SQLModel]) -> sa.Table:
-    """The Core table a SQLModel class declares, typed as one (SQLModel sets `__table__`
-    without declaring it, which would cost every reader a `type: ignore`)."""
-    return metadata.tables[str(model.__tablename__)]
-
-
-CASES = table_of(Case)
-EVENTS = table_of(Event)
-TICKS = table_of(ChecklistTick)
-LINKS = table_of(CaseLink)
-TIMERS = table_of(Timer)
-IDEMPOTENCY = table_of(IdempotencyRecord)
-PARAMETERS = table_of(CommunityParameter)
-DEFINITIONS = table_of(WorkflowDefinition)
-OPERATIONS = table_of(Operation)
-OPERATIONS_HEAD = table_of(OperationsLogHead)
-TOKENS = table_of(ApiToken)
-USERS = table_of(User)
-SESSIONS = table_of(ConsoleSession)
-SAVED_FILTERS = table_of(SavedFilter)
-CALENDAR_NOTICES = table_of(CalendarNotice)
