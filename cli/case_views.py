@@ -14,12 +14,14 @@ from cli._shell import print_json, shown_time
 from engine.audit.masking import sensitive_names
 from engine.catalogue import Catalogue
 from engine.language.spec import as_text
+from engine.language.texts import value_title
 
 if TYPE_CHECKING:
     from rich.console import Console
 
     from engine.core.compiler import CompiledWorkflow
     from engine.core.decision import Action
+    from engine.language.spec import FieldSpec
     from engine.service import CaseView, EventView, FireResult
 
 __all__ = ["print_result", "print_show"]
@@ -118,6 +120,15 @@ def _value_text(value: Any, lang: str) -> str:
     return str(value)
 
 
+def _field_value(spec: FieldSpec | None, value: Any, lang: str) -> str:
+    """A field's value as the table shows it: an enumerated value by its title, with the
+    code beside it for the operator (as stages are shown)."""
+    if spec is None or not spec.values or not isinstance(value, str):
+        return _value_text(value, lang)
+    title = value_title(spec, value, lang)
+    return f"{title} ({value})" if title != value else value
+
+
 def print_result(result: FireResult, wf: CompiledWorkflow, lang: str, as_json: bool,
                  pii: bool, *, started: bool) -> None:
     """What a start or a fire did: the move, the fields changed, the automatic steps
@@ -178,7 +189,7 @@ def _print_case(console: Console, case: CaseView, wf: CompiledWorkflow, lang: st
             continue
         spec = wf.fields.get(name)
         title = as_text(spec.title, lang, "") if spec is not None else ""
-        data.add_row(name, title, _value_text(shown[name], lang))
+        data.add_row(name, title, _field_value(spec, shown[name], lang))
     console.print(data)
 
     if case.checklist:

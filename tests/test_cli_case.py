@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from conftest import COMMITTEE, COMMUNITY, STORE_FIXTURES
+from conftest import COMMITTEE, COMMUNITY, SHIPPED_WORKFLOWS, STORE_FIXTURES
 from typer.testing import CliRunner, Result
 
 from cli.main import app
@@ -307,3 +307,34 @@ def test_hatchery_case_runs_as_a_real_command(db_url: str, engine: sa.Engine) ->
     assert refused.returncode == 1
     assert refused.stderr.strip().startswith("refused [case_closed]")
     assert "Traceback" not in refused.stderr
+
+
+def test_show_gives_enumerated_values_by_their_titles_beside_their_codes(db_url: str) -> None:
+    """People read titles, never codes (issue 13, 7): `case show` in Chinese shows an
+    evaluation's result as 一般, with the code the operator types beside it."""
+    def shipped(*args: str) -> Result:
+        return runner.invoke(app, ["case", *args], env={
+            "DATABASE_URL": db_url, "HATCHERY_WORKFLOWS_DIR": str(SHIPPED_WORKFLOWS),
+            "COLUMNS": "250", "HATCHERY_ACTOR": ""})
+
+    case_id = as_json(shipped("start", "social_org_incubation", "--community", COMMUNITY,
+                              "--data", json.dumps({"name": "熠家心理工作室",
+                                                    "residents_need": "心理疏导"}),
+                              *COMMITTEE_ARGS, "--json"))["case"]["id"]
+    selected = as_json(shipped("fire", case_id, "select", "--input",
+                               json.dumps({"not_on_abnormal_lists": True}), *COMMITTEE_ARGS,
+                               "--json"))["case"]["data"]["selected_on"]
+    for trigger, given in (
+            ("sign_agreement", {"services": "心理咨询", "activity_sessions": 4,
+                                "expected_effect": "服务百人", "agreement_date": selected,
+                                "venue": "社区心理服务室", "startup_funds_yuan": 5000,
+                                "instructor": "陈红", "resources_due": selected}),
+            ("record_evaluation", {"evaluated_on": selected, "result": "fair",
+                                   "services_as_agreed": True,
+                                   "effect_achieved": "partly_achieved"})):
+        done = shipped("fire", case_id, trigger, "--input", json.dumps(given),
+                       *COMMITTEE_ARGS)
+        assert done.exit_code == 0, done.output
+    shown = shipped("show", case_id, "--lang", "zh")
+    assert shown.exit_code == 0, shown.output
+    assert "一般 (fair)" in shown.stdout and "部分达成 (partly_achieved)" in shown.stdout
