@@ -15,6 +15,19 @@ import typer
 from engine.access.communities import CommunityFileError, parse_directory
 from engine.settings import Settings
 
+
+def named(path: str) -> str:
+    """A community path with its zh name beside it (`fuzhou/cangshan（仓山区）`) where the
+    directory knows it: the lists of people and tokens show both (operators type paths)."""
+    file = Settings().communities_file
+    try:
+        found = parse_directory(file.read_text(encoding="utf-8"), str(file))
+    except (OSError, UnicodeDecodeError, CommunityFileError):
+        return path
+    known = found.names.get(path)
+    return f"{path}（{known.zh}）" if known is not None else path
+
+
 community_app = typer.Typer(help="Community names (zh, en) the console shows: list.",
                             no_args_is_help=True)
 

@@ -89,9 +89,11 @@ def list_tokens(all_: Annotated[bool, typer.Option("--all", help="Include revoke
     except StoreUnavailable as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    from cli.community import named
+
     for r in records:
         state = f"revoked {r.revoked_at:%Y-%m-%d %H:%M}" if r.revoked_at else "active"
-        typer.echo(f"{r.id}  {r.name:<20} {','.join(r.roles):<30} {r.community:<30} "
+        typer.echo(f"{r.id}  {r.name:<20} {','.join(r.roles):<30} {named(r.community):<30} "
                    f"{','.join(r.permissions) or '-':<5} {state}")
     if not records:
         typer.echo("no tokens", err=True)

@@ -132,12 +132,14 @@ def list_users(all_: Annotated[bool, typer.Option("--all", help="Include disable
     except StoreUnavailable as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from exc
+    from cli.community import named
+
     now = SystemClock().now()
     for r in records:
         locked = r.locked_until is not None and r.locked_until > now
         state = ("disabled" if r.disabled_at else "locked" if locked else
                  "must change password" if r.must_change_password else "active")
         typer.echo(f"{r.name:<20} {r.display_name:<16} {','.join(r.roles):<30} "
-                   f"{r.community:<30} {','.join(r.permissions) or '-':<5} {state}")
+                   f"{named(r.community):<30} {','.join(r.permissions) or '-':<5} {state}")
     if not records:
         typer.echo("no people yet", err=True)

@@ -30,6 +30,7 @@ def test_create_prints_a_generated_first_password_once(tmp_path: Path) -> None:
     password = created.stdout.strip()
     listed = _run(tmp_path, "list")
     assert "wang.li" in listed.stdout and "must change password" in listed.stdout
+    assert "fuzhou/cangshan（仓山区）" in listed.stdout
     assert password not in listed.output
 
 
