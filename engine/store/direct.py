@@ -7,7 +7,14 @@ once per dialect and run on the DBAPI cursor of the caller's connection, inside 
 caller's transaction. Values still go through SQLAlchemy's own type processors (the
 same JSON, UTC-datetime and boolean conversions as a Core execute), and driver errors
 are wrapped exactly as SQLAlchemy wraps them (`sqlalchemy.exc.IntegrityError`, ...), so
-callers cannot tell the difference except by the clock (tests/test_fire_path.py).
+callers cannot tell the difference except by the clock (tests/test_direct.py,
+tests/test_fire_path.py).
+
+Kept because it is measured to pay: the bench's fire loop, with this executor on and off
+(plain Core execute) in alternating blocks of one process, fired 1.04-1.13x as fast on
+SQLite and 1.2-1.9x on PostgreSQL with it (2-core machine under load, 2026-11-30). The
+interface is `Direct(statement).rows / first / write` and `ByShape`; what it reads of
+SQLAlchemy's compiled statement (`binds`, `positiontup`) stays inside `_Prepared`.
 """
 
 from __future__ import annotations

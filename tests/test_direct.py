@@ -1,0 +1,74 @@
+"""The direct executor (`engine.store.direct`): a statement compiled once per dialect and
+run on the driver's cursor reads, writes and fails exactly as the same statement executed
+through SQLAlchemy Core. SQLite and PostgreSQL; the calendar notices table (no foreign
+keys) carries an aware datetime, JSON and text."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from engine.store.db import read_connection, write_connection
+from engine.store.direct import ByShape, Direct
+from engine.store.tables import CALENDAR_NOTICES as NOTICES
+
+IMPORTED = datetime(2026, 1, 5, 8, 30, tzinfo=UTC)
+ROW = {"year": 2026, "notice": "国务院办公厅关于2026年部分节假日安排的通知",
+       "days_off": ["2026-01-01", "2026-02-17"], "working_days": ["2026-02-14"],
+       "content_hash": "a" * 64, "imported_at": IMPORTED, "imported_by": "operator"}
+
+
+@pytest.fixture
+def stored(engine: sa.Engine) -> sa.Engine:
+    with write_connection(engine) as connection:
+        connection.execute(NOTICES.insert(), ROW)
+    return engine
+
+
+def test_a_direct_select_reads_what_a_core_select_reads(stored: sa.Engine) -> None:
+    select = sa.select(NOTICES).where(NOTICES.c.year == sa.bindparam("year"))
+    with read_connection(stored) as connection:
+        core = [dict(r) for r in connection.execute(select, {"year": 2026}).mappings()]
+        direct = Direct(select).rows(connection, {"year": 2026})
+    assert direct == core == [ROW]
+    assert direct[0]["imported_at"].tzinfo is not None
+
+
+def test_a_direct_select_of_nothing_is_an_empty_list_and_first_is_none(
+        stored: sa.Engine) -> None:
+    select = Direct(sa.select(NOTICES).where(NOTICES.c.year == sa.bindparam("year")))
+    with read_connection(stored) as connection:
+        assert select.rows(connection, {"year": 1999}) == []
+        assert select.first(connection, {"year": 1999}) is None
+
+
+def test_a_direct_write_counts_the_rows_it_matched(stored: sa.Engine) -> None:
+    update = Direct(sa.update(NOTICES).where(NOTICES.c.year == sa.bindparam("w_year")),
+                    ["imported_by"])
+    with write_connection(stored) as connection:
+        assert update.write(connection, {"w_year": 2026, "imported_by": "auditor"}) == 1
+        assert update.write(connection, {"w_year": 1999, "imported_by": "auditor"}) == 0
+    with read_connection(stored) as connection:
+        assert connection.execute(sa.select(NOTICES.c.imported_by)).scalar_one() == "auditor"
+
+
+def test_a_broken_constraint_on_a_direct_statement_is_sqlalchemys_integrity_error(
+        stored: sa.Engine) -> None:
+    insert = Direct(NOTICES.insert().inline(), sorted(ROW))
+    with pytest.raises(sa.exc.IntegrityError), write_connection(stored) as connection:
+        insert.write(connection, ROW)  # the year is the primary key: stored already
+
+
+def test_statements_made_by_shape_are_made_once_per_shape() -> None:
+    made: list[int] = []
+
+    def make(count: int) -> Direct:
+        made.append(count)
+        return Direct(sa.select(NOTICES).limit(count))
+
+    shapes = ByShape(make)
+    assert shapes[2] is shapes[2]
+    assert shapes[3] is not shapes[2]
+    assert made == [2, 3]
