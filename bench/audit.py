@@ -133,7 +133,8 @@ def _measure(url: str, db: str, cases: int) -> dict[str, float]:
     from engine.audit.exports import ExportFilter, export
     from engine.audit.history import case_at, cases_in_state, history_until
     from engine.definitions.registry import WorkflowRegistry
-    from engine.store.db import make_engine, read_connection, upgrade
+    from engine.store.db import make_engine, read_connection
+    from engine.store.migrating import upgrade
     from engine.store.tables import Event
 
     engine = make_engine(url)

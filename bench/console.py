@@ -185,7 +185,8 @@ def _measure(directory: Path, cases: int, events_per_case: int) -> dict[str, flo
     from engine.clock import FrozenClock
     from engine.definitions.registry import WorkflowRegistry
     from engine.settings import Settings
-    from engine.store.db import make_engine, upgrade
+    from engine.store.db import make_engine
+    from engine.store.migrating import upgrade
 
     url = f"sqlite:///{directory / 'console.db'}"
     built = (directory / "console.db").exists()

@@ -55,7 +55,8 @@ from engine.clock import FrozenClock
 from engine.core.decision import Actor
 from engine.definitions.registry import WorkflowRegistry
 from engine.service import CaseService
-from engine.store.db import make_engine, upgrade
+from engine.store.db import make_engine
+from engine.store.migrating import upgrade
 
 WORKFLOW = """
 id: bench_fire

@@ -34,7 +34,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from engine.store.db import make_engine, upgrade
+from engine.store.db import make_engine
+from engine.store.migrating import upgrade
 
 WORKFLOW_ID = "province_incubation"
 WORKFLOW = """

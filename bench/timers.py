@@ -99,7 +99,8 @@ def _measure(url: str, workflows: Path, tmp: Path, count: int,
     from engine.clock import SystemClock
     from engine.definitions.registry import WorkflowRegistry
     from engine.service import CaseService
-    from engine.store.db import make_engine, upgrade
+    from engine.store.db import make_engine
+    from engine.store.migrating import upgrade
 
     engine = make_engine(url)
     workers: list[subprocess.Popen[bytes]] = []

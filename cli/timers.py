@@ -127,7 +127,8 @@ def _fetch(case: str | None, before: datetime | None, state: str | None,
     from engine.clock import SystemClock
     from engine.definitions.registry import WorkflowRegistry
     from engine.service import CaseService
-    from engine.store.db import make_engine, upgrade
+    from engine.store.db import make_engine
+    from engine.store.migrating import upgrade
 
     engine = make_engine(Settings().resolved_database_url())
     try:

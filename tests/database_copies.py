@@ -33,7 +33,8 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
 
-from engine.store.db import make_engine, upgrade
+from engine.store.db import make_engine
+from engine.store.migrating import upgrade
 
 Statement = tuple[str, Any]
 

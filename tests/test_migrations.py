@@ -20,7 +20,8 @@ from engine.core.compiler import content_hash
 from engine.definitions.registry import WorkflowRegistry
 from engine.ledger.chain import GENESIS, canonical_json, event_hash
 from engine.service import CaseService, verify_store
-from engine.store.db import current_revision, downgrade, head_revision, make_engine, upgrade
+from engine.store.db import make_engine
+from engine.store.migrating import current_revision, downgrade, head_revision, upgrade
 from engine.store.partitions import include_object
 from engine.store.tables import metadata
 

@@ -28,7 +28,8 @@ from engine.service import CaseService
 from engine.service.deadlines import after
 from engine.settings import PROJECT_ROOT
 from engine.store import repository
-from engine.store.db import downgrade, read_connection, upgrade, write_connection
+from engine.store.db import read_connection, write_connection
+from engine.store.migrating import downgrade, upgrade
 from engine.store.tables import CASES, TIMERS
 from engine.timers.worker import fire_due
 

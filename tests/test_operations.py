@@ -14,7 +14,7 @@ from test_service import start_org
 from engine.clock import FrozenClock
 from engine.service import CaseService, build_service
 from engine.settings import Settings
-from engine.store.db import head_revision
+from engine.store.migrating import head_revision
 from engine.store.operations import list_operations, record
 
 HOUR = timedelta(hours=1)

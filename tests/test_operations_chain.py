@@ -16,7 +16,8 @@ from engine.audit import verify as audit
 from engine.audit.seals import HEAD_FORGED, seal_heads
 from engine.ledger.keys import ChainKey, attach
 from engine.ledger.oplog import LOG_BROKEN, LOG_HEAD_MISMATCH
-from engine.store.db import make_engine, upgrade
+from engine.store.db import make_engine
+from engine.store.migrating import upgrade
 from engine.store.operations import list_operations, record
 
 MINUTE = timedelta(minutes=1)

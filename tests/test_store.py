@@ -17,7 +17,8 @@ from engine.definitions.registry import WorkflowRegistry, version_key
 from engine.errors import DefinitionError, StoreUnavailable
 from engine.service import CaseService, build_service
 from engine.settings import Settings
-from engine.store.db import make_engine, read_connection, upgrade, write_connection
+from engine.store.db import make_engine, read_connection, write_connection
+from engine.store.migrating import upgrade
 from engine.store.tables import UTCDateTime
 
 LOOP = """\

@@ -11,7 +11,8 @@ from api.routes.workflows import rejected_public
 from api.schemas import CalendarCoveragePublic, HealthPublic, ReadyPublic, ReplicaPublic
 from engine.audit.guards import missing_guards
 from engine.errors import HatcheryError
-from engine.store.db import current_revision, head_revision, read_connection
+from engine.store.db import read_connection
+from engine.store.migrating import current_revision, head_revision
 from engine.store.partitions import keep_months_ahead
 from engine.store.replica import replica_of
 from engine.timers.calendar import CHINA_TZ, default_calendar

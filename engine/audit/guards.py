@@ -41,7 +41,7 @@ def _applied(connection: Connection, revision: str) -> bool:
     from alembic.runtime.migration import MigrationContext
     from alembic.script import ScriptDirectory
 
-    from engine.store.db import _alembic_config
+    from engine.store.migrating import _alembic_config
 
     current = MigrationContext.configure(connection).get_current_revision()
     if current is None:

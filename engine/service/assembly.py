@@ -15,7 +15,7 @@ from engine.service.queries import Queries
 from engine.service.records import Records
 from engine.service.timers import TimerFiring
 from engine.settings import Settings
-from engine.store.db import current_revision, upgrade
+from engine.store.migrating import current_revision, upgrade
 from engine.store.operations import record as record_operation
 from engine.store.partitions import ensure_partitions
 from engine.store.pool import check_capacity, pool_plan, service_engine

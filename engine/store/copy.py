@@ -25,7 +25,8 @@ from sqlalchemy import Engine
 from engine.errors import HatcheryError
 from engine.ledger.chain import ChainBreak, Checkpoint
 from engine.store.backup import OperationsHead, case_checkpoint, operations_head, schema_revision
-from engine.store.db import database_label, read_connection, upgrade, write_connection
+from engine.store.db import database_label, read_connection, write_connection
+from engine.store.migrating import upgrade
 from engine.store.tables import metadata
 
 __all__ = ["Copied", "CopyRefused", "copy_store"]

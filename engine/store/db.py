@@ -1,4 +1,5 @@
-"""The database: engine factory, connection settings, schema migrations, error translation.
+"""The database: engine factory, connection settings, error translation (migrations are
+`engine.store.migrating`).
 
 Nothing happens at import: `make_engine(url)` builds an engine when asked, and the caller
 (`engine.service.build_service`, a test fixture) owns it.
@@ -33,7 +34,7 @@ from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.engine.url import URL
 
@@ -43,14 +44,11 @@ from engine.store.liveness import ping_after_rest
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
     "DEFAULT_LOCK_TIMEOUT",
-    "current_revision",
     "database_label",
     "describe_error",
-    "head_revision",
     "make_engine",
     "read_connection",
     "translate_errors",
-    "upgrade",
     "write_connection",
 ]
 
@@ -59,9 +57,7 @@ DEFAULT_BUSY_TIMEOUT = 10.0
 DEFAULT_LOCK_TIMEOUT = 15.0
 """Seconds a PostgreSQL statement waits for a row or table lock before giving up."""
 _WRITE = "hatchery_write"
-_MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Any 64-bit constant: serialises concurrent `upgrade` calls of several processes.
-_MIGRATION_LOCK = 0x6861746368657279
 
 
 def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
@@ -351,66 +347,3 @@ def translate_errors(engine: Engine) -> Iterator[None]:
             f"all connections to the database {database_label(engine)} stayed busy "
             f"({pool.status()}): too many requests at once for HATCHERY_DB_POOL_SIZE + "
             "HATCHERY_DB_MAX_OVERFLOW, or a slow statement; retry") from error
-
-
-# ---------------------------------------------------------------------------------------
-# Migrations
-
-
-def _alembic_config(connection: Connection | None = None) -> Any:
-    from alembic.config import Config
-
-    config = Config()
-    config.set_main_option("script_location", str(_MIGRATIONS))
-    config.set_main_option("path_separator", "os")
-    if connection is not None:
-        config.attributes["connection"] = connection
-    return config
-
-
-def head_revision() -> str:
-    """The newest migration this code knows."""
-    from alembic.script import ScriptDirectory
-
-    head = ScriptDirectory.from_config(_alembic_config()).get_current_head()
-    assert head is not None
-    return head
-
-
-def current_revision(engine: Engine) -> str | None:
-    """The migration the database is at (None for an empty database)."""
-    from alembic.runtime.migration import MigrationContext
-
-    with read_connection(engine) as connection:
-        return MigrationContext.configure(connection).get_current_revision()
-
-
-def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Create or upgrade the schema to `revision` in one transaction.
-
-    Safe to call from several processes at once: on PostgreSQL an advisory lock, on SQLite
-    the write lock, lets one of them migrate while the others wait and then find nothing
-    to do.
-    """
-    from alembic import command
-
-    if revision == "head" and current_revision(engine) == head_revision():
-        return  # the usual start: nothing to do, and no waiting for other databases' lock
-    with write_connection(engine) as connection:
-        if connection.dialect.name == "postgresql":
-            connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
-                               {"key": _MIGRATION_LOCK})
-            # A migration may rewrite a large table: the service's statement timeout is
-            # for requests, not for this.
-            connection.execute(text("SET LOCAL statement_timeout = 0"))
-            connection.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
-        command.upgrade(_alembic_config(connection), revision)
-
-
-def downgrade(engine: Engine, revision: str) -> None:
-    """Move the schema back to `revision` (for operators undoing a deployment)."""
-    from alembic import command
-
-    with write_connection(engine) as connection:
-        command.downgrade(_alembic_config(connection), revision)
-

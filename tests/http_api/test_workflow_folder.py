@@ -15,7 +15,8 @@ from cli.main import app as cli
 from engine.definitions.registry import WorkflowRegistry
 from engine.definitions.watch import FolderWatch
 from engine.settings import Settings
-from engine.store.db import make_engine, upgrade
+from engine.store.db import make_engine
+from engine.store.migrating import upgrade
 from http_api.conftest import FIXTURE, LiveServer
 
 BROKEN = "id: broken\nversion: 1.0.0\ntitle: t\nstates:\n  a: {initial: tru}\ntransitions: []\n"
