@@ -80,7 +80,7 @@ def restore(
     tolerate_any_terminal()
     from engine.audit.verify import verify
     from engine.store.backup import BackupRefused
-    from engine.store.backup import restore as restore_backup
+    from engine.store.restore import restore as restore_backup
 
     target = to or Settings().resolved_database_url()
     try:

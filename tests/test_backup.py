@@ -21,8 +21,9 @@ from engine.audit.verify import verify
 from engine.clock import FrozenClock
 from engine.ledger.chain import Checkpoint
 from engine.service import CaseService
-from engine.store.backup import BackupRefused, Manifest, manifest_path, restore, take
+from engine.store.backup import BackupRefused, Manifest, manifest_path, take
 from engine.store.db import make_engine
+from engine.store.restore import restore
 
 INCUBATION = "store_incubation"
 
