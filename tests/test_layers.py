@@ -39,3 +39,10 @@ def test_every_module_of_the_door_is_under_four_hundred_lines() -> None:
     long = {p.name: n for p in DOOR.glob("*.py")
             if (n := len(p.read_text(encoding="utf-8").splitlines())) >= 400}
     assert long == {}
+
+
+def test_every_module_of_the_store_is_under_four_hundred_lines() -> None:
+    modules = [p for p in STORE.rglob("*.py") if "migrations" not in p.parts]
+    long = {str(p.relative_to(STORE)): n for p in modules
+            if (n := len(p.read_text(encoding="utf-8").splitlines())) >= 400}
+    assert long == {}
