@@ -66,7 +66,8 @@ def comment_of(reading: Reading, wf: CompiledWorkflow, event: Any) -> str | None
     found = TIMER_COMMENT.match(comment or "")
     if found is None or not event.actor.startswith("system:"):
         return comment
-    spec = next((t for _, t in wf.timers_of(found["state"]) if t.id == found["timer"]), None)
+    known = wf.timers_of(found["state"]) if found["state"] in wf.states else []
+    spec = next((t for _, t in known if t.id == found["timer"]), None)
     try:
         due = format_datetime(datetime.fromisoformat(found["due"]), reading.lang)
     except ValueError:
@@ -128,7 +129,8 @@ def values_of(reading: Reading, wf: CompiledWorkflow, event: Any,
 def _timer_title(reading: Reading, wf: CompiledWorkflow, key: str) -> str:
     """A timer named `state:timer` in the event, by its title."""
     state, _, timer = key.partition(":")
-    spec = next((t for _, t in wf.timers_of(state) if t.id == timer), None)
+    known = wf.timers_of(state) if state in wf.states else []  # a state this version lacks
+    spec = next((t for _, t in known if t.id == timer), None)
     return as_text(spec.title if spec else None, reading.lang, timer or key)
 
 

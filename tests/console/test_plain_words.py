@@ -80,3 +80,13 @@ def test_a_list_of_enumerated_values_reads_by_their_titles(console: Console) -> 
     assert loaded.spec is not None
     spec = loaded.spec.fields["sources_recommended"]
     assert _reading(console).shown(spec, ["residents", "party_members"]) == "居民推荐、党员推荐"
+
+
+def test_a_deadline_of_a_stage_the_version_lacks_is_named_by_its_id(console: Console) -> None:
+    from api.console.history import values_of
+
+    console.person()
+    wf = console.app.state.service.registry.get("social_org_incubation")
+    event = SimpleNamespace(kind="escalation", trigger=None,
+                            input={"timer": "periodic_evaluation"})
+    assert values_of(_reading(console), wf, event) == [("期限", "periodic_evaluation")]
