@@ -16,6 +16,7 @@ from sqlalchemy import Connection, RowMapping
 
 from engine.ledger import keys
 from engine.store.direct import ByShape, Direct
+from engine.store.repository.parameters import most_specific
 from engine.store.tables import CASES as cases
 from engine.store.tables import LINKS as links
 from engine.store.tables import PARAMETERS as parameters
@@ -101,10 +102,8 @@ def load_for_change(connection: Connection, case_id: str, *, lock: bool = False
     rows = query.rows(connection, {"case_id": case_id})
     if not rows:
         return None, {}, False
-    found = [r for r in rows if r["override_name"] is not None]
-    overrides: dict[str, Any] = {}
-    for override in sorted(found, key=lambda r: len(r["override_community"])):
-        overrides[override["override_name"]] = override["override_value"]
+    overrides = most_specific((r["override_community"], r["override_name"], r["override_value"])
+                              for r in rows if r["override_name"] is not None)
     row = rows[0]
     has_links = bool(row["has_links"]) or row["seen_version"] != row["version"]
     for name in _OVERRIDE_COLUMNS:

@@ -3,6 +3,7 @@ everything under it; the most specific override applies."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import Connection
 from engine.store.direct import ByShape, Direct, listed, numbered
 from engine.store.tables import PARAMETERS as parameters
 
-__all__ = ["community_prefixes", "parameter_overrides", "set_parameter"]
+__all__ = ["community_prefixes", "most_specific", "parameter_overrides", "set_parameter"]
 
 _direct_overrides = ByShape(lambda n: Direct(
     sa.select(parameters.c.community, parameters.c.name, parameters.c.value).where(
@@ -32,9 +33,15 @@ def parameter_overrides(connection: Connection, workflow_id: str,
     prefixes = community_prefixes(community)
     rows = _direct_overrides[len(prefixes)].rows(
         connection, {"workflow_id": workflow_id, **numbered("prefix", prefixes)})
+    return most_specific((r["community"], r["name"], r["value"]) for r in rows)
+
+
+def most_specific(overrides: Iterable[tuple[str, str, Any]]) -> dict[str, Any]:
+    """Override values by name from `(community, name, value)`s that all apply: where two
+    name the same parameter, the more specific (longer) community wins."""
     values: dict[str, Any] = {}
-    for row in sorted(rows, key=lambda r: len(r["community"])):
-        values[row["name"]] = row["value"]
+    for _, name, value in sorted(overrides, key=lambda override: len(override[0])):
+        values[name] = value
     return values
 
 
