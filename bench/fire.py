@@ -125,13 +125,7 @@ Floor = Callable[[list[str], int], None]
 
 def _measure(name: str, url: str, floor_factory: Callable[[], tuple[Floor, Callable[[], None]]],
              count: int, rounds: int) -> dict[str, float]:
-    engine = make_engine(url)
-    try:
-        upgrade(engine)
-        clock = FrozenClock(START)
-        registry = WorkflowRegistry(engine, clock)
-        registry.register_text(WORKFLOW, "bench_fire.yaml")
-        service = CaseService(engine, registry, clock)
+    with _service(url) as (service, clock):
         mine = _start_cases(service)
         theirs = _start_cases(service)
         floor, close = floor_factory()
@@ -145,8 +139,6 @@ def _measure(name: str, url: str, floor_factory: Callable[[], tuple[Floor, Calla
                 floor_rates.append(_rate(lambda: floor(theirs, count), count))
         finally:
             close()
-    finally:
-        engine.dispose()
     rate, floor_rate = statistics.median(rates), statistics.median(floor_rates)
     return {
         f"fire.{name}.per_s": round(rate, 1),
@@ -155,16 +147,25 @@ def _measure(name: str, url: str, floor_factory: Callable[[], tuple[Floor, Calla
     }
 
 
-def _memory(url: str, first: int, second: int) -> dict[str, float]:
-    """Blocks and resident memory the service gains per 1,000 more cases touched (each
-    started and fired once), measured over the `second` batch after a `first` one."""
+@contextmanager
+def _service(url: str) -> Iterator[tuple[CaseService, FrozenClock]]:
+    """The service over a migrated store at `url` with the bench's workflow registered,
+    and the frozen clock it reads; the engine is disposed of afterwards."""
     engine = make_engine(url)
     try:
         upgrade(engine)
         clock = FrozenClock(START)
         registry = WorkflowRegistry(engine, clock)
         registry.register_text(WORKFLOW, "bench_fire.yaml")
-        service = CaseService(engine, registry, clock)
+        yield CaseService(engine, registry, clock), clock
+    finally:
+        engine.dispose()
+
+
+def _memory(url: str, first: int, second: int) -> dict[str, float]:
+    """Blocks and resident memory the service gains per 1,000 more cases touched (each
+    started and fired once), measured over the `second` batch after a `first` one."""
+    with _service(url) as (service, clock):
 
         def touch(n: int) -> None:
             for i in range(n):
@@ -177,8 +178,6 @@ def _memory(url: str, first: int, second: int) -> dict[str, float]:
         blocks, rss = _held()
         touch(second)
         grown_blocks, grown_rss = _held()
-    finally:
-        engine.dispose()
     per = 1000 / second
     return {
         "fire.memory.cases": float(first + second),
