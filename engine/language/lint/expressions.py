@@ -12,11 +12,11 @@ from engine.language.diagnostics import (
     YamlPath,
     did_you_mean,
 )
+from engine.language.expression_problems import ExpressionProblem
 from engine.language.expressions import (
     CEL_FUNCTIONS,
     OWN_FUNCTIONS,
     ROOTS,
-    ExpressionProblem,
     Scope,
     check,
 )
