@@ -13,15 +13,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 
 from cli._shell import REFUSED, Language, fail, operator_errors
 from cli.audit import _store, audit_app
 
 
-def _intact_or_refuse(engine: object, lang: str, *, ignore: frozenset[str]) -> None:
+def _intact_or_refuse(engine: Engine, lang: str, *, ignore: frozenset[str]) -> None:
     from engine.audit import verify as audit
 
-    breaks = [b for b in audit.verify(engine) if b.reason not in ignore]  # type: ignore[arg-type]
+    breaks = [b for b in audit.verify(engine) if b.reason not in ignore]
     if breaks:
         for found in breaks[:20]:
             typer.echo(f"BROKEN case {found.case_id}: {found.message} [{found.reason}]")

@@ -17,10 +17,10 @@ no writer should wait for it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 from uuid import uuid4
 
 import sqlalchemy as sa
@@ -99,7 +99,7 @@ class UserRecord:
                          frozenset(self.permissions))
 
 
-def _record(row: sa.Row[tuple[object, ...]] | sa.RowMapping) -> UserRecord:
+def _record(row: sa.Row[tuple[object, ...]] | Mapping[Any, Any]) -> UserRecord:
     r = row._mapping if isinstance(row, sa.Row) else row
     return UserRecord(str(r["id"]), r["name"], r["display_name"], list(r["roles"] or ()),
                       r["community"], list(r["permissions"] or ()),
@@ -148,7 +148,7 @@ class UserStore:
             record_in(connection, actor=actor, action="user_create", at=now, target=name,
                       community=community,
                       detail={"id": values["id"], "roles": roles, "permissions": permissions})
-        return _record(values), first  # type: ignore[arg-type]
+        return _record(values), first
 
     def set_password(self, name: str, password: str, *, now: datetime, actor: str = "cli"
                      ) -> None:

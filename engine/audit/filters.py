@@ -11,9 +11,10 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, get_args
 
 Operator = Literal["=", "!=", ">", ">=", "<", "<="]
+_OPERATORS: dict[str, Operator] = {op: op for op in get_args(Operator)}
 _CONDITION = re.compile(r"^([a-z][a-z0-9_]{0,63})\s*(>=|<=|!=|=|>|<)\s*(.{0,200})$", re.S)
 
 
@@ -42,7 +43,7 @@ def split_condition(text: str) -> tuple[str, Operator, str]:
         raise ConditionError(
             f"'{text[:80]}' is not a condition: write field, comparison and value, "
             "for example activity_sessions>20 or result=passed")
-    return match.group(1), match.group(2), match.group(3).strip()  # type: ignore[return-value]
+    return match.group(1), _OPERATORS[match.group(2)], match.group(3).strip()
 
 
 def parse_condition(text: str) -> InputCondition:
