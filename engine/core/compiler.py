@@ -262,28 +262,53 @@ def scope_of(spec: WorkflowSpec, transition: TransitionSpec | None = None,
     )
 
 
+class _Expressions:
+    """One compiled expression per distinct (text, scope) of a workflow.
+
+    A large definition repeats the same guards and effects on many transitions; sharing
+    one `CompiledExpression` between them compiles and checks each text once, and what
+    it reads (`names`, `fields`) is worked out once, not once per transition. The scope
+    is the one `scope_of` gives (the declarations built once per workflow)."""
+
+    def __init__(self, spec: WorkflowSpec) -> None:
+        self.data = frozenset(spec.fields)
+        self.params = frozenset(spec.parameters)
+        self.found: dict[tuple[str, Scope], CompiledExpression] = {}
+
+    def scope(self, transition: TransitionSpec, checklist: set[str]) -> Scope:
+        return Scope(self.data, self.params, frozenset(transition.input),
+                     frozenset(checklist))
+
+    def compile(self, source: str, scope: Scope) -> CompiledExpression:
+        key = (source, scope)
+        found = self.found.get(key)
+        if found is None:
+            found = self.found[key] = compile_expression(source, scope)
+        return found
+
+
 def _sources(spec: TransitionSpec, top_open: list[str]) -> list[str]:
     """A transition's source states, `any` expanded to every top-level non-final state."""
     sources = spec.sources
     return list(top_open) if sources == [ANY] else sources
 
 
-def _compile_transition(index: int, spec: WorkflowSpec, t: TransitionSpec,
+def _compile_transition(index: int, expressions: _Expressions, t: TransitionSpec,
                         sources: list[str], below: Mapping[str, tuple[str, ...]],
                         specs: Mapping[str, StateSpec]) -> CompiledTransition:
     items = {i for s in sources for step in below.get(s, ()) for i in specs[step].checklist}
-    scope = scope_of(spec, t, sources=sources, checklist=items)
-    guard = compile_expression(t.guard, scope) if t.guard else None
-    effects = {name: compile_expression(expr, scope) for name, expr in t.effects.items()}
+    scope = expressions.scope(t, items)
+    guard = expressions.compile(t.guard, scope) if t.guard else None
+    effects = {name: expressions.compile(expr, scope) for name, expr in t.effects.items()}
     conditions = [CompiledCondition(guard, t.refusal, _reads_input(guard))] if guard else []
     for c in t.conditions:
-        compiled = compile_expression(c.guard, scope)
+        compiled = expressions.compile(c.guard, scope)
         conditions.append(CompiledCondition(compiled, c.refusal, _reads_input(compiled)))
     return CompiledTransition(index, t, guard, effects, tuple(conditions))
 
 
 def _reads_input(expression: CompiledExpression) -> bool:
-    return "input" in expression.program.variables()
+    return "input" in expression.names
 
 
 def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkflow:
@@ -296,7 +321,8 @@ def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkf
     top_open = [sid for sid, s in spec.states.items() if not s.final]
     below = _below(spec.states)
     sources = [_sources(t, top_open) for t in spec.transitions]
-    compiled = tuple(_compile_transition(i, spec, t, sources[i], below, specs)
+    expressions = _Expressions(spec)
+    compiled = tuple(_compile_transition(i, expressions, t, sources[i], below, specs)
                      for i, t in enumerate(spec.transitions))
     paths = _paths(spec.states, "")
     edges = [Edge(c.trigger, tuple(paths[s] for s in sources[c.index]), paths[c.spec.to], c)
@@ -310,8 +336,9 @@ def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkf
                              {i: s for s in shaped.lineage[sid] for i in specs[s].checklist})
               for sid in shaped.path}
     table = shaped.table
+    automatic_triggers = tuple(dict.fromkeys(c.trigger for c in compiled if c.spec.automatic))
     automatic = {
-        sid: tuple(t for trig in dict.fromkeys(c.trigger for c in compiled if c.spec.automatic)
+        sid: tuple(t for trig in automatic_triggers
                    for t in table.get((sid, trig), ()) if t.spec.automatic)
         for sid in states
     }
