@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+import fastapi.routing
 import httpx
 import pytest
 from typer.testing import CliRunner
@@ -58,6 +59,26 @@ def test_the_first_start_says_how_to_get_a_token(
         pass
     said = "\n".join(r.getMessage() for r in log_records if r.levelno >= logging.WARNING)
     assert "hatchery token create --name admin --role admin" in said
+
+
+def test_every_route_is_built_before_the_first_request_reaches_it(
+        cli_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FastAPI builds an included route's handler lazily, on the first request that gets
+    that far (half a second for this app): the app builds them all while it starts."""
+    built: list[object] = []
+    router = fastapi.routing._IncludedRouter
+    original = router._build_effective_context
+
+    def counted(self: fastapi.routing._IncludedRouter, route: object) -> object:
+        built.append(route)
+        return original(self, route)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(router, "_build_effective_context", counted)
+    with LiveServer(create_app(cli_settings)) as server:
+        at_start = len(built)
+        for path in ("/api/v1/cases/x/events", "/api/v1/workflows", "/metrics", "/nowhere"):
+            assert httpx.post(f"{server.url}{path}", json={}).status_code >= 400
+    assert at_start > 0 and len(built) == at_start
 
 
 def test_a_token_from_the_command_line_works_until_revoked(cli_settings: Settings) -> None:
