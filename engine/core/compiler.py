@@ -262,13 +262,14 @@ def scope_of(spec: WorkflowSpec, transition: TransitionSpec | None = None,
     )
 
 
-class _Expressions:
+class Expressions:
     """One compiled expression per distinct (text, scope) of a workflow.
 
     A large definition repeats the same guards and effects on many transitions; sharing
     one `CompiledExpression` between them compiles and checks each text once, and what
     it reads (`names`, `fields`) is worked out once, not once per transition. The scope
-    is the one `scope_of` gives (the declarations built once per workflow)."""
+    is the one `scope_of` gives (the declarations built once per workflow); the linter
+    asks it for the same scopes, so an expression that passes there compiles here."""
 
     def __init__(self, spec: WorkflowSpec) -> None:
         self.data = frozenset(spec.fields)
@@ -276,10 +277,12 @@ class _Expressions:
         self.found: dict[tuple[str, Scope], CompiledExpression] = {}
 
     def scope(self, transition: TransitionSpec, checklist: set[str]) -> Scope:
+        """`scope_of(spec, transition, sources, checklist)`, for a transition."""
         return Scope(self.data, self.params, frozenset(transition.input),
                      frozenset(checklist))
 
     def compile(self, source: str, scope: Scope) -> CompiledExpression:
+        """`compile_expression(source, scope)`, once per distinct pair."""
         key = (source, scope)
         found = self.found.get(key)
         if found is None:
@@ -293,7 +296,7 @@ def _sources(spec: TransitionSpec, top_open: list[str]) -> list[str]:
     return list(top_open) if sources == [ANY] else sources
 
 
-def _compile_transition(index: int, expressions: _Expressions, t: TransitionSpec,
+def _compile_transition(index: int, expressions: Expressions, t: TransitionSpec,
                         sources: list[str], below: Mapping[str, tuple[str, ...]],
                         specs: Mapping[str, StateSpec]) -> CompiledTransition:
     items = {i for s in sources for step in below.get(s, ()) for i in specs[step].checklist}
@@ -321,7 +324,7 @@ def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkf
     top_open = [sid for sid, s in spec.states.items() if not s.final]
     below = _below(spec.states)
     sources = [_sources(t, top_open) for t in spec.transitions]
-    expressions = _Expressions(spec)
+    expressions = Expressions(spec)
     compiled = tuple(_compile_transition(i, expressions, t, sources[i], below, specs)
                      for i, t in enumerate(spec.transitions))
     paths = _paths(spec.states, "")

@@ -24,7 +24,7 @@ from engine.catalogue import Catalogue
 from engine.language.diagnostics import Reporter, Words, YamlPath
 from engine.language.expressions import ExpressionError, Scope, compile_expression
 from engine.language.spec import FieldSpec, TransitionSpec, WorkflowSpec
-from engine.language.values import check_value, from_cel
+from engine.language.values import FieldProblem, check_value, from_cel
 
 SAMPLE_NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # a year the working-day calendar covers
 _HAS = re.compile(r"\bhas\s*\(\s*data\s*\.\s*[A-Za-z_][A-Za-z0-9_]*\s*\)")
@@ -144,16 +144,25 @@ def check_types(spec: WorkflowSpec, report: Reporter, places: list[tuple[
         str, Scope, YamlPath, TransitionSpec | None, str, frozenset[str]]]) -> None:
     """Check each (source, scope, where, transition, role, checklist) expression.
 
-    `role` is "guard", "priority" or the field an effect sets.
+    `role` is "guard", "priority" or the field an effect sets. A large definition repeats
+    the same expression with the same inputs on many transitions: each is evaluated, and
+    each effect's result checked against its field, once (the findings are reported at
+    every place).
     """
     seen: dict[tuple[object, ...], list[tuple[Any, str | None]]] = {}
+    inputs_of: dict[int, tuple[object, ...]] = {}
+    stored: dict[tuple[object, ...], FieldProblem | None] = {}
     data = {truth: _samples(spec.fields, truth) for truth in (True, False)}
     for source, scope, where, t, role, checklist in places:
-        inputs = tuple((n, f.type, tuple(f.value_ids)) for n, f in (t.input if t else {}).items())
+        declared = t.input if t else {}
+        inputs = inputs_of.get(id(declared))
+        if inputs is None:
+            inputs = inputs_of[id(declared)] = tuple(
+                (n, f.type, tuple(f.value_ids)) for n, f in declared.items())
         key = (source, inputs, checklist)
         if key not in seen:
             seen[key] = list(_results(source, scope, spec, t, checklist, data))
-        for value, failure in seen[key]:
+        for sample, (value, failure) in enumerate(seen[key]):
             if failure is not None:
                 report.add("error", "expression_type", report.source.offset(where, 0),
                            reads=_read_types(source, spec, t))
@@ -162,21 +171,27 @@ def check_types(spec: WorkflowSpec, report: Reporter, places: list[tuple[
                 report.add("error", "guard_not_boolean", report.source.offset(where, 0))
                 break
             effect = role not in ("guard", "priority") and role in spec.fields
-            if effect and value is not None and _effect_mismatch(spec.fields[role], role, value,
-                                                                 report, where):
+            if not effect or value is None:
+                continue
+            verdict = (*key, role, sample)
+            if verdict not in stored:
+                stored[verdict] = _effect_problem(spec.fields[role], role, value)
+            problem = stored[verdict]
+            if problem is not None:
+                kind = _TYPES.get(spec.fields[role].type, Words(spec.fields[role].type,
+                                                                spec.fields[role].type))
+                report.add("error", "effect_type", report.source.offset(where, 0), field=role,
+                           type=kind, problem=Words(problem.en, problem.zh))
                 break
 
 
-def _effect_mismatch(field: FieldSpec, name: str, value: Any, report: Reporter,
-                     where: YamlPath) -> bool:
-    stored = from_cel(field, value)
-    _, problem = check_value(name, field, stored)
+def _effect_problem(field: FieldSpec, name: str, value: Any) -> FieldProblem | None:
+    """Why an effect's `value` cannot be stored in `field` (None: it can, or the problem
+    is not one of type)."""
+    _, problem = check_value(name, field, from_cel(field, value))
     if problem is None or (not problem.code.startswith("type_") and problem.code != "enum"):
-        return False
-    kind = _TYPES.get(field.type, Words(field.type, field.type))
-    report.add("error", "effect_type", report.source.offset(where, 0), field=name,
-               type=kind, problem=Words(problem.en, problem.zh))
-    return True
+        return None
+    return problem
 
 
 def check_reads_before_set(spec: WorkflowSpec, report: Reporter) -> None:

@@ -32,7 +32,8 @@ def warn_fields_never_set(spec: WorkflowSpec, report: Reporter) -> None:
     sources = [spec.priority or ""]
     sources += [t.guard or "" for t in spec.transitions]
     sources += [e for t in spec.transitions for e in t.effects.values()]
-    read = {m.group(1) for text in sources for m in _DATA_MEMBER.finditer(text)}
+    # a large definition repeats the same few expressions: each text is read once
+    read = {m.group(1) for text in dict.fromkeys(sources) for m in _DATA_MEMBER.finditer(text)}
     read |= {timer.relative_to for node in _all_states(spec.states) for timer in node.timers}
     asked = {name: t.trigger for t in reversed(spec.transitions) for name in t.input}
     for name in spec.fields:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from engine.core.compiler import scope_of
+from engine.core.compiler import Expressions, scope_of
 from engine.language.diagnostics import (
     Reporter,
     Words,
@@ -41,20 +41,22 @@ def check_expressions(index: Index, report: Reporter) -> None:
         return checklists[state]
 
     typed: list[tuple[str, Scope, YamlPath, TransitionSpec | None, str, frozenset[str]]] = []
+    scopes = Expressions(spec)
     for edge in index.edges:
         t = edge.spec
         items = set().union(*(items_below(s) for s in edge.sources))
-        scope = scope_of(spec, t, sources=list(edge.sources), checklist=items)
+        scope = scopes.scope(t, items)
+        checklist = scope.checklist or frozenset()
         guards = [((*edge.path, "guard"), t.guard)] if t.guard is not None else []
         guards += [((*edge.path, "conditions", n, "guard"), c.guard)
                    for n, c in enumerate(t.conditions)]
         for where, source in guards:
             _check_expression(source, scope, where, spec, report, t)
-            typed.append((source, scope, where, t, "guard", frozenset(items)))
+            typed.append((source, scope, where, t, "guard", checklist))
         for name, source in t.effects.items():
             where = (*edge.path, "effects", name)
             _check_expression(source, scope, where, spec, report, t)
-            typed.append((source, scope, where, t, name, frozenset(items)))
+            typed.append((source, scope, where, t, name, checklist))
     if spec.priority is not None:
         _check_expression(spec.priority, scope_of(spec), ("priority",), spec, report, None)
         typed.append((spec.priority, scope_of(spec), ("priority",), None, "priority",

@@ -139,9 +139,13 @@ def reachable_states(index: Index) -> set[str]:
         for source in edge.sources:
             by_source.setdefault(source, []).append(edge.target)
     reached: set[str] = set()
+    entered: set[str] = set()  # entering a state twice reaches nothing new
     queue: deque[str] = deque()
 
     def enter(state: str) -> None:
+        if state in entered:
+            return
+        entered.add(state)
         for s in (*index.tree.lineage(state), *index.tree.entry_chain(state)):
             if s not in reached:
                 reached.add(s)
@@ -205,15 +209,24 @@ def warn_no_way_out(index: Index, report: Reporter) -> None:
         for source in edge.sources:
             if not index.states[source].final:
                 targets_from.setdefault(source, set()).add(leaf)
+    lineages: dict[str, list[str]] = {}
+
+    def lineage(state: str) -> list[str]:
+        found = lineages.get(state)
+        if found is None:
+            found = lineages[state] = index.tree.lineage(state)
+        return found
+
     exits: set[str] = set()
     for source, leaves in targets_from.items():
         for leaf in leaves:
-            exits.update(s for s in index.tree.lineage(source) if s not in index.tree.lineage(leaf))
+            around = lineage(leaf)
+            exits.update(s for s in lineage(source) if s not in around)
     for node in index.states.values():
         if node.final or node.id in exits:
             continue
-        ancestors = index.tree.lineage(node.id)[1:]
-        inherited = any(node.id not in index.tree.lineage(leaf)
+        ancestors = lineage(node.id)[1:]
+        inherited = any(node.id not in lineage(leaf)
                         for a in ancestors for leaf in targets_from.get(a, ()))
         if not inherited:
             report.warning("no_way_out", node.path, at="key", state=node.id)
