@@ -3,15 +3,26 @@ reaches the app (a broken request line, an invalid header) is answered by uvicor
 `ProblemH11Protocol` makes that answer a 400 `application/problem+json` like every other
 error. `hatchery serve` runs uvicorn with it (`uvicorn.Config(http=ProblemH11Protocol)`).
 
+It also keeps uvicorn's own access line off when the config says so (`access_log=False`):
+uvicorn decides by whether its access logger has handlers, and the app's logging set-up
+(`engine.observability.configure_logging`, run by each worker after uvicorn's) sends that
+logger to the root handler, so every request was logged twice, once by uvicorn and once
+by the app (`hatchery.request`, with route, status, time and actor); a line costs about
+5 % of a fire's CPU in the worker (py-spy).
+
 The request could not be read, so neither its language nor its path is known: the detail
 is given in both languages."""
 
 from __future__ import annotations
 
+import asyncio
 import json
+from typing import Any
 
 import h11
+from uvicorn.config import Config
 from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.server import ServerState
 
 from api.errors import PROBLEM_MEDIA_TYPE, problem_body
 
@@ -24,7 +35,13 @@ def malformed_request_body() -> bytes:
 
 
 class ProblemH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, whose 400 for a malformed request is a problem document."""
+    """uvicorn's h11 protocol, whose 400 for a malformed request is a problem document and
+    whose access line follows `Config.access_log`."""
+
+    def __init__(self, config: Config, server_state: ServerState, app_state: dict[str, Any],
+                 _loop: asyncio.AbstractEventLoop | None = None) -> None:
+        super().__init__(config, server_state, app_state, _loop)
+        self.access_log = self.access_log and config.access_log
 
     def send_400_response(self, msg: str) -> None:
         body = malformed_request_body()

@@ -55,21 +55,24 @@ def _workers_of(pid: int) -> list[int]:
 
 
 @contextmanager
-def served(tmp_path: Path, *options: str) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    """`hatchery serve` on a free port with `options`, stopped (all its processes) after."""
+def served(tmp_path: Path, *options: str, log: Path | None = None
+           ) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """`hatchery serve` on a free port with `options`, stopped (all its processes) after;
+    its standard error goes to `log` when given."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'h.db'}",
            "HATCHERY_DATA_DIR": str(tmp_path), "HATCHERY_WORKFLOWS_DIR": str(tmp_path)}
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
-    server = subprocess.Popen(
-        [sys.executable, "-c", "from cli.main import app; app()", "serve", "--port",
-         str(port), *options], cwd=PROJECT_ROOT, env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        yield server, port
-    finally:
-        os.killpg(server.pid, signal.SIGTERM)
-        server.wait(timeout=30)
+    with (log.open("wb") if log is not None else open(os.devnull, "wb")) as errors:
+        server = subprocess.Popen(
+            [sys.executable, "-c", "from cli.main import app; app()", "serve", "--port",
+             str(port), *options], cwd=PROJECT_ROOT, env=env,
+            stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
+        try:
+            yield server, port
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)
+            server.wait(timeout=30)
 
 
 def answers(server: subprocess.Popen[bytes], url: str, times: int = 1) -> int:
@@ -90,6 +93,15 @@ def test_serve_with_two_workers_runs_two_processes_that_answer(tmp_path: Path) -
     with served(tmp_path, "--workers", "2") as (server, port):
         assert answers(server, f"http://127.0.0.1:{port}/healthz", 10) == 10
         assert len(_workers_of(server.pid)) == 2
+
+
+def test_each_request_has_one_access_line_the_apps_not_uvicorns_too(tmp_path: Path) -> None:
+    log = tmp_path / "serve.log"
+    with served(tmp_path, "--workers", "1", log=log) as (server, port):
+        assert answers(server, f"http://127.0.0.1:{port}/healthz", 3) == 3
+    lines = log.read_text(encoding="utf-8").splitlines()
+    assert len([line for line in lines if "hatchery.request: GET /healthz 200" in line]) == 3
+    assert not [line for line in lines if "uvicorn.access" in line]
 
 
 def test_the_metrics_port_serves_every_workers_counts_without_a_token(
