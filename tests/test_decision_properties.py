@@ -30,6 +30,7 @@ from engine.core.decision import (
     Transition,
     automatic_step,
     decide,
+    decide_plainly,
 )
 from engine.definitions.loader import load_file
 from engine.language.expressions import CompiledExpression, Environment
@@ -216,9 +217,11 @@ def test_guards_see_exactly_the_declared_data_and_the_resolved_parameters(
     given_input = data.draw(inputs_for(dict(candidates[0].spec.input) if candidates else {}))
     stored = data.draw(inputs_for(dict(wf.fields)), label="data")
     case = CaseSnapshot(state, stored, START, {}, data.draw(links()))
+    # The straightforward path, whose expressions see an `Environment`; the planned path
+    # hands CEL the same values (tests/test_decision_plans.py).
     with watching_guards() as seen:
-        decide(wf, case, trigger, given_input, Actor("root", frozenset({"admin"})), START,
-               params)
+        decide_plainly(wf, case, trigger, given_input, Actor("root", frozenset({"admin"})),
+                       START, params)
     for env in seen:
         assert set(env.data) <= set(wf.fields)
         # only the fields the conditions and effects read are prepared (all when they
@@ -236,5 +239,5 @@ def test_guards_do_not_see_fields_the_workflow_does_not_declare() -> None:
     wf = WORKFLOWS["branch_building"]
     case = CaseSnapshot("approval", {"org_name": "x", "retired_field": 1}, START)
     with watching_guards() as seen:
-        decide(wf, case, "certify", {}, Actor("root", frozenset({"admin"})), START)
+        decide_plainly(wf, case, "certify", {}, Actor("root", frozenset({"admin"})), START)
     assert seen and all("retired_field" not in env.data for env in seen)

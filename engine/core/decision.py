@@ -26,6 +26,7 @@ from engine.core.guards import (
 )
 from engine.core.guards import environment as environment
 from engine.core.guards import priority as priority
+from engine.core.plans import Move, passing
 from engine.core.refusals import input_refusal as input_refusal
 from engine.core.refusals import labels
 from engine.core.refusals import refusal as refusal
@@ -38,9 +39,9 @@ from engine.core.snapshot import CaseSnapshot as CaseSnapshot
 from engine.core.snapshot import CaseStatus as CaseStatus
 from engine.core.snapshot import LinkedCase as LinkedCase
 from engine.core.snapshot import TimerPlan as TimerPlan
+from engine.core.timer_plans import arm, replanned
 from engine.core.timer_plans import next_repeat as next_repeat
 from engine.core.timer_plans import plan_timers as plan_timers
-from engine.core.timer_plans import replanned
 from engine.errors import Refusal
 from engine.language.values import check_values, to_cel
 from engine.timers.calendar import CalendarCoverageError, DurationError
@@ -112,7 +113,53 @@ def decide(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mappi
     Candidates are tried in order (innermost state first, then definition order); the
     first whose role, guard and checklist pass wins. When none passes, the refusal of the
     first candidate is returned, since that is the rule a caseworker most likely meant.
+
+    The passing candidate is found from the transitions' plans (`engine.core.plans`: what
+    each checks and reads, worked out once per workflow); a refusal, or anything those
+    plans do not foresee, is left to `decide_plainly`, which gives the same answers.
     """
+    params = wf.resolve_params() if params is None else params
+    found = passing(wf, case, trigger, values, actor, now, params)
+    if found is None:
+        return decide_plainly(wf, case, trigger, values, actor, now, params, comment)
+    t, moved, clean, changes = found
+    try:
+        return _planned(wf, case, t, moved, actor, clean, changes, now, params, comment)
+    except (CalendarCoverageError, DurationError, KeyError) as exc:
+        return refusal("calendar_not_covered", {}, error=exc)
+
+
+def _planned(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition, moved: Move,
+             actor: Actor, values: Mapping[str, Any], changes: Mapping[str, Any],
+             now: datetime, params: Mapping[str, Any], comment: str | None) -> Transition:
+    """`_transition` with the states exited and entered and the timers armed read from the
+    move's plan."""
+    data = {**case.data, **changes}
+    _, role = transition_role(t, actor)
+    event = {
+        "kind": "transition", "workflow_id": wf.id, "workflow_version": wf.version,
+        "trigger": t.trigger, "from_state": case.state, "to_state": moved.target,
+        "actor": actor.id, "role": role, "input": dict(values), "comment": comment,
+        "changes": dict(changes), "at": now,
+    }
+    rearmed, rearm = (replanned(wf, list(moved.stayed), case.data, data, now, params)
+                      if changes and moved.dated and not moved.final else (frozenset(), ()))
+    return Transition(
+        trigger=t.trigger, from_state=case.state, to_state=moved.target, data=data,
+        changes=dict(changes), role=role, event=event,
+        arm=arm(moved.timers, data, now, params), exited=moved.exited,
+        entered=moved.entered, final=moved.final, outcome=moved.outcome,
+        moved=rearmed, rearm=rearm,
+    )
+
+
+def decide_plainly(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str,
+                   values: Mapping[str, Any], actor: Actor, now: datetime,
+                   params: Mapping[str, Any] | None = None,
+                   comment: str | None = None) -> Transition | Refusal:
+    """`decide` the straightforward way: every rule checked in turn, each refusal built as
+    it is met. The reference the planned path is tested against, and the path of every
+    refusal."""
     params = wf.resolve_params() if params is None else params
     args = labels(wf, case.state, trigger)
     blocked = status_refusal(wf, case)

@@ -4,7 +4,7 @@ calendar; a duration or count may name a workflow parameter (`params.NAME`)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -18,7 +18,7 @@ from engine.timers.calendar import default_calendar as working_calendar
 if TYPE_CHECKING:
     from engine.core.compiler import CompiledWorkflow
 
-__all__ = ["next_repeat", "plan_timers", "replanned"]
+__all__ = ["arm", "next_repeat", "plan_timers", "replanned"]
 
 
 def _timer_due(timer: TimerSpec, data: Mapping[str, Any], now: datetime,
@@ -53,13 +53,20 @@ def _param_ref(value: int | str, params: Mapping[str, Any]) -> Any:
 def plan_timers(wf: CompiledWorkflow, entered: list[str], data: Mapping[str, Any],
                 now: datetime, params: Mapping[str, Any]) -> tuple[TimerPlan, ...]:
     """Timers armed on entering `entered` states (outermost first)."""
+    return arm([(state, timer) for state in entered for timer in wf.states[state].spec.timers],
+               data, now, params)
+
+
+def arm(timers: Iterable[tuple[str, TimerSpec]], data: Mapping[str, Any], now: datetime,
+        params: Mapping[str, Any]) -> tuple[TimerPlan, ...]:
+    """The plans of `timers` (each with the state that owns it), in order; a timer counted
+    from a date field without a value is not armed."""
     plans: list[TimerPlan] = []
-    for state in entered:
-        for timer in wf.states[state].spec.timers:
-            due = _timer_due(timer, data, now, params)
-            if due is not None:
-                plans.extend(TimerPlan(state, timer.id, due, action, timer.trigger,
-                                       timer.repeat) for action in timer.actions)
+    for state, timer in timers:
+        due = _timer_due(timer, data, now, params)
+        if due is not None:
+            plans.extend(TimerPlan(state, timer.id, due, action, timer.trigger,
+                                   timer.repeat) for action in timer.actions)
     return tuple(plans)
 
 

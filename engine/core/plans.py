@@ -1,0 +1,303 @@
+"""What deciding a transition checks, reads and moves, worked out once per compiled workflow,
+so that `engine.core.decision.decide` does only the work that depends on the case.
+
+A `TransitionPlan` holds, for one compiled transition, the roles that may fire it, the CEL
+programs of its conditions, its effects (an effect whose expression is a literal, like
+`'true'`, is evaluated and checked once here), and which names and `data` fields those
+expressions read. A `Move` holds, for one transition taken from one leaf state, the states
+exited and entered, the checklist items that must be ticked, the timers armed on entering
+and whether a state the case stays in counts a timer from a date field.
+
+`passing` is the quick path of a decision: it finds the candidate that passes, or answers
+None whenever it cannot be sure (a refusal everywhere, a closed case, a value CEL cannot
+take), and `decide` then takes the straightforward path, which builds the refusal. The
+plans live on the compiled workflow they describe (built on first use; a workflow is
+immutable, so they never go stale), and a property test checks that both paths agree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import cel
+
+from engine.core.compiler import CompiledTransition, CompiledWorkflow
+from engine.core.guards import environment
+from engine.core.roles import transition_role
+from engine.core.snapshot import Actor, CaseSnapshot
+from engine.language.expressions import CompiledExpression, china_date, to_cel_time
+from engine.language.spec import FieldSpec, TimerSpec
+from engine.language.values import check_value, check_values, from_cel, to_cel
+
+__all__ = ["Move", "TransitionPlan", "bindings", "move", "passing", "plan"]
+
+_PLAIN = frozenset({"data", "input", "params", "checklist", "now", "today", "entered_at",
+                    "entered_on", "state"})
+"""Names whose CEL values are built here; an expression that calls one of the engine's own
+functions (`linked`, `add_duration`, `add_working_days`) has its context built by
+`engine.language.expressions.Environment`, as before."""
+_LITERALS = (bool, int, float, str, type(None))
+"""Results of a literal effect that are kept: immutable, so one value serves every case."""
+
+
+@dataclass(frozen=True)
+class Effect:
+    """One effect of a transition: the field it sets, and its expression or, for a literal,
+    the checked value it always gives (`valid` False: the value its field refuses)."""
+
+    name: str
+    spec: FieldSpec
+    expression: CompiledExpression
+    folded: bool = False
+    value: Any = None
+    valid: bool = True
+
+
+@dataclass(frozen=True)
+class TransitionPlan:
+    """What deciding one transition checks and reads, whatever the case."""
+
+    transition: CompiledTransition
+    conditions: tuple[Any, ...]
+    """The CEL programs of the guard and the conditions, in the order they are tried."""
+    effects: tuple[Effect, ...]
+    evaluates: bool
+    """Whether deciding builds the CEL context at all (a condition or an effect exists)."""
+    plain: bool
+    """Whether every name read is built by `bindings` (no engine function is called)."""
+    roots: frozenset[str]
+    fields: tuple[tuple[str, str], ...] | None
+    """The `data` fields read, each with its type (None: `data` as a whole)."""
+
+
+@dataclass(frozen=True)
+class Move:
+    """One transition taken from one leaf: what it exits, enters and arms."""
+
+    target: str
+    exited: tuple[str, ...]
+    entered: tuple[str, ...]
+    stayed: tuple[str, ...]
+    final: bool
+    outcome: str | None
+    checklist: tuple[str, ...]
+    """Items of the exited states that must be ticked (when the transition checks them)."""
+    timers: tuple[tuple[str, TimerSpec], ...]
+    """Timers of the entered states, outermost state first, as `plan_timers` arms them."""
+    dated: bool
+    """Whether a state the case stays in counts a timer from a date field."""
+
+
+class _Book:
+    """The plans of one compiled workflow, built as they are first asked for."""
+
+    def __init__(self) -> None:
+        self.plans: dict[int, TransitionPlan] = {}
+        self.moves: dict[tuple[str, int], Move] = {}
+
+
+def _book(wf: CompiledWorkflow) -> _Book:
+    found = wf.__dict__.get("_decision_plans")
+    if found is None:
+        found = _Book()
+        # The workflow is frozen and immutable; its plans are a cache of what it implies.
+        object.__setattr__(wf, "_decision_plans", found)
+    return found
+
+
+def plan(wf: CompiledWorkflow, t: CompiledTransition) -> TransitionPlan:
+    """The plan of `t` (built on first use)."""
+    book = _book(wf)
+    found = book.plans.get(t.index)
+    if found is None or found.transition is not t:
+        found = _plan(wf, t)
+        book.plans[t.index] = found
+    return found
+
+
+def _plan(wf: CompiledWorkflow, t: CompiledTransition) -> TransitionPlan:
+    effects = tuple(_effect(name, wf.fields[name], expr) for name, expr in t.effects.items())
+    fields = t.fields
+    typed = None if fields is None else tuple(
+        (name, wf.fields[name].type) for name in fields if name in wf.fields)
+    return TransitionPlan(
+        transition=t, conditions=tuple(c.guard.program for c in t.conditions),
+        effects=effects, evaluates=bool(t.conditions or t.effects),
+        plain=t.names <= _PLAIN, roots=t.names, fields=typed)
+
+
+def _effect(name: str, spec: FieldSpec, expression: CompiledExpression) -> Effect:
+    """An effect; a literal one (no variable, no function, not even an operator) is
+    evaluated and checked now, exactly as `engine.core.guards.evaluate_effects` would."""
+    program = expression.program
+    if program.variables() or program.functions():
+        return Effect(name, spec, expression)
+    try:
+        result = program.execute(cel.Context())
+    except Exception:  # left to the evaluation at decision time, which reports it
+        return Effect(name, spec, expression)
+    if type(result) not in _LITERALS:
+        return Effect(name, spec, expression)
+    raw = from_cel(spec, result)
+    if raw is None:
+        return Effect(name, spec, expression, True, spec.default)
+    value, found = check_value(name, spec, raw)
+    return Effect(name, spec, expression, True, value, found is None)
+
+
+def move(wf: CompiledWorkflow, source: str, t: CompiledTransition) -> Move:
+    """The move `t` makes from leaf `source` (built on first use)."""
+    book = _book(wf)
+    key = (source, t.index)
+    found = book.moves.get(key)
+    if found is None:
+        found = _move(wf, source, t)
+        book.moves[key] = found
+    return found
+
+
+def _move(wf: CompiledWorkflow, source: str, t: CompiledTransition) -> Move:
+    target = wf.leaf(t.spec.to)
+    exited, entered = wf.moves(source, t.spec.to)
+    stayed = tuple(s for s in wf.lineage(target) if s not in entered)
+    info = wf.states[target].spec
+    items = tuple(item for state in exited for item in wf.states[state].spec.checklist)
+    return Move(
+        target=target, exited=tuple(exited), entered=tuple(entered), stayed=stayed,
+        final=info.final, outcome=info.outcome,
+        checklist=items if t.spec.check_checklist else (),
+        timers=tuple((state, timer) for state in entered
+                     for timer in wf.states[state].spec.timers),
+        dated=any(timer.relative_to != "entry" for state in stayed
+                  for timer in wf.states[state].spec.timers))
+
+
+def passing(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mapping[str, Any],
+            actor: Actor, now: datetime, params: Mapping[str, Any]
+            ) -> tuple[CompiledTransition, Move, dict[str, Any], dict[str, Any]] | None:
+    """The first candidate of `trigger` that passes (its move, checked input and changes),
+    as the straightforward path would find it; None when none does or when anything is out
+    of the ordinary, so that the caller takes that path (which builds the refusal)."""
+    if case.status != "active":
+        return None
+    info = wf.states.get(case.state)
+    candidates = wf.table.get((case.state, trigger))
+    if info is None or info.spec.final or not candidates or trigger not in wf.trigger_titles:
+        return None
+    try:
+        for t in candidates:
+            found = _passes(wf, case, t, values, actor, now, params)
+            if found is not None:
+                return (t, *found)
+    except Exception:  # the straightforward path meets it too, and answers for it
+        return None
+    return None
+
+
+def _passes(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition,
+            values: Mapping[str, Any], actor: Actor, now: datetime, params: Mapping[str, Any]
+            ) -> tuple[Move, dict[str, Any], dict[str, Any]] | None:
+    """`t`'s move, checked input and changes when it passes; None when it is refused."""
+    fields = t.spec.input
+    if fields or values:
+        clean, problems = check_values(fields, values)
+        if problems:
+            return None
+    else:
+        clean = {}
+    if not transition_role(t, actor)[0]:
+        return None
+    planned = plan(wf, t)
+    context = _context(wf, planned, case, now, params, clean) if planned.evaluates else None
+    for program in planned.conditions:
+        try:
+            if program.execute(context) is not True:
+                return None
+        except Exception:  # a guard that cannot be evaluated refuses
+            return None
+    moved = move(wf, case.state, t)
+    ticked = case.checklist
+    for item in moved.checklist:
+        if not ticked.get(item):
+            return None
+    data = case.data
+    changes: dict[str, Any] = {}
+    for effect in planned.effects:
+        if effect.folded:
+            if not effect.valid:
+                return None
+            value = effect.value
+        else:
+            try:
+                result = effect.expression.program.execute(context)
+            except Exception:  # an effect that cannot be evaluated refuses
+                return None
+            raw = from_cel(effect.spec, result)
+            if raw is None:
+                value = effect.spec.default
+            else:
+                value, problem = check_value(effect.name, effect.spec, raw)
+                if problem is not None:
+                    return None
+        if value != data.get(effect.name):
+            changes[effect.name] = value
+    return moved, clean, changes
+
+
+def _context(wf: CompiledWorkflow, planned: TransitionPlan, case: CaseSnapshot, now: datetime,
+             params: Mapping[str, Any], clean: Mapping[str, Any]) -> Any:
+    t = planned.transition
+    given = to_cel(t.spec.input, clean)
+    if not planned.plain:
+        return environment(wf, case, now, params, t.names, t.fields, given).context
+    return cel.Context(variables=bindings(wf, planned, case, now, params, given))
+
+
+def bindings(wf: CompiledWorkflow, planned: TransitionPlan, case: CaseSnapshot, now: datetime,
+             params: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
+    """The CEL variables a plain transition's expressions read, as
+    `engine.language.expressions.Environment` builds them (a test holds the two equal)."""
+    roots = planned.roots
+    found: dict[str, Any] = {}
+    if "data" in roots:
+        data = case.data
+        if planned.fields is None:
+            found["data"] = to_cel(wf.fields, data)
+        else:
+            converted: dict[str, Any] = {}
+            for name, kind in planned.fields:
+                value = data.get(name)
+                if value is None:
+                    continue
+                if kind == "date":
+                    converted[name] = to_cel_time(date.fromisoformat(value))
+                elif kind == "datetime":
+                    converted[name] = to_cel_time(datetime.fromisoformat(value))
+                else:
+                    converted[name] = value
+            found["data"] = converted
+    if "input" in roots:
+        found["input"] = dict(given)
+    if "params" in roots:
+        found["params"] = dict(params)
+    if "checklist" in roots:
+        ticked = case.checklist
+        found["checklist"] = {item: bool(ticked.get(item)) for item in wf.checklist_of(case.state)}
+    if "now" in roots or "today" in roots:
+        moment = to_cel_time(now)
+        if "now" in roots:
+            found["now"] = moment
+        if "today" in roots:
+            found["today"] = china_date(moment)
+    if "entered_at" in roots or "entered_on" in roots:
+        entered = to_cel_time(case.entered_at)
+        if "entered_at" in roots:
+            found["entered_at"] = entered
+        if "entered_on" in roots:
+            found["entered_on"] = china_date(entered)
+    if "state" in roots:
+        found["state"] = case.state
+    return found

@@ -1,0 +1,178 @@
+"""The planned path of `decide` (engine.core.plans) agrees with the straightforward one.
+
+`decide` finds the passing candidate from per-transition plans built once per workflow and
+leaves every refusal to `decide_plainly`; these properties hold the two equal on random
+walks and random cases of every shipped and fixture workflow, and hold the CEL values the
+plans build equal to those of the expression environment.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_decision_properties import (
+    ACTORS,
+    START,
+    WORKFLOWS,
+    first_snapshot,
+    inputs_for,
+    links,
+)
+
+from engine.core.compiler import compile_workflow
+from engine.core.decision import (
+    Actor,
+    CaseSnapshot,
+    Refusal,
+    Transition,
+    decide,
+    decide_plainly,
+    environment,
+)
+from engine.core.plans import bindings, passing, plan
+from engine.language.spec import WorkflowSpec
+from engine.language.values import to_cel
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), name=st.sampled_from(sorted(WORKFLOWS)))
+def test_decide_agrees_with_decide_plainly_along_random_walks(data: st.DataObject,
+                                                              name: str) -> None:
+    wf = WORKFLOWS[name]
+    case = first_snapshot(wf)
+    now = START
+    for _ in range(data.draw(st.integers(5, 30), label="steps")):
+        leaving = [t for t in wf.triggers if wf.candidates(case.state, t)]
+        trigger = data.draw(st.sampled_from(leaving or [*wf.triggers]), label="trigger")
+        candidates = wf.candidates(case.state, trigger)
+        given_input = data.draw(inputs_for(dict(candidates[0].spec.input) if candidates
+                                           else {}), label="input")
+        actor = data.draw(st.sampled_from(ACTORS), label="actor")
+        ticks = {i: data.draw(st.sampled_from([True, True, False]), label=f"tick {i}")
+                 for i in sorted(wf.checklist_of(case.state))}
+        case = CaseSnapshot(case.state, case.data, case.entered_at, ticks,
+                            data.draw(links(), label="links"))
+        now += timedelta(days=data.draw(st.integers(0, 20), label="days"))
+
+        outcome = decide(wf, case, trigger, given_input, actor, now, comment="c")
+
+        assert outcome == decide_plainly(wf, case, trigger, given_input, actor, now,
+                                         comment="c")
+        if isinstance(outcome, Transition):
+            case = CaseSnapshot(outcome.to_state, outcome.data,
+                                now if outcome.entered else case.entered_at, {}, case.links)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), name=st.sampled_from(sorted(WORKFLOWS)))
+def test_decide_agrees_with_decide_plainly_on_random_cases(data: st.DataObject,
+                                                           name: str) -> None:
+    wf = WORKFLOWS[name]
+    state = data.draw(st.sampled_from(sorted(wf.states)), label="state")
+    trigger = data.draw(st.sampled_from([*wf.triggers, "nope"]), label="trigger")
+    candidates = wf.candidates(state, trigger)
+    given_input = data.draw(inputs_for(dict(candidates[0].spec.input) if candidates else {}))
+    stored = data.draw(inputs_for(dict(wf.fields)), label="data")
+    case = CaseSnapshot(state, stored, START,
+                        {i: data.draw(st.booleans()) for i in sorted(wf.checklist_of(state))},
+                        data.draw(links()),
+                        data.draw(st.sampled_from(["active", "active", "suspended", "closed"])))
+    actor = data.draw(st.sampled_from(ACTORS), label="actor")
+
+    assert (decide(wf, case, trigger, given_input, actor, START)
+            == decide_plainly(wf, case, trigger, given_input, actor, START))
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), name=st.sampled_from(sorted(WORKFLOWS)))
+def test_the_planned_cel_values_are_those_of_the_expression_environment(
+        data: st.DataObject, name: str) -> None:
+    wf = WORKFLOWS[name]
+    params = wf.resolve_params()
+    state = data.draw(st.sampled_from(sorted(wf.states)), label="state")
+    stored = data.draw(inputs_for(dict(wf.fields)), label="data")
+    ticked = {i: data.draw(st.booleans()) for i in sorted(wf.checklist_of(state))}
+    moment = START + timedelta(hours=data.draw(st.integers(0, 24 * 400)))
+    case = CaseSnapshot(state, stored, START - timedelta(hours=data.draw(st.integers(0, 99))),
+                        ticked, data.draw(links()))
+    for t in wf.transitions:
+        planned = plan(wf, t)
+        if not planned.plain:
+            continue
+        values = data.draw(inputs_for(dict(t.spec.input)), label=f"input {t.index}")
+        given_cel = to_cel(t.spec.input, values)
+        env = environment(wf, case, moment, params, t.names, t.fields, given_cel)
+        expected = {k: v for k, v in env._variables(t.names).items() if k in t.names}
+
+        assert bindings(wf, planned, case, moment, params, given_cel) == expected
+
+
+def test_the_planned_cel_values_hide_fields_the_workflow_does_not_declare() -> None:
+    wf = WORKFLOWS["branch_building"]
+    case = CaseSnapshot("approval", {"org_name": "x", "retired_field": 1}, START)
+    seen = [bindings(wf, plan(wf, t), case, START, wf.resolve_params(), {})
+            for t in wf.candidates("approval", "certify")]
+
+    assert seen and all("retired_field" not in b.get("data", {}) for b in seen)
+
+
+def _workflow(effects: dict[str, str], guard: str | None = None) -> Any:
+    spec = WorkflowSpec.model_validate({
+        "id": "literal_effects", "version": "1.0.0", "title": {"en": "Literal effects"},
+        "fields": {"count": {"type": "integer", "min": 0, "default": 0},
+                   "flag": {"type": "boolean"}, "word": {"type": "string", "max_length": 3}},
+        "states": {"open": {"initial": True}, "shut": {"final": True, "outcome": "done"}},
+        "transitions": [{"trigger": "go", "from": "open", "to": "shut", "effects": effects,
+                         **({"guard": guard} if guard else {})}],
+    })
+    return compile_workflow(spec)
+
+
+def test_a_literal_effect_is_evaluated_once_and_sets_its_value() -> None:
+    wf = _workflow({"count": "7", "flag": "true", "word": "'abc'"})
+    case = CaseSnapshot("open", {"count": 0}, START)
+    actor = Actor("li", frozenset({"caseworker"}))
+
+    outcome = decide(wf, case, "go", {}, actor, START)
+
+    assert all(e.folded for e in plan(wf, wf.transitions[0]).effects)
+    assert isinstance(outcome, Transition)
+    assert outcome.changes == {"count": 7, "flag": True, "word": "abc"}
+    assert outcome == decide_plainly(wf, case, "go", {}, actor, START)
+
+
+def test_a_literal_effect_its_field_refuses_is_refused_as_before() -> None:
+    wf = _workflow({"count": "-1", "word": "'abcd'"})
+    case = CaseSnapshot("open", {"count": 0}, START)
+    actor = Actor("li", frozenset({"caseworker"}))
+
+    outcome = decide(wf, case, "go", {}, actor, START)
+
+    assert passing(wf, case, "go", {}, actor, START, {}) is None
+    assert isinstance(outcome, Refusal) and outcome.code == "effect_invalid"
+    assert outcome == decide_plainly(wf, case, "go", {}, actor, START)
+
+
+def test_a_guard_that_cannot_be_evaluated_is_refused_as_before() -> None:
+    wf = _workflow({"count": "data.count + 1"}, guard="data.count / 0 > 1")
+    case = CaseSnapshot("open", {"count": 3}, START)
+    actor = Actor("li", frozenset({"caseworker"}))
+
+    outcome = decide(wf, case, "go", {}, actor, START)
+
+    assert isinstance(outcome, Refusal) and outcome.code == "guard_error"
+    assert outcome == decide_plainly(wf, case, "go", {}, actor, START)
+
+
+def test_an_effect_that_overflows_is_refused_as_before() -> None:
+    wf = _workflow({"count": "data.count * 9223372036854775807"})
+    case = CaseSnapshot("open", {"count": 3}, START)
+    actor = Actor("li", frozenset({"caseworker"}))
+
+    outcome = decide(wf, case, "go", {}, actor, START)
+
+    assert isinstance(outcome, Refusal) and outcome.code == "effect_invalid"
+    assert outcome == decide_plainly(wf, case, "go", {}, actor, START)
