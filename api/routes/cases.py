@@ -9,6 +9,11 @@ Concurrency: `GET /cases/{id}` returns `ETag: "<version>"`. A change sent with
 that both pass that check race inside the service, and the loser gets 409 with the current
 version. Either way the client reads again and retries. `Idempotency-Key` makes a retry
 of the same request return the first result without writing anything new.
+
+Threads: every operation is `async` and runs its blocking part (reads, the change) in one
+worker thread. A plain `def` operation costs FastAPI two thread hops (the operation, then
+the validation of its answer against `response_model`), each costlier than the validation
+itself, which is nearly free for a model instance of the declared class.
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Header, Query, Response
 from fastapi import Path as PathParam
+from starlette.concurrency import run_in_threadpool
 
 from api.deps import Acting, Context, Reader
 from api.errors import invalid, precondition_failed
@@ -79,8 +85,21 @@ def etag(response: Response, version: int) -> None:
 Operation = Callable[[int | None, str | None], FireResult]
 
 
-def change(ctx: Context, case_id: str, if_match: str | None, key: str | None,
-           operation: Operation, response: Response) -> FireResultPublic:
+async def change(ctx: Context, case_id: str, if_match: str | None, key: str | None,
+                 operation: Operation, response: Response,
+                 before: Callable[[], object] | None = None) -> FireResultPublic:
+    """`changed`, after `before` (a check of another case), in one worker thread."""
+
+    def work() -> FireResultPublic:
+        if before is not None:
+            before()
+        return changed(ctx, case_id, if_match, key, operation, response)
+
+    return await run_in_threadpool(work)
+
+
+def changed(ctx: Context, case_id: str, if_match: str | None, key: str | None,
+            operation: Operation, response: Response) -> FireResultPublic:
     """Run `operation(expected_version, idempotency_key)` on a case in the caller's scope
     and answer with its result and the case's new ETag.
 
@@ -121,8 +140,13 @@ CHANGE_PROBLEMS = problems(401, 403, 404, 409, 412, 413, 422)
 
 @router.post("", summary="Start a case", status_code=201, response_model=FireResultPublic,
              responses=problems(401, 403, 404, 413, 422))
-def start_case(body: CaseCreate, response: Response, ctx: Acting,
-               key: IdempotencyKey = None) -> FireResultPublic:
+async def start_case(body: CaseCreate, response: Response, ctx: Acting,
+                     key: IdempotencyKey = None) -> FireResultPublic:
+    return await run_in_threadpool(_start, body, response, ctx, key)
+
+
+def _start(body: CaseCreate, response: Response, ctx: Context,
+           key: str | None) -> FireResultPublic:
     principal = ctx.principal
     community = body.community or principal.community
     if not valid_community(community) or community == "*":
@@ -140,7 +164,7 @@ def start_case(body: CaseCreate, response: Response, ctx: Acting,
 
 @router.get("", summary="List cases in the caller's scope (a work queue)",
             response_model=CasesPublic, responses=problems(401, 403, 422))
-def list_cases(
+async def list_cases(
     ctx: Reader,
     workflow: Annotated[str | None, Query(max_length=64)] = None,
     state: Annotated[str | None, Query(max_length=64)] = None,
@@ -168,19 +192,26 @@ def list_cases(
                                             "they entered their current stage; false: the "
                                             "others.")] = None,
 ) -> CasesPublic:
-    views, next_cursor = ctx.service.list_cases(
-        workflow_id=workflow, state=state, community_prefix=scope_prefix(ctx.principal,
-                                                                         community),
-        overdue=overdue, text=text, order=order, limit=limit, cursor=cursor,
-        pii=ctx.principal.sees_pii, assignee=assignee, unassigned=unassigned,
-        follow_up_by=follow_up_by, escalated=escalated)
-    return CasesPublic(data=[ctx.presenter.case(v, ctx.principal, ctx.lang) for v in views],
-                       next_cursor=next_cursor)
+    def work() -> CasesPublic:
+        views, next_cursor = ctx.service.list_cases(
+            workflow_id=workflow, state=state, community_prefix=scope_prefix(ctx.principal,
+                                                                             community),
+            overdue=overdue, text=text, order=order, limit=limit, cursor=cursor,
+            pii=ctx.principal.sees_pii, assignee=assignee, unassigned=unassigned,
+            follow_up_by=follow_up_by, escalated=escalated)
+        return CasesPublic(data=[ctx.presenter.case(v, ctx.principal, ctx.lang)
+                                 for v in views], next_cursor=next_cursor)
+
+    return await run_in_threadpool(work)
 
 
 @router.get("/{case_id}", summary="One case (ETag: its version)", response_model=CasePublic,
             responses=problems(401, 404, 422))
-def get_case(case_id: CASE_ID, response: Response, ctx: Reader) -> CasePublic:
+async def get_case(case_id: CASE_ID, response: Response, ctx: Reader) -> CasePublic:
+    return await run_in_threadpool(_case, case_id, response, ctx)
+
+
+def _case(case_id: str, response: Response, ctx: Context) -> CasePublic:
     view = ctx.case(case_id)
     etag(response, view.version)
     return ctx.presenter.case(view, ctx.principal, ctx.lang)
@@ -203,7 +234,11 @@ FIRE_OFFERED = {"links": {"FireOffered": {
                         "near but refused (the caller's role, a condition, the checklist, the "
                         "case suspended), with the refusal in the caller's language. "
                         "Automatic transitions and those of other states are not listed.")
-def get_actions(case_id: CASE_ID, response: Response, ctx: Reader) -> ActionsPublic:
+async def get_actions(case_id: CASE_ID, response: Response, ctx: Reader) -> ActionsPublic:
+    return await run_in_threadpool(_actions, case_id, response, ctx)
+
+
+def _actions(case_id: str, response: Response, ctx: Context) -> ActionsPublic:
     view = ctx.case(case_id)
     wf = ctx.presenter.workflow(view.workflow_id, view.workflow_version)
     actions = ctx.service.actions(case_id, ctx.principal.actor)
@@ -217,57 +252,57 @@ def get_actions(case_id: CASE_ID, response: Response, ctx: Reader) -> ActionsPub
 
 @router.post("/{case_id}/events", summary="Fire a trigger on a case",
              response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
-def fire(case_id: CASE_ID, body: FireRequest, response: Response, ctx: Acting,
-         if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
-    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.fire(
+async def fire(case_id: CASE_ID, body: FireRequest, response: Response, ctx: Acting,
+               if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
+    return await change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.fire(
         case_id, body.trigger, input=body.input, actor=ctx.principal.actor,
         expected_version=expected, comment=body.comment, idempotency_key=k), response)
 
 
 @router.put("/{case_id}/checklist/{item}", summary="Tick a checklist item, with evidence",
             response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
-def tick(case_id: CASE_ID, item: ITEM, body: ChecklistTick, response: Response, ctx: Acting,
+async def tick(case_id: CASE_ID, item: ITEM, body: ChecklistTick, response: Response, ctx: Acting,
          if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
-    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.tick(
+    return await change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.tick(
         case_id, item, evidence=body.evidence, actor=ctx.principal.actor,
         expected_version=expected, idempotency_key=k), response)
 
 
 @router.delete("/{case_id}/checklist/{item}", summary="Untick a checklist item",
                response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
-def untick(case_id: CASE_ID, item: ITEM, response: Response, ctx: Acting,
+async def untick(case_id: CASE_ID, item: ITEM, response: Response, ctx: Acting,
            reason: Annotated[str | None, Query(max_length=4000)] = None,
            if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
-    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.untick(
+    return await change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.untick(
         case_id, item, actor=ctx.principal.actor, reason=reason, expected_version=expected,
         idempotency_key=k), response)
 
 
 @router.post("/{case_id}/links", summary="Link another case to this one",
              response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
-def link(case_id: CASE_ID, body: LinkCreate, response: Response, ctx: Acting,
-         if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
-    ctx.check(body.case_id)
-    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.link(
+async def link(case_id: CASE_ID, body: LinkCreate, response: Response, ctx: Acting,
+               if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
+    return await change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.link(
         case_id, body.case_id, relation=body.relation, actor=ctx.principal.actor,
-        expected_version=expected, idempotency_key=k), response)
+        expected_version=expected, idempotency_key=k), response,
+        before=lambda: ctx.check(body.case_id))
 
 
 @router.delete("/{case_id}/links/{other_case_id}", summary="Remove a link between two cases",
                response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
-def unlink(case_id: CASE_ID, other_case_id: CASE_ID, response: Response, ctx: Acting,
-           if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
-    ctx.check(other_case_id)
-    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.unlink(
+async def unlink(case_id: CASE_ID, other_case_id: CASE_ID, response: Response,
+                 ctx: Acting, if_match: IfMatch = None,
+                 key: IdempotencyKey = None) -> FireResultPublic:
+    return await change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.unlink(
         case_id, other_case_id, actor=ctx.principal.actor, expected_version=expected,
-        idempotency_key=k), response)
+        idempotency_key=k), response, before=lambda: ctx.check(other_case_id))
 
 
 @router.post("/{case_id}/suspend", summary="Suspend a case (its timers pause)",
              response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
-def suspend(case_id: CASE_ID, body: SuspendRequest, response: Response, ctx: Acting,
+async def suspend(case_id: CASE_ID, body: SuspendRequest, response: Response, ctx: Acting,
             if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
-    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.suspend(
+    return await change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.suspend(
         case_id, actor=ctx.principal.actor, reason=body.reason, expected_version=expected,
         idempotency_key=k), response)
 
@@ -279,32 +314,35 @@ def suspend(case_id: CASE_ID, body: SuspendRequest, response: Response, ctx: Act
                          "administrators) assigns and hands over any. The assignee is a "
                          "person whose roles may change cases and whose scope covers the "
                          "case. Recorded in the case's history (kind `assignment`).")
-def assign(case_id: CASE_ID, body: AssignmentRequest, response: Response, ctx: Acting,
-           if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
-    if body.assignee is not None and not ctx.service.is_assignee_candidate(
-            body.assignee, ctx.case(case_id).community):
-        raise invalid("assignee", "unknown_assignee",
-                      "no person who may change cases in this community has that name",
-                      "该社区没有此用户名的办理人员", location="body")
-    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.assign(
+async def assign(case_id: CASE_ID, body: AssignmentRequest, response: Response,
+                 ctx: Acting, if_match: IfMatch = None,
+                 key: IdempotencyKey = None) -> FireResultPublic:
+    def candidate() -> None:
+        if body.assignee is not None and not ctx.service.is_assignee_candidate(
+                body.assignee, ctx.case(case_id).community):
+            raise invalid("assignee", "unknown_assignee",
+                          "no person who may change cases in this community has that name",
+                          "该社区没有此用户名的办理人员", location="body")
+
+    return await change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.assign(
         case_id, body.assignee, actor=ctx.principal.actor, comment=body.comment,
-        expected_version=expected, idempotency_key=k), response)
+        expected_version=expected, idempotency_key=k), response, before=candidate)
 
 
 @router.post("/{case_id}/follow-up", summary="Set the day the responsible person follows "
              "the case up", response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
-def follow_up(case_id: CASE_ID, body: FollowUpRequest, response: Response, ctx: Acting,
+async def follow_up(case_id: CASE_ID, body: FollowUpRequest, response: Response, ctx: Acting,
               if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
-    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.follow_up(
+    return await change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.follow_up(
         case_id, body.on, actor=ctx.principal.actor, comment=body.comment,
         expected_version=expected, idempotency_key=k), response)
 
 
 @router.post("/{case_id}/resume", summary="Resume a suspended case",
              response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
-def resume(case_id: CASE_ID, response: Response, ctx: Acting,
+async def resume(case_id: CASE_ID, response: Response, ctx: Acting,
            body: ResumeRequest | None = None, if_match: IfMatch = None,
            key: IdempotencyKey = None) -> FireResultPublic:
-    return change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.resume(
+    return await change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.resume(
         case_id, actor=ctx.principal.actor, comment=body.comment if body else None,
         expected_version=expected, idempotency_key=k), response)
