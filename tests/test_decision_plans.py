@@ -8,6 +8,7 @@ plans build equal to those of the expression environment.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import timedelta
 from typing import Any
 
@@ -33,6 +34,7 @@ from engine.core.decision import (
     environment,
 )
 from engine.core.plans import bindings, passing, plan
+from engine.core.snapshot import TimerPlan, made
 from engine.language.spec import WorkflowSpec
 from engine.language.values import to_cel
 
@@ -117,6 +119,20 @@ def test_the_planned_cel_values_hide_fields_the_workflow_does_not_declare() -> N
             for t in wf.candidates("approval", "certify")]
 
     assert seen and all("retired_field" not in b.get("data", {}) for b in seen)
+
+
+def test_made_builds_what_the_frozen_dataclass_init_builds() -> None:
+    values = {"state": "open", "timer_id": "due", "due_at": START, "action": "fire",
+              "trigger": None, "repeat": False}
+    transition = {"trigger": "go", "from_state": "open", "to_state": "shut", "data": {},
+                  "changes": {}, "role": None, "event": {}, "arm": (), "exited": ("open",),
+                  "entered": ("shut",), "final": True, "outcome": "done",
+                  "moved": frozenset(), "rearm": ()}
+
+    for cls, fields in ((TimerPlan, values), (Transition, transition)):
+        assert {f.name for f in dataclasses.fields(cls)} == set(fields)
+        assert made(cls, **fields) == cls(**fields)
+        assert made(cls, **fields).__dict__ == cls(**fields).__dict__
 
 
 def _workflow(effects: dict[str, str], guard: str | None = None) -> Any:

@@ -26,7 +26,7 @@ from engine.core.guards import (
 )
 from engine.core.guards import environment as environment
 from engine.core.guards import priority as priority
-from engine.core.plans import Move, passing
+from engine.core.plans import Step, passing
 from engine.core.refusals import input_refusal as input_refusal
 from engine.core.refusals import labels
 from engine.core.refusals import refusal as refusal
@@ -39,6 +39,7 @@ from engine.core.snapshot import CaseSnapshot as CaseSnapshot
 from engine.core.snapshot import CaseStatus as CaseStatus
 from engine.core.snapshot import LinkedCase as LinkedCase
 from engine.core.snapshot import TimerPlan as TimerPlan
+from engine.core.snapshot import made
 from engine.core.timer_plans import arm, replanned
 from engine.core.timer_plans import next_repeat as next_repeat
 from engine.core.timer_plans import plan_timers as plan_timers
@@ -122,30 +123,31 @@ def decide(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mappi
     found = passing(wf, case, trigger, values, actor, now, params)
     if found is None:
         return decide_plainly(wf, case, trigger, values, actor, now, params, comment)
-    t, moved, clean, changes = found
+    step, clean, changes, role = found
     try:
-        return _planned(wf, case, t, moved, actor, clean, changes, now, params, comment)
+        return _planned(wf, case, step, actor, role, clean, changes, now, params, comment)
     except (CalendarCoverageError, DurationError, KeyError) as exc:
         return refusal("calendar_not_covered", {}, error=exc)
 
 
-def _planned(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition, moved: Move,
-             actor: Actor, values: Mapping[str, Any], changes: Mapping[str, Any],
+def _planned(wf: CompiledWorkflow, case: CaseSnapshot, step: Step, actor: Actor,
+             role: str | None, values: Mapping[str, Any], changes: Mapping[str, Any],
              now: datetime, params: Mapping[str, Any], comment: str | None) -> Transition:
     """`_transition` with the states exited and entered and the timers armed read from the
-    move's plan."""
+    step's plan."""
+    t, moved = step.transition, step.move
+    trigger, source = t.spec.trigger, case.state
     data = {**case.data, **changes}
-    _, role = transition_role(t, actor)
     event = {
         "kind": "transition", "workflow_id": wf.id, "workflow_version": wf.version,
-        "trigger": t.trigger, "from_state": case.state, "to_state": moved.target,
+        "trigger": trigger, "from_state": source, "to_state": moved.target,
         "actor": actor.id, "role": role, "input": dict(values), "comment": comment,
         "changes": dict(changes), "at": now,
     }
     rearmed, rearm = (replanned(wf, list(moved.stayed), case.data, data, now, params)
                       if changes and moved.dated and not moved.final else (frozenset(), ()))
-    return Transition(
-        trigger=t.trigger, from_state=case.state, to_state=moved.target, data=data,
+    return made(
+        Transition, trigger=trigger, from_state=source, to_state=moved.target, data=data,
         changes=dict(changes), role=role, event=event,
         arm=arm(moved.timers, data, now, params), exited=moved.exited,
         entered=moved.entered, final=moved.final, outcome=moved.outcome,

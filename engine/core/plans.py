@@ -28,11 +28,13 @@ from engine.core.compiler import CompiledTransition, CompiledWorkflow
 from engine.core.guards import environment
 from engine.core.roles import transition_role
 from engine.core.snapshot import Actor, CaseSnapshot
+from engine.core.timer_plans import Armed, armed
 from engine.language.expressions import CompiledExpression, china_date, to_cel_time
-from engine.language.spec import FieldSpec, TimerSpec
+from engine.language.spec import FieldSpec
 from engine.language.values import check_value, check_values, from_cel, to_cel
 
-__all__ = ["Move", "TransitionPlan", "bindings", "move", "passing", "plan"]
+__all__ = ["Effect", "Move", "Step", "TransitionPlan", "bindings", "move", "passing", "plan",
+           "steps"]
 
 _PLAIN = frozenset({"data", "input", "params", "checklist", "now", "today", "entered_at",
                     "entered_on", "state"})
@@ -45,12 +47,12 @@ _LITERALS = (bool, int, float, str, type(None))
 
 @dataclass(frozen=True)
 class Effect:
-    """One effect of a transition: the field it sets, and its expression or, for a literal,
+    """One effect of a transition: the field it sets, and its program or, for a literal,
     the checked value it always gives (`valid` False: the value its field refuses)."""
 
     name: str
     spec: FieldSpec
-    expression: CompiledExpression
+    program: Any
     folded: bool = False
     value: Any = None
     valid: bool = True
@@ -85,18 +87,28 @@ class Move:
     outcome: str | None
     checklist: tuple[str, ...]
     """Items of the exited states that must be ticked (when the transition checks them)."""
-    timers: tuple[tuple[str, TimerSpec], ...]
+    timers: tuple[Armed, ...]
     """Timers of the entered states, outermost state first, as `plan_timers` arms them."""
     dated: bool
     """Whether a state the case stays in counts a timer from a date field."""
 
 
+@dataclass(frozen=True)
+class Step:
+    """One candidate of a trigger in one leaf state: the transition, its plan, its move."""
+
+    transition: CompiledTransition
+    plan: TransitionPlan
+    move: Move
+
+
 class _Book:
-    """The plans of one compiled workflow, built as they are first asked for."""
+    """The plans of one compiled workflow, built as they are first asked for (only for
+    a state and trigger the workflow's table holds, so a caller cannot make it grow)."""
 
     def __init__(self) -> None:
         self.plans: dict[int, TransitionPlan] = {}
-        self.moves: dict[tuple[str, int], Move] = {}
+        self.steps: dict[tuple[str, str], tuple[Step, ...]] = {}
 
 
 def _book(wf: CompiledWorkflow) -> _Book:
@@ -134,32 +146,22 @@ def _effect(name: str, spec: FieldSpec, expression: CompiledExpression) -> Effec
     evaluated and checked now, exactly as `engine.core.guards.evaluate_effects` would."""
     program = expression.program
     if program.variables() or program.functions():
-        return Effect(name, spec, expression)
+        return Effect(name, spec, program)
     try:
         result = program.execute(cel.Context())
     except Exception:  # left to the evaluation at decision time, which reports it
-        return Effect(name, spec, expression)
+        return Effect(name, spec, program)
     if type(result) not in _LITERALS:
-        return Effect(name, spec, expression)
+        return Effect(name, spec, program)
     raw = from_cel(spec, result)
     if raw is None:
-        return Effect(name, spec, expression, True, spec.default)
+        return Effect(name, spec, program, True, spec.default)
     value, found = check_value(name, spec, raw)
-    return Effect(name, spec, expression, True, value, found is None)
+    return Effect(name, spec, program, True, value, found is None)
 
 
 def move(wf: CompiledWorkflow, source: str, t: CompiledTransition) -> Move:
-    """The move `t` makes from leaf `source` (built on first use)."""
-    book = _book(wf)
-    key = (source, t.index)
-    found = book.moves.get(key)
-    if found is None:
-        found = _move(wf, source, t)
-        book.moves[key] = found
-    return found
-
-
-def _move(wf: CompiledWorkflow, source: str, t: CompiledTransition) -> Move:
+    """The move `t` makes from leaf `source`."""
     target = wf.leaf(t.spec.to)
     exited, entered = wf.moves(source, t.spec.to)
     stayed = tuple(s for s in wf.lineage(target) if s not in entered)
@@ -169,38 +171,53 @@ def _move(wf: CompiledWorkflow, source: str, t: CompiledTransition) -> Move:
         target=target, exited=tuple(exited), entered=tuple(entered), stayed=stayed,
         final=info.final, outcome=info.outcome,
         checklist=items if t.spec.check_checklist else (),
-        timers=tuple((state, timer) for state in entered
+        timers=tuple(armed(state, timer) for state in entered
                      for timer in wf.states[state].spec.timers),
         dated=any(timer.relative_to != "entry" for state in stayed
                   for timer in wf.states[state].spec.timers))
 
 
+def steps(wf: CompiledWorkflow, state: str, trigger: str) -> tuple[Step, ...]:
+    """The candidates of `trigger` in leaf `state` with their plans, in the order they are
+    tried; none when the state is final or unknown or the trigger leaves it nowhere."""
+    book = _book(wf)
+    key = (state, trigger)
+    found = book.steps.get(key)
+    if found is None:
+        candidates = wf.table.get(key)
+        if not candidates:
+            return ()
+        info = wf.states.get(state)
+        found = () if info is None or info.spec.final or trigger not in wf.trigger_titles \
+            else tuple(Step(t, plan(wf, t), move(wf, state, t)) for t in candidates)
+        book.steps[key] = found
+    return found
+
+
 def passing(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mapping[str, Any],
             actor: Actor, now: datetime, params: Mapping[str, Any]
-            ) -> tuple[CompiledTransition, Move, dict[str, Any], dict[str, Any]] | None:
-    """The first candidate of `trigger` that passes (its move, checked input and changes),
-    as the straightforward path would find it; None when none does or when anything is out
-    of the ordinary, so that the caller takes that path (which builds the refusal)."""
+            ) -> tuple[Step, dict[str, Any], dict[str, Any], str | None] | None:
+    """The first candidate of `trigger` that passes (its step, checked input, changes and
+    the actor's role), as the straightforward path would find it; None when none does or
+    when anything is out of the ordinary, so that the caller takes that path (which
+    builds the refusal)."""
     if case.status != "active":
         return None
-    info = wf.states.get(case.state)
-    candidates = wf.table.get((case.state, trigger))
-    if info is None or info.spec.final or not candidates or trigger not in wf.trigger_titles:
-        return None
     try:
-        for t in candidates:
-            found = _passes(wf, case, t, values, actor, now, params)
+        for step in steps(wf, case.state, trigger):
+            found = _passes(wf, case, step, values, actor, now, params)
             if found is not None:
-                return (t, *found)
+                return (step, *found)
     except Exception:  # the straightforward path meets it too, and answers for it
         return None
     return None
 
 
-def _passes(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition,
-            values: Mapping[str, Any], actor: Actor, now: datetime, params: Mapping[str, Any]
-            ) -> tuple[Move, dict[str, Any], dict[str, Any]] | None:
-    """`t`'s move, checked input and changes when it passes; None when it is refused."""
+def _passes(wf: CompiledWorkflow, case: CaseSnapshot, step: Step, values: Mapping[str, Any],
+            actor: Actor, now: datetime, params: Mapping[str, Any]
+            ) -> tuple[dict[str, Any], dict[str, Any], str | None] | None:
+    """`step`'s checked input, changes and role when it passes; None when it is refused."""
+    t = step.transition
     fields = t.spec.input
     if fields or values:
         clean, problems = check_values(fields, values)
@@ -208,9 +225,10 @@ def _passes(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition,
             return None
     else:
         clean = {}
-    if not transition_role(t, actor)[0]:
+    allowed, role = transition_role(t, actor)
+    if not allowed:
         return None
-    planned = plan(wf, t)
+    planned = step.plan
     context = _context(wf, planned, case, now, params, clean) if planned.evaluates else None
     for program in planned.conditions:
         try:
@@ -218,9 +236,8 @@ def _passes(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition,
                 return None
         except Exception:  # a guard that cannot be evaluated refuses
             return None
-    moved = move(wf, case.state, t)
     ticked = case.checklist
-    for item in moved.checklist:
+    for item in step.move.checklist:
         if not ticked.get(item):
             return None
     data = case.data
@@ -232,25 +249,26 @@ def _passes(wf: CompiledWorkflow, case: CaseSnapshot, t: CompiledTransition,
             value = effect.value
         else:
             try:
-                result = effect.expression.program.execute(context)
+                result = effect.program.execute(context)
             except Exception:  # an effect that cannot be evaluated refuses
                 return None
-            raw = from_cel(effect.spec, result)
+            spec = effect.spec
+            raw = from_cel(spec, result)
             if raw is None:
-                value = effect.spec.default
+                value = spec.default
             else:
-                value, problem = check_value(effect.name, effect.spec, raw)
+                value, problem = check_value(effect.name, spec, raw)
                 if problem is not None:
                     return None
         if value != data.get(effect.name):
             changes[effect.name] = value
-    return moved, clean, changes
+    return clean, changes, role
 
 
 def _context(wf: CompiledWorkflow, planned: TransitionPlan, case: CaseSnapshot, now: datetime,
              params: Mapping[str, Any], clean: Mapping[str, Any]) -> Any:
     t = planned.transition
-    given = to_cel(t.spec.input, clean)
+    given = to_cel(t.spec.input, clean) if clean else {}
     if not planned.plain:
         return environment(wf, case, now, params, t.names, t.fields, given).context
     return cel.Context(variables=bindings(wf, planned, case, now, params, given))

@@ -5,11 +5,11 @@ calendar; a duration or count may name a workflow parameter (`params.NAME`)."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from engine.core.snapshot import TimerPlan
+from engine.core.snapshot import TimerPlan, made
 from engine.language.expressions import to_cel_time
 from engine.language.spec import TimerSpec
 from engine.timers.calendar import add_duration, parse_duration
@@ -18,7 +18,7 @@ from engine.timers.calendar import default_calendar as working_calendar
 if TYPE_CHECKING:
     from engine.core.compiler import CompiledWorkflow
 
-__all__ = ["arm", "next_repeat", "plan_timers", "replanned"]
+__all__ = ["Armed", "arm", "armed", "next_repeat", "plan_timers", "replanned"]
 
 
 def _timer_due(timer: TimerSpec, data: Mapping[str, Any], now: datetime,
@@ -53,20 +53,47 @@ def _param_ref(value: int | str, params: Mapping[str, Any]) -> Any:
 def plan_timers(wf: CompiledWorkflow, entered: list[str], data: Mapping[str, Any],
                 now: datetime, params: Mapping[str, Any]) -> tuple[TimerPlan, ...]:
     """Timers armed on entering `entered` states (outermost first)."""
-    return arm([(state, timer) for state in entered for timer in wf.states[state].spec.timers],
-               data, now, params)
+    timers = [armed(state, timer) for state in entered for timer in wf.states[state].spec.timers]
+    return arm(timers, data, now, params)
 
 
-def arm(timers: Iterable[tuple[str, TimerSpec]], data: Mapping[str, Any], now: datetime,
+@dataclass(frozen=True)
+class Armed:
+    """A timer of a state as arming it needs it: its actions, and for the usual rule
+    (working days counted from entering the state) the count, a number or `params.NAME`,
+    so that the rule is not worked out again at every decision (`engine.core.plans`)."""
+
+    state: str
+    timer: TimerSpec
+    actions: tuple[str, ...]
+    working: int | str | None
+
+
+def armed(state: str, timer: TimerSpec) -> Armed:
+    """`timer` of `state`, ready to arm."""
+    usual = timer.relative_to == "entry" and timer.working_days is not None
+    return Armed(state, timer, timer.actions, timer.working_days if usual else None)
+
+
+def arm(timers: Iterable[Armed], data: Mapping[str, Any], now: datetime,
         params: Mapping[str, Any]) -> tuple[TimerPlan, ...]:
-    """The plans of `timers` (each with the state that owns it), in order; a timer counted
-    from a date field without a value is not armed."""
+    """The plans of `timers`, in order; a timer counted from a date field without a value is
+    not armed. The usual rule is `_timer_due`'s first branch, taken directly."""
     plans: list[TimerPlan] = []
-    for state, timer in timers:
-        due = _timer_due(timer, data, now, params)
-        if due is not None:
-            plans.extend(TimerPlan(state, timer.id, due, action, timer.trigger,
-                                   timer.repeat) for action in timer.actions)
+    for one in timers:
+        timer = one.timer
+        if one.working is not None:
+            due = working_calendar().add_working_days(now, int(_param_ref(one.working, params)))
+            if not isinstance(due, datetime):
+                due = to_cel_time(due)
+        else:
+            found = _timer_due(timer, data, now, params)
+            if found is None:
+                continue
+            due = found
+        for action in one.actions:
+            plans.append(made(TimerPlan, state=one.state, timer_id=timer.id, due_at=due,
+                              action=action, trigger=timer.trigger, repeat=timer.repeat))
     return tuple(plans)
 
 
