@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cached_property, lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import cel
 
@@ -64,9 +64,11 @@ _COMPREHENSION = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Scope:
-    """The names an expression may use: the workflow's declarations in one place."""
+class Scope(NamedTuple):
+    """The names an expression may use: the workflow's declarations in one place.
+
+    A tuple, so that hashing and comparing it (a key of the compile caches, asked for
+    every guard and effect of a definition) stay in C."""
 
     data: frozenset[str]
     params: frozenset[str]
