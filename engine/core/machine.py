@@ -151,21 +151,30 @@ def structure(machine: Any, edges: Sequence[Edge[E]]) -> Structure[E]:
     for e in edges:
         for source in e.sources:
             items.setdefault((e.trigger, source, e.dest), []).append(e.item)
-    triggers_at: dict[str, list[str]] = {}
+    # each state's own candidates, per trigger, in the machine's order: asked once per
+    # state, then each state's table is its own and its ancestors', innermost first
+    own: dict[str, dict[str, list[E]]] = {}
     for trigger, event in machine.events.items():
-        for source in event.transitions:
-            triggers_at.setdefault(source, []).append(trigger)
+        for source, transitions in event.transitions.items():
+            mine: list[E] = own.setdefault(source, {}).setdefault(trigger, [])
+            for edge in transitions:
+                for item in items.get((trigger, source, edge.dest), ()):
+                    if all(item is not other for other in mine):
+                        mine.append(item)
     table: dict[tuple[str, str], tuple[E, ...]] = {}
     for name in path:
-        above = [path[s] for s in lineage[name]]
-        for trigger in dict.fromkeys(t for source in above for t in triggers_at.get(source, ())):
+        above = [own[p] for s in lineage[name] if (p := path[s]) in own]
+        if len(above) == 1:
+            for trigger, mine in above[0].items():
+                if mine:
+                    table[(name, trigger)] = (*mine,)
+            continue
+        for trigger in dict.fromkeys(t for candidates in above for t in candidates):
             found: list[E] = []
-            transitions = machine.events[trigger].transitions
-            for source in above:
-                for edge in transitions.get(source, ()):
-                    for item in items.get((trigger, source, edge.dest), ()):
-                        if all(item is not other for other in found):
-                            found.append(item)
+            for candidates in above:
+                for item in candidates.get(trigger, ()):
+                    if all(item is not other for other in found):
+                        found.append(item)
             if found:
                 table[(name, trigger)] = (*found,)
     return Structure(machine, path, lineage, leaf, leaves, table)
