@@ -1,10 +1,12 @@
 """Dependencies the routes declare: who calls, in which language, through which service.
 
-They chain: the bearer token gives a `Principal`; `Reader`, `Acting` and `Designer` wrap it
-in a `Context` after checking the role an operation needs (anyone with a token reads;
-changing cases needs a role other than designer and auditor; definitions need designer or
-admin). Those that do no I/O are `async` so that FastAPI runs them on the event loop
-instead of a worker thread (a thread hop per dependency costs more than the check).
+`Reader`, `Acting`, `Designer` and `Auditing` each take the bearer token, look up its
+`Principal` (in a worker thread: the one blocking step) and wrap it in a `Context` after
+checking the role an operation needs (anyone with a token reads; changing cases needs a
+role other than designer and auditor; definitions need designer or admin). They are
+`async` and one level deep: FastAPI solves every level of dependencies for every request
+(its parameters, cache key, scopes), and sends each plain `def` dependency to a worker
+thread, which costs more than the check it makes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from api.errors import ApiProblem, forbidden, language, unauthenticated
 from api.schemas import FireResultPublic
@@ -75,19 +78,18 @@ class Context:
         return self.service.escalated([result.case.id]).get(result.case.id)
 
 
-async def get_language(request: Request) -> str:
+def get_language(request: Request) -> str:
     return language(request.headers.get("accept-language"),
                     getattr(request.app.state, "default_language", "en"))
 
 
-Lang = Annotated[str, Depends(get_language)]
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-def get_principal(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
-) -> Principal:
-    """The caller of a valid, unrevoked bearer token; 401 otherwise."""
+def get_principal(request: Request, credentials: HTTPAuthorizationCredentials | None
+                  ) -> Principal:
+    """The caller of a valid, unrevoked bearer token; 401 otherwise. Blocking (it reads
+    the token's row, every request, so that a revoked token is refused at once)."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise unauthenticated()
     tokens: TokenStore = request.app.state.tokens
@@ -107,21 +109,26 @@ def get_principal(
     return principal
 
 
-CurrentPrincipal = Annotated[Principal, Depends(get_principal)]
+async def caller(request: Request, credentials: HTTPAuthorizationCredentials | None
+                 ) -> Principal:
+    """`get_principal` in a worker thread."""
+    return await run_in_threadpool(get_principal, request, credentials)
 
 
-def _context(request: Request, principal: Principal, lang: str) -> Context:
+def _context(request: Request, principal: Principal) -> Context:
     state = request.app.state
-    return Context(principal, lang, state.service, state.presenter, state.communities)
+    return Context(principal, get_language(request), state.service, state.presenter,
+                   state.communities)
 
 
-async def reader(request: Request, principal: CurrentPrincipal, lang: Lang) -> Context:
+async def reader(request: Request, credentials: Credentials) -> Context:
     """Any valid token reads (within its community scope)."""
-    return _context(request, principal, lang)
+    return _context(request, await caller(request, credentials))
 
 
-async def acting(request: Request, principal: CurrentPrincipal, lang: Lang) -> Context:
+async def acting(request: Request, credentials: Credentials) -> Context:
     """Changing a case needs a role other than designer and auditor (who only read)."""
+    principal = await caller(request, credentials)
     if not principal.acting_roles:
         raise forbidden("role_missing",
                         "changing cases needs the role caseworker, admin or a workflow role; "
@@ -129,25 +136,27 @@ async def acting(request: Request, principal: CurrentPrincipal, lang: Lang) -> C
                         "变更事项需要 caseworker（社工）、admin（管理员）或流程角色；"
                         "designer 与 auditor 令牌只能查看",
                         required_roles=["admin", "caseworker"])
-    return _context(request, principal, lang)
+    return _context(request, principal)
 
 
-async def designer(request: Request, principal: CurrentPrincipal, lang: Lang) -> Context:
+async def designer(request: Request, credentials: Credentials) -> Context:
     """Managing definitions needs the designer or admin role."""
+    principal = await caller(request, credentials)
     if not principal.roles & DEFINITION_ROLES:
         raise forbidden("role_missing",
                         "managing workflow definitions needs the role designer or admin",
                         "管理流程定义需要 designer（设计者）或 admin（管理员）角色",
                         required_roles=sorted(DEFINITION_ROLES))
-    return _context(request, principal, lang)
+    return _context(request, principal)
 
 
-async def auditing(request: Request, principal: CurrentPrincipal, lang: Lang) -> Context:
+async def auditing(request: Request, credentials: Credentials) -> Context:
     """A reader whose reads may be served by the streaming replica (auditors' queries,
     exports, statistics: `engine.store.replica`), unless the caller changed something
-    lately. Async, so that the choice is made in the request's own context."""
+    lately. The choice is made here, in the request's own context, not the thread's."""
+    principal = await caller(request, credentials)
     allow_replica_reads(principal.name)
-    return _context(request, principal, lang)
+    return _context(request, principal)
 
 
 Reader = Annotated[Context, Depends(reader)]

@@ -132,6 +132,20 @@ def test_every_endpoint_needs_a_valid_token(api: Api, area: str) -> None:
         assert response.headers["www-authenticate"] == "Bearer"
 
 
+def test_the_caller_is_checked_before_the_body(api: Api, area: str) -> None:
+    """401 for no token, then 403 for a role that may not change cases, before any 422
+    for the body or the headers."""
+    case = start_case(api.as_(["admin"], area), area)["id"]
+    body, headers = {"trigger": 5, "unknown": True}, {"If-Match": "x" * 200}
+    path = f"/cases/{case}/events"
+    response = api.client().post(path, json=body, headers=headers)
+    assert response.status_code == 401
+    response = api.as_(["auditor"], area).post(path, json=body, headers=headers)
+    assert response.status_code == 403 and response.json()["code"] == "role_missing"
+    response = api.as_(["caseworker"], area).post(path, json=body, headers=headers)
+    assert response.status_code == 422
+
+
 # -- communities --------------------------------------------------------------------------
 
 
