@@ -15,6 +15,7 @@ The checks themselves are pure and live in `engine.language.untrusted`.
 from __future__ import annotations
 
 import email.message
+import functools
 import json
 from collections.abc import Callable, Coroutine, Mapping
 from datetime import datetime
@@ -40,8 +41,11 @@ MAX_LISTED = 10
 _CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
+@functools.lru_cache(maxsize=256)
 def _json_content(content_type: str | None) -> bool:
-    """Whether FastAPI would read a body of this type as JSON (no type at all included)."""
+    """Whether FastAPI would read a body of this type as JSON (no type at all included).
+    Remembered per header value: clients send the same few, and parsing one with
+    `email.message` costs more than the rest of the check."""
     if not content_type:
         return True
     message = email.message.Message()

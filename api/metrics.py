@@ -69,6 +69,7 @@ MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 MISSED_AFTER = timedelta(minutes=5)
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 UNMATCHED = "unmatched"
+MAX_REMEMBERED_SERIES = 4096
 CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 access = logging.getLogger("hatchery.request")
 
@@ -214,6 +215,11 @@ class RequestIds:
         self.app = app
         self.metrics = metrics
         self.pool = pool
+        # Per request, only what changes: the series of each (route, method, status) are
+        # looked up once (prometheus-client's `labels()` checks, joins and locks every
+        # time), and the pool gauges are written when their values move.
+        self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
+        self._pool_seen: tuple[int, int] | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -248,11 +254,19 @@ class RequestIds:
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_label(scope)
         method = scope["method"]
-        self.metrics.requests.labels(route, method, str(status)).inc()
-        self.metrics.latency.labels(route, method).observe(seconds)
-        in_use, size = self.pool()
-        self.metrics.pool_in_use.set(in_use)
-        self.metrics.pool_size.set(size)
+        series = self._series.get((route, method, status))
+        if series is None:
+            series = (self.metrics.requests.labels(route, method, str(status)),
+                      self.metrics.latency.labels(route, method))
+            if len(self._series) < MAX_REMEMBERED_SERIES:  # methods are the client's word
+                self._series[(route, method, status)] = series
+        series[0].inc()
+        series[1].observe(seconds)
+        pool = self.pool()
+        if pool != self._pool_seen:
+            self._pool_seen = pool
+            self.metrics.pool_in_use.set(pool[0])
+            self.metrics.pool_size.set(pool[1])
         state = scope.get("state") or {}
         principal = state.get("principal") if isinstance(state, dict) else None
         access.info("%s %s %s", method, route, status, extra={
