@@ -35,7 +35,8 @@ from engine.core.decision import (
 )
 from engine.core.plans import bindings, passing, plan
 from engine.core.snapshot import TimerPlan, made
-from engine.language.spec import WorkflowSpec
+from engine.core.timer_plans import _timer_due, arm, armed
+from engine.language.spec import TimerSpec, WorkflowSpec
 from engine.language.values import to_cel
 
 
@@ -119,6 +120,46 @@ def test_the_planned_cel_values_hide_fields_the_workflow_does_not_declare() -> N
             for t in wf.candidates("approval", "certify")]
 
     assert seen and all("retired_field" not in b.get("data", {}) for b in seen)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), name=st.sampled_from(sorted(WORKFLOWS)))
+def test_armed_timers_fall_due_when_the_timer_rule_says(data: st.DataObject, name: str) -> None:
+    wf = WORKFLOWS[name]
+    params = wf.resolve_params({p: data.draw(st.integers(1, 30), label=p)
+                                for p, spec in wf.spec.parameters.items()
+                                if spec.type == "integer"})
+    stored = data.draw(inputs_for({k: v for k, v in wf.fields.items()
+                                   if v.type in ("date", "datetime")}), label="data")
+    moment = START + timedelta(hours=data.draw(st.integers(0, 24 * 300), label="hours"))
+    for state, info in wf.states.items():
+        for timer in info.spec.timers:
+            due = _timer_due(timer, stored, moment, params)
+            expected = () if due is None else tuple(
+                TimerPlan(state, timer.id, due, action, timer.trigger, timer.repeat)
+                for action in timer.actions)
+
+            assert arm((armed(state, timer),), stored, moment, params) == expected
+
+
+def test_armed_timers_of_every_rule_fall_due_as_the_rule_says() -> None:
+    params = {"n": 4, "span": "P2W", "how": "calendar"}
+    data = {"signed_on": "2026-01-30", "met_at": "2026-02-03T10:00:00+00:00"}
+    rules: list[dict[str, Any]] = [
+        {"working_days": 3}, {"working_days": "params.n"}, {"days": 2},
+        {"days": "params.n", "counting": "params.how"}, {"duration": "P1M"},
+        {"duration": "params.span"}, {"working_days": 2, "relative_to": "signed_on"},
+        {"days": 1, "relative_to": "met_at"}, {"working_days": 1, "relative_to": "gone"},
+        {"working_days": 0, "action": ["mark_overdue", "escalate"]},
+    ]
+    for rule in rules:
+        timer = TimerSpec.model_validate({"id": "t", "action": "mark_overdue", **rule})
+        due = _timer_due(timer, data, START, params)
+        expected = () if due is None else tuple(
+            TimerPlan("s", "t", due, action, timer.trigger, timer.repeat)
+            for action in timer.actions)
+
+        assert arm((armed("s", timer),), data, START, params) == expected, rule
 
 
 def test_made_builds_what_the_frozen_dataclass_init_builds() -> None:

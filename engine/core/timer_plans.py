@@ -60,19 +60,26 @@ def plan_timers(wf: CompiledWorkflow, entered: list[str], data: Mapping[str, Any
 @dataclass(frozen=True)
 class Armed:
     """A timer of a state as arming it needs it: its actions, and for the usual rule
-    (working days counted from entering the state) the count, a number or `params.NAME`,
-    so that the rule is not worked out again at every decision (`engine.core.plans`)."""
+    (working days counted from entering the state) the count, a number (`days`) or the
+    parameter holding it (`param`), so that the rule is not worked out again at every
+    decision (`engine.core.plans`)."""
 
     state: str
     timer: TimerSpec
     actions: tuple[str, ...]
-    working: int | str | None
+    usual: bool = False
+    days: int | str = 0
+    param: str | None = None
 
 
 def armed(state: str, timer: TimerSpec) -> Armed:
     """`timer` of `state`, ready to arm."""
-    usual = timer.relative_to == "entry" and timer.working_days is not None
-    return Armed(state, timer, timer.actions, timer.working_days if usual else None)
+    count = timer.working_days
+    if timer.relative_to != "entry" or count is None:
+        return Armed(state, timer, timer.actions)
+    if isinstance(count, str) and count.startswith("params."):
+        return Armed(state, timer, timer.actions, True, param=count.removeprefix("params."))
+    return Armed(state, timer, timer.actions, True, count)
 
 
 def arm(timers: Iterable[Armed], data: Mapping[str, Any], now: datetime,
@@ -82,8 +89,9 @@ def arm(timers: Iterable[Armed], data: Mapping[str, Any], now: datetime,
     plans: list[TimerPlan] = []
     for one in timers:
         timer = one.timer
-        if one.working is not None:
-            due = working_calendar().add_working_days(now, int(_param_ref(one.working, params)))
+        if one.usual:
+            count = params[one.param] if one.param is not None else one.days
+            due = working_calendar().add_working_days(now, int(count))
             if not isinstance(due, datetime):
                 due = to_cel_time(due)
         else:
