@@ -17,6 +17,8 @@ from conftest import CASEWORKER, COMMUNITY
 from engine.clock import FrozenClock
 from engine.definitions.registry import WorkflowRegistry
 from engine.service import CaseService
+from engine.store import repository
+from engine.store.db import write_connection
 
 PING = """
 id: cost_ping
@@ -116,10 +118,29 @@ def statements(engine: sa.Engine) -> Iterator[list[str]]:
         trace.close()
 
 
-def test_a_plain_fire_sends_five_statements(
+def test_a_plain_fire_sends_four_statements_on_postgres_and_five_on_sqlite(
         pinging: tuple[CaseService, str], engine: sa.Engine) -> None:
     service, case_id = pinging
     with statements(engine) as sent:
         service.fire(case_id, "ping", input={"by": 1}, actor=CASEWORKER)
-    # begin, the locked read of the case, the version-checked update, the event, commit
-    assert len(sent) == 5, sent
+    # begin, the locked read of the case, the version-checked update and the event it
+    # appends (one statement on PostgreSQL: `repository.write_change`), commit
+    assert len(sent) == (5 if engine.dialect.name == "sqlite" else 4), sent
+
+
+def test_a_change_written_under_a_stale_version_appends_no_event(
+        pinging: tuple[CaseService, str], engine: sa.Engine) -> None:
+    service, case_id = pinging
+    case = service.get_case(case_id)
+    event = {"case_id": case_id, "seq": case.event_count + 1, "workflow_id": "cost_ping",
+             "workflow_version": "1.0.0", "kind": "transition", "trigger": "ping",
+             "from_state": "ping", "to_state": "pong", "actor": CASEWORKER.id,
+             "role": "caseworker", "input": {}, "changes": {}, "comment": None,
+             "at": service.clock.now(), "prev_hash": case.head_hash, "hash": "f" * 64,
+             "body": "{}"}
+    with write_connection(engine) as connection:
+        written = repository.write_change(connection, case_id, case.version - 1,
+                                          {"state": "pong"}, event)
+    assert written is False
+    assert service.get_case(case_id) == case
+    assert len(service.history(case_id)) == case.event_count

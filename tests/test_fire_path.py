@@ -87,6 +87,21 @@ def test_a_constraint_broken_on_the_direct_path_is_sqlalchemys_integrity_error(
     assert len(service.history(case.id)) == 1
 
 
+def test_an_event_broken_in_the_combined_write_is_an_integrity_error_and_writes_nothing(
+        service: CaseService, engine: sa.Engine) -> None:
+    case = service.start_case("store_org", {"name": "A"}, actor=COMMITTEE,
+                              community=COMMUNITY).case
+    with pytest.raises(sa.exc.IntegrityError), write_connection(engine) as connection:
+        repository.write_change(connection, case.id, case.version, {"title": "B"}, {
+            "case_id": case.id, "seq": 1, "workflow_id": "store_org",  # seq 1 exists
+            "workflow_version": "1.0.0", "kind": "transition", "trigger": None,
+            "from_state": None, "to_state": "forming", "actor": "x", "role": None,
+            "input": {}, "changes": {}, "comment": None, "at": service.clock.now(),
+            "prev_hash": "0" * 64, "hash": "0" * 64, "body": "{}"})
+    assert service.get_case(case.id) == case
+    assert len(service.history(case.id)) == 1
+
+
 def test_the_chain_helper_hashes_as_the_ledger_does() -> None:
     body = {"case_id": "c1", "seq": 2, "trigger": "选择", "input": {"by": 1.5}}
     digest, canonical = _chain("a" * 64, body)

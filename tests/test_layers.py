@@ -7,7 +7,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WRITES = re.compile(
-    r"\b(insert_case|update_case|insert_event|insert_tick|delete_tick|insert_link|"
+    r"\b(insert_case|update_case|write_change|insert_event|insert_tick|delete_tick|insert_link|"
     r"delete_link|arm_timers|cancel_timers|cancel_timer_rows|pause_timers|resume_timers|"
     r"finish_timer|insert_idempotency)\b")
 DOOR = ROOT / "engine" / "service"

@@ -52,10 +52,12 @@ def write(connection: Connection, loaded: Loaded, change: Change, now: datetime)
     update = {**change.values, "version": version + 1, "event_count": seq,
               "head_hash": digest, "updated_at": now}
     next_due = deadlines.planned(loaded, change.effects)
-    if not repo.update_case(connection, row["id"], version, {**update, **next_due}):
+    values = _event_values(body, prev, digest)
+    if not repo.write_change(connection, row["id"], version, {**update, **next_due},
+                             {**values, "body": canonical}):
         current = repo.case_version(connection, row["id"])
         raise Conflict(row["id"], version, current if current is not None else -1)
-    event = insert_event(connection, body, prev, digest, canonical)
+    event = event_view(values)
     row.update(update)
     if change.workflow is not None:
         loaded.wf = change.workflow
@@ -114,12 +116,18 @@ def _effect(connection: Connection, loaded: Loaded, effect: Effect, now: datetim
 
 def insert_event(connection: Connection, body: Mapping[str, Any], prev: str, digest: str,
                  canonical: str) -> EventView:
+    values = _event_values(body, prev, digest)
+    repo.insert_event(connection, {**values, "body": canonical})
+    return event_view(values)
+
+
+def _event_values(body: Mapping[str, Any], prev: str, digest: str) -> dict[str, Any]:
+    """The event's columns but its stored body: the body's fields, chained."""
     values = {name: body.get(name) for name in EVENT_FIELDS}
     values["input"] = dict(values["input"] or {})
     values["changes"] = dict(values["changes"] or {})
-    repo.insert_event(connection, {**values, "prev_hash": prev, "hash": digest,
-                                   "body": canonical})
-    return event_view({**values, "prev_hash": prev, "hash": digest})
+    values["prev_hash"], values["hash"] = prev, digest
+    return values
 
 
 def automatic(connection: Connection, loaded: Loaded, clock: Clock,

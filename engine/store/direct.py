@@ -61,10 +61,10 @@ class _Prepared:
         self.results: tuple[Any, ...] | None = None
         self.error: type[Exception] = dialect.loaded_dbapi.Error
 
-    def converters(self, description: Sequence[Any]) -> tuple[Any, ...]:
-        if self.results is None:
+    def converters(self, cursor: Any) -> tuple[Any, ...]:
+        if self.results is None:  # psycopg builds the description anew at every access
             self.results = tuple(kind.result_processor(self._dialect, entry[1])
-                                 for kind, entry in zip(self._types, description,
+                                 for kind, entry in zip(self._types, cursor.description,
                                                         strict=True))
         return self.results
 
@@ -110,7 +110,7 @@ class Direct:
         cursor, prepared = self._run(connection, params)
         try:
             fetched = cursor.fetchall()
-            results = prepared.converters(cursor.description)
+            results = prepared.converters(cursor)
         except prepared.error as error:
             raise sa.exc.DBAPIError.instance(prepared.sql, None, error, prepared.error,
                                              dialect=connection.dialect) from error

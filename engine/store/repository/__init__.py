@@ -35,6 +35,7 @@ from engine.store.repository.cases import (
     refresh_next_due,
     set_next_due,
     update_case,
+    write_change,
 )
 from engine.store.repository.events import (
     event_hash_at,
@@ -73,5 +74,5 @@ __all__ = [
     "links_of", "list_cases", "list_events", "list_timers", "load_case",
     "load_case_and_overrides", "load_for_change", "next_due", "parameter_overrides", "pause_timers",
     "refresh_next_due", "resume_timers", "set_next_due", "set_parameter", "ticks_of",
-    "timer_row", "timers_of", "update_case",
+    "timer_row", "timers_of", "update_case", "write_change",
 ]
