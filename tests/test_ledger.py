@@ -535,3 +535,30 @@ def test_malformed_checkpoint_file_is_refused_with_a_message(text: str) -> None:
 def test_checkpoint_refuses_a_naive_time() -> None:
     with pytest.raises(ValueError, match="time zone"):
         Checkpoint.take([], datetime(2024, 1, 1))
+
+
+_PLAIN_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text() | st.floats(allow_nan=True)
+    | st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=8))]))
+    | st.datetimes() | st.decimals(allow_nan=False) | st.dates(),
+    lambda inner: st.lists(inner, max_size=4) | st.tuples(inner, inner)
+    | st.dictionaries(st.text(max_size=5) | st.integers(), inner, max_size=4),
+    max_leaves=12)
+
+
+@given(_PLAIN_VALUES)
+def test_the_fast_conversion_of_common_values_hashes_as_the_general_one(value: Any) -> None:
+    from engine.ledger import hashing
+
+    def general(item: Any) -> bytes | str:
+        try:
+            return json.dumps(hashing._plain(item, "$"), sort_keys=True, separators=(",", ":"),
+                              ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except (TypeError, ValueError) as error:
+            return f"{type(error).__name__}: {error}"
+
+    try:
+        fast: bytes | str = canonical_json(value)
+    except (TypeError, ValueError) as error:
+        fast = f"{type(error).__name__}: {error}"
+    assert fast == general(value)

@@ -81,6 +81,34 @@ def _plain(value: Any, path: str) -> Any:
     raise TypeError(f"cannot hash a value of type {type(value).__name__} at {path}")
 
 
+class _Unusual(Exception):
+    """A value `_common` leaves to `_plain` (which converts it or says what is wrong)."""
+
+
+def _common(value: Any) -> Any:
+    """`_plain` for values made only of the exact built-in types a change carries (str
+    keys, str, int, bool, None, finite float, list, tuple, aware datetime): the same
+    result, without building the path of every item for a message nobody reads; raises
+    `_Unusual` at anything else."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unusual
+            out[key] = _common(item)
+        return out
+    if kind is list or kind is tuple:
+        return [_common(item) for item in value]
+    if kind is float and math.isfinite(value):
+        return value
+    if kind is datetime and value.utcoffset() is not None:
+        return format_datetime(value)
+    raise _Unusual
+
+
 def canonical_json(value: Any) -> bytes:
     """The one byte string that represents ``value`` for hashing.
 
@@ -91,8 +119,12 @@ def canonical_json(value: Any) -> bytes:
     ``TypeError`` for anything else that is not plain JSON (sets, bytes, non-string keys,
     arbitrary objects): guessing a representation would make hashes unstable.
     """
+    try:
+        plain = _common(value)
+    except _Unusual:
+        plain = _plain(value, "$")
     return json.dumps(
-        _plain(value, "$"),
+        plain,
         sort_keys=True,
         separators=(",", ":"),
         ensure_ascii=False,
