@@ -18,6 +18,8 @@ from test_decision_properties import (
     ACTORS,
     START,
     WORKFLOWS,
+    Decision,
+    decisions,
     first_snapshot,
     inputs_for,
     links,
@@ -70,20 +72,9 @@ def test_decide_agrees_with_decide_plainly_along_random_walks(data: st.DataObjec
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), name=st.sampled_from(sorted(WORKFLOWS)))
-def test_decide_agrees_with_decide_plainly_on_random_cases(data: st.DataObject,
-                                                           name: str) -> None:
-    wf = WORKFLOWS[name]
-    state = data.draw(st.sampled_from(sorted(wf.states)), label="state")
-    trigger = data.draw(st.sampled_from([*wf.triggers, "nope"]), label="trigger")
-    candidates = wf.candidates(state, trigger)
-    given_input = data.draw(inputs_for(dict(candidates[0].spec.input) if candidates else {}))
-    stored = data.draw(inputs_for(dict(wf.fields)), label="data")
-    case = CaseSnapshot(state, stored, START,
-                        {i: data.draw(st.booleans()) for i in sorted(wf.checklist_of(state))},
-                        data.draw(links()),
-                        data.draw(st.sampled_from(["active", "active", "suspended", "closed"])))
-    actor = data.draw(st.sampled_from(ACTORS), label="actor")
+@given(decision=decisions(("active", "active", "suspended", "closed")))
+def test_decide_agrees_with_decide_plainly_on_random_cases(decision: Decision) -> None:
+    wf, case, trigger, given_input, actor = decision
 
     assert (decide(wf, case, trigger, given_input, actor, START)
             == decide_plainly(wf, case, trigger, given_input, actor, START))

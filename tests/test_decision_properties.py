@@ -93,6 +93,26 @@ def links() -> st.SearchStrategy[tuple[LinkedCase, ...]]:
     return st.lists(one, max_size=6).map(tuple)
 
 
+Decision = tuple[CompiledWorkflow, CaseSnapshot, str, dict[str, Any], Actor]
+
+
+@st.composite
+def decisions(draw: st.DrawFn, statuses: tuple[str, ...]) -> Decision:
+    """A decision to take: a shipped or fixture workflow, a case in any of its states (random
+    data, ticks and links, one of `statuses`), one of its triggers or an unknown one, input
+    for the trigger's first candidate, and an actor."""
+    wf = WORKFLOWS[draw(st.sampled_from(sorted(WORKFLOWS)))]
+    state = draw(st.sampled_from(sorted(wf.states)), label="state")
+    trigger = draw(st.sampled_from([*wf.triggers, "nope"]), label="trigger")
+    candidates = wf.candidates(state, trigger)
+    given_input = draw(inputs_for(dict(candidates[0].spec.input) if candidates else {}))
+    stored = draw(inputs_for(dict(wf.fields)), label="data")
+    case = CaseSnapshot(state, stored, START,
+                        {i: draw(st.booleans()) for i in sorted(wf.checklist_of(state))},
+                        draw(links()), draw(st.sampled_from(statuses)))
+    return wf, case, trigger, given_input, draw(st.sampled_from(ACTORS), label="actor")
+
+
 def first_snapshot(wf: CompiledWorkflow) -> CaseSnapshot:
     data = {name: spec.default for name, spec in wf.fields.items() if spec.default is not None}
     data.update({"org_name": "x", "name": "x", "residents_need": "y",
@@ -159,20 +179,9 @@ def test_a_random_walk_stays_inside_the_definition(data: st.DataObject, name: st
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data(), name=st.sampled_from(sorted(WORKFLOWS)))
-def test_a_refused_trigger_changes_nothing_and_decide_is_pure(data: st.DataObject,
-                                                              name: str) -> None:
-    wf = WORKFLOWS[name]
-    state = data.draw(st.sampled_from(sorted(wf.states)), label="state")
-    trigger = data.draw(st.sampled_from([*wf.triggers, "nope"]), label="trigger")
-    candidates = wf.candidates(state, trigger)
-    given_input = data.draw(inputs_for(dict(candidates[0].spec.input) if candidates else {}))
-    stored = data.draw(inputs_for(dict(wf.fields)), label="data")
-    case = CaseSnapshot(state, stored, START,
-                        {i: data.draw(st.booleans()) for i in sorted(wf.checklist_of(state))},
-                        data.draw(links()),
-                        data.draw(st.sampled_from(["active", "active", "suspended"])))
-    actor = data.draw(st.sampled_from(ACTORS), label="actor")
+@given(decision=decisions(("active", "active", "suspended")))
+def test_a_refused_trigger_changes_nothing_and_decide_is_pure(decision: Decision) -> None:
+    wf, case, trigger, given_input, actor = decision
     before, input_before = freeze(case), copy.deepcopy(given_input)
 
     first = decide(wf, case, trigger, given_input, actor, START)
