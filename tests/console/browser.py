@@ -56,7 +56,20 @@ def page(browser_context: Any) -> Iterator[Any]:
     try:
         yield opened
     finally:
-        opened.close()
+        let_go(opened)
+
+
+def let_go(page: Any) -> None:
+    """Close a page without waiting for Chromium to confirm it.
+
+    Chromium can acknowledge closing a page that is still committing a navigation and then
+    never close it, and Playwright's `close()` waits for the close forever (playwright issue
+    42366; a CI run hung 600 s in it after a form's submit). The page first finishes what it
+    is loading; `run_before_unload=True` then does not wait for the close (the console has no
+    beforeunload handlers, so nothing else changes).
+    """
+    page.wait_for_load_state()
+    page.close(run_before_unload=True)
 
 
 def sign_in_page(page: Any, url: str, name: str, password: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from console.browser import PHONE, action, sign_in_page
+from console.browser import PHONE, action, let_go, sign_in_page
 from console.conftest import PASSWORD, Console
 from engine.core.decision import Actor
 
@@ -110,7 +110,8 @@ def test_a_form_older_than_the_last_change_says_so_and_shows_the_new_state(
     other.goto(console.url + f"/cases/{case_id}")
     action(other, "select").get_by_label("是").check()
     action(other, "select").get_by_role("button", name="选定").click()
-    other.close()
+    other.wait_for_url(re.compile(r"done=fire"))
+    let_go(other)
     page.get_by_label("暂停原因").fill("组织负责人更换")
     page.get_by_role("button", name="暂停办理").click()
     assert "其他人已办理了本档案" in page.locator(".notice").first.inner_text()
