@@ -22,24 +22,23 @@ message naming the database (password hidden) and the cause, via `translate_erro
 
 from __future__ import annotations
 
-import fcntl
 import importlib.util
-import os
 import sqlite3
-import threading
 import time
 import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
+from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, RootTransaction, create_engine, event, exc
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.engine.url import URL
 
 from engine.errors import StoreUnavailable
 from engine.store.liveness import ping_after_rest
+from engine.store.turns import SqliteTurns, locked_message
 
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
@@ -56,8 +55,6 @@ DEFAULT_BUSY_TIMEOUT = 10.0
 """Seconds a SQLite writer waits for the write lock before giving up."""
 DEFAULT_LOCK_TIMEOUT = 15.0
 """Seconds a PostgreSQL statement waits for a row or table lock before giving up."""
-_WRITE = "hatchery_write"
-# Any 64-bit constant: serialises concurrent `upgrade` calls of several processes.
 
 
 def make_engine(url: str, *, busy_timeout: float = DEFAULT_BUSY_TIMEOUT,
@@ -115,13 +112,13 @@ def _sqlite_engine(url: URL, busy_timeout: float, echo: bool, pool: dict[str, An
             from error
     engine = create_engine(url, echo=echo, **pool,
                            connect_args={"timeout": busy_timeout, "check_same_thread": False})
-    _SQLITE_TURNS[engine] = _SqliteTurns(resolved, busy_timeout)
+    _SQLITE_TURNS[engine] = SqliteTurns(resolved, busy_timeout)
     busy_ms = int(busy_timeout * 1000)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection: Any, _record: Any) -> None:
-        # The driver must not open transactions on its own: `_begin` below does, so that
-        # writers can ask for BEGIN IMMEDIATE.
+        # The driver must not open transactions on its own: `_do_begin` below does, and
+        # `write_connection` opens a writer's with BEGIN IMMEDIATE.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
@@ -132,19 +129,37 @@ def _sqlite_engine(url: URL, busy_timeout: float, echo: bool, pool: dict[str, An
         finally:
             cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _begin(connection: Connection) -> None:
-        immediate = connection.get_execution_options().get(_WRITE, False)
-        statement = "BEGIN IMMEDIATE" if immediate else "BEGIN"
-        # On the driver's connection: once per transaction, SQLAlchemy's execution
-        # machinery would cost more than the statement. Errors wrapped as it wraps them.
-        try:
-            connection.connection.dbapi_connection.execute(statement)  # type: ignore[union-attr]
-        except sqlite3.Error as error:
-            raise exc.DBAPIError.instance(statement, (), error, sqlite3.Error,
-                                          dialect=connection.dialect) from error
-
+    _begin_ourselves(engine.dialect)
     return engine
+
+
+def _do_begin(_dialect: Dialect, dbapi_connection: Any) -> None:
+    """Begin SQLAlchemy's transaction on the driver: `BEGIN`, unless the driver is in one
+    already (a writer's `BEGIN IMMEDIATE`, issued by `write_connection` just before)."""
+    driver = dbapi_connection.driver_connection
+    if not driver.in_transaction:
+        driver.execute("BEGIN")
+
+
+_BEGINNING: dict[type[Dialect], type[Dialect]] = {}
+
+
+def _begin_ourselves(dialect: Dialect) -> None:
+    """Make the engine's pysqlite dialect issue BEGIN itself (`_do_begin`).
+
+    Why not a "begin" event, as SQLAlchemy's SQLite notes suggest: a listener of the
+    engine's connection events makes every `Connection` join the engine's event dispatch
+    and look up each of its events at begin, commit and close, a sixth of what one fire
+    costs in Python (callgrind, 2026-11-30). The dialect's own `do_begin` runs at the
+    same moment, and SQLAlchemy wraps its driver errors as it wraps every other."""
+    kind = type(dialect)
+    beginning = _BEGINNING.get(kind)
+    if beginning is None:
+        # A subclass must say again that it compiles as its parent does (SQLAlchemy
+        # caches compiled statements only for dialect classes that say so themselves).
+        beginning = _BEGINNING[kind] = type(f"Beginning{kind.__name__}", (kind,), {
+            "do_begin": _do_begin, "supports_statement_cache": True})
+    dialect.__class__ = beginning
 
 
 def _enable_wal(cursor: Any, patience: float) -> None:
@@ -190,82 +205,92 @@ def _postgres_engine(url: URL, lock_timeout: float, echo: bool, pool: dict[str, 
     return engine
 
 
-@contextmanager
-def write_connection(engine: Engine) -> Iterator[Connection]:
+def write_connection(engine: Engine) -> AbstractContextManager[Connection]:
     """A connection in a write transaction, committed when the block ends without error.
 
     On SQLite the transaction starts with BEGIN IMMEDIATE (the write lock is taken first),
-    after the writer's turn (`_SqliteTurns`). Database failures become `StoreUnavailable`;
+    after the writer's turn (`engine.store.turns`). Database failures become `StoreUnavailable`;
     `sqlalchemy.exc.IntegrityError` passes through so that callers can tell a unique-key
     race from a broken store.
     """
-    turns = _SQLITE_TURNS.get(engine)
-    with translate_errors(engine), turns.turn() if turns else nullcontext(), \
-            engine.connect() as connection:
-        connection.execution_options(**{_WRITE: True})
-        with connection.begin():
-            yield connection
+    return _Writing(engine)
 
 
-class _SqliteTurns:
-    """Writers of one SQLite file take turns here before asking SQLite for its write lock.
+class _Writing(AbstractContextManager[Connection]):
+    """`write_connection`: the turn, the pooled connection, BEGIN IMMEDIATE on SQLite, the
+    transaction and error translation in one context manager, without the generator-based
+    layers nested `with` blocks would cost on every change."""
 
-    Why: a writer that finds the write lock taken is put to sleep by SQLite's busy handler
-    for 1, 2, 5, 10 ... up to 100 ms before it looks again, so under concurrent writes the
-    lock stands idle most of the time and fires wait tens of milliseconds for a commit that
-    takes one. Here the threads of a process queue on a lock that wakes the next one at
-    once, and the one thread per process whose turn it is takes an advisory lock on a file
-    beside the database (`<file>-writer.lock`, polled every 0.2 ms), so that several worker
-    processes take turns just as tightly. Both waits end at the busy timeout with the same
-    "locked" error SQLite would give; a process that ignores the turn file (the sqlite3
-    shell, an old version) is still kept out by SQLite's own lock.
-    """
+    __slots__ = ("_connection", "_engine", "_transaction", "_turns")
+    _connection: Connection
+    _transaction: RootTransaction
 
-    POLL_S = 0.0002
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._turns = _SQLITE_TURNS.get(engine)
 
-    def __init__(self, database: Path, patience: float) -> None:
-        self.database = database
-        self.patience = patience
-        self._threads = threading.Lock()
-        self._file: int | None = None
-        self._pid = 0
-
-    def _descriptor(self) -> int:
-        # A forked child must not share the parent's open file (and so its lock).
-        if self._file is None or self._pid != os.getpid():
-            self._file = os.open(f"{self.database}-writer.lock", os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
-        return self._file
-
-    @contextmanager
-    def turn(self) -> Iterator[None]:
-        deadline = time.monotonic() + self.patience
-        if not self._threads.acquire(timeout=self.patience):
-            raise StoreUnavailable(_locked_message(str(self.database)))
+    def __enter__(self) -> Connection:
+        engine, turns = self._engine, self._turns
         try:
-            descriptor = self._descriptor()
-            while True:
-                try:
-                    fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise StoreUnavailable(_locked_message(str(self.database))) from None
-                    time.sleep(self.POLL_S)
+            if turns is not None:
+                turns.acquire()
             try:
-                yield
+                connection = engine.connect()
+                try:
+                    if turns is not None:
+                        _begin_immediate(connection)
+                    self._transaction = connection.begin()
+                except BaseException:
+                    connection.close()
+                    raise
+            except BaseException:
+                if turns is not None:
+                    turns.release()
+                raise
+        except Exception as error:
+            unavailable = _unavailable(engine, error)
+            if unavailable is None:
+                raise
+            raise unavailable from error
+        self._connection = connection
+        return connection
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 traceback: TracebackType | None) -> None:
+        try:
+            try:
+                try:
+                    # Commit, or roll back on an error, as `with connection.begin()` does.
+                    self._transaction.__exit__(kind, error, traceback)
+                finally:
+                    self._connection.close()
             finally:
-                fcntl.flock(descriptor, fcntl.LOCK_UN)
-        finally:
-            self._threads.release()
+                if self._turns is not None:
+                    self._turns.release()
+        except Exception as failure:
+            unavailable = _unavailable(self._engine, failure)
+            if unavailable is None:
+                raise
+            raise unavailable from failure
+        if isinstance(error, Exception):
+            unavailable = _unavailable(self._engine, error)
+            if unavailable is not None:
+                raise unavailable from error
 
 
-_SQLITE_TURNS: weakref.WeakKeyDictionary[Engine, _SqliteTurns] = weakref.WeakKeyDictionary()
+def _begin_immediate(connection: Connection) -> None:
+    """BEGIN IMMEDIATE on the driver's connection (`_do_begin` then finds it begun).
+    Errors wrapped as SQLAlchemy wraps them."""
+    statement = "BEGIN IMMEDIATE"
+    driver: Any = connection.connection.driver_connection
+    try:
+        driver.execute(statement)
+    except sqlite3.Error as error:
+        raise exc.DBAPIError.instance(statement, (), error, sqlite3.Error,
+                                      dialect=connection.dialect) from error
 
 
-def _locked_message(path: str) -> str:
-    return (f"the SQLite database {path} is locked by another process and stayed "
-            "locked past the busy timeout; retry, or stop the process holding it")
+_SQLITE_TURNS: weakref.WeakKeyDictionary[Engine, SqliteTurns] = weakref.WeakKeyDictionary()
 
 
 @contextmanager
@@ -317,7 +342,7 @@ def describe_error(engine: Engine, error: BaseException) -> str:
             return (f"the SQLite database {path} is corrupt or not a SQLite database "
                     f"({first}); restore it from a backup or point DATABASE_URL elsewhere")
         if "locked" in lowered or "busy" in lowered:
-            return _locked_message(path)
+            return locked_message(path)
         if "unable to open" in lowered or "readonly" in lowered or "read-only" in lowered:
             return (f"the SQLite database {path} cannot be opened for writing ({first}); "
                     "check the path and its permissions")
@@ -342,13 +367,24 @@ def translate_errors(engine: Engine) -> Iterator[None]:
     """
     try:
         yield
-    except exc.IntegrityError:
-        raise
-    except (exc.DBAPIError, exc.NoSuchModuleError, exc.ArgumentError) as error:
-        raise StoreUnavailable(describe_error(engine, error)) from error
-    except exc.TimeoutError as error:  # every pooled connection stayed busy (a 503, not 500)
+    except Exception as error:
+        unavailable = _unavailable(engine, error)
+        if unavailable is None:
+            raise
+        raise unavailable from error
+
+
+def _unavailable(engine: Engine, error: Exception) -> StoreUnavailable | None:
+    """The `StoreUnavailable` a database failure becomes (`translate_errors`); None for
+    anything else, `IntegrityError` included."""
+    if isinstance(error, exc.IntegrityError):
+        return None
+    if isinstance(error, exc.DBAPIError | exc.NoSuchModuleError | exc.ArgumentError):
+        return StoreUnavailable(describe_error(engine, error))
+    if isinstance(error, exc.TimeoutError):  # every pooled connection stayed busy (a 503)
         pool = engine.pool
-        raise StoreUnavailable(
+        return StoreUnavailable(
             f"all connections to the database {database_label(engine)} stayed busy "
             f"({pool.status()}): too many requests at once for HATCHERY_DB_POOL_SIZE + "
-            "HATCHERY_DB_MAX_OVERFLOW, or a slow statement; retry") from error
+            "HATCHERY_DB_MAX_OVERFLOW, or a slow statement; retry")
+    return None
