@@ -192,6 +192,33 @@ def test_a_loaded_definition_leaves_no_yaml_node_to_the_cycle_collector() -> Non
     assert alive == 0
 
 
+def test_a_load_leaves_no_reference_cycle_for_the_collector_to_find() -> None:
+    # Garbage of a load is freed by reference counting the moment the load ends; only a
+    # cycle would wait for (and cost) a pass of the cyclic collector.
+    gc.collect()
+    gc.disable()
+    try:
+        result = load_text(SHIPPED.read_text(encoding="utf-8"), SHIPPED.name)
+        found = gc.collect()
+    finally:
+        gc.enable()
+    assert result.ok
+    assert found == 0
+
+
+def test_a_load_resumes_the_collector_and_thaws_nothing_frozen_by_others() -> None:
+    gc.freeze()  # as a server does before forking its workers
+    try:
+        frozen = gc.get_freeze_count()
+        result = load_text(MINI, "mini.yaml")
+        assert (gc.isenabled(), gc.get_freeze_count()) == (True, frozen)
+    finally:
+        gc.unfreeze()
+    assert result.ok
+    load_text(MINI, "mini.yaml")
+    assert (gc.isenabled(), gc.get_freeze_count()) == (True, 0)
+
+
 def test_a_text_over_one_mebibyte_is_refused_before_parsing() -> None:
     result = load_text("a: " + "x" * MAX_BYTES + "\n", "big.yaml")
     assert [(d.code, d.line, d.column) for d in result.diagnostics] == [("file_too_large", 1, 1)]

@@ -63,12 +63,24 @@ class Edge(Generic[E]):
 
 def build_machine(config: list[Any], initial: str, edges: Sequence[Edge[Any]]) -> Any:
     """The shared machine of one version: `config` is the nested state configuration
-    (`{"name", "children", "initial"}` for a stage), `edges` use state paths."""
-    return _Machine(
-        model=None, states=config, initial=initial, auto_transitions=False,
-        transitions=[{"trigger": e.trigger, "source": list(e.sources), "dest": e.dest}
-                     for e in edges],
-    )
+    (`{"name", "children", "initial"}` for a stage), `edges` use state paths.
+
+    The transitions are added as `Machine.add_transition` adds them to a machine without
+    models (one event per trigger, one transition per source, in order), by the machine's
+    own factories, without its per-call checks for wildcards, enums and `State` objects,
+    which named paths never are: 600 transitions cost 21 M instructions through
+    `add_transitions`, 8 M here."""
+    machine = _Machine(model=None, states=config, initial=initial, auto_transitions=False)
+    events = machine.events
+    for e in edges:
+        event = events.get(e.trigger)
+        if event is None:
+            if e.trigger == machine.model_attribute:  # as add_transition refuses it
+                raise ValueError("Trigger name cannot be same as model attribute name.")
+            event = events[e.trigger] = machine._create_event(e.trigger, machine)
+        for source in e.sources:
+            event.add_transition(machine._create_transition(source, e.dest))
+    return machine
 
 
 @dataclass
@@ -125,42 +137,57 @@ def _owner(scoped: Any) -> str:
     return str(scoped.func.__self__.name)
 
 
-def structure(machine: Any, edges: Sequence[Edge[E]]) -> Structure[E]:
-    """Ask the machine every structural question once (see the module's docstring)."""
-    path: dict[str, str] = {}
-    lineage: dict[str, tuple[str, ...]] = {}
-    leaf: dict[str, str] = {}
-    leaves: dict[str, tuple[str, ...]] = {}
+@dataclass
+class _Shape:
+    """Where each state of the machine sits, found by one walk of its state tree (an
+    object, not a recursive closure, which would be a reference cycle)."""
 
-    def walk(states: Mapping[str, Any], above: tuple[str, ...], prefix: str) -> list[str]:
+    path: dict[str, str] = field(default_factory=dict)
+    lineage: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    leaf: dict[str, str] = field(default_factory=dict)
+    leaves: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def walk(self, states: Mapping[str, Any], above: tuple[str, ...], prefix: str
+             ) -> list[str]:
+        """Note `states` and those below; every step below them."""
         below: list[str] = []
         for name, state in states.items():
-            path[name] = f"{prefix}{name}"
-            lineage[name] = (name, *above)
-            found = walk(state.states, lineage[name], f"{path[name]}{SEPARATOR}")
-            leaves[name] = tuple(sorted(found)) if found else (name,)
-            below += leaves[name]
+            path = self.path[name] = f"{prefix}{name}"
+            lineage = self.lineage[name] = (name, *above)
+            found = self.walk(state.states, lineage, f"{path}{SEPARATOR}")
+            leaves = self.leaves[name] = tuple(sorted(found)) if found else (name,)
+            below += leaves
             entered = state
             while entered.initial:
                 entered = entered.states[entered.initial]
-            leaf[name] = entered.name
+            self.leaf[name] = entered.name
         return below
 
-    walk(machine.states, (), "")
+
+def structure(machine: Any, edges: Sequence[Edge[E]]) -> Structure[E]:
+    """Ask the machine every structural question once (see the module's docstring)."""
+    shape = _Shape()
+    shape.walk(machine.states, (), "")
+    path, lineage = shape.path, shape.lineage
     items: dict[tuple[str, str, str], list[E]] = {}
     for e in edges:
         for source in e.sources:
-            items.setdefault((e.trigger, source, e.dest), []).append(e.item)
+            bucket = items.setdefault((e.trigger, source, e.dest), [])
+            if not bucket or bucket[-1] is not e.item:  # a source named twice: one candidate
+                bucket.append(e.item)
     # each state's own candidates, per trigger, in the machine's order: asked once per
-    # state, then each state's table is its own and its ancestors', innermost first
+    # state, then each state's table is its own and its ancestors', innermost first. An
+    # item has one destination, so the first transition to a destination brings all of
+    # that destination's items, and a later one to the same destination nothing new.
     own: dict[str, dict[str, list[E]]] = {}
     for trigger, event in machine.events.items():
         for source, transitions in event.transitions.items():
             mine: list[E] = own.setdefault(source, {}).setdefault(trigger, [])
+            reached: set[str] = set()
             for edge in transitions:
-                for item in items.get((trigger, source, edge.dest), ()):
-                    if all(item is not other for other in mine):
-                        mine.append(item)
+                if edge.dest not in reached:
+                    reached.add(edge.dest)
+                    mine += items.get((trigger, source, edge.dest), ())
     table: dict[tuple[str, str], tuple[E, ...]] = {}
     for name in path:
         above = [own[p] for s in lineage[name] if (p := path[s]) in own]
@@ -169,12 +196,16 @@ def structure(machine: Any, edges: Sequence[Edge[E]]) -> Structure[E]:
                 if mine:
                     table[(name, trigger)] = (*mine,)
             continue
-        for trigger in dict.fromkeys(t for candidates in above for t in candidates):
-            found: list[E] = []
-            for candidates in above:
-                for item in candidates.get(trigger, ()):
-                    if all(item is not other for other in found):
-                        found.append(item)
+        merged: dict[str, list[E]] = {}
+        for candidates in above:
+            for trigger, mine in candidates.items():
+                found = merged.get(trigger)
+                if found is None:
+                    merged[trigger] = list(mine)
+                    continue
+                known = {id(item) for item in found}  # named by a state and its ancestor
+                found += (item for item in mine if id(item) not in known)
+        for trigger, found in merged.items():
             if found:
                 table[(name, trigger)] = (*found,)
-    return Structure(machine, path, lineage, leaf, leaves, table)
+    return Structure(machine, path, lineage, shape.leaf, shape.leaves, table)

@@ -96,13 +96,23 @@ def _no_cycle_collection() -> Iterator[None]:
     programs) and frees almost none, so the cyclic collector's passes find nothing and
     cost about 40 % of a large definition's load (measured: 200 states, 190 -> 112 ms).
     It is paused for the load and resumed after; reference counting still frees as usual.
-    Another thread's load may resume it early, which only costs speed."""
+    Another thread's load may resume it early, which only costs speed.
+
+    What the load keeps (the spec, the compiled workflow) lives as long as its version is
+    registered, so it goes straight to the oldest generation (`freeze`, then `unfreeze`,
+    which move the tracked objects there without visiting them): otherwise the first
+    allocation after resuming would walk all of it as young objects, to find nothing
+    (the load leaves no reference cycle), then again as middle-aged ones. Not done when
+    someone else froze objects on purpose (`unfreeze` would thaw theirs)."""
     paused = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if paused:
+            if not gc.get_freeze_count():
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
 
 

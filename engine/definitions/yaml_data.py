@@ -83,12 +83,24 @@ def plain_data(root: Node, nodes: int) -> Any:
     visits bounds the copies as `Builder` does, without a set of visited nodes; past it
     (a bomb, or an alias that contains itself) the careful walk says what is wrong.
     """
-    budget = nodes + MAX_ALIAS_VALUES
+    try:
+        return _QuickWalk(nodes + MAX_ALIAS_VALUES).value(root)
+    except RecursionError:  # an alias that contains itself, followed round and round
+        raise Unclean from None
 
-    def value(node: Node) -> Any:
-        nonlocal budget
-        budget -= 1
-        if budget < 0:
+
+class _QuickWalk:
+    """`plain_data`'s walk (an object rather than a recursive closure, which would be a
+    reference cycle left to the collector)."""
+
+    __slots__ = ("budget",)
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget  # visits left
+
+    def value(self, node: Node) -> Any:
+        self.budget -= 1
+        if self.budget < 0:
             raise Unclean
         tag = node.ctag
         if tag is STR_TAG:
@@ -97,9 +109,9 @@ def plain_data(root: Node, nodes: int) -> Any:
             result: dict[str, Any] = {}
             merges: list[Node] = []
             for key_node, value_node in node.value:
-                budget -= 1
                 key_tag = key_node.ctag
                 if key_tag is MERGE_TAG:
+                    self.budget -= 1
                     merges.append(value_node)
                     continue
                 if key_node.__class__ is not ScalarNode or (
@@ -108,16 +120,23 @@ def plain_data(root: Node, nodes: int) -> Any:
                 key = key_node.value
                 if key in result:
                     raise Unclean
-                result[key] = value(value_node)
+                if value_node.ctag is STR_TAG:  # most values are text: read here, not by a call
+                    self.budget -= 2
+                    if self.budget < 0:
+                        raise Unclean
+                    result[key] = value_node.value
+                else:
+                    self.budget -= 1
+                    result[key] = self.value(value_node)
             for merge in merges:
                 for part in merge.value if merge.__class__ is SequenceNode else [merge]:
                     if part.__class__ is not MappingNode:
                         raise Unclean
-                    for key, merged in value(part).items():
+                    for key, merged in self.value(part).items():
                         result.setdefault(key, merged)
             return result
         if tag is SEQ_TAG:
-            return [value(item) for item in node.value]
+            return [self.value(item) for item in node.value]
         if tag is NULL_TAG:
             return None
         if tag is BOOL_TAG:
@@ -130,11 +149,6 @@ def plain_data(root: Node, nodes: int) -> Any:
         except ValueError:
             pass
         raise Unclean
-
-    try:
-        return value(root)
-    except RecursionError:  # an alias that contains itself, followed round and round
-        raise Unclean from None
 
 
 class Builder:

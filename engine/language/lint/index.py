@@ -73,26 +73,7 @@ class Index:
 def build_index(spec: WorkflowSpec, report: Reporter) -> Index:
     """Flatten the state tree (reporting duplicate and reserved ids) and resolve sources."""
     index = Index(spec)
-
-    def walk(states: Mapping[str, StateSpec], parent: str | None, prefix: YamlPath
-             ) -> list[str]:
-        registered: list[str] = []
-        for sid, state in states.items():
-            where = (*prefix, sid)
-            if sid == ANY:
-                report.error("reserved_state", where, at="key")
-            if sid in index.states:
-                first = report.source.locate(index.states[sid].path, "key")[0]
-                report.error("duplicate_state", where, at="key", state=sid, first_line=first)
-                walk(state.states, sid, (*where, "states"))
-                continue
-            index.states[sid] = StateNode(sid, state, parent, where, ())
-            children = walk(state.states, sid, (*where, "states"))
-            index.states[sid] = StateNode(sid, state, parent, where, tuple(children))
-            registered.append(sid)
-        return registered
-
-    walk(spec.states, None, ("states",))
+    _walk(index, report, spec.states, None, ("states",))
     top_open = tuple(s.id for s in index.states.values() if s.parent is None and not s.final)
     for i, t in enumerate(spec.transitions):
         is_any = t.sources == [ANY]
@@ -100,6 +81,29 @@ def build_index(spec: WorkflowSpec, report: Reporter) -> Index:
         target = t.to if t.to in index.states else None
         index.edges.append(Edge(i, t, sources, target, is_any))
     return index
+
+
+def _walk(index: Index, report: Reporter, states: Mapping[str, StateSpec], parent: str | None,
+          prefix: YamlPath) -> list[str]:
+    """Register `states` (under `parent`) and their steps; the ids registered at this level.
+
+    A module function, not a closure: a recursive closure is a reference cycle, which would
+    keep the index alive until the cyclic collector passes."""
+    registered: list[str] = []
+    for sid, state in states.items():
+        where = (*prefix, sid)
+        if sid == ANY:
+            report.error("reserved_state", where, at="key")
+        if sid in index.states:
+            first = report.source.locate(index.states[sid].path, "key")[0]
+            report.error("duplicate_state", where, at="key", state=sid, first_line=first)
+            _walk(index, report, state.states, sid, (*where, "states"))
+            continue
+        index.states[sid] = StateNode(sid, state, parent, where, ())
+        children = _walk(index, report, state.states, sid, (*where, "states"))
+        index.states[sid] = StateNode(sid, state, parent, where, tuple(children))
+        registered.append(sid)
+    return registered
 
 
 def from_path(edge: Edge, position: int) -> YamlPath:
