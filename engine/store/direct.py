@@ -32,8 +32,8 @@ __all__ = ["ByShape", "Direct", "listed", "numbered"]
 class _Prepared:
     """One statement compiled for one dialect, with its value conversions."""
 
-    __slots__ = ("_dialect", "_types", "columns", "defaults", "error", "order", "processors",
-                 "results", "sql")
+    __slots__ = ("_dialect", "_types", "binding", "columns", "converting", "defaults", "error",
+                 "order", "processors", "results", "sql")
 
     def __init__(self, statement: Any, dialect: Any, keys: Sequence[str] | None) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=keys)
@@ -51,6 +51,10 @@ class _Prepared:
             processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if processor is not None:
                 self.processors[name] = processor
+        # A positional statement's arguments in order, each with its conversion (None: as
+        # is): built in one pass at every execution.
+        self.binding: tuple[tuple[str, Any], ...] | None = None if self.order is None else \
+            tuple((name, self.processors.get(name)) for name in self.order)
         selected = getattr(statement, "selected_columns", None)
         columns = list(selected) if selected is not None and statement.is_select else []
         self.columns: tuple[str, ...] = tuple(c.key for c in columns)
@@ -59,14 +63,20 @@ class _Prepared:
         # Some conversions depend on the type the driver reports (PostgreSQL numerics):
         # made on the first result, from its cursor description.
         self.results: tuple[Any, ...] | None = None
+        self.converting: tuple[tuple[str, int, Any], ...] = ()
         self.error: type[Exception] = dialect.loaded_dbapi.Error
 
-    def converters(self, cursor: Any) -> tuple[Any, ...]:
+    def converters(self, cursor: Any) -> tuple[tuple[str, int, Any], ...]:
+        """The columns whose values are converted: name, position, conversion."""
         if self.results is None:  # psycopg builds the description anew at every access
-            self.results = tuple(kind.result_processor(self._dialect, entry[1])
-                                 for kind, entry in zip(self._types, cursor.description,
-                                                        strict=True))
-        return self.results
+            results = tuple(kind.result_processor(self._dialect, entry[1])
+                            for kind, entry in zip(self._types, cursor.description,
+                                                   strict=True))
+            self.converting = tuple((name, index, convert) for index, (name, convert)
+                                    in enumerate(zip(self.columns, results, strict=True))
+                                    if convert is not None)
+            self.results = results
+        return self.converting
 
 
 class Direct:
@@ -77,22 +87,30 @@ class Direct:
         self._keys = list(keys) if keys is not None else None
         self._prepared: weakref.WeakKeyDictionary[Any, _Prepared] = (
             weakref.WeakKeyDictionary())
+        self._last: tuple[weakref.ref[Any], _Prepared] | None = None
 
     def _for(self, dialect: Any) -> _Prepared:
+        last = self._last  # one engine per process, as a rule: its dialect's, at once
+        if last is not None and last[0]() is dialect:
+            return last[1]
         found = self._prepared.get(dialect)
         if found is None:  # two threads may both compile: the same result either way
             found = self._prepared[dialect] = _Prepared(self._statement, dialect, self._keys)
+        self._last = (weakref.ref(dialect), found)
         return found
 
     def _run(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, _Prepared]:
         prepared = self._for(connection.dialect)
-        values = {**prepared.defaults, **params} if prepared.defaults else dict(params)
-        for name, processor in prepared.processors.items():
-            value = values.get(name)
-            if value is not None or name in values:
-                values[name] = processor(value)
-        args: Any = values if prepared.order is None else tuple(
-            [values[name] for name in prepared.order])
+        values = {**prepared.defaults, **params} if prepared.defaults else params
+        args: Any
+        if prepared.binding is not None:
+            args = tuple([values[name] if convert is None else convert(values[name])
+                          for name, convert in prepared.binding])
+        else:
+            args = dict(values)
+            for name, processor in prepared.processors.items():
+                if name in args:
+                    args[name] = processor(args[name])
         driver = connection.connection.dbapi_connection
         if driver is None:
             raise sa.exc.ResourceClosedError("the connection is closed")
@@ -110,7 +128,7 @@ class Direct:
         cursor, prepared = self._run(connection, params)
         try:
             fetched = cursor.fetchall()
-            results = prepared.converters(cursor)
+            converting = prepared.converters(cursor)
         except prepared.error as error:
             raise sa.exc.DBAPIError.instance(prepared.sql, None, error, prepared.error,
                                              dialect=connection.dialect) from error
@@ -119,8 +137,10 @@ class Direct:
         columns = prepared.columns
         out = []
         for raw in fetched:
-            out.append({name: value if convert is None else convert(value)
-                        for name, value, convert in zip(columns, raw, results, strict=True)})
+            row = dict(zip(columns, raw, strict=True))
+            for name, index, convert in converting:
+                row[name] = convert(raw[index])
+            out.append(row)
         return out
 
     def first(self, connection: Connection, params: Mapping[str, Any]
