@@ -47,7 +47,6 @@ from sqlalchemy import Connection, Engine
 from engine.clock import Clock
 from engine.core import operations as core
 from engine.core.change import Change
-from engine.core.refusals import input_refusal
 from engine.core.snapshot import Actor
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import (
@@ -58,11 +57,10 @@ from engine.errors import (
     Refused,
     StoreUnavailable,
 )
-from engine.language import untrusted
-from engine.language.values import FieldProblem
 from engine.observability import ATTEMPT
 from engine.service import deadlines, firing, idempotency
 from engine.service.loading import Loaded, check_version, links_of, load, view
+from engine.service.unstorable import refuse_unstorable
 from engine.service.views import EventView, FireResult
 from engine.service.writing import automatic, priority_moved, reprioritise, write
 from engine.store.db import describe_error, read_connection, write_connection
@@ -178,7 +176,7 @@ class Door:
                     request: Mapping[str, Any],
                     work: Callable[[Connection, UsedKey | None], Outcome]) -> FireResult:
         """Run `work` in one write transaction under the request's idempotency key."""
-        _refuse_unstorable(request, actor, key)
+        refuse_unstorable(request, actor, key)
         used: UsedKey | None = None
         if key is not None:
             idempotency.check_key(key)
@@ -306,17 +304,6 @@ def _cascade_seeds(loaded: Loaded) -> tuple[str, ...]:
     if not loaded.state_changed:
         return ()
     return tuple(dict.fromkeys(link["other_case_id"] for link in loaded.links))
-
-
-def _refuse_unstorable(request: Mapping[str, Any], actor: Actor, key: str | None) -> None:
-    """Text nothing can store or hash (NUL, a lone surrogate) and numbers beyond what is
-    stored, anywhere in what a change carries (its comment, input, ids, the actor, the
-    key), are refused here for every interface, not only at the HTTP edge: before anything
-    is fingerprinted, written or logged."""
-    flaw = untrusted.first_flaw({**request, "actor": actor.id, "idempotency_key": key})
-    if flaw is not None:
-        raise Refused(input_refusal([FieldProblem(flaw.where(), flaw.code, flaw.en,
-                                                  flaw.zh)], {}))
 
 
 def _retryable(error: StoreUnavailable) -> bool:
