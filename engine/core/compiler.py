@@ -298,9 +298,14 @@ def _sources(spec: TransitionSpec, top_open: list[str]) -> list[str]:
 
 def _compile_transition(index: int, expressions: Expressions, t: TransitionSpec,
                         sources: list[str], below: Mapping[str, tuple[str, ...]],
-                        specs: Mapping[str, StateSpec]) -> CompiledTransition:
-    items = {i for s in sources for step in below.get(s, ()) for i in specs[step].checklist}
-    scope = expressions.scope(t, items)
+                        specs: Mapping[str, StateSpec],
+                        scopes: dict[tuple[tuple[str, ...], tuple[str, ...]], Scope]
+                        ) -> CompiledTransition:
+    same = (tuple(sources), tuple(t.input))  # one Scope object per sources and input names
+    scope = scopes.get(same)
+    if scope is None:
+        items = {i for s in sources for step in below.get(s, ()) for i in specs[step].checklist}
+        scope = scopes[same] = expressions.scope(t, items)
     guard = expressions.compile(t.guard, scope) if t.guard else None
     effects = {name: expressions.compile(expr, scope) for name, expr in t.effects.items()}
     conditions = [CompiledCondition(guard, t.refusal, _reads_input(guard))] if guard else []
@@ -325,7 +330,8 @@ def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkf
     below = _below(spec.states)
     sources = [_sources(t, top_open) for t in spec.transitions]
     expressions = Expressions(spec)
-    compiled = tuple(_compile_transition(i, expressions, t, sources[i], below, specs)
+    scopes: dict[tuple[tuple[str, ...], tuple[str, ...]], Scope] = {}
+    compiled = tuple(_compile_transition(i, expressions, t, sources[i], below, specs, scopes)
                      for i, t in enumerate(spec.transitions))
     paths = _paths(spec.states, "")
     edges = [Edge(c.trigger, tuple(paths[s] for s in sources[c.index]), paths[c.spec.to], c)

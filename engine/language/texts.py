@@ -159,25 +159,40 @@ def check_texts(spec: WorkflowSpec, report: Reporter) -> None:
     """Every placeholder of every title and refusal names something declared.
 
     Refusal texts may show the transition's input; titles may show parameters and fields.
+    Most labels have no placeholder: those are passed over before any path is built.
     """
-    _check_label(spec.title, ("title",), spec, None, report)
-    _check_label(spec.description, ("description",), spec, None, report)
+    _check_label(spec.title, (), "title", spec, None, report)
+    _check_label(spec.description, (), "description", spec, None, report)
     for where, state in _states(spec.states, ("states",)):
-        _check_label(state.title, (*where, "title"), spec, None, report)
-        _check_label(state.description, (*where, "description"), spec, None, report)
+        _check_label(state.title, where, "title", spec, None, report)
+        _check_label(state.description, where, "description", spec, None, report)
         for item, entry in state.checklist.items():
-            _check_label(entry.title, (*where, "checklist", item, "title"), spec, None, report)
+            if _has_placeholder(entry.title):
+                _check_label(entry.title, (*where, "checklist", item), "title", spec, None,
+                             report)
         for position, timer in enumerate(state.timers):
-            _check_label(timer.title, (*where, "timers", position, "title"), spec, None,
-                         report)
+            if _has_placeholder(timer.title):
+                _check_label(timer.title, (*where, "timers", position), "title", spec, None,
+                             report)
     for i, t in enumerate(spec.transitions):
+        if not (_has_placeholder(t.title) or _has_placeholder(t.description)
+                or _has_placeholder(t.refusal) or t.conditions):
+            continue
         where = ("transitions", i)
-        _check_label(t.title, (*where, "title"), spec, None, report)
-        _check_label(t.description, (*where, "description"), spec, None, report)
-        _check_label(t.refusal, (*where, "refusal"), spec, t, report)
+        _check_label(t.title, where, "title", spec, None, report)
+        _check_label(t.description, where, "description", spec, None, report)
+        _check_label(t.refusal, where, "refusal", spec, t, report)
         for position, condition in enumerate(t.conditions):
-            _check_label(condition.refusal, (*where, "conditions", position, "refusal"), spec,
+            _check_label(condition.refusal, (*where, "conditions", position), "refusal", spec,
                          t, report)
+
+
+def _has_placeholder(label: Label | None) -> bool:
+    if label is None:
+        return False
+    if isinstance(label, str):
+        return "{" in label
+    return "{" in (label.zh or "") or "{" in (label.en or "")
 
 
 def _states(states: Mapping[str, StateSpec], prefix: YamlPath
@@ -187,16 +202,16 @@ def _states(states: Mapping[str, StateSpec], prefix: YamlPath
         yield from _states(state.states, (*prefix, sid, "states"))
 
 
-def _check_label(label: Label | None, where: YamlPath, spec: WorkflowSpec,
+def _check_label(label: Label | None, owner: YamlPath, key: str, spec: WorkflowSpec,
                  transition: TransitionSpec | None, report: Reporter) -> None:
-    if label is None:
-        return
+    """The placeholders of the label at `owner` + `key`."""
+    if label is None or not _has_placeholder(label):
+        return  # no placeholder (most labels): nothing to check
+    where = (*owner, key)
     places: list[tuple[YamlPath, str]] = (
         [(where, label)] if isinstance(label, str)
         else [((*where, lang), text) for lang, text in (("zh", label.zh), ("en", label.en))
               if text])
-    if not any("{" in text for _, text in places):
-        return  # no placeholder (most labels): nothing to check
     declared: dict[str, Mapping[str, object]] = {
         "params": spec.parameters, "data": spec.fields,
         "input": transition.input if transition is not None else {},

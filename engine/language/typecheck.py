@@ -151,7 +151,7 @@ def check_types(spec: WorkflowSpec, report: Reporter, places: list[tuple[
     """
     seen: dict[tuple[object, ...], list[tuple[Any, str | None]]] = {}
     inputs_of: dict[int, tuple[object, ...]] = {}
-    stored: dict[tuple[object, ...], FieldProblem | None] = {}
+    findings: dict[tuple[object, ...], tuple[str, dict[str, Any]] | None] = {}
     data = {truth: _samples(spec.fields, truth) for truth in (True, False)}
     for source, scope, where, t, role, checklist in places:
         declared = t.input if t else {}
@@ -159,30 +159,38 @@ def check_types(spec: WorkflowSpec, report: Reporter, places: list[tuple[
         if inputs is None:
             inputs = inputs_of[id(declared)] = tuple(
                 (n, f.type, tuple(f.value_ids)) for n, f in declared.items())
-        key = (source, inputs, checklist)
-        if key not in seen:
-            seen[key] = list(_results(source, scope, spec, t, checklist, data))
-        for sample, (value, failure) in enumerate(seen[key]):
-            if failure is not None:
-                report.add("error", "expression_type", report.source.offset(where, 0),
-                           reads=_read_types(source, spec, t))
-                break
-            if role == "guard" and value is not None and not isinstance(value, bool):
-                report.add("error", "guard_not_boolean", report.source.offset(where, 0))
-                break
-            effect = role not in ("guard", "priority") and role in spec.fields
-            if not effect or value is None:
-                continue
-            verdict = (*key, role, sample)
-            if verdict not in stored:
-                stored[verdict] = _effect_problem(spec.fields[role], role, value)
-            problem = stored[verdict]
-            if problem is not None:
-                kind = _TYPES.get(spec.fields[role].type, Words(spec.fields[role].type,
-                                                                spec.fields[role].type))
-                report.add("error", "effect_type", report.source.offset(where, 0), field=role,
-                           type=kind, problem=Words(problem.en, problem.zh))
-                break
+        judged = (source, inputs, checklist, role)
+        if judged not in findings:
+            key = (source, inputs, checklist)
+            if key not in seen:
+                seen[key] = list(_results(source, scope, spec, t, checklist, data))
+            findings[judged] = _finding(seen[key], spec, source, t, role)
+        finding = findings[judged]
+        if finding is not None:
+            code, args = finding
+            report.add("error", code, report.source.offset(where, 0), **args)
+
+
+def _finding(results: list[tuple[Any, str | None]], spec: WorkflowSpec, source: str,
+             t: TransitionSpec | None, role: str) -> tuple[str, dict[str, Any]] | None:
+    """What is wrong with an expression in its `role`, given its value or type error on
+    each sample (the first finding, or None). The same for every place that has the same
+    text, inputs, checklist and role, so it is judged once for all of them."""
+    for value, failure in results:
+        if failure is not None:
+            return "expression_type", {"reads": _read_types(source, spec, t)}
+        if role == "guard" and value is not None and not isinstance(value, bool):
+            return "guard_not_boolean", {}
+        effect = role not in ("guard", "priority") and role in spec.fields
+        if not effect or value is None:
+            continue
+        problem = _effect_problem(spec.fields[role], role, value)
+        if problem is not None:
+            kind = _TYPES.get(spec.fields[role].type, Words(spec.fields[role].type,
+                                                            spec.fields[role].type))
+            return "effect_type", {"field": role, "type": kind,
+                                   "problem": Words(problem.en, problem.zh)}
+    return None
 
 
 def _effect_problem(field: FieldSpec, name: str, value: Any) -> FieldProblem | None:

@@ -42,10 +42,16 @@ def check_expressions(index: Index, report: Reporter) -> None:
 
     typed: list[tuple[str, Scope, YamlPath, TransitionSpec | None, str, frozenset[str]]] = []
     scopes = Expressions(spec)
+    # transitions from the same states with the same input names share one scope (one
+    # object, so that the compile caches compare it by identity)
+    shared: dict[tuple[tuple[str, ...], tuple[str, ...]], Scope] = {}
     for edge in index.edges:
         t = edge.spec
-        items = set().union(*(items_below(s) for s in edge.sources))
-        scope = scopes.scope(t, items)
+        same = (edge.sources, tuple(t.input))
+        scope = shared.get(same)
+        if scope is None:
+            items = set().union(*(items_below(s) for s in edge.sources))
+            scope = shared[same] = scopes.scope(t, items)
         checklist = scope.checklist or frozenset()
         guards = [((*edge.path, "guard"), t.guard)] if t.guard is not None else []
         guards += [((*edge.path, "conditions", n, "guard"), c.guard)
