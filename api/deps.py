@@ -6,15 +6,17 @@ checking the role an operation needs (anyone with a token reads; changing cases 
 role other than designer and auditor; definitions need designer or admin). They are
 `async` and one level deep: FastAPI solves every level of dependencies for every request
 (its parameters, cache key, scopes), and sends each plain `def` dependency to a worker
-thread, which costs more than the check it makes.
+thread, which costs more than the check it makes. The operations `api.quick` serves look
+the token up in their own worker thread instead (`BLOCKING`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -121,14 +123,16 @@ def _context(request: Request, principal: Principal) -> Context:
                    state.communities)
 
 
-async def reader(request: Request, credentials: Credentials) -> Context:
-    """Any valid token reads (within its community scope)."""
-    return _context(request, await caller(request, credentials))
+def reading(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Context:
+    """Any valid token reads (within its community scope). Blocking: `reader` runs it in
+    a worker thread, `api.quick` in the operation's own."""
+    return _context(request, get_principal(request, credentials))
 
 
-async def acting(request: Request, credentials: Credentials) -> Context:
-    """Changing a case needs a role other than designer and auditor (who only read)."""
-    principal = await caller(request, credentials)
+def changing(request: Request, credentials: HTTPAuthorizationCredentials | None) -> Context:
+    """Changing a case needs a role other than designer and auditor (who only read).
+    Blocking, like `reading`."""
+    principal = get_principal(request, credentials)
     if not principal.acting_roles:
         raise forbidden("role_missing",
                         "changing cases needs the role caseworker, admin or a workflow role; "
@@ -137,6 +141,22 @@ async def acting(request: Request, credentials: Credentials) -> Context:
                         "designer 与 auditor 令牌只能查看",
                         required_roles=["admin", "caseworker"])
     return _context(request, principal)
+
+
+async def reader(request: Request, credentials: Credentials) -> Context:
+    """`reading`, in a worker thread."""
+    return await run_in_threadpool(reading, request, credentials)
+
+
+async def acting(request: Request, credentials: Credentials) -> Context:
+    """`changing`, in a worker thread."""
+    return await run_in_threadpool(changing, request, credentials)
+
+
+BLOCKING: dict[Callable[..., Any], Callable[[Request, HTTPAuthorizationCredentials | None],
+                                            Context]] = {reader: reading, acting: changing}
+"""The blocking body of each dependency that `api.quick` may run in an operation's own
+worker thread instead of a thread of its own."""
 
 
 async def designer(request: Request, credentials: Credentials) -> Context:

@@ -87,13 +87,17 @@ class StrictJsonRoute(APIRoute):
     """An API route whose JSON body is checked by `check_json_body` first."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handler = super().get_route_handler()
+        handler = self.checked_handler()
 
         async def strict(request: Request) -> Response:
             await check_json_body(request)
             return await handler(request)
 
         return strict
+
+    def checked_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """What answers once the body passed the check: FastAPI's handler."""
+        return super().get_route_handler()
 
 
 def _query_flaw(query: bytes) -> tuple[str, str] | None:

@@ -28,6 +28,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.deps import Acting, Context, Reader
 from api.errors import invalid, precondition_failed
+from api.quick import quick
 from api.routes.common import CASE_ID, ApiRoute, out_of_scope, problems, scope_prefix
 from api.schemas import (
     ActionsPublic,
@@ -250,13 +251,19 @@ def _actions(case_id: str, response: Response, ctx: Context) -> ActionsPublic:
         status=view.status, actions=[ctx.presenter.action(a, wf, ctx.lang) for a in actions])
 
 
-@router.post("/{case_id}/events", summary="Fire a trigger on a case",
-             response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
-async def fire(case_id: CASE_ID, body: FireRequest, response: Response, ctx: Acting,
-               if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
-    return await change(ctx, case_id, if_match, key, lambda expected, k: ctx.service.fire(
+def _fire(case_id: str, body: FireRequest, response: Response, ctx: Context,
+          if_match: str | None = None, key: str | None = None) -> FireResultPublic:
+    return changed(ctx, case_id, if_match, key, lambda expected, k: ctx.service.fire(
         case_id, body.trigger, input=body.input, actor=ctx.principal.actor,
         expected_version=expected, comment=body.comment, idempotency_key=k), response)
+
+
+@router.post("/{case_id}/events", summary="Fire a trigger on a case",
+             response_model=FireResultPublic, responses=CHANGE_PROBLEMS)
+@quick(_fire)
+async def fire(case_id: CASE_ID, body: FireRequest, response: Response, ctx: Acting,
+               if_match: IfMatch = None, key: IdempotencyKey = None) -> FireResultPublic:
+    return await run_in_threadpool(_fire, case_id, body, response, ctx, if_match, key)
 
 
 @router.put("/{case_id}/checklist/{item}", summary="Tick a checklist item, with evidence",

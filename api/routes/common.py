@@ -14,6 +14,7 @@ from starlette.responses import Response
 
 from api.edge import StrictJsonRoute
 from api.errors import PROBLEM_MEDIA_TYPE, ApiProblem, forbidden, invalid
+from api.quick import quick_handler
 from api.schemas import Problem
 from api.security import Principal, narrow_scope, valid_community
 
@@ -46,9 +47,13 @@ def _query_names(dependant: Dependant) -> Iterable[str]:
 
 
 class ApiRoute(StrictJsonRoute):
-    """Every `/api/v1` operation: a strict JSON body (`StrictJsonRoute`), and no query
+    """Every `/api/v1` operation: a strict JSON body (`StrictJsonRoute`), no query
     parameter it does not declare (400 `unknown_parameter`, checked before anything else
-    is read, like the request line)."""
+    is read, like the request line), and the quick path for the operations marked with
+    `api.quick.quick`."""
+
+    def checked_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return quick_handler(self, super().checked_handler())
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
