@@ -334,8 +334,8 @@ def compile_workflow(spec: WorkflowSpec, source_text: str = "") -> CompiledWorkf
     compiled = tuple(_compile_transition(i, expressions, t, sources[i], below, specs, scopes)
                      for i, t in enumerate(spec.transitions))
     paths = _paths(spec.states, "")
-    edges = [Edge(c.trigger, tuple(paths[s] for s in sources[c.index]), paths[c.spec.to], c)
-             for c in compiled]
+    edges = [Edge(c.spec.trigger, tuple([paths[s] for s in sources[c.index]]),
+                  paths[c.spec.to], c) for c in compiled]
     machine = build_machine(config, initial, edges)
     shaped = structure(machine, edges)
     states = {sid: StateInfo(sid, shaped.path[sid], specs[sid],

@@ -75,11 +75,12 @@ def build_index(spec: WorkflowSpec, report: Reporter) -> Index:
     index = Index(spec)
     _walk(index, report, spec.states, None, ("states",))
     top_open = tuple(s.id for s in index.states.values() if s.parent is None and not s.final)
+    states, edges = index.states, index.edges
     for i, t in enumerate(spec.transitions):
-        is_any = t.sources == [ANY]
-        sources = top_open if is_any else tuple(s for s in t.sources if s in index.states)
-        target = t.to if t.to in index.states else None
-        index.edges.append(Edge(i, t, sources, target, is_any))
+        named = t.sources
+        is_any = named == [ANY]
+        sources = top_open if is_any else tuple([s for s in named if s in states])
+        edges.append(Edge(i, t, sources, t.to if t.to in states else None, is_any))
     return index
 
 
