@@ -215,10 +215,11 @@ def check_reads_before_set(spec: WorkflowSpec, report: Reporter) -> None:
     for t in spec.transitions:
         for name in t.effects:
             set_by.setdefault(name, set()).add(t.trigger)
+    may_be_empty = {name for name, field in spec.fields.items()
+                    if not field.required and field.default is None}
     for i, t in enumerate(spec.transitions):
         empty = {name for name in t.effects
-                 if name in spec.fields and not spec.fields[name].required
-                 and spec.fields[name].default is None and set_by[name] == {t.trigger}}
+                 if name in may_be_empty and set_by[name] == {t.trigger}}
         if not empty:
             continue
         guards: list[tuple[YamlPath, str]] = (
