@@ -61,7 +61,7 @@ from engine.observability import ATTEMPT
 from engine.service import deadlines, firing, idempotency
 from engine.service.loading import Loaded, check_version, links_of, load, view
 from engine.service.unstorable import refuse_unstorable
-from engine.service.views import EventView, FireResult
+from engine.service.views import EventView, FireResult, built
 from engine.service.writing import automatic, priority_moved, reprioritise, write
 from engine.store.db import describe_error, read_connection, write_connection
 from engine.store.operations import record_in
@@ -241,7 +241,8 @@ class Door:
             taken += self._cascade(connection, loaded, seeds,
                                    self.max_automatic_steps - len(taken))
         deadlines.settle(connection, loaded)
-        return Outcome(FireResult(view(loaded), event, taken))
+        return Outcome(built(FireResult, {"case": view(loaded), "event": event,
+                                          "automatic": taken, "replayed": False}))
 
     def _cascade(self, connection: Connection, origin: Loaded, seeds: list[str],
                  budget: int) -> list[EventView]:

@@ -15,7 +15,7 @@ from engine.core.compiler import CompiledWorkflow
 from engine.core.snapshot import CaseSnapshot, LinkedCase
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import Conflict, DefinitionError, NotFound
-from engine.service.views import CaseView
+from engine.service.views import CaseView, built
 from engine.store import repository as repo
 
 __all__ = ["Loaded", "check_version", "enclosing", "links_of", "load", "view"]
@@ -118,13 +118,15 @@ def view(loaded: Loaded) -> CaseView:
                    "state": link["state"], "relation": link["relation"],
                    "direction": link["direction"], "community": link.get("community")}
                   for link in loaded.links]
-    return CaseView(
-        id=row["id"], workflow_id=row["workflow_id"],
-        workflow_version=row["workflow_version"], state=row["state"],
-        status=row["status"], outcome=row["outcome"], data=dict(row["data"]),
-        version=row["version"], community=row["community"], title=row["title"],
-        priority=row["priority"], overdue=row["overdue"], entered_at=row["entered_at"],
-        created_at=row["created_at"], updated_at=row["updated_at"], checklist=checklist,
-        links=case_links, head_hash=row["head_hash"], event_count=row["event_count"],
-        assignee=row.get("assignee"), follow_up_on=row.get("follow_up_on"),
-    )
+    return built(CaseView, {
+        "id": row["id"], "workflow_id": row["workflow_id"],
+        "workflow_version": row["workflow_version"], "state": row["state"],
+        "status": row["status"], "outcome": row["outcome"], "data": dict(row["data"]),
+        "version": row["version"], "community": row["community"], "title": row["title"],
+        "priority": row["priority"], "overdue": row["overdue"],
+        "entered_at": row["entered_at"], "created_at": row["created_at"],
+        "updated_at": row["updated_at"], "checklist": checklist, "links": case_links,
+        "head_hash": row["head_hash"], "event_count": row["event_count"],
+        "assignee": row.get("assignee"), "follow_up_on": row.get("follow_up_on"),
+        "escalated_at": None,
+    })
