@@ -12,7 +12,9 @@ import os
 import subprocess
 import sys
 import threading
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Callable
+from datetime import UTC, date, datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -32,6 +34,10 @@ from engine.timers.calendar import (
     Duration,
     DurationError,
     WorkingCalendar,
+    _china_date,
+    _china_date_generally,
+    _shift_days,
+    _shift_days_generally,
     add_duration,
     default_calendar,
     parse_duration,
@@ -536,3 +542,55 @@ def test_readiness_reports_the_calendar_and_warns_in_december(tmp_path: Path) ->
     if december.year + 1 not in calendar["imported"]:
         assert f"for {december.year + 1} is not loaded" in calendar["warning"]
         assert "国务院办公厅节假日安排通知" in calendar["warning_zh"]
+
+
+def _outcome(action: Callable[[], object]) -> object:
+    """What `action` gives, or the type and text of what it raises."""
+    try:
+        return action()
+    except Exception as exc:  # compared, not hidden
+        return type(exc), str(exc)
+
+
+_ZONES = st.sampled_from([UTC, CHINA_TZ, timezone(timedelta(hours=-11)), None])
+
+
+@given(st.datetimes(timezones=st.just(UTC)) | st.datetimes(timezones=_ZONES))
+def test_the_china_date_of_a_utc_moment_takes_the_shortcut_to_the_same_day(
+        moment: datetime) -> None:
+    assert _outcome(lambda: _china_date(moment)) == \
+        _outcome(lambda: _china_date_generally(moment))
+
+
+@given(st.datetimes(timezones=st.just(UTC)) | st.datetimes(timezones=_ZONES),
+       st.integers(0, 400_000) | st.integers(0, 40))
+def test_shifting_a_utc_moment_by_days_takes_the_shortcut_to_the_same_moment(
+        moment: datetime, days: int) -> None:
+    fast = _outcome(lambda: _shift_days(moment, days))
+    general = _outcome(lambda: _shift_days_generally(moment, days))
+    assert fast == general
+    if isinstance(fast, datetime) and isinstance(general, datetime):
+        assert fast.tzinfo is general.tzinfo
+
+
+@pytest.mark.parametrize("moment", [
+    datetime(9999, 12, 31, 15, 59, tzinfo=UTC), datetime(9999, 12, 31, 16, 0, tzinfo=UTC),
+    datetime(9999, 12, 31, 23, 59, tzinfo=UTC), datetime(8999, 12, 31, 23, 59, tzinfo=UTC),
+    datetime(1, 1, 1, tzinfo=UTC), datetime(2024, 12, 31, 16, 0, tzinfo=UTC),
+    datetime(2025, 12, 31, 15, 59, 59, 999999, tzinfo=UTC)])
+def test_the_shortcuts_agree_at_the_edges_of_years_and_of_the_calendar(moment: datetime
+                                                                         ) -> None:
+    assert _outcome(lambda: _china_date(moment)) == \
+        _outcome(lambda: _china_date_generally(moment))
+    for days in (0, 1, 2, 299_999, 300_000, 2_916_000, 3_000_000):
+        assert _outcome(partial(_shift_days, moment, days)) == \
+            _outcome(partial(_shift_days_generally, moment, days))
+
+
+@given(st.datetimes(min_value=datetime(2019, 1, 1), max_value=datetime(2026, 12, 31),
+                    timezones=st.just(UTC)), st.integers(0, 30))
+def test_working_days_from_a_utc_moment_are_those_from_its_moment_in_china(
+        moment: datetime, n: int) -> None:
+    calendar = WorkingCalendar()
+    assert _outcome(lambda: calendar.add_working_days(moment, n)) == \
+        _outcome(lambda: calendar.add_working_days(moment.astimezone(CHINA_TZ), n))
