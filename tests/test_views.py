@@ -1,16 +1,19 @@
-"""The views a change returns (`engine.service.views`) made by `built` are the objects
-their constructors make: equal, with the same `__dict__` in the same order (the CLI and
-the idempotency record serialise it); values that do not name every field in order go
-through the constructor, which says what is wrong."""
+"""The views a change returns (`engine.service.views`) made by `built`, and the snapshot
+a loaded case gives the core, are the objects their constructors make: equal, with the
+same `__dict__` in the same order (the CLI and the idempotency record serialise it);
+values that do not name every field in order go through the constructor, which says
+what is wrong."""
 
 from __future__ import annotations
 
 from dataclasses import fields
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
+from engine.core.snapshot import CaseSnapshot, LinkedCase
+from engine.service.loading import Loaded
 from engine.service.views import CaseView, EventView, FireResult, built
 
 AT = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)
@@ -54,3 +57,18 @@ def test_values_out_of_order_or_short_of_a_field_go_through_the_constructor() ->
     with pytest.raises(TypeError):
         built(EventView, {**EVENT, "colour": "red"})
 
+
+
+def test_the_snapshot_of_a_loaded_case_is_the_constructed_one() -> None:
+    row = {**CASE, "state_entries": {"b": 2}}
+    link = {"other_case_id": "c2", "workflow_id": "w2", "state": "x", "relation": "member",
+            "within": ("stage",), "direction": "outgoing"}
+    loaded = Loaded(row, cast(Any, None), {}, [{"item": "signed"}], [link])
+    expected = CaseSnapshot(state="b", data=CASE["data"], entered_at=AT,
+                            checklist={"signed": True},
+                            links=(LinkedCase("c2", "w2", "x", "member", ("stage",)),),
+                            status="active", entries={"b": 2}, events=2)
+    _same(loaded.snapshot(), expected)
+    _same(Loaded(row, cast(Any, None), {}, [], []).snapshot(),
+          CaseSnapshot(state="b", data=CASE["data"], entered_at=AT, status="active",
+                       entries={"b": 2}, events=2))

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from engine.core.compiler import CompiledWorkflow
-from engine.core.snapshot import CaseSnapshot, LinkedCase
+from engine.core.snapshot import CaseSnapshot, LinkedCase, made
 from engine.definitions.registry import WorkflowRegistry
 from engine.errors import Conflict, DefinitionError, NotFound
 from engine.service.views import CaseView, built
@@ -43,13 +43,16 @@ class Loaded:
         return str(self.row["id"])
 
     def snapshot(self) -> CaseSnapshot:
+        """The case as the core decides over it (made once or twice per change: without
+        the frozen `__init__`, `engine.core.snapshot.made`)."""
         row = self.row
-        return CaseSnapshot(
-            state=row["state"], data=row["data"], entered_at=row["entered_at"],
+        links = self.links
+        return made(
+            CaseSnapshot, state=row["state"], data=row["data"], entered_at=row["entered_at"],
             checklist={t["item"]: True for t in self.ticks},
             links=tuple(LinkedCase(link["other_case_id"], link["workflow_id"], link["state"],
                                    link["relation"], tuple(link.get("within", ())))
-                        for link in self.links),
+                        for link in links) if links else (),
             status=row["status"], entries=row["state_entries"], events=row["event_count"],
         )
 
