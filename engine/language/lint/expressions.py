@@ -53,15 +53,19 @@ def check_expressions(index: Index, report: Reporter) -> None:
             items = set().union(*(items_below(s) for s in edge.sources))
             scope = shared[same] = scopes.scope(t, items)
         checklist = scope.checklist or frozenset()
-        guards = [((*edge.path, "guard"), t.guard)] if t.guard is not None else []
-        guards += [((*edge.path, "conditions", n, "guard"), c.guard)
-                   for n, c in enumerate(t.conditions)]
+        base = edge.path
+        guards = [((*base, "guard"), t.guard)] if t.guard is not None else []
+        if t.conditions:
+            guards += [((*base, "conditions", n, "guard"), c.guard)
+                       for n, c in enumerate(t.conditions)]
         for where, source in guards:
-            _check_expression(source, scope, where, spec, report, t)
+            if check(source, scope)[1]:
+                _check_expression(source, scope, where, spec, report, t)
             typed.append((source, scope, where, t, "guard", checklist))
         for name, source in t.effects.items():
-            where = (*edge.path, "effects", name)
-            _check_expression(source, scope, where, spec, report, t)
+            where = (*base, "effects", name)
+            if check(source, scope)[1]:  # remembered: asked again only to report
+                _check_expression(source, scope, where, spec, report, t)
             typed.append((source, scope, where, t, name, checklist))
     if spec.priority is not None:
         _check_expression(spec.priority, scope_of(spec), ("priority",), spec, report, None)
