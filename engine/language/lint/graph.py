@@ -177,19 +177,25 @@ def warn_unreachable(index: Index, reached: set[str], report: Reporter) -> None:
                            initial=initial)
 
 
+def _open_states(index: Index) -> set[str]:
+    """The states that are not final (asked once, not per transition)."""
+    return {sid for sid, node in index.states.items() if not node.spec.final}
+
+
 def warn_triggers_never_enabled(index: Index, reached: set[str], report: Reporter) -> None:
     """Triggers all of whose transitions start in states no case can reach."""
     first: dict[str, Edge] = {}
     enabled: set[str] = set()
     has_source: set[str] = set()
+    open_states = _open_states(index)
     for edge in index.edges:
         trigger = edge.spec.trigger
         first.setdefault(trigger, edge)
-        live = [s for s in edge.sources if not index.states[s].final]
+        live = [s for s in edge.sources if s in open_states]
         if live:
             has_source.add(trigger)
-        if any(s in reached for s in live):
-            enabled.add(trigger)
+            if not reached.isdisjoint(live):
+                enabled.add(trigger)
     for trigger in has_source - enabled:
         edge = first[trigger]
         report.warning("trigger_never_enabled", (*edge.path, "trigger"), trigger=trigger)
@@ -202,12 +208,16 @@ def warn_no_way_out(index: Index, report: Reporter) -> None:
     inside S, or inherited from a stage around S) and the case ends up outside S.
     """
     targets_from: dict[str, set[str]] = {}
+    leaf_of: dict[str, str] = {}  # many transitions lead to the same state
+    open_states = _open_states(index)
     for edge in index.edges:
         if edge.target is None:
             continue
-        leaf = index.tree.leaf(edge.target)
+        leaf = leaf_of.get(edge.target)
+        if leaf is None:
+            leaf = leaf_of[edge.target] = index.tree.leaf(edge.target)
         for source in edge.sources:
-            if not index.states[source].final:
+            if source in open_states:
                 targets_from.setdefault(source, set()).add(leaf)
     lineages: dict[str, list[str]] = {}
 
