@@ -1,0 +1,45 @@
+"""An aware UTC datetime column read from SQLite (`engine.store.tables.columns`) is what
+SQLAlchemy's own two conversions make of the stored text (the dialect's ISO parser, then
+`UTCDateTime.process_result_value`), for the text SQLAlchemy writes and for any other."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.engine import processors
+
+from engine.store.tables.columns import UTCDateTime
+
+DIALECT = sqlite.dialect()
+COLUMN = UTCDateTime().dialect_impl(DIALECT)  # as an execution on SQLite uses it
+WRITTEN = COLUMN.bind_processor(DIALECT)
+
+
+def _expected(value: Any) -> Any:
+    return COLUMN.process_result_value(processors.str_to_datetime(value), DIALECT)
+
+
+@pytest.mark.parametrize("value", [
+    WRITTEN(datetime(2026, 3, 2, 1, 0, 0, 9000, tzinfo=UTC)),
+    WRITTEN(datetime(2026, 3, 2, 9, 0, tzinfo=timezone(timedelta(hours=8)))),
+    WRITTEN(datetime(1800, 1, 1, tzinfo=UTC)), None,
+    "2026-03-02 01:00:00", "2026-03-02T01:00:00.009000", "2026-03-02",
+    "2026-03-02 01:00:00.0+0100", "2026-03-02 01:00:00.009+08:00",
+    "2026-03-02 01:00:00.009000Z"])
+def test_a_stored_instant_reads_as_sqlalchemys_conversions_read_it(value: Any) -> None:
+    convert = COLUMN.result_processor(DIALECT, None)
+    read = convert(value)
+    assert read == _expected(value)
+    assert read is None or read.tzinfo is UTC
+
+
+@pytest.mark.parametrize("value", ["2026-13-02 01:00:00.000000", "not a time at all ok!!"])
+def test_text_that_is_no_instant_fails_as_sqlalchemys_conversions_fail(value: str) -> None:
+    convert = COLUMN.result_processor(DIALECT, None)
+    with pytest.raises(ValueError):
+        _expected(value)
+    with pytest.raises(ValueError):
+        convert(value)
