@@ -139,13 +139,6 @@ def reply(ctx: Context, result: FireResult, response: Response) -> FireResultPub
 CHANGE_PROBLEMS = problems(401, 403, 404, 409, 412, 413, 422)
 
 
-@router.post("", summary="Start a case", status_code=201, response_model=FireResultPublic,
-             responses=problems(401, 403, 404, 413, 422))
-async def start_case(body: CaseCreate, response: Response, ctx: Acting,
-                     key: IdempotencyKey = None) -> FireResultPublic:
-    return await run_in_threadpool(_start, body, response, ctx, key)
-
-
 def _start(body: CaseCreate, response: Response, ctx: Context,
            key: str | None) -> FireResultPublic:
     principal = ctx.principal
@@ -161,6 +154,14 @@ def _start(body: CaseCreate, response: Response, ctx: Context,
                                     idempotency_key=idempotency_key(principal, key))
     response.headers["Location"] = f"/api/v1/cases/{result.case.id}"
     return reply(ctx, result, response)
+
+
+@router.post("", summary="Start a case", status_code=201, response_model=FireResultPublic,
+             responses=problems(401, 403, 404, 413, 422))
+@quick(_start)
+async def start_case(body: CaseCreate, response: Response, ctx: Acting,
+                     key: IdempotencyKey = None) -> FireResultPublic:
+    return await run_in_threadpool(_start, body, response, ctx, key)
 
 
 @router.get("", summary="List cases in the caller's scope (a work queue)",
@@ -206,16 +207,17 @@ async def list_cases(
     return await run_in_threadpool(work)
 
 
-@router.get("/{case_id}", summary="One case (ETag: its version)", response_model=CasePublic,
-            responses=problems(401, 404, 422))
-async def get_case(case_id: CASE_ID, response: Response, ctx: Reader) -> CasePublic:
-    return await run_in_threadpool(_case, case_id, response, ctx)
-
-
 def _case(case_id: str, response: Response, ctx: Context) -> CasePublic:
     view = ctx.case(case_id)
     etag(response, view.version)
     return ctx.presenter.case(view, ctx.principal, ctx.lang)
+
+
+@router.get("/{case_id}", summary="One case (ETag: its version)", response_model=CasePublic,
+            responses=problems(401, 404, 422))
+@quick(_case)
+async def get_case(case_id: CASE_ID, response: Response, ctx: Reader) -> CasePublic:
+    return await run_in_threadpool(_case, case_id, response, ctx)
 
 
 # An OpenAPI link, for clients and for schemathesis' stateful run
@@ -225,18 +227,6 @@ FIRE_OFFERED = {"links": {"FireOffered": {
     "parameters": {"case_id": "$response.body#/case_id"},
     "requestBody": {"trigger": "$response.body#/actions/0/trigger"},
     "description": "Fire the first transition offered."}}}
-
-
-@router.get("/{case_id}/actions", summary="What the caller may do now, and why not",
-            response_model=ActionsPublic, responses={**problems(401, 404, 422),
-                                                     200: FIRE_OFFERED},
-            description="The transitions the caller may fire from the case's state now, with "
-                        "their titles and the JSON Schema of the input to send; and those "
-                        "near but refused (the caller's role, a condition, the checklist, the "
-                        "case suspended), with the refusal in the caller's language. "
-                        "Automatic transitions and those of other states are not listed.")
-async def get_actions(case_id: CASE_ID, response: Response, ctx: Reader) -> ActionsPublic:
-    return await run_in_threadpool(_actions, case_id, response, ctx)
 
 
 def _actions(case_id: str, response: Response, ctx: Context) -> ActionsPublic:
@@ -249,6 +239,19 @@ def _actions(case_id: str, response: Response, ctx: Context) -> ActionsPublic:
         state_title=ctx.presenter.state_title(view.workflow_id, view.workflow_version,
                                               view.state, ctx.lang),
         status=view.status, actions=[ctx.presenter.action(a, wf, ctx.lang) for a in actions])
+
+
+@router.get("/{case_id}/actions", summary="What the caller may do now, and why not",
+            response_model=ActionsPublic, responses={**problems(401, 404, 422),
+                                                     200: FIRE_OFFERED},
+            description="The transitions the caller may fire from the case's state now, with "
+                        "their titles and the JSON Schema of the input to send; and those "
+                        "near but refused (the caller's role, a condition, the checklist, the "
+                        "case suspended), with the refusal in the caller's language. "
+                        "Automatic transitions and those of other states are not listed.")
+@quick(_actions)
+async def get_actions(case_id: CASE_ID, response: Response, ctx: Reader) -> ActionsPublic:
+    return await run_in_threadpool(_actions, case_id, response, ctx)
 
 
 def _fire(case_id: str, body: FireRequest, response: Response, ctx: Context,
