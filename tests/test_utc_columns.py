@@ -43,3 +43,25 @@ def test_text_that_is_no_instant_fails_as_sqlalchemys_conversions_fail(value: st
         _expected(value)
     with pytest.raises(ValueError):
         convert(value)
+
+
+def _written_by_sqlalchemy(value: Any) -> Any:
+    stored = COLUMN.process_bind_param(value, DIALECT)
+    return COLUMN.impl_instance.bind_processor(DIALECT)(stored)
+
+
+@pytest.mark.parametrize("value", [
+    datetime(2026, 3, 2, 1, 0, 0, 9000, tzinfo=UTC), datetime(2026, 3, 2, 1, 0, tzinfo=UTC),
+    datetime(2026, 3, 2, 9, 0, 0, 1, tzinfo=timezone(timedelta(hours=8))),
+    datetime(1800, 1, 1, tzinfo=timezone(timedelta(hours=-5))), None])
+def test_an_instant_is_written_as_sqlalchemys_conversions_write_it(value: Any) -> None:
+    assert WRITTEN(value) == _written_by_sqlalchemy(value)
+
+
+def test_a_naive_datetime_is_refused_as_before() -> None:
+    naive = datetime(2026, 3, 2, 1, 0)
+    with pytest.raises(ValueError, match="naive") as ours:
+        WRITTEN(naive)
+    with pytest.raises(ValueError, match="naive") as theirs:
+        _written_by_sqlalchemy(naive)
+    assert str(ours.value) == str(theirs.value)

@@ -35,6 +35,15 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """SQLAlchemy's conversion (`process_bind_param`, then the dialect's), as one
+        function when the dialect writes SQLite's default text: every change writes two
+        or three of these columns, and `datetime.replace(tzinfo=None)` costs more than
+        the formatting."""
+        if getattr(self.impl_instance, "_storage_format", None) == _SQLITE_STORED:
+            return _utc_iso_text
+        return super().bind_processor(dialect)
+
     def result_processor(self, dialect: Dialect, coltype: Any) -> Any:
         """SQLAlchemy's conversion (the dialect's, then `process_result_value`), as one
         function when the dialect's is SQLite's ISO text parser (`str_to_datetime`):
@@ -45,6 +54,21 @@ class UTCDateTime(sa.types.TypeDecorator[datetime]):
 
 
 _from_iso = datetime.fromisoformat
+_SQLITE_STORED = ("%(year)04d-%(month)02d-%(day)02d "
+                  "%(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d")
+"""SQLAlchemy's default storage format of a SQLite DATETIME."""
+
+
+def _utc_iso_text(value: datetime | None) -> str | None:
+    """The dialect's `_SQLITE_STORED % ...` of `UTCDateTime.process_bind_param(value)`,
+    in one call (the same text, the same refusal of a naive datetime)."""
+    if value is None:
+        return None
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"refusing to store the naive datetime {value.isoformat()}")
+    u = value.astimezone(UTC)
+    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d} "
+            f"{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}")
 
 
 def _utc_from_iso_text(value: str | None) -> datetime | None:
