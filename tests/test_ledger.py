@@ -562,3 +562,22 @@ def test_the_fast_conversion_of_common_values_hashes_as_the_general_one(value: A
     except (TypeError, ValueError) as error:
         fast = f"{type(error).__name__}: {error}"
     assert fast == general(value)
+
+
+def _seven_fields(value: datetime) -> str:
+    """The canonical timestamp as the hash chain has always written it: the UTC instant's
+    seven fields, formatted one by one."""
+    u = value.astimezone(UTC)
+    return (f"{u.year:04d}-{u.month:02d}-{u.day:02d}T"
+            f"{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}Z")
+
+
+@settings(max_examples=300)
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                    timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)),
+                                               timezone(timedelta(hours=-9, minutes=-30))])))
+def test_a_timestamp_hashes_as_its_seven_utc_fields(value: datetime) -> None:
+    from engine.ledger.hashing import format_datetime
+
+    assert format_datetime(value) == _seven_fields(value)
+    assert canonical_json({"at": value}) == f'{{"at":"{_seven_fields(value)}"}}'.encode()

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import processors
 
@@ -65,3 +68,17 @@ def test_a_naive_datetime_is_refused_as_before() -> None:
     with pytest.raises(ValueError, match="naive") as theirs:
         _written_by_sqlalchemy(naive)
     assert str(ours.value) == str(theirs.value)
+
+
+_ZONES = st.sampled_from([UTC, timezone.utc, timezone(timedelta(hours=8)),
+                          timezone(timedelta(hours=-5, minutes=-30)), ZoneInfo("UTC"),
+                          ZoneInfo("Asia/Shanghai")])
+
+
+@settings(max_examples=300)
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
+                    timezones=_ZONES))
+def test_any_instant_is_written_as_sqlalchemys_conversions_write_it(value: datetime) -> None:
+    # The UTC instant's text is cut from `isoformat` (one C call) instead of formatted
+    # field by field: the same 26 characters for every year, offset and microsecond.
+    assert WRITTEN(value) == _written_by_sqlalchemy(value)
