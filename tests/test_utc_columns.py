@@ -70,7 +70,7 @@ def test_a_naive_datetime_is_refused_as_before() -> None:
     assert str(ours.value) == str(theirs.value)
 
 
-_ZONES = st.sampled_from([UTC, timezone.utc, timezone(timedelta(hours=8)),
+_ZONES = st.sampled_from([UTC, timezone(timedelta(hours=8)),
                           timezone(timedelta(hours=-5, minutes=-30)), ZoneInfo("UTC"),
                           ZoneInfo("Asia/Shanghai")])
 
