@@ -35,6 +35,7 @@ from engine.definitions.yaml_nodes import (
     MERGE_TAG,
     NULL,
     NULL_TAG,
+    SCALARS,
     SEQ,
     SEQ_TAG,
     STR,
@@ -114,7 +115,7 @@ class _QuickWalk:
                     self.budget -= 1
                     merges.append(value_node)
                     continue
-                if key_node.__class__ is not ScalarNode or (
+                if key_node.__class__ not in SCALARS or (
                         key_tag is not STR_TAG and key_tag not in _PLAIN_KEY_TAGS):
                     raise Unclean
                 key = key_node.value
@@ -129,8 +130,8 @@ class _QuickWalk:
                     self.budget -= 1
                     result[key] = self.value(value_node)
             for merge in merges:
-                for part in merge.value if merge.__class__ is SequenceNode else [merge]:
-                    if part.__class__ is not MappingNode:
+                for part in merge.value if isinstance(merge, SequenceNode) else [merge]:
+                    if not isinstance(part, MappingNode):
                         raise Unclean
                     for key, merged in self.value(part).items():
                         result.setdefault(key, merged)
