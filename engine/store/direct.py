@@ -26,6 +26,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import Connection
 
+from engine.store.tables.json_text import json_text, json_value
+
 __all__ = ["ByShape", "Direct", "listed", "numbered"]
 
 
@@ -48,9 +50,10 @@ class _Prepared:
                                          if not bind.required}
         self.processors: dict[str, Any] = {}
         for name, bind in compiled.binds.items():
-            processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            kind = bind.type.dialect_impl(dialect)
+            processor = kind.bind_processor(dialect)
             if processor is not None:
-                self.processors[name] = processor
+                self.processors[name] = json_text(kind, dialect, processor)
         # A positional statement's arguments in order, each with its conversion (None: as
         # is): built in one pass at every execution.
         self.binding: tuple[tuple[str, Any], ...] | None = None if self.order is None else \
@@ -69,7 +72,9 @@ class _Prepared:
     def converters(self, cursor: Any) -> tuple[tuple[str, int, Any], ...]:
         """The columns whose values are converted: name, position, conversion."""
         if self.results is None:  # psycopg builds the description anew at every access
-            results = tuple(kind.result_processor(self._dialect, entry[1])
+            dialect = self._dialect
+            results = tuple(json_value(kind, dialect, entry[1],
+                                       kind.result_processor(dialect, entry[1]))
                             for kind, entry in zip(self._types, cursor.description,
                                                    strict=True))
             self.converting = tuple((name, index, convert) for index, (name, convert)

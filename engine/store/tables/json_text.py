@@ -1,0 +1,83 @@
+"""JSON columns converted on the hot path in one step where SQLAlchemy takes several.
+
+On SQLite a JSON column's value is text: SQLAlchemy writes `json.dumps(value)` and reads
+`json.loads(text)`, each through three or four Python layers (`JSON.bind_processor`'s
+closure, `json.dumps`, `JSONEncoder.encode`, `iterencode`; `_SQliteJson`'s closure,
+`json.loads`, `JSONDecoder.decode`, `raw_decode`) around the C encoder and scanner that do
+the work. A change writes four such values and reads two. `json_text` and `json_value`
+give the direct executor (`engine.store.direct`) the same conversions calling the C parts
+at once for the common case (a dict to write, text to read) and SQLAlchemy's own
+conversion for anything else; tests/test_json_text.py holds the two equal, errors too.
+"""
+
+from __future__ import annotations
+
+import json
+from json import encoder as _encoder
+from typing import Any
+
+import sqlalchemy as sa
+
+__all__ = ["json_text", "json_value"]
+
+_MAKE: Any = getattr(_encoder, "c_make_encoder", None)  # not in typeshed
+"""The C encoder `JSONEncoder.iterencode` makes for a one-shot encoding (None without the
+C accelerator: SQLAlchemy's conversion is then kept)."""
+_DEFAULT = json.JSONEncoder()
+"""The encoder `json.dumps(value)` uses (`json._default_encoder`: every option default)."""
+_SCAN: Any = getattr(json.JSONDecoder(), "scan_once")  # noqa: B009 (not in typeshed)
+"""What `json.loads(text)` runs (`json._default_decoder`) on the text from its start."""
+
+
+def _plain_serializer(kind: Any, dialect: Any) -> bool:
+    """Whether `kind`'s bind processor on `dialect` is SQLAlchemy's `json.dumps` alone."""
+    return (isinstance(kind, sa.JSON) and type(kind).bind_processor is sa.JSON.bind_processor
+            and getattr(dialect, "_json_serializer", None) is None
+            and kind._str_impl.bind_processor(dialect) is None
+            and _MAKE is not None)
+
+
+def json_text(kind: Any, dialect: Any, general: Any) -> Any:
+    """`general` (the column type's bind processor), or, for a JSON column whose value
+    SQLAlchemy writes as `json.dumps(value)`, a function that makes that text of a dict
+    with the C encoder at once (the same call `json.dumps` ends in) and leaves every
+    other value to `general`."""
+    if not _plain_serializer(kind, dialect):
+        return general
+    make = _MAKE
+    default, string = _DEFAULT.default, _encoder.encode_basestring_ascii
+
+    def text(value: Any) -> Any:
+        if type(value) is dict:
+            # JSONEncoder.iterencode(value, _one_shot=True) with every option default.
+            return "".join(make({}, default, string, None, ": ", ", ", False, False,
+                                True)(value, 0))
+        return general(value)
+
+    return text
+
+
+def json_value(kind: Any, dialect: Any, coltype: Any, general: Any) -> Any:
+    """`general` (the column type's result processor), or, for a JSON column SQLAlchemy
+    reads as `json.loads(text)`, a function that parses text holding exactly one JSON
+    value with the C scanner at once (what `json.loads` ends in) and leaves anything else
+    (other values, text with surrounding whitespace, text that is no JSON) to `general`,
+    which reads it or fails as it always has."""
+    if (general is None or not isinstance(kind, sa.JSON)
+            or getattr(dialect, "_json_deserializer", None) is not None
+            or kind._str_impl.result_processor(dialect, coltype) is not None
+            or getattr(dialect, "supports_native_json_deserialization", False)):
+        return general
+    scan = _SCAN
+
+    def value(raw: Any) -> Any:
+        if type(raw) is str:
+            try:
+                found, end = scan(raw, 0)
+            except StopIteration:
+                return general(raw)
+            if end == len(raw):
+                return found
+        return general(raw)
+
+    return value
