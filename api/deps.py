@@ -67,8 +67,11 @@ class Context:
         """A change's result as the caller may see it, its case flagged as `get_case`
         flags it."""
         self.communities.put(result.case.id, result.case.community)
-        case = replace(result.case, escalated_at=self._escalated_at(result))
-        return self.presenter.fire(replace(result, case=case), self.principal, self.lang)
+        escalated_at = self._escalated_at(result)
+        if escalated_at is not None or result.case.escalated_at is not None:
+            # Copied only when there is something to set (two copies: 2 % of a fire).
+            result = replace(result, case=replace(result.case, escalated_at=escalated_at))
+        return self.presenter.fire(result, self.principal, self.lang)
 
     def _escalated_at(self, result: FireResult) -> datetime | None:
         """When the changed case was last escalated in its stage: the change itself, none

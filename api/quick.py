@@ -18,13 +18,21 @@ request differently, it only answers valid ones sooner.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping, Sequence
+from copy import deepcopy
 from typing import Any, TypeVar
 
 from fastapi import Request, Response
+from fastapi._compat import ModelField, field_annotation_is_sequence
 from fastapi.datastructures import DefaultPlaceholder
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import request_body_to_args, request_params_to_args
+from fastapi.dependencies.utils import (
+    _get_param_aliases,
+    _get_param_model,
+    _is_json_field,
+    request_body_to_args,
+    request_params_to_args,
+)
 from fastapi.routing import APIRoute, serialize_response
 from starlette.concurrency import run_in_threadpool
 
@@ -86,6 +94,8 @@ class _Plan:
         self.context_name = context_name
         self.context = context
         self.response_name = response_name
+        self.params = [_Params.of(fields) for fields in (
+            dependant.path_params, dependant.query_params, dependant.header_params)]
 
     @classmethod
     def of(cls, route: APIRoute) -> _Plan | None:
@@ -114,13 +124,11 @@ class _Plan:
             return None
         dependant = self.dependant
         values: dict[str, Any] = {}
-        for fields, received in ((dependant.path_params, request.path_params),
-                                 (dependant.query_params, request.query_params),
-                                 (dependant.header_params, request.headers)):
-            found, errors = request_params_to_args(fields, received)
-            if errors:
-                return None
-            values.update(found)
+        path, query, header = self.params
+        if not (path.read(request.path_params, values)
+                and (query.empty or query.read(request.query_params, values))
+                and header.read(request.headers, values)):
+            return None
         if dependant.body_params:
             # JSON the strict check parsed (`api.edge`) and FastAPI would read as JSON.
             body = request.__dict__.get("_json")
@@ -155,3 +163,53 @@ class _Plan:
                              status_code=status))
         response.headers.raw.extend(sub.headers.raw)
         return response
+
+
+class _Params:
+    """The path, query or header parameters of a route, read from a request as FastAPI's
+    `request_params_to_args` reads them. That function works out again for every field of
+    every request what kind of field it is and under which name to look it up (about a
+    twentieth of a fire's CPU); here that is done once. A plain field (one name, no model,
+    no list, no JSON) is then looked up and validated exactly as FastAPI does it; any other
+    makes the whole group go through FastAPI's function."""
+
+    def __init__(self, fields: Sequence[ModelField],
+                 plain: list[tuple[ModelField, str, tuple[str, str], bool]] | None) -> None:
+        self.fields = fields
+        self.plain = plain
+        self.empty = not fields
+
+    @classmethod
+    def of(cls, fields: Sequence[ModelField]) -> _Params:
+        plain = []
+        for field in fields:
+            aliases = _get_param_aliases(field)
+            in_ = getattr(field.field_info, "in_", None)
+            if (_get_param_model(field) is not None or _is_json_field(field)
+                    or field_annotation_is_sequence(field.field_info.annotation)
+                    or len(aliases) != 1 or in_ is None):
+                return cls(fields, None)
+            alias = aliases[0][1]
+            plain.append((field, alias, (in_.value, alias), field.field_info.is_required()))
+        return cls(fields, plain)
+
+    def read(self, received: Mapping[str, Any], values: dict[str, Any]) -> bool:
+        """Put the fields' values in `values`; False when any is missing or not valid."""
+        if self.plain is None:
+            found, errors = request_params_to_args(self.fields, received)
+            values.update(found)
+            return not errors
+        for field, alias, loc, required in self.plain:
+            value = received.get(alias)
+            if value is None:
+                if required:
+                    return False
+                value = deepcopy(field.default)
+                if not field.field_info.validate_default:
+                    values[field.name] = value
+                    continue
+            value, errors = field.validate(value, values, loc=loc)
+            if errors:
+                return False
+            values[field.name] = value
+        return True
