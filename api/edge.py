@@ -4,8 +4,8 @@ or compare are refused here with a located 422, before any of them reaches the s
 - `StrictJsonRoute`: JSON bodies are parsed once, strictly (no NaN or Infinity, numbers
   finite and integers within 64 bits, no NUL or lone surrogate in keys or strings); the
   parsed body is what FastAPI then validates, so nothing is parsed twice.
-- `CleanRequestLine`: NUL in the path or in a query parameter is refused for every route
-  (the console's too).
+- `request_line_problem`: NUL in the path or in a query parameter is refused for every
+  route (the console's too), by `api.front`.
 - `Instant`: the type of every time in a query: a value without a zone is UTC, the year is
   1800-2999, and its conversion to UTC cannot overflow.
 
@@ -26,7 +26,7 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from pydantic import AfterValidator
 from starlette.responses import Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import Scope, Send
 
 from api.problems import (
     MESSAGES,
@@ -111,30 +111,21 @@ def _query_flaw(query: bytes) -> tuple[str, str] | None:
     return None
 
 
-class CleanRequestLine:
-    """422 for a NUL in the path or in a query parameter, before any route runs."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            found = None
-            code = untrusted.text_flaw(scope.get("path", ""))
-            if code:
-                found = ("path", "path", code)
-            else:
-                query = _query_flaw(scope.get("query_string", b""))
-                if query:
-                    found = ("query", untrusted.Flaw((query[0],), query[1]).where(), query[1])
-            if found:
-                await _send_field_problem(send, scope, *found)
-                return
-        await self.app(scope, receive, send)
+def request_line_problem(scope: Scope) -> tuple[str, str, str] | None:
+    """(where, name, code) of a NUL in the path or in a query parameter, or None: a 422
+    for every route (the console's too), before any runs (`api.front`)."""
+    code = untrusted.text_flaw(scope.get("path", ""))
+    if code:
+        return ("path", "path", code)
+    query = _query_flaw(scope.get("query_string", b""))
+    if query:
+        return ("query", untrusted.Flaw((query[0],), query[1]).where(), query[1])
+    return None
 
 
-async def _send_field_problem(send: Send, scope: Scope, where: str, name: str,
-                              code: str) -> None:
+async def send_request_line_problem(send: Send, scope: Scope, where: str, name: str,
+                                    code: str) -> None:
+    """The 422 problem of `request_line_problem`'s finding."""
     lang = scope_language(scope)
     message = untrusted.MESSAGES.text(code, lang)
     detail = MESSAGES.text("validation_failed", lang, fields=f"{name}: {message}")

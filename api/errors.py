@@ -1,6 +1,6 @@
 """The only place errors become HTTP: RFC 9457 problem details in the caller's language
 (the problem document and its vocabulary are `api.problems`; this module maps each error
-to one, and holds the handlers and the body-limit and catch-all middlewares).
+to one, and holds the handlers; the body limit and the catch-all are `api.front`'s).
 
 Every error response is `application/problem+json`:
 
@@ -32,7 +32,7 @@ import json
 import logging
 import re
 import traceback
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +41,6 @@ from fastapi.exceptions import RequestValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import (
     FORBIDDEN_REFUSALS,
@@ -59,7 +58,6 @@ from api.problems import (
     problem_body,
     problem_response,
     request_language,
-    send_problem,
     unauthenticated,
 )
 from engine.catalogue import Words
@@ -77,10 +75,10 @@ from engine.observability import ATTEMPT
 from engine.timers.calendar import CHINA_TZ
 
 # The problem vocabulary lives in api.problems; its names the routes use are kept here too.
-__all__ = ["MESSAGES", "PROBLEM_MEDIA_TYPE", "ApiProblem", "BodyLimitMiddleware",
-           "CatchAllMiddleware", "diagnostics_json", "forbidden", "install", "invalid",
-           "language", "log_refused_attempt", "log_unexpected", "precondition_failed",
-           "problem_body", "problem_response", "refusal_status", "unauthenticated"]
+__all__ = ["MESSAGES", "PROBLEM_MEDIA_TYPE", "ApiProblem", "BodyTooLarge", "diagnostics_json",
+           "forbidden", "install", "invalid", "language", "log_refused_attempt",
+           "log_unexpected", "precondition_failed", "problem_body", "problem_response",
+           "refusal_status", "unauthenticated"]
 
 logger = logging.getLogger("hatchery.api")
 
@@ -305,92 +303,16 @@ async def _starlette_handler(request: Request, exc: Exception) -> Response:
     return _internal(request, exc)
 
 
-def install(app: FastAPI, *, max_body_bytes: int) -> None:
-    """Register every error handler and the two guarding middlewares on `app`."""
+def install(app: FastAPI) -> None:
+    """Register every error handler on `app` (the body limit and the catch-all are steps
+    of `api.front.Front`)."""
     for kind in (ApiProblem, HatcheryError, RequestValidationError, StarletteHTTPException):
         app.add_exception_handler(kind, _starlette_handler)
-    app.add_middleware(CatchAllMiddleware)
-    app.add_middleware(BodyLimitMiddleware, max_body_bytes=max_body_bytes)
 
 
-class _BodyTooLarge(StarletteHTTPException):
+class BodyTooLarge(StarletteHTTPException):
     """Raised from `receive` when a streamed body passes the limit; an HTTPException so
     that FastAPI's body parsing re-raises it unchanged and the handlers make it a 413."""
 
     def __init__(self) -> None:
         super().__init__(413)
-
-
-
-class BodyLimitMiddleware:
-    """413 for a body over the limit, by its Content-Length or by counting as it streams."""
-
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app = app
-        self.limit = max_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        for name, value in scope.get("headers", []):
-            if name == b"content-length":
-                try:
-                    declared = int(value)
-                except ValueError:
-                    declared = 0
-                if declared > self.limit:
-                    await send_problem(send, scope, 413, "body_too_large",
-                                        {"Connection": "close"}, limit=self.limit)
-                    return
-        received = 0
-        started = False
-
-        async def counting_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.limit:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
-                await send_problem(send, scope, 413, "body_too_large",
-                                    {"Connection": "close"}, limit=self.limit)
-
-
-class CatchAllMiddleware:
-    """The last net: any exception that escaped the handlers becomes a 500 problem."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = False
-
-        async def tracking_send(message: MutableMapping[str, Any]) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except Exception as exc:
-            log_unexpected(exc, scope.get("method", "?"), scope.get("path", "?"))
-            if not started:
-                await send_problem(send, scope, 500, "internal_error")
-

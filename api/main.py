@@ -17,9 +17,9 @@ from fastapi.routing import iter_route_contexts
 from starlette.concurrency import run_in_threadpool
 
 from api import console, errors
-from api.edge import CleanRequestLine
+from api.front import Front
 from api.limits import RefusalLimit
-from api.metrics import MeteredService, Metrics, RequestIds, StoreCollector, pool_use
+from api.metrics import MeteredService, Metrics, RequestMeter, StoreCollector, pool_use
 from api.metrics import router as metrics_routes
 from api.routes import audit, cases, exports, health, history, timers, workflows
 from api.security import CaseCommunities, TokenStore
@@ -115,15 +115,15 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     app.state.max_body_bytes = max_body_bytes
     app.state.refusal_limit = RefusalLimit(burst=settings.refusal_burst,
                                            per_minute=settings.refusal_per_minute)
-    errors.install(app, max_body_bytes=max_body_bytes)
-    app.add_middleware(CleanRequestLine)
+    errors.install(app)
     app.include_router(health.router)
     for router in (workflows.router, cases.router, history.router, timers.router,
                    audit.router, exports.router):
         app.include_router(router, prefix=API_PREFIX)
     console.mount(app, settings)
     app.include_router(metrics_routes)
-    app.add_middleware(RequestIds, metrics=metrics, pool=lambda: _pool_use(app))
+    app.add_middleware(Front, meter=RequestMeter(metrics, pool=lambda: _pool_use(app)),
+                       max_body_bytes=max_body_bytes)
     return app
 
 

@@ -28,9 +28,9 @@ without a token on a port of its own, for an address only the monitoring network
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
-import time
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -48,7 +48,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from api.errors import forbidden
 from api.security import ADMIN, AUDITOR, Principal
@@ -59,7 +59,7 @@ from engine.store.db import read_connection
 __all__ = [
     "MeteredService",
     "Metrics",
-    "RequestIds",
+    "RequestMeter",
     "StoreCollector",
     "metrics_app",
     "router",
@@ -72,6 +72,7 @@ UNMATCHED = "unmatched"
 MAX_REMEMBERED_SERIES = 4096
 CHANGING_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 access = logging.getLogger("hatchery.request")
+Marks = tuple[contextvars.Token[str | None], contextvars.Token[Attempt | None]]
 
 
 class Metrics:
@@ -203,16 +204,14 @@ class MeteredService:
             return UNMATCHED
 
 
-class RequestIds:
-    """Pure ASGI middleware: names each request, times it, counts it, logs one line.
+class RequestMeter:
+    """Names each request, times it, counts it, logs one line (`api.front` calls it).
 
     The route label is the route's template (`/api/v1/cases/{case_id}/events`), never the
     raw path, so case ids do not each become a time series.
     """
 
-    def __init__(self, app: ASGIApp, metrics: Metrics, pool: Callable[[], tuple[int, int]]
-                 ) -> None:
-        self.app = app
+    def __init__(self, metrics: Metrics, pool: Callable[[], tuple[int, int]]) -> None:
         self.metrics = metrics
         self.pool = pool
         # Per request, only what changes: the series of each (route, method, status) are
@@ -221,10 +220,9 @@ class RequestIds:
         self._series: dict[tuple[str, str, int], tuple[Any, Any]] = {}
         self._pool_seen: tuple[int, int] | None = None
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    def enter(self, scope: Scope) -> tuple[str, Marks]:
+        """The request's id (the caller's when usable), set as `REQUEST_ID` with, for a
+        changing request, its `ATTEMPT`; the marks to give `leave`."""
         offered = next((v.decode("latin-1") for k, v in scope["headers"]
                         if k == b"x-request-id"), None)
         request_id = usable_request_id(offered)
@@ -232,24 +230,15 @@ class RequestIds:
         # A changing request's attempt, recorded in the operations log if refused.
         attempt = ATTEMPT.set(Attempt(scope["method"], scope["path"])
                               if scope["method"] in CHANGING_METHODS else None)
-        started = time.perf_counter()
-        status = 500
+        return request_id, (token, attempt)
 
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"],
-                                      (b"x-request-id", request_id.encode("latin-1"))]
-            await send(message)
-
+    def leave(self, scope: Scope, status: int, seconds: float, marks: Marks) -> None:
+        """Count and log the answered request, then unset what `enter` set."""
         try:
-            await self.app(scope, receive, send_with_id)
+            self._observe(scope, status, seconds)
         finally:
-            self._observe(scope, status, time.perf_counter() - started)
-            REQUEST_ID.reset(token)
-            ATTEMPT.reset(attempt)
+            REQUEST_ID.reset(marks[0])
+            ATTEMPT.reset(marks[1])
 
     def _observe(self, scope: Scope, status: int, seconds: float) -> None:
         route = route_label(scope)

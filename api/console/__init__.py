@@ -31,7 +31,6 @@ from api.console import (
     start,
 )
 from api.console.assets import STATIC_PREFIX, static_files
-from api.console.headers import SecurityHeaders
 from api.console.i18n import request_language, text, use_language
 from api.console.roles import NotForYourRoles, not_for_your_roles
 from api.console.templating import make_templates, render
@@ -43,7 +42,8 @@ API_PATHS = ("/api/", "/healthz", "/readyz", "/openapi.json")
 
 
 def mount(app: FastAPI, settings: Settings) -> None:
-    """Add the console, the local API reference and the security headers to `app`."""
+    """Add the console and the local API reference to `app` (the security headers are
+    `api.front`'s, on every response)."""
     app.state.console_templates = make_templates()
     communities.install(app, settings)
     auth.install(app, settings)
@@ -69,7 +69,6 @@ def mount(app: FastAPI, settings: Settings) -> None:
     app.add_exception_handler(NotForYourRoles, not_for_your_roles)
     _html_for_people(app)
     app.mount(STATIC_PREFIX, static_files(), name="static")
-    app.add_middleware(SecurityHeaders)
     openapi_url = app.openapi_url or "/openapi.json"
 
     @app.get("/docs", include_in_schema=False)

@@ -9,7 +9,7 @@ script is still only ours. A response that already set a header keeps its own.
 
 from __future__ import annotations
 
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 PAGE_POLICY = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                "font-src 'self'; connect-src 'self'; form-action 'self'; "
@@ -30,26 +30,16 @@ def policy_for(path: str) -> str:
     return DOCS_POLICY if path in DOCS_PATHS else PAGE_POLICY
 
 
-class SecurityHeaders:
-    """ASGI middleware adding the headers to every HTTP response."""
+def _headers(policy: str, https: bool) -> tuple[tuple[bytes, bytes], ...]:
+    found = (*COMMON, (b"content-security-policy", policy.encode()))
+    return (*found, (b"strict-transport-security", b"max-age=31536000")) if https else found
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        extra = [*COMMON, (b"content-security-policy", policy_for(scope["path"]).encode())]
-        if scope.get("scheme") == "https":
-            extra.append((b"strict-transport-security", b"max-age=31536000"))
+_BY_KIND = {(policy, https): _headers(policy, https)
+            for policy in (PAGE_POLICY, DOCS_POLICY) for https in (False, True)}
 
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers += [(k, v) for k, v in extra if k not in present]
-                message["headers"] = headers
-            await send(message)
 
-        await self.app(scope, receive, with_headers)
+def security_headers(scope: Scope) -> tuple[tuple[bytes, bytes], ...]:
+    """The headers every response to this request carries unless it set them itself (in
+    this order; `api.front` adds them), made once per kind of request, not per request."""
+    return _BY_KIND[policy_for(scope["path"]), scope.get("scheme") == "https"]
