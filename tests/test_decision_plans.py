@@ -36,7 +36,7 @@ from engine.core.decision import (
     environment,
 )
 from engine.core.plans import bindings, passing, plan
-from engine.core.snapshot import TimerPlan, made
+from engine.core.snapshot import LinkedCase, TimerPlan, made, moved_to
 from engine.core.timer_plans import _timer_due, arm, armed
 from engine.language.spec import TimerSpec, WorkflowSpec
 from engine.language.values import to_cel
@@ -224,3 +224,12 @@ def test_an_effect_that_overflows_is_refused_as_before() -> None:
 
     assert isinstance(outcome, Refusal) and outcome.code == "effect_invalid"
     assert outcome == decide_plainly(wf, case, "go", {}, actor, START)
+
+
+def test_the_snapshot_after_a_move_is_the_one_init_makes_with_the_other_defaults() -> None:
+    links = (LinkedCase("c2", "other", "open"),)
+    fast = moved_to("shut", {"count": 1}, START, links)
+    slow = CaseSnapshot(state="shut", data={"count": 1}, entered_at=START, links=links)
+    assert fast == slow
+    assert fast.__dict__ == slow.__dict__
+    assert list(fast.__dict__) == [f.name for f in dataclasses.fields(CaseSnapshot)]

@@ -252,12 +252,15 @@ def _first_allowed(wf: CompiledWorkflow, case: CaseSnapshot, candidates: list[Co
     return Action(trigger, False, first, candidates[0])
 
 
+_AUTO = Actor("system:auto")
+
+
 def automatic_step(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
                    params: Mapping[str, Any] | None = None) -> Transition | None:
     """The first automatic transition whose guard holds now, or None."""
     if status_refusal(wf, case) is not None:
         return None
-    actor = Actor("system:auto")
+    actor = _AUTO
     for t in wf.automatic.get(case.state, ()):
         outcome = decide(wf, case, t.trigger, {}, actor, now, params)
         if isinstance(outcome, Transition):

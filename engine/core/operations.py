@@ -40,7 +40,7 @@ from engine.core.decision import Start, Transition, automatic_step, decide, prio
 from engine.core.decision import start as decision_start
 from engine.core.refusals import input_refusal, refusal
 from engine.core.roles import handler_role, status_refusal
-from engine.core.snapshot import Actor, CaseSnapshot, LinkedCase, TimerPlan
+from engine.core.snapshot import Actor, CaseSnapshot, LinkedCase, TimerPlan, moved_to
 from engine.errors import NotFound, Refusal
 from engine.language.values import problem
 
@@ -119,8 +119,8 @@ def transition_change(wf: CompiledWorkflow, case: CaseSnapshot, t: Transition,
     if t.final:
         values["status"] = "closed"
         values["outcome"] = t.outcome
-    after = CaseSnapshot(state=t.to_state, data=t.data,
-                         entered_at=values.get("entered_at", case.entered_at), links=case.links)
+    after = moved_to(t.to_state, t.data, values.get("entered_at", case.entered_at),
+                     case.links)
     values["priority"] = priority(wf, after, now, params)
     # Timer rows are only ever armed for states whose definition (in the case's version)
     # has timers: with no timed state left, there is nothing to cancel.

@@ -72,9 +72,8 @@ def load(connection: Connection, registry: WorkflowRegistry, case_id: str, *,
     # committed meanwhile (on PostgreSQL its subqueries saw the snapshot from before the
     # wait): the links are then read again, after the lock.
     case_links = links_of(connection, registry, case_id) if has_links else []
-    found = dict(row)
-    next_due = found.pop("next_due", None)
-    return Loaded(found, wf, params, current, case_links, next_due=next_due,
+    next_due = row.pop("next_due", None)  # the row is a dict of its own (`Direct.rows`)
+    return Loaded(row, wf, params, current, case_links, next_due=next_due,
                   stored_next_due=next_due)
 
 

@@ -134,6 +134,10 @@ def automatic(connection: Connection, loaded: Loaded, clock: Clock,
               budget: int) -> list[EventView]:
     """Take the case's automatic transitions (actor `system:auto`), at most `budget`."""
     taken: list[EventView] = []
+    if not loaded.wf.automatic.get(loaded.row["state"]):
+        # No automatic transition leaves the state (most states): `core.automatic` would
+        # try none; neither a snapshot nor the time is needed to say so.
+        return taken
     while len(taken) < budget:
         now = clock.now()
         step = core.automatic(loaded.wf, loaded.snapshot(), now, loaded.params)
