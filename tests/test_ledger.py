@@ -581,3 +581,22 @@ def test_a_timestamp_hashes_as_its_seven_utc_fields(value: datetime) -> None:
 
     assert format_datetime(value) == _seven_fields(value)
     assert canonical_json({"at": value}) == f'{{"at":"{_seven_fields(value)}"}}'.encode()
+
+
+@given(st.lists(st.datetimes(timezones=st.just(UTC)), min_size=1, max_size=4),
+       st.lists(st.integers(min_value=0, max_value=3), max_size=12))
+def test_an_instant_written_again_is_written_the_same_after_any_other(
+        instants: list[datetime], order: list[int]) -> None:
+    # The last instant's text is kept for the same object: whatever came between, each
+    # one reads as its own seven fields, stored or hashed.
+    from sqlalchemy.dialects import sqlite
+
+    from engine.ledger.hashing import format_datetime
+    from engine.store.tables.columns import UTCDateTime
+
+    written = UTCDateTime().dialect_impl(sqlite.dialect()).bind_processor(sqlite.dialect())
+    for index in order:
+        value = instants[index % len(instants)]
+        assert format_datetime(value) == _seven_fields(value)
+        assert written(value) == _seven_fields(value)[:-1].replace("T", " ")
+        assert written(value.replace()) == written(value)  # an equal, other object

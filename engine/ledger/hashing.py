@@ -27,7 +27,8 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-__all__ = ["canonical_json", "chain_event", "check_hash", "event_hash", "format_datetime"]
+__all__ = ["canonical_json", "chain_event", "check_hash", "event_hash", "format_datetime",
+           "utc_text"]
 
 _HEX64 = re.compile(r"[0-9a-f]{64}")
 
@@ -39,14 +40,35 @@ def format_datetime(value: datetime) -> str:
         )
     u = value if value.tzinfo is UTC else value.astimezone(UTC)
     if type(u) is datetime:
-        # `YYYY-MM-DDTHH:MM:SS.ffffff+00:00` in one C call (the year always in four
-        # digits, the microseconds always written): its first 26 characters, then `Z`.
-        # tests/test_ledger.py holds it to the seven fields formatted below.
-        return u.isoformat(timespec="microseconds")[:26] + "Z"
+        text = utc_text(u)
+        return f"{text[:10]}T{text[11:]}Z"
     return (  # a subclass may write its own isoformat
         f"{u.year:04d}-{u.month:02d}-{u.day:02d}T"
         f"{u.hour:02d}:{u.minute:02d}:{u.second:02d}.{u.microsecond:06d}Z"
     )
+
+
+_last: tuple[datetime | None, str] = (None, "")
+"""The last instant `utc_text` wrote, held (so that no other object takes its identity),
+with its text."""
+
+
+def utc_text(u: datetime) -> str:
+    """`YYYY-MM-DD HH:MM:SS.ffffff` of `u`, an exact `datetime` whose tzinfo is UTC: the
+    first 26 characters of `isoformat` (one C call; the year always in four digits, the
+    microseconds always written), which tests/test_ledger.py and tests/test_utc_columns.py
+    hold to the seven fields formatted one by one.
+
+    A change writes its one `now` three or four times (hashed as the event's `at`, stored
+    as the event's `at` and the case's `entered_at` and `updated_at`): the last instant's
+    text is kept and given again for the same object (an instant never changes)."""
+    global _last
+    last = _last  # one read: another thread may replace it meanwhile
+    if last[0] is u:
+        return last[1]
+    text = u.isoformat(" ", "microseconds")[:26]
+    _last = (u, text)
+    return text
 
 
 def _plain(value: Any, path: str) -> Any:

@@ -10,6 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Dialect, processors
 
+from engine.ledger.hashing import utc_text
+
 __all__ = ["BigId", "Community", "JSONDoc", "JSONType", "UTCDateTime", "utc"]
 
 
@@ -72,10 +74,7 @@ def _utc_iso_text(value: datetime | None) -> str | None:
             return (f"{value.year:04d}-{value.month:02d}-{value.day:02d} "
                     f"{value.hour:02d}:{value.minute:02d}:{value.second:02d}."
                     f"{value.microsecond:06d}")
-    # `YYYY-MM-DD HH:MM:SS.ffffff+00:00` (the year always in four digits, the
-    # microseconds always written): the stored text is its first 26 characters, made in
-    # one C call (seven formatted fields cost several times as much).
-    return value.isoformat(" ", "microseconds")[:26]
+    return utc_text(value)  # the text the hash chain writes too (`T` and `Z` aside)
 
 
 def _utc_from_iso_text(value: str | None) -> datetime | None:
