@@ -256,6 +256,8 @@ class RequestMeter:
             self._pool_seen = pool
             self.metrics.pool_in_use.set(pool[0])
             self.metrics.pool_size.set(pool[1])
+        if not access.isEnabledFor(logging.INFO):
+            return
         state = scope.get("state") or {}
         principal = state.get("principal") if isinstance(state, dict) else None
         access.info("%s %s %s", method, route, status, extra={
@@ -270,7 +272,10 @@ def route_label(scope: Scope) -> str:
     the request's path with each path parameter's segment put back as `{name}`."""
     if scope.get("route") is None:
         return UNMATCHED
-    names = {str(v): k for k, v in (scope.get("path_params") or {}).items()}
+    params = scope.get("path_params")
+    if not params:
+        return str(scope["path"])
+    names = {str(v): k for k, v in params.items()}
     return "/".join(f"{{{names[part]}}}" if part in names else part
                     for part in scope["path"].split("/"))
 

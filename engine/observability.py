@@ -17,6 +17,7 @@ import contextvars
 import json
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -92,6 +93,21 @@ class JsonLines(logging.Formatter):
 
 
 class _WithRequestId(logging.Formatter):
+    _second: tuple[int, str] = (-1, "")
+
+    def formatTime(self, record: logging.LogRecord,
+                   datefmt: str | None = None) -> str:
+        """logging's own time text, its strftime done once a second rather than for every
+        line (an access line per request)."""
+        msec = self.default_msec_format
+        if datefmt is not None or self.datefmt is not None or msec is None or record.created < 0:
+            return super().formatTime(record, datefmt)
+        second = int(record.created)  # what time.localtime rounds it down to
+        if self._second[0] != second:
+            self._second = (second, time.strftime(self.default_time_format,
+                                                  self.converter(record.created)))
+        return msec % (self._second[1], record.msecs)
+
     def format(self, record: logging.LogRecord) -> str:
         line = super().format(record)
         found = REQUEST_ID.get()
