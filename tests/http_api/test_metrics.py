@@ -119,3 +119,18 @@ def test_the_access_line_carries_route_status_actor_and_request_id(
         REQUEST_ID.reset(token)
     assert document["request_id"] == "trace-1" and document["status"] == 200
     assert document["actor"] and document["duration_ms"] >= 0
+
+
+def test_every_fire_of_a_workflow_is_counted_the_first_and_those_after(
+        api: Api, area: str) -> None:
+    with api.as_(["caseworker"], area) as client:
+        case = start_case(client, area)
+        assert client.post(f"/cases/{case['id']}/events",
+                           json={"trigger": "note"}).status_code == 200
+        before = scrape(api, area)
+        for _ in range(3):
+            fired = client.post(f"/cases/{case['id']}/events", json={"trigger": "note"})
+            assert fired.status_code == 200, fired.text
+        after = scrape(api, area)
+    assert value(after, "hatchery_fires_total", workflow=WORKFLOW, source="api") - value(
+        before, "hatchery_fires_total", workflow=WORKFLOW, source="api") == 3
