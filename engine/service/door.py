@@ -28,9 +28,16 @@ the transaction then records the refused attempt in the operations log (when an 
 request made it, `engine.observability.ATTEMPT`), commits, and the refusal is raised; if
 due timers were fired first, the whole transaction is rolled back instead (they stay due
 for their worker) and the attempt is recorded in a transaction of its own: a refused
-change writes nothing of a case. The whole cascade is bounded by `max_automatic_steps`: a badly
-designed workflow stops there instead of looping. The core never reads a clock; this
-module passes `clock.now()`.
+change writes nothing of a case.
+
+On SQLite, whose writers take the database's one write lock in turn, the changes that
+threads of one process queue meanwhile share a transaction (`engine.store.group_commit`):
+each runs as above in a savepoint of its own (what is rolled back above is rolled back to
+it, and the refused attempt is then recorded in it), and each is answered only once the
+shared transaction is committed. PostgreSQL keeps one transaction per change.
+
+The whole cascade is bounded by `max_automatic_steps`: a badly designed workflow stops
+there instead of looping. The core never reads a clock; this module passes `clock.now()`.
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ from engine.service.unstorable import refuse_unstorable
 from engine.service.views import EventView, FireResult, built
 from engine.service.writing import automatic, priority_moved, reprioritise, write
 from engine.store.db import describe_error, read_connection, write_connection
+from engine.store.group_commit import Member, group_commit
 from engine.store.operations import record_in
 
 __all__ = ["AUTO_ACTOR", "Decide", "Door", "Mirror", "Outcome", "UsedKey"]
@@ -108,6 +116,7 @@ class Door:
         self.registry = registry
         self.clock = clock
         self.max_automatic_steps = max_automatic_steps
+        self._group = group_commit(engine)
 
     # -- one change, one transaction ---------------------------------------------------
 
@@ -194,6 +203,60 @@ class Door:
     def _once(self, operation: str, actor: Actor, used: UsedKey | None,
               work: Callable[[Connection, UsedKey | None], Outcome],
               step: object = None) -> FireResult:
+        group = self._group
+        if group is not None:
+            result, refused = group.run(
+                lambda connection, member: self._member(connection, member, operation, actor,
+                                                        used, work, step))
+            if refused is not None:
+                raise refused
+            assert result is not None
+            return result
+        return self._alone(operation, actor, used, work, step)
+
+    def _member(self, connection: Connection, member: Member[_Answer], operation: str,
+                actor: Actor, used: UsedKey | None,
+                work: Callable[[Connection, UsedKey | None], Outcome],
+                step: object) -> _Answer:
+        """`_alone`'s transaction as one member of a group commit (SQLite): the same
+        steps, where rolling back the transaction is rolling back the member's own
+        writes (`member.rewind`) and the answer waits for the group's commit."""
+        if used is not None:
+            replayed = idempotency.replay(connection, used.key, used.fingerprint)
+            if replayed is not None:
+                return replayed, None
+        try:
+            try:
+                outcome = work(connection, used)
+            except (Refused, Conflict) as error:
+                _record_refusal(connection, actor, error, self.clock.now(), step)
+                return None, error
+            except idempotency.Replayed as replayed:
+                member.rewind()
+                return replayed.result, None
+            except _Undo as undo:
+                member.rewind()
+                _record_refusal(connection, actor, undo.error, self.clock.now(), step)
+                return None, undo.error
+            if used is not None:
+                idempotency.record(connection, used.key, used.fingerprint, operation, actor,
+                                   outcome.result)
+        except sa.exc.IntegrityError as error:
+            # Another change used the same key first (earlier in this group): undone; its
+            # result is the answer.
+            member.rewind()
+            if used is not None:
+                found = idempotency.replay(connection, used.key, used.fingerprint)
+                if found is not None:
+                    return found, None
+            raise StoreUnavailable(describe_error(self.engine, error)) from error
+        return outcome.result, None
+
+    def _alone(self, operation: str, actor: Actor, used: UsedKey | None,
+               work: Callable[[Connection, UsedKey | None], Outcome],
+               step: object = None) -> FireResult:
+        """One change in a transaction of its own (PostgreSQL, whose writers lock rows
+        and run side by side)."""
         refused: Refused | Conflict | None = None
         try:
             with write_connection(self.engine) as connection:
@@ -288,6 +351,11 @@ class Door:
             log.warning("automatic steps stopped after %d steps (max_automatic_steps); "
                         "cases left unevaluated: %s", self.max_automatic_steps, queue)
         return taken
+
+
+_Answer = tuple[FireResult | None, Refused | Conflict | None]
+"""A member's answer: its result, or the refusal to raise once the refused attempt is
+committed to the operations log."""
 
 
 class _Undo(Exception):

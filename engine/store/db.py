@@ -43,11 +43,13 @@ from engine.store.turns import SqliteTurns, locked_message
 __all__ = [
     "DEFAULT_BUSY_TIMEOUT",
     "DEFAULT_LOCK_TIMEOUT",
+    "begin_immediate",
     "database_label",
     "describe_error",
     "make_engine",
     "read_connection",
     "translate_errors",
+    "unavailable",
     "write_connection",
 ]
 
@@ -238,7 +240,7 @@ class _Writing(AbstractContextManager[Connection]):
                 connection = engine.connect()
                 try:
                     if turns is not None:
-                        _begin_immediate(connection)
+                        begin_immediate(connection)
                     self._transaction = connection.begin()
                 except BaseException:
                     connection.close()
@@ -248,10 +250,10 @@ class _Writing(AbstractContextManager[Connection]):
                     turns.release()
                 raise
         except Exception as error:
-            unavailable = _unavailable(engine, error)
-            if unavailable is None:
+            translated = unavailable(engine, error)
+            if translated is None:
                 raise
-            raise unavailable from error
+            raise translated from error
         self._connection = connection
         return connection
 
@@ -268,17 +270,17 @@ class _Writing(AbstractContextManager[Connection]):
                 if self._turns is not None:
                     self._turns.release()
         except Exception as failure:
-            unavailable = _unavailable(self._engine, failure)
-            if unavailable is None:
+            translated = unavailable(self._engine, failure)
+            if translated is None:
                 raise
-            raise unavailable from failure
+            raise translated from failure
         if isinstance(error, Exception):
-            unavailable = _unavailable(self._engine, error)
-            if unavailable is not None:
-                raise unavailable from error
+            translated = unavailable(self._engine, error)
+            if translated is not None:
+                raise translated from error
 
 
-def _begin_immediate(connection: Connection) -> None:
+def begin_immediate(connection: Connection) -> None:
     """BEGIN IMMEDIATE on the driver's connection (`_do_begin` then finds it begun).
     Errors wrapped as SQLAlchemy wraps them."""
     statement = "BEGIN IMMEDIATE"
@@ -368,13 +370,13 @@ def translate_errors(engine: Engine) -> Iterator[None]:
     try:
         yield
     except Exception as error:
-        unavailable = _unavailable(engine, error)
-        if unavailable is None:
+        translated = unavailable(engine, error)
+        if translated is None:
             raise
-        raise unavailable from error
+        raise translated from error
 
 
-def _unavailable(engine: Engine, error: Exception) -> StoreUnavailable | None:
+def unavailable(engine: Engine, error: Exception) -> StoreUnavailable | None:
     """The `StoreUnavailable` a database failure becomes (`translate_errors`); None for
     anything else, `IntegrityError` included."""
     if isinstance(error, exc.IntegrityError):
