@@ -25,6 +25,7 @@ from test_decision_properties import (
     links,
 )
 
+from engine.core.change import Change
 from engine.core.compiler import compile_workflow
 from engine.core.decision import (
     Actor,
@@ -35,6 +36,7 @@ from engine.core.decision import (
     decide_plainly,
     environment,
 )
+from engine.core.operations import fire
 from engine.core.plans import bindings, passing, plan
 from engine.core.snapshot import LinkedCase, TimerPlan, made, moved_to
 from engine.core.timer_plans import _timer_due, arm, armed
@@ -233,3 +235,16 @@ def test_the_snapshot_after_a_move_is_the_one_init_makes_with_the_other_defaults
     assert fast == slow
     assert fast.__dict__ == slow.__dict__
     assert list(fast.__dict__) == [f.name for f in dataclasses.fields(CaseSnapshot)]
+
+
+def test_a_transitions_change_is_the_one_init_makes_with_the_other_defaults() -> None:
+    wf = _workflow({"count": "data.count + 1"})
+    case = CaseSnapshot(state="open", data={"count": 0}, entered_at=START)
+    change = fire(wf, case, "go", {}, Actor("u", frozenset({"caseworker"})), START,
+                  wf.resolve_params())
+    assert isinstance(change, Change)
+    made_by_init = Change(event=change.event, values=change.values, effects=change.effects,
+                          moved=change.moved)
+    assert change == made_by_init
+    assert change.__dict__ == made_by_init.__dict__
+    assert list(change.__dict__) == list(made_by_init.__dict__)

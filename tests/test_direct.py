@@ -72,3 +72,11 @@ def test_statements_made_by_shape_are_made_once_per_shape() -> None:
     assert shapes[2] is shapes[2]
     assert shapes[3] is not shapes[2]
     assert made == [2, 3]
+
+
+def test_a_direct_statement_without_parameters_reads_what_core_reads(
+        stored: sa.Engine) -> None:
+    select = sa.select(NOTICES)
+    with read_connection(stored) as connection:
+        core = [dict(r) for r in connection.execute(select).mappings()]
+        assert Direct(select).rows(connection, {}) == core == [ROW]

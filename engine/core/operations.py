@@ -40,7 +40,7 @@ from engine.core.decision import Start, Transition, automatic_step, decide, prio
 from engine.core.decision import start as decision_start
 from engine.core.refusals import input_refusal, refusal
 from engine.core.roles import handler_role, status_refusal
-from engine.core.snapshot import Actor, CaseSnapshot, LinkedCase, TimerPlan, moved_to
+from engine.core.snapshot import Actor, CaseSnapshot, LinkedCase, TimerPlan, made, moved_to
 from engine.errors import NotFound, Refusal
 from engine.language.values import problem
 
@@ -142,7 +142,8 @@ def transition_change(wf: CompiledWorkflow, case: CaseSnapshot, t: Transition,
             effects.append(KeepTimers(live - t.moved))
             if t.rearm:
                 effects.append(ArmTimers(t.rearm))
-    return Change(event=t.event, values=values, effects=tuple(effects), moved=moved)
+    return made(Change, event=t.event, values=values, effects=tuple(effects), moved=moved,
+                also=(), workflow=None, params=None)  # `Change(...)`, without the frozen init
 
 
 def fire(wf: CompiledWorkflow, case: CaseSnapshot, trigger: str, values: Mapping[str, Any],

@@ -125,7 +125,9 @@ def _common(value: Any) -> Any:
         for key, item in value.items():
             if type(key) is not str:
                 raise _Unusual
-            out[key] = _common(item)
+            held = type(item)  # the scalars an event is mostly made of, without a call
+            out[key] = item if (held is str or held is int or held is bool
+                                or item is None) else _common(item)
         return out
     if kind is list or kind is tuple:
         return [_common(item) for item in value]

@@ -123,7 +123,7 @@ def insert_event(connection: Connection, body: Mapping[str, Any], prev: str, dig
 
 def _event_values(body: Mapping[str, Any], prev: str, digest: str) -> dict[str, Any]:
     """The event's columns but its stored body: the body's fields, chained."""
-    values = {name: body.get(name) for name in EVENT_FIELDS}
+    values = dict(zip(EVENT_FIELDS, map(body.get, EVENT_FIELDS), strict=True))  # or None
     values["input"] = dict(values["input"] or {})
     values["changes"] = dict(values["changes"] or {})
     values["prev_hash"], values["hash"] = prev, digest

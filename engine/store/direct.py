@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping, Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -35,7 +36,7 @@ class _Prepared:
     """One statement compiled for one dialect, with its value conversions."""
 
     __slots__ = ("_dialect", "_types", "binding", "columns", "converting", "defaults", "error",
-                 "order", "processors", "results", "sql")
+                 "order", "pick", "processors", "results", "sql")
 
     def __init__(self, statement: Any, dialect: Any, keys: Sequence[str] | None) -> None:
         compiled = statement.compile(dialect=dialect, column_keys=keys)
@@ -54,10 +55,12 @@ class _Prepared:
             processor = kind.bind_processor(dialect)
             if processor is not None:
                 self.processors[name] = json_text(kind, dialect, processor)
-        # A positional statement's arguments in order, each with its conversion (None: as
-        # is): built in one pass at every execution.
-        self.binding: tuple[tuple[str, Any], ...] | None = None if self.order is None else \
-            tuple((name, self.processors.get(name)) for name in self.order)
+        # A positional statement's arguments: picked in order in one C call, then the few
+        # that have a conversion converted in place (position, conversion).
+        self.binding: tuple[tuple[int, Any], ...] | None = None if self.order is None else \
+            tuple((index, self.processors[name]) for index, name in enumerate(self.order)
+                  if name in self.processors)
+        self.pick: Any = _picker(self.order or ())
         selected = getattr(statement, "selected_columns", None)
         columns = list(selected) if selected is not None and statement.is_select else []
         self.columns: tuple[str, ...] = tuple(c.key for c in columns)
@@ -82,6 +85,16 @@ class _Prepared:
                                     if convert is not None)
             self.results = results
         return self.converting
+
+
+def _picker(order: Sequence[str]) -> Any:
+    """A function of the values giving the tuple of those named in `order`, in order."""
+    if not order:
+        return lambda _: ()
+    if len(order) == 1:  # itemgetter of one name gives the value itself
+        only = order[0]
+        return lambda values: (values[only],)
+    return itemgetter(*order)
 
 
 class Direct:
@@ -109,8 +122,11 @@ class Direct:
         values = {**prepared.defaults, **params} if prepared.defaults else params
         args: Any
         if prepared.binding is not None:
-            args = tuple([values[name] if convert is None else convert(values[name])
-                          for name, convert in prepared.binding])
+            args = prepared.pick(values)
+            if prepared.binding:
+                args = list(args)
+                for index, convert in prepared.binding:
+                    args[index] = convert(args[index])
         else:
             args = dict(values)
             for name, processor in prepared.processors.items():
