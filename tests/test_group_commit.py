@@ -9,10 +9,14 @@ its changes as members of one batch, whatever the threads' timing."""
 
 from __future__ import annotations
 
+import fcntl
+import os
+import signal
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -296,3 +300,37 @@ def test_a_change_started_inside_another_one_is_refused_rather_than_waiting_for_
     with pytest.raises(RuntimeError, match="inside another change"):
         group.run(nested)
     assert group.run(lambda _c, _m: 7) == 7
+
+
+def test_a_child_forked_while_a_change_waited_for_its_turn_writes_on_its_own(
+        engine: sa.Engine, group: GroupCommit, tmp_path: Path) -> None:
+    """The parent's leader, waiting for the turn another process holds, is not in the
+    child: the child leads its own change (neither the group's lead nor the turns' lock
+    of the parent's threads stays taken there). SQLite's own lock must not be held at the
+    fork: SQLite forbids a child to write then."""
+    with engine.begin() as connection:
+        connection.execute(sa.text("CREATE TABLE scratch (n INTEGER)"))
+    holder = os.open(f"{engine.url.database}-writer.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(holder, fcntl.LOCK_EX)  # as another worker process in its write would
+
+    def insert(n: int) -> Callable[[sa.Connection, object], None]:
+        return lambda connection, _member: connection.execute(
+            sa.text("INSERT INTO scratch VALUES (:n)"), {"n": n}) and None
+
+    leader = threading.Thread(target=group.run, args=(insert(1),))
+    leader.start()
+    while not group.leading():  # the leader waits for the turn from here on
+        time.sleep(0.001)
+    child = os.fork()
+    if child == 0:
+        signal.alarm(30)  # should it wait for the parent's leader, it ends failing
+        os.close(holder)
+        engine.dispose(close=False)
+        group.run(insert(2))
+        os._exit(0)
+    fcntl.flock(holder, fcntl.LOCK_UN)
+    os.close(holder)
+    leader.join()
+    assert os.waitpid(child, 0)[1] == 0
+    with engine.connect() as connection:
+        assert sorted(connection.execute(sa.text("SELECT n FROM scratch")).scalars()) == [1, 2]

@@ -116,6 +116,10 @@ class GroupCommit:
         self._leading = False
         self._leader = 0
 
+    def leading(self) -> bool:
+        """Whether a change of this process is writing, or waiting for its turn to."""
+        return self._leading
+
     def queued(self) -> int:
         """How many changes wait for the current leader to take them."""
         return len(self._queue)

@@ -6,6 +6,7 @@ import fcntl
 import os
 import threading
 import time
+import weakref
 from pathlib import Path
 
 from engine.errors import StoreUnavailable
@@ -36,6 +37,12 @@ class SqliteTurns:
         self._file: int | None = None
         self._waiter: _FileWaiter | None = None
         self._pid = 0
+        _EVERY.add(self)
+
+    def _forked(self) -> None:
+        """In a forked child: the parent's writer, if one held the threads' lock when the
+        process forked, is not there to release it."""
+        self._threads = threading.Lock()
 
     def _descriptor(self) -> int:
         # A forked child must not share the parent's open file (and so its lock), nor
@@ -125,6 +132,17 @@ class _FileWaiter:
                     fcntl.flock(self._descriptor, fcntl.LOCK_UN)
                 else:
                     asking.set()
+
+
+_EVERY: weakref.WeakSet[SqliteTurns] = weakref.WeakSet()
+
+
+def _after_fork() -> None:
+    for turns in list(_EVERY):
+        turns._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def locked_message(path: str) -> str:
