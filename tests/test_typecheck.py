@@ -89,3 +89,39 @@ def test_a_guard_may_read_a_field_another_trigger_sets_before_this_one_sets_it_a
     text = text.replace("budget: input.amount",
                         "budget: input.amount\n      beneficiaries: input.people", 1)
     assert [d.code for d in load_text(text).errors] == []
+
+
+SHARED = """id: shared
+version: 1.0.0
+title: t
+fields:
+  beneficiaries: {type: integer}
+  budget: {type: number}
+states:
+  draft: {initial: true}
+  review: {}
+  done: {final: true}
+transitions:
+  - trigger: submit
+    from: draft
+    to: review
+    input:
+      amount: {type: number}
+    effects:
+      beneficiaries: input.amount
+      budget: input.amount
+  - trigger: finish
+    from: review
+    to: done
+    input:
+      amount: {type: number}
+    effects:
+      budget: input.amount
+      beneficiaries: input.amount
+"""
+
+
+def test_an_expression_repeated_with_the_same_inputs_is_judged_per_field_at_every_place(
+        ) -> None:
+    found = [(d.line, d.code) for d in load_text(SHARED).errors]
+    assert found == [(18, "effect_type"), (27, "effect_type")]

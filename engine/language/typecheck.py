@@ -29,6 +29,7 @@ from engine.language.values import FieldProblem, check_value, from_cel
 SAMPLE_NOW = datetime(2025, 6, 2, 9, 0, tzinfo=UTC)  # a year the working-day calendar covers
 _HAS = re.compile(r"\bhas\s*\(\s*data\s*\.\s*[A-Za-z_][A-Za-z0-9_]*\s*\)")
 _DATA = re.compile(r"\bdata\s*\.\s*([A-Za-z_][A-Za-z0-9_]*)")
+_UNJUDGED: Any = object()  # a place whose finding is not worked out yet (None: no finding)
 _UNDEFINED_FUNCTION = re.compile(r"Undefined variable or function: '([A-Za-z_]+)'")
 _TYPES = Catalogue("designer.types", {
     "string": Words("text", "文本"), "text": Words("text", "文本"),
@@ -151,21 +152,24 @@ def check_types(spec: WorkflowSpec, report: Reporter, places: list[tuple[
     """
     seen: dict[tuple[object, ...], list[tuple[Any, str | None]]] = {}
     inputs_of: dict[int, tuple[object, ...]] = {}
+    # one object per distinct inputs: the keys below then compare them by identity
+    shared_inputs: dict[tuple[object, ...], tuple[object, ...]] = {}
     findings: dict[tuple[object, ...], tuple[str, dict[str, Any]] | None] = {}
     data = {truth: _samples(spec.fields, truth) for truth in (True, False)}
     for source, scope, where, t, role, checklist in places:
         declared = t.input if t else {}
         inputs = inputs_of.get(id(declared))
         if inputs is None:
-            inputs = inputs_of[id(declared)] = tuple(
-                (n, f.type, tuple(f.value_ids)) for n, f in declared.items())
+            inputs = tuple((n, f.type, tuple(f.value_ids)) for n, f in declared.items())
+            inputs = inputs_of[id(declared)] = shared_inputs.setdefault(inputs, inputs)
         judged = (source, inputs, checklist, role)
-        if judged not in findings:
+        finding = findings.get(judged, _UNJUDGED)
+        if finding is _UNJUDGED:
             key = (source, inputs, checklist)
-            if key not in seen:
-                seen[key] = list(_results(source, scope, spec, t, checklist, data))
-            findings[judged] = _finding(seen[key], spec, source, t, role)
-        finding = findings[judged]
+            results = seen.get(key)
+            if results is None:
+                results = seen[key] = list(_results(source, scope, spec, t, checklist, data))
+            finding = findings[judged] = _finding(results, spec, source, t, role)
         if finding is not None:
             code, args = finding
             report.add("error", code, report.source.offset(where, 0), **args)

@@ -100,9 +100,12 @@ def _walk(index: Index, report: Reporter, states: Mapping[str, StateSpec], paren
             report.error("duplicate_state", where, at="key", state=sid, first_line=first)
             _walk(index, report, state.states, sid, (*where, "states"))
             continue
+        # registered before its steps (a step reusing its id is a duplicate), with its
+        # children once they are known: a state without steps is built once
         index.states[sid] = StateNode(sid, state, parent, where, ())
-        children = _walk(index, report, state.states, sid, (*where, "states"))
-        index.states[sid] = StateNode(sid, state, parent, where, tuple(children))
+        if state.states:
+            children = _walk(index, report, state.states, sid, (*where, "states"))
+            index.states[sid] = StateNode(sid, state, parent, where, tuple(children))
         registered.append(sid)
     return registered
 
