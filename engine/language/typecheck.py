@@ -133,9 +133,15 @@ def _results(source: str, scope: Scope, spec: WorkflowSpec, t: TransitionSpec | 
         compiled = compile_expression(source, scope)
     except ExpressionError:
         return  # reported by the name checks already
+    # only the fields it reads are converted for CEL, as when a case is decided (it can
+    # read no other: `fields` is None when it uses `data` as a whole)
+    fields = compiled.fields
     for truth in (True, False):
+        sample = data[truth]
+        if fields is not None:
+            sample = {name: value for name, value in sample.items() if name in fields}
         try:
-            context = _context(spec, t, truth, checklist, data[truth])
+            context = _context(spec, t, truth, checklist, sample)
             yield compiled.program.execute(context), None
         except Exception as exc:  # the CEL runtime raises several builtin types
             yield None, _type_failure(exc)
