@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
 from console.browser import PHONE, action, let_go, sign_in_page
 from console.conftest import PASSWORD, Console
@@ -23,6 +24,12 @@ def _start_record(page: Any, console: Console, name: str = ORGANIZATION) -> str:
     page.get_by_role("button", name="建档").click()
     page.wait_for_url(re.compile(r"/cases/[0-9a-f]+\?done=start"))
     return str(page.url.split("/cases/")[1].split("?")[0])
+
+
+def _landed(page: Any, done: str) -> None:
+    """Wait for the page the change `done` leads back to: what is read or unfolded next is
+    on that page, not on the one the click left (which a quick test could still see)."""
+    page.wait_for_url(re.compile(r"\?done=" + re.escape(quote(done)) + "$"))
 
 
 def _events(console: Console, case_id: str) -> list[Any]:
@@ -69,6 +76,7 @@ def test_the_checklist_is_ticked_with_evidence_and_the_timeline_shows_it(
     case_id = _start_record(page, console)
     action(page, "select").get_by_label("是").check()
     action(page, "select").get_by_role("button", name="选定").click()
+    _landed(page, "fire:select")
     sign = action(page, "sign_agreement")
     sign.get_by_label("服务内容").fill("助餐、助浴")
     sign.get_by_label("活动场次").fill("24")
@@ -79,10 +87,12 @@ def test_the_checklist_is_ticked_with_evidence_and_the_timeline_shows_it(
     sign.get_by_label("下派的党建指导员").fill("陈红")
     sign.get_by_label("“四个一”落实期限").fill("2026-03-31")
     sign.get_by_role("button", name="签订协议").click()
+    _landed(page, "fire:sign_agreement")
     assert page.locator("#current-stage").inner_text() == "社会组织培育"
 
     page.locator("#item-venue").get_by_label("佐证材料").fill("场地协议 JZ-2026-01")
     page.locator("#item-venue").get_by_role("button").click()
+    _landed(page, "tick")
     assert "✓ 提供一个免费场所" in page.locator("#item-venue").inner_text()
     timeline = page.locator("#timeline").inner_text()
     assert "勾选清单项" in timeline and "场地协议 JZ-2026-01" in timeline
