@@ -77,8 +77,8 @@ def sign_in_page(page: Any, url: str, name: str, password: str) -> None:
     page.goto(url + "/signin")
     page.get_by_label("用户名").fill(name)
     page.get_by_label("密码").fill(password)
-    page.get_by_role("button", name="登录").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # signed in (or refused) before the caller goes on
+        page.get_by_role("button", name="登录").click()
 
 
 def action(page: Any, trigger: str) -> Any:

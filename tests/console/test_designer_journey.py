@@ -8,6 +8,8 @@ import re
 import uuid
 from typing import Any
 
+from playwright.sync_api import expect
+
 from console.browser import PHONE, sign_in_page
 from console.conftest import PASSWORD, Console
 from console.test_design_desk import BROKEN, good
@@ -21,24 +23,24 @@ def test_a_designer_corrects_a_definition_and_stores_it(page: Any, console: Cons
     page.get_by_label("流程定义（YAML）").fill(BROKEN)
     page.get_by_role("button", name="检查").click()
     problems = page.locator("#diagnostics")
-    assert "第 10 行第 9 列" in problems.inner_text()
-    assert "没有名为“registerd”的状态；是不是“registered”？" in problems.inner_text()
+    expect(problems).to_contain_text("第 10 行第 9 列")
+    expect(problems).to_contain_text("没有名为“registerd”的状态；是不是“registered”？")
     assert page.get_by_role("button", name="保存为新版本").count() == 0
     problems.get_by_role("link", name="第 10 行第 9 列").click()
-    assert page.url.endswith("#line-10")
-    assert page.locator("#line-10").get_attribute("class") == "line--error"
+    expect(page).to_have_url(re.compile(r"#line-10$"))
+    expect(page.locator("#line-10")).to_have_class("line--error")
 
     workflow_id = f"watch_{uuid.uuid4().hex[:8]}"
     page.get_by_label("流程定义（YAML）").fill(good(workflow_id))
     page.get_by_role("button", name="检查").click()
-    assert "检查通过" in page.get_by_role("status").inner_text()
-    assert page.locator("#preview svg").is_visible()
+    expect(page.get_by_role("status")).to_contain_text("检查通过")
+    expect(page.locator("#preview svg")).to_be_visible()
     assert "已申请" in page.locator("#preview svg").inner_html()
     page.get_by_role("button", name="保存为新版本").click()
     page.wait_for_url(re.compile(f"/design/workflows/{workflow_id}"))
-    assert "已保存：邻里守望队登记 版本 1.0.0" in page.get_by_role("status").inner_text()
+    expect(page.get_by_role("status")).to_contain_text("已保存：邻里守望队登记 版本 1.0.0")
     page.get_by_role("link", name="流程与版本").click()
-    assert page.get_by_role("link", name="邻里守望队登记").first.is_visible()
+    expect(page.get_by_role("link", name="邻里守望队登记").first).to_be_visible()
 
 
 def test_the_design_desk_fits_a_phone(page: Any, console: Console) -> None:

@@ -46,10 +46,11 @@ def test_a_caseworker_sorts_by_follow_up_date_and_the_saved_filter_keeps_it(
     assert queue_titles(page.content()) == ["明天回访", "五天后回访", "没有回访日期"]
 
     page.get_by_label("保存当前筛选为").fill("按回访")
-    page.get_by_role("button", name="保存", exact=True).click()
+    with page.expect_navigation():  # saved before the queue is opened again
+        page.get_by_role("button", name="保存", exact=True).click()
     page.goto(console.url + "/")
-    page.get_by_role("link", name="按回访").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():
+        page.get_by_role("link", name="按回访").click()
     assert page.get_by_label("排序").input_value() == "follow_up"
     assert queue_titles(page.content()) == ["明天回访", "五天后回访", "没有回访日期"]
 

@@ -17,8 +17,8 @@ def test_a_refused_attempt_is_on_the_timeline_marked_with_its_reason(
     sign_in_page(page, console.url, console.person(display_name="林芳"), PASSWORD)
     page.goto(console.url + f"/cases/{case_id}")
     action(page, "select").get_by_label("否").check()
-    action(page, "select").get_by_role("button", name="选定").click()
-    page.wait_for_load_state()
+    with page.expect_navigation():  # the refusal's page, so the attempt is recorded
+        action(page, "select").get_by_role("button", name="选定").click()
     page.goto(console.url + f"/cases/{case_id}")
     newest = page.locator("#timeline li.timeline__refused")
     assert newest.locator(".badge--refused").inner_text() == "未办成"
