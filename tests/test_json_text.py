@@ -56,7 +56,8 @@ def test_sqlite_json_columns_take_the_one_step_conversions() -> None:
     assert FAST_READ is not READ
 
 
-def test_postgresql_json_columns_keep_sqlalchemys_conversions() -> None:
+def test_postgresql_json_columns_keep_sqlalchemys_conversions_without_the_driver() -> None:
+    """(With psycopg a dict is written as its text: tests/test_json_text_postgres.py.)"""
     dialect = postgresql.psycopg.dialect()
     column = JSONDoc.dialect_impl(dialect)
     general = column.bind_processor(dialect)

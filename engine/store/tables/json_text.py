@@ -8,6 +8,13 @@ the work. A change writes four such values and reads two. `json_text` and `json_
 give the direct executor (`engine.store.direct`) the same conversions calling the C parts
 at once for the common case (a dict to write, text to read) and SQLAlchemy's own
 conversion for anything else; tests/test_json_text.py holds the two equal, errors too.
+
+On PostgreSQL through psycopg, SQLAlchemy wraps the value in psycopg's `Jsonb`, whose
+dumper (Python, per value) calls `json.dumps` and sends the text as a binary JSONB
+parameter (version byte + the same text). The statement casts the parameter (`%(x)s::JSONB`),
+so `json_text` gives the text itself instead: psycopg sends a str through its C dumper
+with an unknown type, and the server parses the same text into the same JSONB value
+(tests/test_json_text_postgres.py compares the stored values).
 """
 
 from __future__ import annotations
@@ -37,12 +44,34 @@ def _plain_serializer(kind: Any, dialect: Any) -> bool:
             and _MAKE is not None)
 
 
+def _psycopg_text_cast(kind: Any, dialect: Any) -> bool:
+    """Whether `kind`'s bind processor on `dialect` wraps the value for psycopg's JSON
+    dumper of `json.dumps` text, in a statement that casts the parameter to the column's
+    type (`%(x)s::JSONB`), where that text given as a str makes the same value."""
+    if (getattr(dialect, "driver", None) != "psycopg" or not isinstance(kind, sa.JSON)
+            or getattr(dialect, "_json_serializer", None) is not None or _MAKE is None
+            or not (dialect._bind_typing_render_casts and kind.render_bind_cast)):
+        return False
+    adapters = getattr(dialect, "_psycopg_adapters_map", None)
+    if adapters is None:  # a dialect without its driver: nothing is executed with it
+        return False
+    from psycopg.adapt import PyFormat
+    from psycopg.types.json import Json, Jsonb
+    from sqlalchemy.dialects.postgresql import psycopg as pg
+
+    wrapper = {pg._PGJSONB.bind_processor: Jsonb, pg._PGJSON.bind_processor: Json}.get(
+        type(kind).bind_processor)
+    return wrapper is not None and getattr(
+        adapters.get_dumper(wrapper, PyFormat.AUTO), "_dumps", None) is json.dumps
+
+
 def json_text(kind: Any, dialect: Any, general: Any) -> Any:
     """`general` (the column type's bind processor), or, for a JSON column whose value
-    SQLAlchemy writes as `json.dumps(value)`, a function that makes that text of a dict
-    with the C encoder at once (the same call `json.dumps` ends in) and leaves every
-    other value to `general`."""
-    if not _plain_serializer(kind, dialect):
+    SQLAlchemy writes as `json.dumps(value)` (SQLite's text; psycopg's JSON parameter of a
+    statement casting it), a function that makes that text of a dict with the C encoder
+    at once (the same call `json.dumps` ends in) and leaves every other value to
+    `general`."""
+    if not (_plain_serializer(kind, dialect) or _psycopg_text_cast(kind, dialect)):
         return general
     make = _MAKE
     default, string = _DEFAULT.default, _encoder.encode_basestring_ascii
