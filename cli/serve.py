@@ -6,17 +6,16 @@ per core, at most four: requests spend most of their time in Python, which one p
 runs on one core at a time. On SQLite the writers of all workers take turns at the file's
 write lock; readers never wait (WAL).
 
-The listening socket is made here, as `IPPROTO_TCP`: asyncio sets TCP_NODELAY on accepted
-connections only for sockets of that protocol, and uvicorn 0.54 binds its own with
-protocol 0, which leaves Nagle's algorithm on. Since uvicorn writes a response's headers and
-body separately, every response would then wait about 40 ms for the client's delayed ACK.
+The listening sockets are made here (cli/listeners.py says how and why): on Linux each
+worker accepts on a socket of its own, bound with SO_REUSEPORT, so that the kernel spreads
+the connections over the workers (on one shared socket, one worker often took them all);
+each is `IPPROTO_TCP`, which keeps Nagle's algorithm off.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import threading
 from typing import Annotated
@@ -25,6 +24,7 @@ import typer
 import uvicorn
 from uvicorn.supervisors import Multiprocess
 
+from cli.listeners import OneSocketEach, ReusePortListeners, listening_socket, reuse_port_balances
 from engine.settings import Settings
 
 APP_FACTORY = "api.main:app_from_env"
@@ -94,21 +94,6 @@ def _serve_metrics(settings: Settings, host: str, port: int) -> None:
                      name="metrics").start()
 
 
-def listening_socket(host: str, port: int) -> socket.socket:
-    """A TCP socket bound to `host:port`, inheritable by worker processes (see above)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as error:
-        sock.close()
-        raise typer.BadParameter(f"cannot listen on {host}:{port}: {error.strerror}",
-                                 param_hint="--host/--port") from error
-    sock.set_inheritable(True)
-    return sock
-
-
 def run(factory: str, *, host: str, port: int, workers: int) -> None:
     """Serve the app made by `factory` ("module:function") with `workers` processes.
 
@@ -123,8 +108,9 @@ def run(factory: str, *, host: str, port: int, workers: int) -> None:
     config = uvicorn.Config(factory, factory=True, host=host, port=port, workers=workers,
                             log_config=None, access_log=False, http=ProblemH11Protocol,
                             timeout_worker_healthcheck=WORKER_START_S)
-    sock = listening_socket(host, port)
     if workers == 1:
-        uvicorn.Server(config).run(sockets=[sock])
+        uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
+    elif reuse_port_balances():
+        OneSocketEach(config, ReusePortListeners(host, port)).run()
     else:
-        Multiprocess(config, sockets=[sock]).run()
+        Multiprocess(config, sockets=[listening_socket(host, port)]).run()

@@ -1,4 +1,5 @@
-"""`hatchery serve`: several worker processes on one socket, Nagle's algorithm off."""
+"""`hatchery serve`: several worker processes, each on a listening socket of its own (on
+Linux: SO_REUSEPORT, so the kernel spreads connections over them), Nagle's algorithm off."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ from pathlib import Path
 
 import httpx
 
-from cli.serve import default_workers, listening_socket
+from cli.listeners import ReusePortListeners, listening_socket
+from cli.serve import default_workers
 from engine.settings import PROJECT_ROOT
 
 
@@ -32,6 +34,20 @@ def test_the_listening_socket_is_tcp_so_accepted_connections_get_nodelay() -> No
         assert sock.proto == socket.IPPROTO_TCP
     finally:
         sock.close()
+
+
+def test_the_workers_sockets_are_tcp_each_its_own_on_one_port_with_reuse_port() -> None:
+    listeners = ReusePortListeners("127.0.0.1", 0)
+    try:
+        sockets = [listeners.for_worker(index) for index in range(3)]
+        assert len({sock.fileno() for sock in sockets}) == 3
+        assert len({sock.getsockname() for sock in sockets}) == 1
+        for sock in sockets:
+            assert sock.proto == socket.IPPROTO_TCP
+            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+    finally:
+        for sock in listeners.sockets:
+            sock.close()
 
 
 def test_the_default_is_one_worker_per_core_at_most_four() -> None:
@@ -134,3 +150,129 @@ def test_a_request_too_malformed_to_reach_the_app_is_answered_with_a_problem(
             assert b"content-type: application/problem+json" in head.lower()
             problem = json.loads(body)
             assert problem["status"] == 400 and problem["code"] == "malformed_request"
+
+
+def _tcp_sockets(port: int, state: str) -> dict[int, int]:
+    """inode -> remote port of this host's TCP sockets on local `port` in `state` (hex:
+    "0A" listening, "01" established), from /proc/net/tcp."""
+    found = {}
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        local, remote, st, inode = fields[1], fields[2], fields[3], int(fields[9])
+        if int(local.split(":")[1], 16) == port and st == state:
+            found[inode] = int(remote.split(":")[1], 16)
+    return found
+
+
+def _socket_inodes(pid: int) -> set[int]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(int(target[8:-1]))
+    return inodes
+
+
+def _two_workers(server: subprocess.Popen[bytes], port: int, besides: tuple[int, ...] = ()
+                 ) -> list[int]:
+    """The supervisor's two workers (none of `besides`) once two sockets listen on `port`
+    (a worker's socket listens once that worker is ready), 60 s at most."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        workers = [pid for pid in _workers_of(server.pid) if pid not in besides]
+        if len(workers) == 2 and len(_tcp_sockets(port, "0A")) == 2:
+            return workers
+        time.sleep(0.1)
+    raise AssertionError(f"workers: {_workers_of(server.pid)}")
+
+
+def _accepted_by(port: int, workers: list[int], connections: int = 32) -> dict[int, int]:
+    """Open `connections` connections to `port` at once, then get /healthz on each, and
+    count the connections each worker accepted (its process holds the server's end, looked
+    up right after the answer, before the keep-alive timeout closes it)."""
+    clients = [socket.create_connection(("127.0.0.1", port), timeout=60)
+               for _ in range(connections)]
+    accepted = dict.fromkeys(workers, 0)
+    try:
+        for client in clients:
+            client.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            assert client.recv(65536).startswith(b"HTTP/1.1 200")
+            ends = {inode for inode, remote in _tcp_sockets(port, "01").items()
+                    if remote == client.getsockname()[1]}
+            for pid in workers:
+                accepted[pid] += len(ends & _socket_inodes(pid))
+        return accepted
+    finally:
+        for client in clients:
+            client.close()
+
+
+def test_connections_arriving_together_are_spread_over_the_workers(tmp_path: Path) -> None:
+    with served(tmp_path, "--workers", "2") as (server, port):
+        workers = _two_workers(server, port)
+        assert answers(server, f"http://127.0.0.1:{port}/healthz") == 1
+        accepted = _accepted_by(port, workers)
+    assert sum(accepted.values()) == 32
+    assert all(count > 0 for count in accepted.values()), accepted
+
+
+def test_each_worker_listens_on_a_socket_of_its_own(tmp_path: Path) -> None:
+    with served(tmp_path, "--workers", "2") as (server, port):
+        workers = _two_workers(server, port)
+        assert answers(server, f"http://127.0.0.1:{port}/healthz") == 1
+        listening = set(_tcp_sockets(port, "0A"))
+        held = [listening & _socket_inodes(pid) for pid in workers]
+    assert len(listening) == 2
+    assert all(len(inodes) == 1 for inodes in held) and held[0] != held[1]
+
+
+def test_a_killed_worker_is_replaced_on_its_socket_and_the_replacement_serves(
+        tmp_path: Path) -> None:
+    with served(tmp_path, "--workers", "2") as (server, port):
+        workers = _two_workers(server, port)
+        assert answers(server, f"http://127.0.0.1:{port}/healthz") == 1
+        listening = set(_tcp_sockets(port, "0A"))
+        dead, kept = workers
+        its_socket = listening & _socket_inodes(dead)
+        os.kill(dead, signal.SIGKILL)
+        now = _two_workers(server, port, besides=(dead,))
+        replacement = next(pid for pid in now if pid != kept)
+        assert listening & _socket_inodes(replacement) == its_socket
+        accepted = _accepted_by(port, [replacement, kept])
+    assert accepted[replacement] > 0 and sum(accepted.values()) == 32
+
+
+def _refusal(tmp_path: Path, port: int) -> str:
+    """Standard error of `hatchery serve --workers 2` on `port`, which must exit refused."""
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'other.db'}",
+           "HATCHERY_DATA_DIR": str(tmp_path), "HATCHERY_WORKFLOWS_DIR": str(tmp_path),
+           "COLUMNS": "200"}
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    second = subprocess.run(
+        [sys.executable, "-c", "from cli.main import app; app()", "serve", "--port",
+         str(port), "--workers", "2"], cwd=PROJECT_ROOT, env=env, capture_output=True,
+        timeout=60, check=False)
+    assert second.returncode == 2
+    return second.stderr.decode()
+
+
+def test_a_second_server_on_the_same_port_is_refused_naming_host_and_port(
+        tmp_path: Path) -> None:
+    with served(tmp_path, "--workers", "2") as (server, port):
+        assert answers(server, f"http://127.0.0.1:{port}/healthz") == 1
+        error = _refusal(tmp_path, port)
+        assert answers(server, f"http://127.0.0.1:{port}/healthz", 4) == 4
+    assert f"--host/--port: cannot listen on 127.0.0.1:{port}: Address already in use" in error
+
+
+def test_a_port_another_program_listens_on_is_refused_naming_host_and_port(
+        tmp_path: Path) -> None:
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        error = _refusal(tmp_path, port)
+    assert f"--host/--port: cannot listen on 127.0.0.1:{port}: Address already in use" in error
