@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from engine.store.db import read_connection, write_connection
+from engine.store.db import make_engine, read_connection, write_connection
 from engine.store.direct import ByShape, Direct
 from engine.store.tables import CALENDAR_NOTICES as NOTICES
 
@@ -80,3 +80,64 @@ def test_a_direct_statement_without_parameters_reads_what_core_reads(
     with read_connection(stored) as connection:
         core = [dict(r) for r in connection.execute(select).mappings()]
         assert Direct(select).rows(connection, {}) == core == [ROW]
+
+
+_BY_YEAR = Direct(sa.select(NOTICES).where(NOTICES.c.year == sa.bindparam("year")))
+
+
+def test_a_statement_run_alone_reads_what_first_reads(stored: sa.Engine) -> None:
+    with read_connection(stored) as connection:
+        in_transaction = _BY_YEAR.first(connection, {"year": 2026})
+    assert _BY_YEAR.first_alone(stored, {"year": 2026}) == in_transaction == ROW
+    assert _BY_YEAR.first_alone(stored, {"year": 1999}) is None
+
+
+def test_a_statement_run_alone_sees_a_change_committed_a_moment_before(
+        stored: sa.Engine) -> None:
+    assert _BY_YEAR.first_alone(stored, {"year": 2026}) is not None
+    with write_connection(stored) as connection:
+        connection.execute(sa.delete(NOTICES))
+    assert _BY_YEAR.first_alone(stored, {"year": 2026}) is None
+
+
+def _driver_settings(engine: sa.Engine) -> list[tuple[bool, bool]]:
+    """(autocommit, in a transaction) of every connection the pool holds, checked out at
+    once so that none is made anew."""
+    held = [engine.raw_connection() for _ in range(engine.pool.checkedin())]
+    try:
+        return [(bool(getattr(c.driver_connection, "autocommit", False)),
+                 bool(getattr(c.driver_connection, "in_transaction", False))) for c in held]
+    finally:
+        for pooled in held:
+            pooled.close()
+
+
+def test_a_statement_run_alone_leaves_its_connection_as_it_found_it(
+        stored: sa.Engine) -> None:
+    _BY_YEAR.first_alone(stored, {"year": 2026})
+    assert _driver_settings(stored) == [(False, False)]
+    with pytest.raises(RuntimeError), write_connection(stored) as connection:
+        connection.execute(sa.delete(NOTICES))
+        raise RuntimeError("the next change still runs in a transaction: rolled back")
+    assert _BY_YEAR.first_alone(stored, {"year": 2026}) == ROW
+
+
+def test_a_failure_of_a_statement_run_alone_is_sqlalchemys_error_leaving_no_autocommit(
+        stored: sa.Engine) -> None:
+    broken = Direct(sa.select(sa.column("nothing_here")).select_from(sa.table("no_such_table"))
+                    .where(sa.column("nothing_here") == sa.bindparam("x")))
+    with pytest.raises((sa.exc.OperationalError, sa.exc.ProgrammingError)):
+        broken.first_alone(stored, {"x": 1})
+    assert all(setting == (False, False) for setting in _driver_settings(stored))
+    assert _BY_YEAR.first_alone(stored, {"year": 2026}) == ROW
+
+
+@pytest.mark.postgres
+def test_a_database_that_cannot_be_reached_is_sqlalchemys_operational_error(
+        postgres_server: str) -> None:
+    unreachable = make_engine("postgresql+psycopg://postgres@127.0.0.1:9/test?connect_timeout=2")
+    try:
+        with pytest.raises(sa.exc.OperationalError):
+            _BY_YEAR.first_alone(unreachable, {"year": 2026})
+    finally:
+        unreachable.dispose()

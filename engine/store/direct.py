@@ -13,8 +13,8 @@ tests/test_fire_path.py).
 Kept because it is measured to pay: the bench's fire loop, with this executor on and off
 (plain Core execute) in alternating blocks of one process, fired 1.04-1.13x as fast on
 SQLite and 1.2-1.9x on PostgreSQL with it (2-core machine under load, 2026-11-30). The
-interface is `Direct(statement).rows / first / write` and `ByShape`; what it reads of
-SQLAlchemy's compiled statement (`binds`, `positiontup`) stays inside `_Prepared`.
+interface is `Direct(statement).rows / first / first_alone / write` and `ByShape`; what it
+reads of SQLAlchemy's compiled statement (`binds`, `positiontup`) stays inside `_Prepared`.
 """
 
 from __future__ import annotations
@@ -118,7 +118,14 @@ class Direct:
         return found
 
     def _run(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, _Prepared]:
-        prepared = self._for(connection.dialect)
+        driver = connection.connection.dbapi_connection
+        if driver is None:
+            raise sa.exc.ResourceClosedError("the connection is closed")
+        return self._execute(driver, connection.dialect, params)
+
+    def _execute(self, driver: Any, dialect: Any, params: Mapping[str, Any]
+                 ) -> tuple[Any, _Prepared]:
+        prepared = self._for(dialect)
         values = {**prepared.defaults, **params} if prepared.defaults else params
         args: Any
         if prepared.binding is not None:
@@ -132,41 +139,59 @@ class Direct:
             for name, processor in prepared.processors.items():
                 if name in args:
                     args[name] = processor(args[name])
-        driver = connection.connection.dbapi_connection
-        if driver is None:
-            raise sa.exc.ResourceClosedError("the connection is closed")
         cursor = driver.cursor()
         try:
             cursor.execute(prepared.sql, args)
         except prepared.error as error:
             cursor.close()
             raise sa.exc.DBAPIError.instance(prepared.sql, args, error, prepared.error,
-                                             dialect=connection.dialect) from error
+                                             dialect=dialect) from error
         return cursor, prepared
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The selected rows as dicts, values converted as a Core execute would."""
         cursor, prepared = self._run(connection, params)
-        try:
-            fetched = cursor.fetchall()
-            converting = prepared.converters(cursor)
-        except prepared.error as error:
-            raise sa.exc.DBAPIError.instance(prepared.sql, None, error, prepared.error,
-                                             dialect=connection.dialect) from error
-        finally:
-            cursor.close()
-        columns = prepared.columns
-        out = []
-        for raw in fetched:
-            row = dict(zip(columns, raw, strict=True))
-            for name, index, convert in converting:
-                row[name] = convert(raw[index])
-            out.append(row)
-        return out
-
+        return _fetched(cursor, prepared, connection.dialect)
     def first(self, connection: Connection, params: Mapping[str, Any]
               ) -> dict[str, Any] | None:
         found = self.rows(connection, params)
+        return found[0] if found else None
+
+    def first_alone(self, engine: sa.Engine, params: Mapping[str, Any]
+                    ) -> dict[str, Any] | None:
+        """`first`, run as a statement of its own on a connection of `engine`'s pool.
+
+        No transaction around it: on PostgreSQL the driver's autocommit, one round trip
+        where a transaction takes three (BEGIN, the statement, ROLLBACK); SQLite's driver
+        here never opens one itself. The connection is checked out and returned without a
+        `Connection` around it, whose set-up, isolation-level switch and reset on return
+        cost more than the statement. Failures are SQLAlchemy's errors, as from `first`
+        (a connection that cannot be made too); a connection the statement failed on is
+        discarded, not handed out again in autocommit."""
+        dialect = engine.dialect
+        try:
+            pooled = engine.raw_connection()
+        except dialect.loaded_dbapi.Error as error:  # what `engine.connect()` raises
+            raise sa.exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error,
+                                             dialect=dialect) from error
+        try:
+            driver = pooled.dbapi_connection
+            if driver is None:
+                raise sa.exc.ResourceClosedError("the connection is closed")
+            switch = dialect.name == "postgresql" and not driver.autocommit
+            if switch:
+                driver.autocommit = True
+            try:
+                cursor, prepared = self._execute(driver, dialect, params)
+                found = _fetched(cursor, prepared, dialect)
+            except BaseException:
+                if switch:
+                    pooled.invalidate()
+                raise
+            if switch:
+                driver.autocommit = False
+        finally:
+            pooled.close()
         return found[0] if found else None
 
     def write(self, connection: Connection, params: Mapping[str, Any]) -> int:
@@ -176,6 +201,26 @@ class Direct:
             return int(cursor.rowcount)
         finally:
             cursor.close()
+
+
+def _fetched(cursor: Any, prepared: _Prepared, dialect: Any) -> list[dict[str, Any]]:
+    """The rows of `cursor`'s statement as dicts, values converted; the cursor closed."""
+    try:
+        fetched = cursor.fetchall()
+        converting = prepared.converters(cursor)
+    except prepared.error as error:
+        raise sa.exc.DBAPIError.instance(prepared.sql, None, error, prepared.error,
+                                         dialect=dialect) from error
+    finally:
+        cursor.close()
+    columns = prepared.columns
+    out = []
+    for raw in fetched:
+        row = dict(zip(columns, raw, strict=True))
+        for name, index, convert in converting:
+            row[name] = convert(raw[index])
+        out.append(row)
+    return out
 
 
 class ByShape:
