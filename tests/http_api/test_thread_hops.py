@@ -9,22 +9,24 @@ from typing import Any
 import anyio.to_thread
 import pytest
 
-from api import quick
+from api import hop, quick
 from http_api.conftest import Api, start_case
 
 
 def test_a_fire_takes_one_thread_hop_for_the_token_and_the_change_together(
         api: Api, area: str, monkeypatch: pytest.MonkeyPatch) -> None:
     hops: list[str] = []
-    original = anyio.to_thread.run_sync
 
-    async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        hops.append(getattr(func, "__qualname__", repr(func)))
-        return await original(func, *args, **kwargs)
+    def counting(original: Callable[..., Any]) -> Callable[..., Any]:
+        async def counted(func: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+            hops.append(getattr(func, "__qualname__", repr(func)))
+            return await original(func, *args, **kwargs)
+        return counted
 
     with api.as_(["caseworker"], area) as client:
         case = start_case(client, area)
-        monkeypatch.setattr(anyio.to_thread, "run_sync", counted)
+        monkeypatch.setattr(anyio.to_thread, "run_sync", counting(anyio.to_thread.run_sync))
+        monkeypatch.setattr(hop, "run", counting(hop.run))
         response = client.post(f"/cases/{case['id']}/events",
                                json={"trigger": "accept", "input": {"id_number": "1" * 18}})
         monkeypatch.undo()
