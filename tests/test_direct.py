@@ -141,3 +141,15 @@ def test_a_database_that_cannot_be_reached_is_sqlalchemys_operational_error(
             _BY_YEAR.first_alone(unreachable, {"year": 2026})
     finally:
         unreachable.dispose()
+
+
+def test_a_direct_statement_with_a_percent_sign_in_its_text_reads_what_core_reads(
+        stored: sa.Engine) -> None:
+    """On PostgreSQL direct statements use psycopg's positional placeholders (`%s`): a `%`
+    written in the statement itself stays a `%`, as in Core's named ones."""
+    select = sa.select(NOTICES).where(
+        NOTICES.c.notice.like(sa.literal_column("'%通知'")),
+        NOTICES.c.year == sa.bindparam("year"), NOTICES.c.imported_by == "operator")
+    with read_connection(stored) as connection:
+        core = [dict(r) for r in connection.execute(select, {"year": 2026}).mappings()]
+        assert Direct(select).rows(connection, {"year": 2026}) == core == [ROW]

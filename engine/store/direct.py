@@ -19,6 +19,7 @@ reads of SQLAlchemy's compiled statement (`binds`, `positiontup`) stays inside `
 
 from __future__ import annotations
 
+import copy
 import weakref
 from collections.abc import Mapping, Sequence
 from operator import itemgetter
@@ -39,7 +40,7 @@ class _Prepared:
                  "order", "pick", "processors", "results", "sql")
 
     def __init__(self, statement: Any, dialect: Any, keys: Sequence[str] | None) -> None:
-        compiled = statement.compile(dialect=dialect, column_keys=keys)
+        compiled = statement.compile(dialect=_positional(dialect), column_keys=keys)
         if compiled.literal_execute_params or compiled.post_compile_params:
             raise ValueError("a direct statement cannot have expanding parameters")
         self.sql: str = compiled.string
@@ -85,6 +86,25 @@ class _Prepared:
                                     if convert is not None)
             self.results = results
         return self.converting
+
+
+_POSITIONAL: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+
+
+def _positional(dialect: Any) -> Any:
+    """The dialect to compile a direct statement with: psycopg's named placeholders
+    (`%(name)s`) as positional ones (`%s`), so that the arguments are picked in order in
+    one C call and psycopg takes them as they come (a dict costs a copy, a lookup per
+    value here and psycopg's reordering in Python); the same SQL otherwise. A copy of
+    the dialect used only to compile: values are converted with the dialect's own types."""
+    if dialect.positional or getattr(dialect, "driver", None) != "psycopg":
+        return dialect
+    twin = _POSITIONAL.get(dialect)
+    if twin is None:
+        twin = copy.copy(dialect)
+        twin.paramstyle, twin.positional = "format", True
+        _POSITIONAL[dialect] = twin
+    return twin
 
 
 def _picker(order: Sequence[str]) -> Any:
