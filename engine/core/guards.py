@@ -154,8 +154,8 @@ def priority(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
     if expression is None:
         return 0.0
     try:
-        value = expression.evaluate(environment(wf, case, now, params, expression.names,
-                                                expression.fields))
+        value = expression.evaluate_alone(environment(wf, case, now, params, expression.names,
+                                                      expression.fields))
     except EvaluationError:
         return 0.0
     if isinstance(value, bool) or not isinstance(value, int | float):

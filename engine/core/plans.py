@@ -30,6 +30,7 @@ from engine.core.roles import transition_role
 from engine.core.snapshot import Actor, CaseSnapshot
 from engine.core.timer_plans import Armed, armed
 from engine.language.expressions import CompiledExpression, china_date, to_cel_time
+from engine.language.flat import Read, flat_variables, merged_reads
 from engine.language.spec import FieldSpec
 from engine.language.values import check_value, check_values, from_cel, to_cel
 
@@ -73,6 +74,21 @@ class TransitionPlan:
     roots: frozenset[str]
     fields: tuple[tuple[str, str], ...] | None
     """The `data` fields read, each with its type (None: `data` as a whole)."""
+    programs: tuple[Any, ...] = ()
+    """The effects' programs, in order (what `_context` runs them as, nested)."""
+    flat: FlatPlan | None = None
+    """The conditions and effects over flat names, when all of them can be."""
+
+
+@dataclass(frozen=True)
+class FlatPlan:
+    """A plain transition's conditions and effects over flat names (`engine.language.flat`):
+    run against the members' values themselves when every member they read has one."""
+
+    conditions: tuple[Any, ...]
+    programs: tuple[Any, ...]
+    """Per effect, its flat program (None for a literal one, which is never run)."""
+    reads: tuple[Read, ...]
 
 
 @dataclass(frozen=True)
@@ -135,10 +151,26 @@ def _plan(wf: CompiledWorkflow, t: CompiledTransition) -> TransitionPlan:
     fields = t.fields
     typed = None if fields is None else tuple(
         (name, wf.fields[name].type) for name in fields if name in wf.fields)
+    plain = t.names <= _PLAIN
     return TransitionPlan(
         transition=t, conditions=tuple(c.guard.program for c in t.conditions),
         effects=effects, evaluates=bool(t.conditions or t.effects),
-        plain=t.names <= _PLAIN, roots=t.names, fields=typed)
+        plain=plain, roots=t.names, fields=typed,
+        programs=tuple(effect.program for effect in effects),
+        flat=_flat_plan(t, effects) if plain else None)
+
+
+def _flat_plan(t: CompiledTransition, effects: tuple[Effect, ...]) -> FlatPlan | None:
+    """The flat form of every condition and (run) effect of `t`; None unless all have one."""
+    conditions = tuple(c.guard.flat for c in t.conditions)
+    run = [(effect, t.effects[effect.name].flat) for effect in effects]
+    if any(f is None for f in conditions) or any(f is None for e, f in run if not e.folded):
+        return None
+    flats = [f for f in (*conditions, *(f for _, f in run)) if f is not None]
+    return FlatPlan(conditions=tuple(f.program for f in flats[:len(conditions)]),
+                    programs=tuple(None if e.folded or f is None else f.program
+                                   for e, f in run),
+                    reads=merged_reads(flats))
 
 
 def _effect(name: str, spec: FieldSpec, expression: CompiledExpression) -> Effect:
@@ -229,8 +261,9 @@ def _passes(wf: CompiledWorkflow, case: CaseSnapshot, step: Step, values: Mappin
     if not allowed:
         return None
     planned = step.plan
-    context = _context(wf, planned, case, now, params, clean) if planned.evaluates else None
-    for program in planned.conditions:
+    context, conditions, programs = (_context(wf, planned, case, now, params, clean)
+                                     if planned.evaluates else (None, (), ()))
+    for program in conditions:
         try:
             if program.execute(context) is not True:
                 return None
@@ -242,14 +275,14 @@ def _passes(wf: CompiledWorkflow, case: CaseSnapshot, step: Step, values: Mappin
             return None
     data = case.data
     changes: dict[str, Any] = {}
-    for effect in planned.effects:
+    for effect, program in zip(planned.effects, programs, strict=True):
         if effect.folded:
             if not effect.valid:
                 return None
             value = effect.value
         else:
             try:
-                result = effect.program.execute(context)
+                result = program.execute(context)
             except Exception:  # an effect that cannot be evaluated refuses
                 return None
             spec = effect.spec
@@ -266,12 +299,22 @@ def _passes(wf: CompiledWorkflow, case: CaseSnapshot, step: Step, values: Mappin
 
 
 def _context(wf: CompiledWorkflow, planned: TransitionPlan, case: CaseSnapshot, now: datetime,
-             params: Mapping[str, Any], clean: Mapping[str, Any]) -> Any:
+             params: Mapping[str, Any], clean: Mapping[str, Any]
+             ) -> tuple[Any, tuple[Any, ...], tuple[Any, ...]]:
+    """The CEL context of a decision, with the programs of the conditions and the effects
+    to run in it: their flat forms when every member they read has a value."""
     t = planned.transition
     given = to_cel(t.spec.input, clean) if clean else {}
     if not planned.plain:
-        return environment(wf, case, now, params, t.names, t.fields, given).context
-    return cel.Context(variables=bindings(wf, planned, case, now, params, given))
+        context = environment(wf, case, now, params, t.names, t.fields, given).context
+        return context, planned.conditions, planned.programs
+    variables = bindings(wf, planned, case, now, params, given)
+    flat = planned.flat
+    if flat is not None:
+        values = flat_variables(variables, flat.reads)
+        if values is not None:
+            return cel.Context(variables=values), flat.conditions, flat.programs
+    return cel.Context(variables=variables), planned.conditions, planned.programs
 
 
 def bindings(wf: CompiledWorkflow, planned: TransitionPlan, case: CaseSnapshot, now: datetime,

@@ -43,6 +43,7 @@ from engine.language.expression_problems import (
     explained,
     syntax_problem,
 )
+from engine.language.flat import Flat, Read, flat_variables, flattened
 from engine.timers.calendar import CHINA_TZ, add_duration, default_calendar, parse_duration
 
 ROOTS = frozenset(
@@ -286,6 +287,19 @@ class Environment:
             found.update({name: everything[name] for name in OWN_FUNCTIONS if name in needed})
         return found
 
+    def flat_context(self, reads: tuple[Read, ...]) -> Any | None:
+        """The CEL context of one flat expression reading `reads` (`engine.language.flat`),
+        built now and not kept; None when one of those members has no value."""
+        needed = self.needed
+        variables = flat_variables(
+            self.bindings() if needed is None else self._variables(needed), reads)
+        if variables is None:
+            return None
+        functions = {name: variables.pop(name) for name in OWN_FUNCTIONS if name in variables}
+        if not functions:
+            return cel.Context(variables=variables)
+        return cel.Context(variables=variables, functions=functions)
+
     def bindings(self) -> dict[str, Any]:
         """The CEL context: variables plus the engine's own functions."""
         if self.needed is not None and "today" not in self.needed:
@@ -344,17 +358,25 @@ class CompiledExpression:
         """The `data` fields it reads (None: `data` as a whole)."""
         return fields_read(self.source)
 
+    @cached_property
+    def flat(self) -> Flat | None:
+        """The same expression over flat names (None: it cannot be)."""
+        return flattened(self.source, self.program)
+
     def evaluate(self, env: Environment | Mapping[str, Any]) -> Any:
         """Evaluate against an environment; run-time failures become `EvaluationError`."""
-        bindings = env.context if isinstance(env, Environment) else dict(env)
-        try:
-            return self.program.execute(bindings)
-        except KeyError as exc:
-            name = str(exc.args[0])
-            raise EvaluationError(f"'{name}' has no value yet", f"“{name}”尚无值",
-                                  missing=name) from exc
-        except Exception as exc:  # the CEL runtime raises several builtin types
-            raise EvaluationError(str(exc).split(". ")[0]) from exc
+        return _run(self.program, env.context if isinstance(env, Environment) else dict(env))
+
+    def evaluate_alone(self, env: Environment) -> Any:
+        """`evaluate`, for an environment no other expression is evaluated in: over flat
+        names when every member it reads has a value (a context of maps costs the CEL
+        binding far more to convert: `engine.language.flat`)."""
+        flat = self.flat
+        if flat is not None:
+            context = env.flat_context(flat.reads)
+            if context is not None:
+                return _run(flat.program, context)
+        return self.evaluate(env)
 
     def test_quietly(self, env: Environment) -> bool | None:
         """Whether a guard holds: True, False, or None when it cannot be evaluated (the
@@ -369,3 +391,13 @@ class CompiledExpression:
         return self.evaluate(env) is True
 
 
+def _run(program: Any, context: Any) -> Any:
+    """Run a program; run-time failures become `EvaluationError`."""
+    try:
+        return program.execute(context)
+    except KeyError as exc:
+        name = str(exc.args[0])
+        raise EvaluationError(f"'{name}' has no value yet", f"“{name}”尚无值",
+                              missing=name) from exc
+    except Exception as exc:  # the CEL runtime raises several builtin types
+        raise EvaluationError(str(exc).split(". ")[0]) from exc
