@@ -1,6 +1,7 @@
 """JSON columns on SQLite converted in one step (`engine.store.tables.json_text`) are what
 SQLAlchemy's own conversions make of them: the same text written for every value, the
-same value read from every text, and the same error where SQLAlchemy fails."""
+same value read from every text, and the same error where SQLAlchemy fails. PostgreSQL's
+JSON text is read by `json_from_bytes` as `json.loads` reads it."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.store.tables.columns import JSONDoc, JSONType
-from engine.store.tables.json_text import json_text, json_value
+from engine.store.tables.json_text import json_from_bytes, json_text, json_value
 
 DIALECT = sqlite.dialect()
 COLUMN = JSONType.dialect_impl(DIALECT)  # as an execution on SQLite uses it
@@ -102,3 +103,24 @@ def test_any_stored_text_is_read_as_sqlalchemy_reads_it(text: Any) -> None:
 def test_text_that_is_not_one_json_value_fails_as_sqlalchemy_fails(text: str) -> None:
     assert _outcome(FAST_READ, text) == _outcome(READ, text)
     assert _outcome(READ, text)[0] == "error"
+
+
+def _bytes() -> st.SearchStrategy[bytes]:
+    """What psycopg hands its JSON loader: PostgreSQL's text of a value, and worse."""
+    written = VALUES.map(lambda value: json.dumps(value, ensure_ascii=False))
+    padded = st.tuples(st.sampled_from(["", " ", "\n", "\ufeff"]), written,
+                       st.sampled_from(["", " ", "x", "}", "\t"])).map("".join)
+    return ((written | padded).map(lambda text: text.encode("utf-8", "surrogatepass"))
+            | st.binary(max_size=12))
+
+
+@settings(max_examples=400)
+@given(_bytes())
+def test_any_json_bytes_are_read_as_json_loads_reads_them(data: bytes) -> None:
+    assert _same(_outcome(json_from_bytes, data), _outcome(json.loads, data))
+
+
+@pytest.mark.parametrize("data", [b"", b"{", b'{"a": 1} {', b"\xef\xbb\xbf{}", b"nul",
+                                  b"[1,]", b'"\xff"', b"{}\x00"])
+def test_bytes_other_than_one_plain_json_value_go_to_json_loads(data: bytes) -> None:
+    assert _outcome(json_from_bytes, data) == _outcome(json.loads, data)

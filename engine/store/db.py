@@ -38,6 +38,7 @@ from sqlalchemy.engine.url import URL
 
 from engine.errors import StoreUnavailable
 from engine.store.liveness import ping_after_rest
+from engine.store.tables.json_text import json_from_bytes
 from engine.store.turns import SqliteTurns, locked_message
 
 __all__ = [
@@ -202,7 +203,8 @@ def _postgres_engine(url: URL, lock_timeout: float, echo: bool, pool: dict[str, 
     connect_args: dict[str, Any] = {"options": options}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = 10
-    engine = create_engine(url, echo=echo, connect_args=connect_args, **pool)
+    engine = create_engine(url, echo=echo, connect_args=connect_args,
+                           json_deserializer=json_from_bytes, **pool)
     ping_after_rest(engine)
     return engine
 

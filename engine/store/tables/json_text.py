@@ -14,7 +14,10 @@ dumper (Python, per value) calls `json.dumps` and sends the text as a binary JSO
 parameter (version byte + the same text). The statement casts the parameter (`%(x)s::JSONB`),
 so `json_text` gives the text itself instead: psycopg sends a str through its C dumper
 with an unknown type, and the server parses the same text into the same JSONB value
-(tests/test_json_text_postgres.py compares the stored values).
+(tests/test_json_text_postgres.py compares the stored values). psycopg reads JSON and
+JSONB with `json.loads(bytes)` (three more layers: `detect_encoding`, `decode`,
+`raw_decode`); the PostgreSQL engine reads them with `json_from_bytes`, the C scanner at
+once on the text (`make_engine` gives it as the dialect's JSON deserializer).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-__all__ = ["json_text", "json_value"]
+__all__ = ["json_from_bytes", "json_text", "json_value"]
 
 _MAKE: Any = getattr(_encoder, "c_make_encoder", None)  # not in typeshed
 """The C encoder `JSONEncoder.iterencode` makes for a one-shot encoding (None without the
@@ -110,3 +113,23 @@ def json_value(kind: Any, dialect: Any, coltype: Any, general: Any) -> Any:
         return general(raw)
 
     return value
+
+
+_FIRST = frozenset(b'{["-0123456789tfn')
+"""First bytes of JSON text that `json.loads` reads as UTF-8 (no BOM, no NUL)."""
+
+
+def json_from_bytes(data: bytes) -> Any:
+    """`json.loads(data)`, for the JSON text PostgreSQL sends (UTF-8, one value, no
+    surrounding whitespace) with the C scanner at once; anything else (other first
+    bytes, whitespace around, text that is no JSON) goes to `json.loads`, which reads
+    it or fails as it always has."""
+    if data and data[0] in _FIRST:
+        text = data.decode("utf-8", "surrogatepass")  # json.loads' decoding of such bytes
+        try:
+            found, end = _SCAN(text, 0)
+        except StopIteration:
+            return json.loads(data)
+        if end == len(text):
+            return found
+    return json.loads(data)
