@@ -160,6 +160,23 @@ def _update_and_append(shape: tuple[tuple[str, ...], tuple[str, ...]]) -> Direct
 
 
 _direct_update_and_append = ByShape(_update_and_append)
+_change_shapes: dict[tuple[tuple[str, ...], tuple[str, ...]],
+                     tuple[Direct, tuple[str, ...], tuple[str, ...]]] = {}
+"""(case keys, event keys) as a change gives them -> its statement and the parameter
+names of those keys, in that order: a change builds its parameters by zipping, without
+formatting a name per value or sorting the keys (a few microseconds of every change)."""
+
+
+def _change_shape(case_keys: tuple[str, ...], event_keys: tuple[str, ...]
+                  ) -> tuple[Direct, tuple[str, ...], tuple[str, ...]]:
+    found = _change_shapes.get((case_keys, event_keys))
+    if found is None:
+        statement = _direct_update_and_append[(tuple(sorted(case_keys)),
+                                               tuple(sorted(event_keys)))]
+        found = _change_shapes[(case_keys, event_keys)] = (
+            statement, tuple(f"c_{name}" for name in case_keys),
+            tuple(f"e_{name}" for name in event_keys))
+    return found
 
 
 def write_change(connection: Connection, case_id: str, expected_version: int,
@@ -173,10 +190,10 @@ def write_change(connection: Connection, case_id: str, expected_version: int,
         insert_event(connection, event)
         return True
     values = _sealed(connection, case_id, values)
-    params = {"w_id": case_id, "w_version": expected_version}
-    params.update((f"c_{name}", value) for name, value in values.items())
-    params.update((f"e_{name}", value) for name, value in event.items())
-    statement = _direct_update_and_append[(tuple(sorted(values)), tuple(sorted(event)))]
+    statement, case_names, event_names = _change_shape(tuple(values), tuple(event))
+    params = dict(zip(case_names, values.values(), strict=True))
+    params.update(zip(event_names, event.values(), strict=True))
+    params["w_id"], params["w_version"] = case_id, expected_version
     return statement.write(connection, params) == 1
 
 
