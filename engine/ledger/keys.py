@@ -26,19 +26,27 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import weakref
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine
 
 from engine.ledger.chain import canonical_json
 
+_string = json.encoder.encode_basestring  # a str as canonical_json writes it
+
 KEY_FILE = "chain.key"
 _DOMAIN = b"hatchery:head:v1\n"
 _LOG_DOMAIN = b"hatchery:operations-head:v1\n"
+_BLOCK = 64  # SHA-256's block size, in bytes
+_INNER = bytes(x ^ 0x36 for x in range(256))
+_OUTER = bytes(x ^ 0x5C for x in range(256))
 _ATTACHED: weakref.WeakKeyDictionary[Engine, ChainKey] = weakref.WeakKeyDictionary()
 
 
@@ -52,9 +60,30 @@ class ChainKey:
 
     secret: bytes
 
-    @property
+    @cached_property
     def id(self) -> str:
+        """The first 12 hex digits of sha256(secret) (worked out once: every seal
+        starts with it)."""
         return hashlib.sha256(self.secret).hexdigest()[:12]
+
+    @cached_property
+    def _pads(self) -> tuple[Any, Any]:
+        """SHA-256 after the key's inner and outer HMAC pads (RFC 2104), kept: a seal is
+        taken at every change, and hashing the two pads again each time (as `hmac.new` or
+        OpenSSL's one-shot HMAC do, with their set-up) cost more than the message."""
+        key = self.secret if len(self.secret) <= _BLOCK else hashlib.sha256(self.secret).digest()
+        key = key.ljust(_BLOCK, b"\0")
+        return hashlib.sha256(key.translate(_INNER)), hashlib.sha256(key.translate(_OUTER))
+
+    def _hmac(self, message: bytes) -> str:
+        """`hmac.new(self.secret, message, hashlib.sha256).hexdigest()`, from the kept pads
+        (the hash objects are only copied, never updated: shared by threads safely)."""
+        inner, outer = self._pads
+        inner = inner.copy()
+        inner.update(message)
+        outer = outer.copy()
+        outer.update(inner.digest())
+        return str(outer.hexdigest())
 
     @classmethod
     def parse(cls, text: str) -> ChainKey:
@@ -72,8 +101,14 @@ class ChainKey:
         return cls(secrets.token_bytes(32))
 
     def seal(self, case_id: str, head_hash: str, event_count: int) -> str:
-        message = _DOMAIN + canonical_json([case_id, head_hash, int(event_count)])
-        return f"{self.id}:{hmac.new(self.secret, message, hashlib.sha256).hexdigest()}"
+        count = int(event_count)
+        if type(case_id) is str and type(head_hash) is str:
+            # canonical_json of the list, as its C encoder writes it (ensure_ascii off)
+            text = f"[{_string(case_id)},{_string(head_hash)},{count}]"
+            message = _DOMAIN + text.encode("utf-8")
+        else:
+            message = _DOMAIN + canonical_json([case_id, head_hash, count])
+        return f"{self.id}:{self._hmac(message)}"
 
     def holds(self, seal: str | None, case_id: str, head_hash: str, event_count: int) -> bool:
         return seal is not None and hmac.compare_digest(
@@ -82,7 +117,7 @@ class ChainKey:
     def seal_log(self, head_hash: str, entries: int) -> str:
         """The seal of the operations log's head (engine/ledger/oplog.py)."""
         message = _LOG_DOMAIN + canonical_json([head_hash, int(entries)])
-        return f"{self.id}:{hmac.new(self.secret, message, hashlib.sha256).hexdigest()}"
+        return f"{self.id}:{self._hmac(message)}"
 
     def holds_log(self, seal: str | None, head_hash: str, entries: int) -> bool:
         return seal is not None and hmac.compare_digest(seal, self.seal_log(head_hash, entries))
