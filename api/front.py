@@ -20,9 +20,12 @@ from __future__ import annotations
 
 import time
 
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.console.headers import security_headers
+from api.dispatch import QuickRoutes
 from api.edge import request_line_problem, send_request_line_problem
 from api.errors import BodyTooLarge, log_unexpected
 from api.metrics import RequestMeter
@@ -49,6 +52,11 @@ class Front:
 
     def __init__(self, app: ASGIApp, meter: RequestMeter, max_body_bytes: int) -> None:
         self.app = app
+        # FastAPI's layers under this one end in its router: the quick operations'
+        # routes are found there without the router's walk (`api.dispatch`).
+        if (isinstance(app, ExceptionMiddleware) and isinstance(app.app, AsyncExitStackMiddleware)
+                and not isinstance(app.app.app, QuickRoutes)):
+            app.app.app = QuickRoutes(app.app.app)
         self.meter = meter
         self.limit = max_body_bytes
 
