@@ -153,3 +153,24 @@ def test_a_direct_statement_with_a_percent_sign_in_its_text_reads_what_core_read
     with read_connection(stored) as connection:
         core = [dict(r) for r in connection.execute(select, {"year": 2026}).mappings()]
         assert Direct(select).rows(connection, {"year": 2026}) == core == [ROW]
+
+
+def test_direct_statements_run_on_after_one_failed_on_the_same_connection(
+        stored: sa.Engine) -> None:
+    broken = Direct(sa.select(sa.column("nothing_here")).select_from(sa.table("no_such_table")))
+    with stored.connect() as connection:
+        with pytest.raises((sa.exc.OperationalError, sa.exc.ProgrammingError)), \
+                connection.begin():
+            broken.rows(connection, {})
+        with connection.begin():
+            assert _BY_YEAR.first(connection, {"year": 2026}) == ROW
+            assert _BY_YEAR.first(connection, {"year": 1999}) is None
+
+
+def test_direct_statements_run_on_a_connection_the_pool_made_anew(stored: sa.Engine) -> None:
+    with stored.connect() as connection:
+        assert _BY_YEAR.first(connection, {"year": 2026}) == ROW
+        connection.invalidate()  # the pool closes its driver connection and makes another
+    with stored.connect() as connection:
+        assert _BY_YEAR.first(connection, {"year": 2026}) == ROW
+    assert _BY_YEAR.first_alone(stored, {"year": 2026}) == ROW
