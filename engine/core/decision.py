@@ -25,8 +25,8 @@ from engine.core.guards import (
     shown_values,
 )
 from engine.core.guards import environment as environment
-from engine.core.guards import priority as priority
 from engine.core.plans import Step, passing
+from engine.core.priorities import priority as priority
 from engine.core.refusals import input_refusal as input_refusal
 from engine.core.refusals import labels
 from engine.core.refusals import refusal as refusal

@@ -19,6 +19,7 @@ from engine.core.compiler import CompiledTransition, CompiledWorkflow
 from engine.core.refusals import refusal
 from engine.core.roles import SUPER_ROLES as SUPER_ROLES
 from engine.core.roles import start_refusal as start_refusal
+from engine.core.snapshot import made
 from engine.errors import Refusal
 from engine.language.expressions import Environment, EvaluationError, to_cel_time
 from engine.language.spec import FieldSpec, as_text
@@ -44,8 +45,10 @@ def environment(wf: CompiledWorkflow, case: CaseSnapshot, now: datetime,
     data = case.data if fields is None else {k: case.data[k] for k in fields if k in case.data}
     ticked = ({item: bool(case.checklist.get(item)) for item in wf.checklist_of(case.state)}
               if needed is None or "checklist" in needed else {})
-    return Environment(
-        data=to_cel(wf.fields, data), params=params, now=to_cel_time(now),
+    # `Environment(...)` without the frozen init's object.__setattr__ per field (a test
+    # holds the two equal): a priority builds one at every change.
+    return made(
+        Environment, data=to_cel(wf.fields, data), params=params, now=to_cel_time(now),
         entered_at=to_cel_time(case.entered_at), state=case.state, checklist=ticked,
         input=given or {}, link_counts=counts, needed=needed, fields=fields,
     )

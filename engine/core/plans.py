@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import cel
 
@@ -37,7 +37,7 @@ from engine.language.values import check_value, check_values, from_cel, to_cel
 __all__ = ["Effect", "Move", "Step", "TransitionPlan", "bindings", "move", "passing", "plan",
            "steps"]
 
-_PLAIN = frozenset({"data", "input", "params", "checklist", "now", "today", "entered_at",
+PLAIN = frozenset({"data", "input", "params", "checklist", "now", "today", "entered_at",
                     "entered_on", "state"})
 """Names whose CEL values are built here; an expression that calls one of the engine's own
 functions (`linked`, `add_duration`, `add_working_days`) has its context built by
@@ -151,7 +151,7 @@ def _plan(wf: CompiledWorkflow, t: CompiledTransition) -> TransitionPlan:
     fields = t.fields
     typed = None if fields is None else tuple(
         (name, wf.fields[name].type) for name in fields if name in wf.fields)
-    plain = t.names <= _PLAIN
+    plain = t.names <= PLAIN
     return TransitionPlan(
         transition=t, conditions=tuple(c.guard.program for c in t.conditions),
         effects=effects, evaluates=bool(t.conditions or t.effects),
@@ -317,7 +317,17 @@ def _context(wf: CompiledWorkflow, planned: TransitionPlan, case: CaseSnapshot, 
     return cel.Context(variables=variables), planned.conditions, planned.programs
 
 
-def bindings(wf: CompiledWorkflow, planned: TransitionPlan, case: CaseSnapshot, now: datetime,
+class Reads(Protocol):
+    """What `bindings` needs to know of the expressions it prepares for."""
+
+    @property
+    def roots(self) -> frozenset[str]: ...
+
+    @property
+    def fields(self) -> tuple[tuple[str, str], ...] | None: ...
+
+
+def bindings(wf: CompiledWorkflow, planned: Reads, case: CaseSnapshot, now: datetime,
              params: Mapping[str, Any], given: Mapping[str, Any]) -> dict[str, Any]:
     """The CEL variables a plain transition's expressions read, as
     `engine.language.expressions.Environment` builds them (a test holds the two equal)."""
