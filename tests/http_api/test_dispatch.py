@@ -4,6 +4,7 @@ an earlier one could take the request from."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import Iterator
@@ -13,10 +14,12 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
+from fastapi.routing import _IncludedRouter
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from api.dispatch import QuickRoutes, quick_entries
+from api.dispatch import QuickRoutes, quick_entries, route_versions
 from api.quick import quick
 from http_api.conftest import Api, start_case
 from http_api.test_thread_hops import _without_ids
@@ -35,12 +38,12 @@ def _quick_routes(app: FastAPI) -> QuickRoutes:
 def by_router(api: Api) -> Iterator[None]:
     """Within the block, every request goes the router's way."""
     layer = _quick_routes(api.app)
-    entries, version = layer.entries, layer.version
-    layer.entries, layer.version = [], api.app.router._get_routes_version()
+    entries, versions = layer.entries, layer.versions
+    layer.entries, layer.versions = [], route_versions(api.app.router)
     try:
         yield
     finally:
-        layer.entries, layer.version = entries, version
+        layer.entries, layer.versions = entries, versions
 
 
 def test_the_quick_operations_are_found_without_the_router(api: Api) -> None:
@@ -160,3 +163,34 @@ def test_a_quick_route_an_earlier_route_might_take_requests_from_is_left_to_the_
         earlier: tuple[Any, ...], found: bool) -> None:
     app = _app(*earlier)
     assert bool(quick_entries(app.router)) is found
+
+
+def test_a_route_added_later_that_might_take_a_quick_routes_requests_takes_them_back(
+        ) -> None:
+    app = _app()
+    layer = QuickRoutes(app.router)
+    reached: list[str] = []
+
+    async def call(path: str) -> None:
+        sent: list[Any] = []
+
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:
+            sent.append(message)
+
+        scope = {"type": "http", "method": "POST", "path": path, "root_path": "",
+                 "query_string": b"", "headers": []}
+        await AsyncExitStackMiddleware(layer)(scope, receive, send)
+        reached.append(f"{len(layer.entries)} {sent[1]['body'].decode()}")
+
+    asyncio.run(call("/api/items/one"))
+    first = next(route for route in app.router.routes if isinstance(route, _IncludedRouter))
+
+    async def other() -> dict[str, str]:
+        return {"by": "other"}
+
+    first.original_router.add_api_route("/items/{other}", other, methods=["POST"])
+    asyncio.run(call("/api/items/one"))
+    assert reached == ["1 null", '0 {"by":"other"}']
