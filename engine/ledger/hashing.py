@@ -152,7 +152,9 @@ def canonical_json(value: Any) -> bytes:
         plain = _common(value)
     except _Unusual:
         plain = _plain(value, "$")
-    return _CANONICAL.encode(plain).encode("utf-8")
+    if _ONE_SHOT is None:
+        return _CANONICAL.encode(plain).encode("utf-8")
+    return "".join(_ONE_SHOT(plain, 0)).encode("utf-8")
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
@@ -160,6 +162,13 @@ _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_asci
 """`json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
 allow_nan=False)` is `JSONEncoder(...)` with these options `.encode(value)`: the encoder
 is made once (it keeps no state between calls) instead of at every hash."""
+_MAKE: Any = getattr(json.encoder, "c_make_encoder", None)  # not in typeshed
+_ONE_SHOT: Any = None if _MAKE is None else _MAKE(
+    None, _CANONICAL.default, json.encoder.encode_basestring, None, ":", ",", True, False,
+    False)
+"""What `_CANONICAL.encode` ends in (`JSONEncoder.iterencode`'s C encoder, with these
+options), made once instead of at every call; no circular-reference markers: `_common` or
+`_plain` has already walked the value (a cycle fails there)."""
 
 
 def check_hash(value: object, what: str) -> str:
