@@ -19,6 +19,7 @@ from test_decision_properties import (
     START,
     WORKFLOWS,
     Decision,
+    cases_at,
     decisions,
     first_snapshot,
     inputs_for,
@@ -88,12 +89,7 @@ def test_the_planned_cel_values_are_those_of_the_expression_environment(
         data: st.DataObject, name: str) -> None:
     wf = WORKFLOWS[name]
     params = wf.resolve_params()
-    state = data.draw(st.sampled_from(sorted(wf.states)), label="state")
-    stored = data.draw(inputs_for(dict(wf.fields)), label="data")
-    ticked = {i: data.draw(st.booleans()) for i in sorted(wf.checklist_of(state))}
-    moment = START + timedelta(hours=data.draw(st.integers(0, 24 * 400)))
-    case = CaseSnapshot(state, stored, START - timedelta(hours=data.draw(st.integers(0, 99))),
-                        ticked, data.draw(links()))
+    case, moment = data.draw(cases_at(wf), label="case")
     for t in wf.transitions:
         planned = plan(wf, t)
         if not planned.plain:

@@ -93,6 +93,19 @@ def links() -> st.SearchStrategy[tuple[LinkedCase, ...]]:
     return st.lists(one, max_size=6).map(tuple)
 
 
+@st.composite
+def cases_at(draw: st.DrawFn, wf: CompiledWorkflow) -> tuple[CaseSnapshot, datetime]:
+    """A case of `wf` in any of its states (random data, ticks, links and age) and a
+    moment to decide at, up to 400 days after START."""
+    state = draw(st.sampled_from(sorted(wf.states)), label="state")
+    stored = draw(inputs_for(dict(wf.fields)), label="data")
+    ticked = {i: draw(st.booleans()) for i in sorted(wf.checklist_of(state))}
+    moment = START + timedelta(hours=draw(st.integers(0, 24 * 400)))
+    case = CaseSnapshot(state, stored, START - timedelta(hours=draw(st.integers(0, 99))),
+                        ticked, draw(links()))
+    return case, moment
+
+
 Decision = tuple[CompiledWorkflow, CaseSnapshot, str, dict[str, Any], Actor]
 
 

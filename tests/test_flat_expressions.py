@@ -10,17 +10,16 @@ workflow on random cases.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import cel
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_decision_properties import START, WORKFLOWS, inputs_for, links
+from test_decision_properties import WORKFLOWS, cases_at, inputs_for
 
 from engine.core.compiler import CompiledWorkflow
-from engine.core.decision import CaseSnapshot, environment
+from engine.core.decision import environment
 from engine.core.plans import plan
 from engine.language.expressions import CompiledExpression, EvaluationError
 from engine.language.flat import flat_variables, flattened
@@ -99,12 +98,7 @@ def test_every_expression_answers_flat_as_it_answers_nested(data: st.DataObject,
                                                             name: str) -> None:
     wf = WORKFLOWS[name]
     params = wf.resolve_params()
-    state = data.draw(st.sampled_from(sorted(wf.states)), label="state")
-    stored = data.draw(inputs_for(dict(wf.fields)), label="data")
-    ticked = {i: data.draw(st.booleans()) for i in sorted(wf.checklist_of(state))}
-    moment = START + timedelta(hours=data.draw(st.integers(0, 24 * 400)))
-    case = CaseSnapshot(state, stored, START - timedelta(hours=data.draw(st.integers(0, 99))),
-                        ticked, data.draw(links()))
+    case, moment = data.draw(cases_at(wf), label="case")
     for t in wf.transitions:
         values = data.draw(inputs_for(dict(t.spec.input)), label=f"input {t.index}")
         given_cel = to_cel(t.spec.input, values)

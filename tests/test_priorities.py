@@ -9,11 +9,10 @@ hold the environment `guards.environment` builds without its frozen init equal t
 from __future__ import annotations
 
 import dataclasses
-from datetime import timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_decision_properties import START, WORKFLOWS, inputs_for, links
+from test_decision_properties import START, WORKFLOWS, cases_at
 
 from engine.core import guards
 from engine.core.decision import CaseSnapshot, environment
@@ -27,12 +26,7 @@ from engine.language.expressions import Environment
 def test_the_quick_priority_is_the_environments(data: st.DataObject, name: str) -> None:
     wf = WORKFLOWS[name]
     params = wf.resolve_params()
-    state = data.draw(st.sampled_from(sorted(wf.states)), label="state")
-    stored = data.draw(inputs_for(dict(wf.fields)), label="data")
-    ticked = {i: data.draw(st.booleans()) for i in sorted(wf.checklist_of(state))}
-    moment = START + timedelta(hours=data.draw(st.integers(0, 24 * 400)))
-    case = CaseSnapshot(state, stored, START - timedelta(hours=data.draw(st.integers(0, 99))),
-                        ticked, data.draw(links()))
+    case, moment = data.draw(cases_at(wf), label="case")
 
     assert priority(wf, case, moment, params) == guards.priority(wf, case, moment, params)
 
