@@ -33,7 +33,8 @@ from engine.core.decision import (
     decide_plainly,
 )
 from engine.definitions.loader import load_file
-from engine.language.expressions import CompiledExpression, Environment
+from engine.language.environment import Environment
+from engine.language.expressions import CompiledExpression
 from engine.language.spec import FieldSpec
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ from engine.core import guards
 from engine.core.decision import CaseSnapshot, environment
 from engine.core.priorities import priority
 from engine.core.snapshot import LinkedCase
-from engine.language.expressions import Environment
+from engine.language.environment import Environment
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

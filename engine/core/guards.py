@@ -21,7 +21,8 @@ from engine.core.roles import SUPER_ROLES as SUPER_ROLES
 from engine.core.roles import start_refusal as start_refusal
 from engine.core.snapshot import made
 from engine.errors import Refusal
-from engine.language.expressions import Environment, EvaluationError, to_cel_time
+from engine.language.environment import Environment, to_cel_time
+from engine.language.expressions import EvaluationError
 from engine.language.spec import FieldSpec, as_text
 from engine.language.texts import Values, fill
 from engine.language.values import check_value, from_cel, to_cel

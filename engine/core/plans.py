@@ -29,7 +29,8 @@ from engine.core.guards import environment
 from engine.core.roles import transition_role
 from engine.core.snapshot import Actor, CaseSnapshot
 from engine.core.timer_plans import Armed, armed
-from engine.language.expressions import CompiledExpression, china_date, to_cel_time
+from engine.language.environment import china_date, to_cel_time
+from engine.language.expressions import CompiledExpression
 from engine.language.flat import Read, flat_variables, merged_reads
 from engine.language.spec import FieldSpec
 from engine.language.values import check_value, check_values, from_cel, to_cel

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.core.snapshot import TimerPlan, made
-from engine.language.expressions import to_cel_time
+from engine.language.environment import to_cel_time
 from engine.language.spec import TimerSpec
 from engine.timers.calendar import add_duration, parse_duration
 from engine.timers.calendar import default_calendar as working_calendar

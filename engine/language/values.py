@@ -14,7 +14,7 @@ from typing import Any
 
 from engine.catalogue import Catalogue, Words
 from engine.language import untrusted
-from engine.language.expressions import to_cel_time
+from engine.language.environment import to_cel_time
 from engine.language.patterns import full_match
 from engine.language.spec import FieldSpec
 from engine.language.texts import value_title

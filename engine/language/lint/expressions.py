@@ -12,14 +12,9 @@ from engine.language.diagnostics import (
     YamlPath,
     did_you_mean,
 )
+from engine.language.environment import OWN_FUNCTIONS
 from engine.language.expression_problems import ExpressionProblem
-from engine.language.expressions import (
-    CEL_FUNCTIONS,
-    OWN_FUNCTIONS,
-    ROOTS,
-    Scope,
-    check,
-)
+from engine.language.expressions import CEL_FUNCTIONS, ROOTS, Scope, check
 from engine.language.lint.index import Index
 from engine.language.spec import TransitionSpec, WorkflowSpec
 from engine.language.typecheck import check_reads_before_set, check_types
