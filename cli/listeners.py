@@ -1,34 +1,24 @@
-"""The listening sockets of `hatchery serve`, and the supervisor that gives each worker its own.
+"""The listening socket of `hatchery serve`, and the supervisor that gives each worker its
+own descriptor of it.
 
-One socket shared by every worker balances badly: each worker's event loop waits for the
-socket to become readable, and asyncio then accepts everything pending (up to the backlog)
-in one go, so when several connections arrive together the first worker to wake takes them
-all. With keep-alive clients that lasts: we measured all 8 benchmark connections on one of
-two workers in about half of the runs, the other worker idle, the rate halved.
+One socket shared plainly by every worker balances badly: each worker's event loop waits
+for the socket to become readable, and asyncio then accepts everything pending (up to the
+backlog) in one go, so when several connections arrive together the first worker to wake
+takes them all; with keep-alive clients that lasts (all 8 benchmark connections on one of
+two workers in about half of the runs, the other idle, the rate halved). SO_REUSEPORT, a
+socket per worker, spreads by a hash of the client's port: 6 to 2 or worse in a third of
+the runs with 8 connections. So every worker accepts on the one socket through a
+`cli.balance.BalancedSocket`, which leaves a connection to a worker holding fewer
+(`cli/balance.py` says how): the workers' connections differ by at most one.
 
-On Linux each worker gets a socket of its own instead, all bound to the same address with
-SO_REUSEPORT, and the kernel spreads new connections over them (by a hash of the client's
-address and port), as nginx's `reuseport` does. The supervisor (`OneSocketEach`) owns the
-sockets for its whole life: worker i accepts on socket i, and the worker that replaces it
-(after a crash, or on SIGHUP) gets socket i again. Trade-off: a socket keeps listening once
-its first worker listened on it, so while a dead worker is being replaced (seconds: a
-worker's imports) the new connections the kernel hashes to its socket wait in its queue
-instead of going to another worker; none is lost.
+The supervisor (`OneSocketEach`) owns the descriptors for its whole life: worker i accepts
+through descriptor i (its slot in the shared counts), and the worker that replaces it
+(after a crash, or on SIGHUP) gets descriptor i again.
 
-Refusing a port someone else listens on: SO_REUSEPORT lets any socket of the same user that
-also asks for it bind the port, so a second `hatchery serve` could silently join the first.
-The first socket is therefore bound *without* SO_REUSEPORT, which fails (with the message
-naming --host/--port) if anything listens there; only then is SO_REUSEPORT set on it, so
-that our own further sockets may join it. A second `hatchery serve` binds its first socket
-the same way and is refused. Gaps remain. A socket listens only once its worker is ready
-(as uvicorn's own does: a client connecting during startup is refused, not left waiting),
-and until then SO_REUSEADDR lets a plain socket bind beside it: of two servers started
-within the same few seconds, the one whose worker listens second fails then, without that
-message (so it was with one shared socket too). And a program of the same user that sets
-SO_REUSEPORT itself may join our sockets; other users never can (the kernel checks the uid).
-
-Elsewhere (macOS and the BSDs have SO_REUSEPORT but do not balance with it; Windows lacks
-it) and for `--workers 1`, all workers share one socket, as uvicorn does.
+The socket is bound once, by `hatchery serve`, without SO_REUSEPORT: a port anything else
+listens on is refused with a message naming --host/--port, and no other server can join
+ours. It listens once the first worker is ready (as uvicorn's own does: a client
+connecting during startup is refused, not left waiting).
 
 Every socket is `IPPROTO_TCP`: asyncio sets TCP_NODELAY on accepted connections only for
 sockets of that protocol, and uvicorn 0.54 binds its own with protocol 0, which leaves
@@ -39,7 +29,6 @@ response would then wait about 40 ms for the client's delayed ACK.
 from __future__ import annotations
 
 import socket
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -48,46 +37,53 @@ from uvicorn.config import Config
 from uvicorn.supervisors import Multiprocess
 from uvicorn.supervisors.multiprocess import Process
 
+from cli.balance import BalancedSocket, Shares
+
 
 def listening_socket(host: str, port: int) -> socket.socket:
     """A TCP socket bound to `host:port`, inheritable by worker processes (see above)."""
-    sock = _bound(host, port, reuse_port=False)
+    sock = _bound(host, port)
     sock.set_inheritable(True)
     return sock
 
 
-def reuse_port_balances() -> bool:
-    """Whether sockets bound with SO_REUSEPORT share the new connections (Linux)."""
-    return sys.platform.startswith("linux") and hasattr(socket, "SO_REUSEPORT")
+MAX_WORKERS = 64
+"""Slots in the workers' shared counts: `--workers` and later TTIN signals together."""
 
 
-class ReusePortListeners:
-    """Sockets bound to one `host:port` with SO_REUSEPORT, made on demand (each worker
-    listens on its own once ready); the first is bound as said above, refused with
-    `typer.BadParameter` if the port is taken."""
+class BalancedListeners:
+    """The listening socket bound to `host:port` (refused with `typer.BadParameter` if the
+    port is taken) and one balanced descriptor of it per worker, made on demand."""
 
     def __init__(self, host: str, port: int) -> None:
-        self.host = host
-        first = _bound(host, port, reuse_port=False)
-        first.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-        # Port 0 asks the system for one; the others must join the one it chose.
-        self.port: int = first.getsockname()[1]
-        self.sockets = [first]
+        self.listening = listening_socket(host, port)
+        self.port: int = self.listening.getsockname()[1]
+        self.shares = Shares.create(MAX_WORKERS)
+        self.sockets: list[socket.socket] = []
 
     def for_worker(self, index: int) -> socket.socket:
-        """Socket `index`, made when first asked for."""
+        """Descriptor `index`, made when first asked for."""
+        if index >= MAX_WORKERS:
+            raise typer.BadParameter(f"at most {MAX_WORKERS} workers", param_hint="--workers")
         while len(self.sockets) <= index:
-            self.sockets.append(_bound(self.host, self.port, reuse_port=True))
+            self.sockets.append(BalancedSocket.of(self.listening, self.shares,
+                                                  len(self.sockets)))
         return self.sockets[index]
 
     def close_last(self) -> None:
-        """Stop listening on the last socket (its worker is gone for good)."""
+        """Close the last descriptor (its worker is gone for good)."""
         self.sockets.pop().close()
+
+    def close(self) -> None:
+        for sock in self.sockets:
+            sock.close()
+        self.listening.close()
+        self.shares.remove()
 
 
 class OneSocketEach(Multiprocess):
-    """uvicorn's supervisor, but worker i accepts on socket i of `listeners` only, and so
-    does any worker started in its place.
+    """uvicorn's supervisor, but worker i accepts through descriptor i of `listeners` only,
+    and so does any worker started in its place.
 
     uvicorn starts every worker with `Process(self.config, self.sockets)`. The methods that
     do so are run here one worker at a time, with `self.processes` holding that worker
@@ -95,7 +91,7 @@ class OneSocketEach(Multiprocess):
     giving up when a worker fails to start) serves, unchanged.
     """
 
-    def __init__(self, config: Config, listeners: ReusePortListeners) -> None:
+    def __init__(self, config: Config, listeners: BalancedListeners) -> None:
         super().__init__(config, sockets=[])
         self.listeners = listeners
 
@@ -146,13 +142,11 @@ class OneSocketEach(Multiprocess):
             self.listeners.close_last()
 
 
-def _bound(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+def _bound(host: str, port: int) -> socket.socket:
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
-        if reuse_port:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind((host, port))
     except OSError as error:
         sock.close()

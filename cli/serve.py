@@ -6,10 +6,10 @@ per core, at most four: requests spend most of their time in Python, which one p
 runs on one core at a time. On SQLite the writers of all workers take turns at the file's
 write lock; readers never wait (WAL).
 
-The listening sockets are made here (cli/listeners.py says how and why): on Linux each
-worker accepts on a socket of its own, bound with SO_REUSEPORT, so that the kernel spreads
-the connections over the workers (on one shared socket, one worker often took them all);
-each is `IPPROTO_TCP`, which keeps Nagle's algorithm off.
+The listening socket is made here (cli/listeners.py says how and why): every worker
+accepts on it through a descriptor of its own that leaves a new connection to a worker
+holding fewer (left to themselves, one worker often took them all); it is `IPPROTO_TCP`,
+which keeps Nagle's algorithm off.
 """
 
 from __future__ import annotations
@@ -22,9 +22,8 @@ from typing import Annotated
 
 import typer
 import uvicorn
-from uvicorn.supervisors import Multiprocess
 
-from cli.listeners import OneSocketEach, ReusePortListeners, listening_socket, reuse_port_balances
+from cli.listeners import BalancedListeners, OneSocketEach, listening_socket
 from engine.settings import Settings
 
 APP_FACTORY = "api.main:app_from_env"
@@ -110,7 +109,9 @@ def run(factory: str, *, host: str, port: int, workers: int) -> None:
                             timeout_worker_healthcheck=WORKER_START_S)
     if workers == 1:
         uvicorn.Server(config).run(sockets=[listening_socket(host, port)])
-    elif reuse_port_balances():
-        OneSocketEach(config, ReusePortListeners(host, port)).run()
-    else:
-        Multiprocess(config, sockets=[listening_socket(host, port)]).run()
+        return
+    listeners = BalancedListeners(host, port)
+    try:
+        OneSocketEach(config, listeners).run()
+    finally:
+        listeners.close()

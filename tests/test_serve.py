@@ -1,22 +1,28 @@
-"""`hatchery serve`: several worker processes, each on a listening socket of its own (on
-Linux: SO_REUSEPORT, so the kernel spreads connections over them), Nagle's algorithm off."""
+"""`hatchery serve`: several worker processes accepting on one listening socket, each
+through a descriptor that leaves a new connection to a worker holding fewer, so that
+connections are spread evenly; Nagle's algorithm off."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import socket
+import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 
-from cli.listeners import ReusePortListeners, listening_socket
+from cli.balance import BalancedSocket, Shares
+from cli.listeners import BalancedListeners, listening_socket
 from cli.serve import default_workers
 from engine.settings import PROJECT_ROOT
 
@@ -36,18 +42,100 @@ def test_the_listening_socket_is_tcp_so_accepted_connections_get_nodelay() -> No
         sock.close()
 
 
-def test_the_workers_sockets_are_tcp_each_its_own_on_one_port_with_reuse_port() -> None:
-    listeners = ReusePortListeners("127.0.0.1", 0)
+def test_each_worker_gets_a_tcp_descriptor_of_the_one_listening_socket() -> None:
+    listeners = BalancedListeners("127.0.0.1", 0)
     try:
         sockets = [listeners.for_worker(index) for index in range(3)]
         assert len({sock.fileno() for sock in sockets}) == 3
-        assert len({sock.getsockname() for sock in sockets}) == 1
-        for sock in sockets:
-            assert sock.proto == socket.IPPROTO_TCP
-            assert sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 1
+        assert {sock.getsockname() for sock in sockets} == {
+            listeners.listening.getsockname()}
+        assert [sock.slot for sock in sockets] == [0, 1, 2]  # type: ignore[attr-defined]
+        assert all(sock.proto == socket.IPPROTO_TCP for sock in sockets)
+        assert all(sock.getsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT) == 0
+                   for sock in sockets)
     finally:
-        for sock in listeners.sockets:
+        listeners.close()
+
+
+def _listening_pair() -> tuple[BalancedListeners, BalancedSocket, BalancedSocket]:
+    """Two workers' descriptors, both listening (as their workers do once ready), both
+    counted as this process."""
+    listeners = BalancedListeners("127.0.0.1", 0)
+    first, second = listeners.for_worker(0), listeners.for_worker(1)
+    for sock in (first, second):
+        sock.listen()
+        sock.setblocking(False)
+    assert isinstance(first, BalancedSocket) and isinstance(second, BalancedSocket)
+    return listeners, first, second
+
+
+def _pending(port: int, count: int) -> list[socket.socket]:
+    clients = [socket.create_connection(("127.0.0.1", port)) for _ in range(count)]
+    time.sleep(0.05)  # the kernel completes the handshakes
+    return clients
+
+
+def test_a_worker_holding_more_connections_leaves_a_new_one_to_the_other() -> None:
+    listeners, first, second = _listening_pair()
+    clients = _pending(listeners.port, 2)
+    try:
+        taken, _ = first.accept()
+        started = time.monotonic()
+        with pytest.raises(BlockingIOError):
+            first.accept()  # it holds one, the other none
+        other, _ = second.accept()
+        assert time.monotonic() - started < 1
+        assert [listeners.shares.held(0), listeners.shares.held(1)] == [1, 1]
+    finally:
+        for sock in (*clients, taken, other):
             sock.close()
+        listeners.close()
+
+
+def test_a_connection_left_to_another_worker_is_taken_after_all_once_it_does_not_come(
+        ) -> None:
+    listeners, first, _second = _listening_pair()
+    clients = _pending(listeners.port, 2)
+    try:
+        held = [first.accept()[0]]
+        deadline = time.monotonic() + 5
+        while len(held) < 2 and time.monotonic() < deadline:
+            try:
+                held.append(first.accept()[0])
+            except BlockingIOError:
+                continue
+        assert len(held) == 2
+    finally:
+        for sock in (*clients, *held):
+            sock.close()
+        listeners.close()
+
+
+def test_a_closed_connection_is_no_longer_counted() -> None:
+    listeners, first, _second = _listening_pair()
+    clients = _pending(listeners.port, 1)
+    try:
+        taken, _ = first.accept()
+        assert listeners.shares.held(0) == 1
+        taken.close()
+        taken.close()
+        assert listeners.shares.held(0) == 0
+    finally:
+        for sock in clients:
+            sock.close()
+        listeners.close()
+
+
+def test_a_dead_workers_slot_does_not_hold_connections_back() -> None:
+    shares = Shares.create(2)
+    try:
+        subprocess.run([sys.executable, "-c", "from cli.balance import Shares; "
+                        f"Shares({shares.path!r}, 2).claim(1)"], cwd=PROJECT_ROOT, check=True)
+        shares.claim(0)
+        shares.add(0, 3)
+        assert shares.fewest_elsewhere(0) is None
+    finally:
+        shares.remove()
 
 
 def test_the_default_is_one_worker_per_core_at_most_four() -> None:
@@ -178,15 +266,26 @@ def _socket_inodes(pid: int) -> set[int]:
 
 def _two_workers(server: subprocess.Popen[bytes], port: int, besides: tuple[int, ...] = ()
                  ) -> list[int]:
-    """The supervisor's two workers (none of `besides`) once two sockets listen on `port`
-    (a worker's socket listens once that worker is ready), 60 s at most."""
+    """The supervisor's two workers (none of `besides`) once both listen on `port` (a
+    worker listens once it is ready, and then counts itself in the workers' shared
+    counts, `cli.balance.Shares`), 60 s at most."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         workers = [pid for pid in _workers_of(server.pid) if pid not in besides]
-        if len(workers) == 2 and len(_tcp_sockets(port, "0A")) == 2:
+        if (len(workers) == 2 and len(_tcp_sockets(port, "0A")) == 1
+                and set(workers) <= _counted_workers()):
             return workers
         time.sleep(0.1)
     raise AssertionError(f"workers: {_workers_of(server.pid)}")
+
+
+def _counted_workers() -> set[int]:
+    """The process ids in every workers' shared counts file on this machine."""
+    found: set[int] = set()
+    for path in Path(tempfile.gettempdir()).glob("hatchery-workers-*"):
+        with contextlib.suppress(OSError):
+            found.update(pid for pid, _ in struct.iter_unpack("qq", path.read_bytes()))
+    return found
 
 
 def _accepted_by(port: int, workers: list[int], connections: int = 32) -> dict[int, int]:
@@ -210,37 +309,38 @@ def _accepted_by(port: int, workers: list[int], connections: int = 32) -> dict[i
             client.close()
 
 
-def test_connections_arriving_together_are_spread_over_the_workers(tmp_path: Path) -> None:
+def test_connections_arriving_together_are_spread_evenly_over_the_workers(
+        tmp_path: Path) -> None:
     with served(tmp_path, "--workers", "2") as (server, port):
         workers = _two_workers(server, port)
         assert answers(server, f"http://127.0.0.1:{port}/healthz") == 1
-        accepted = _accepted_by(port, workers)
-    assert sum(accepted.values()) == 32
-    assert all(count > 0 for count in accepted.values()), accepted
+        accepted = _accepted_by(port, workers, connections=8)
+    assert sum(accepted.values()) == 8
+    # A hash of the clients' ports (SO_REUSEPORT) splits 8 connections 6:2 or worse about
+    # one time in three; counted, they differ by one at most unless a worker was kept
+    # from accepting for a whole PATIENCE.
+    assert max(accepted.values()) - min(accepted.values()) <= 2, accepted
 
 
-def test_each_worker_listens_on_a_socket_of_its_own(tmp_path: Path) -> None:
+def test_every_worker_accepts_on_the_one_listening_socket(tmp_path: Path) -> None:
     with served(tmp_path, "--workers", "2") as (server, port):
         workers = _two_workers(server, port)
         assert answers(server, f"http://127.0.0.1:{port}/healthz") == 1
         listening = set(_tcp_sockets(port, "0A"))
         held = [listening & _socket_inodes(pid) for pid in workers]
-    assert len(listening) == 2
-    assert all(len(inodes) == 1 for inodes in held) and held[0] != held[1]
+    assert len(listening) == 1
+    assert held == [listening, listening]
 
 
-def test_a_killed_worker_is_replaced_on_its_socket_and_the_replacement_serves(
-        tmp_path: Path) -> None:
+def test_a_killed_worker_is_replaced_and_the_replacement_serves(tmp_path: Path) -> None:
     with served(tmp_path, "--workers", "2") as (server, port):
         workers = _two_workers(server, port)
         assert answers(server, f"http://127.0.0.1:{port}/healthz") == 1
-        listening = set(_tcp_sockets(port, "0A"))
         dead, kept = workers
-        its_socket = listening & _socket_inodes(dead)
         os.kill(dead, signal.SIGKILL)
         now = _two_workers(server, port, besides=(dead,))
         replacement = next(pid for pid in now if pid != kept)
-        assert listening & _socket_inodes(replacement) == its_socket
+        assert set(_tcp_sockets(port, "0A")) <= _socket_inodes(replacement)
         accepted = _accepted_by(port, [replacement, kept])
     assert accepted[replacement] > 0 and sum(accepted.values()) == 32
 
