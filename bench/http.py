@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bench._databases import postgres_url, scratch_store
+from cli.balance import listening_workers
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKFLOW = """
@@ -151,7 +152,9 @@ class _Server:
                                         stdout=subprocess.DEVNULL, stderr=self.log)
 
     def wait_ready(self) -> None:
-        """Return once both workers answer (at most 60 s), or raise with the server's error."""
+        """Return once every worker listens and the server answers (at most 60 s), or
+        raise with the server's error. A worker that is not listening yet would leave all
+        the connections to the others, and the run would measure fewer workers."""
         deadline = time.monotonic() + 60
         answers = 0
         while time.monotonic() < deadline:
@@ -164,7 +167,8 @@ class _Server:
                 connection.request("GET", "/healthz")
                 if connection.getresponse().status == 200:
                     answers += 1
-                    if answers >= 2 * self.workers:  # every worker most likely up
+                    if answers >= 2 and (self.workers == 1 or len(
+                            listening_workers(self.process.pid)) >= self.workers):
                         return
                 connection.close()
             except OSError:

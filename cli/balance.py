@@ -32,9 +32,10 @@ import struct
 import tempfile
 import time
 from multiprocessing.reduction import DupFd, ForkingPickler
+from pathlib import Path
 from typing import Any
 
-__all__ = ["PATIENCE", "BalancedSocket", "Shares"]
+__all__ = ["PATIENCE", "BalancedSocket", "Shares", "listening_workers"]
 
 PATIENCE = 0.02
 """Seconds a busier worker leaves a pending connection to a less busy one."""
@@ -43,6 +44,18 @@ PAUSE = 0.0001
 again, so that it does not spin on the readable socket and take the very core the other
 worker needs to come and accept."""
 _SLOT = struct.Struct("qq")  # process id, open connections
+_PREFIX = "hatchery-workers-"  # then the supervisor's process id
+
+
+def listening_workers(supervisor: int) -> set[int]:
+    """The live workers of the server that process `supervisor` runs that listen (each
+    counts itself once it does): for tools that wait until every worker is ready."""
+    found: set[int] = set()
+    for path in Path(tempfile.gettempdir()).glob(f"{_PREFIX}{supervisor}-*"):
+        with contextlib.suppress(OSError):
+            found.update(pid for pid, _ in _SLOT.iter_unpack(path.read_bytes())
+                         if pid and _alive(pid))
+    return found
 
 
 class Shares:
@@ -57,7 +70,7 @@ class Shares:
     @classmethod
     def create(cls, slots: int) -> Shares:
         """A new, empty file for `slots` workers (remove it with `remove` at exit)."""
-        descriptor, path = tempfile.mkstemp(prefix="hatchery-workers-")
+        descriptor, path = tempfile.mkstemp(prefix=f"{_PREFIX}{os.getpid()}-")
         os.ftruncate(descriptor, _SLOT.size * slots)
         os.close(descriptor)
         return cls(path, slots)

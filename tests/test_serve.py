@@ -4,15 +4,12 @@ connections are spread evenly; Nagle's algorithm off."""
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import signal
 import socket
-import struct
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from cli.balance import BalancedSocket, Shares
+from cli.balance import BalancedSocket, Shares, listening_workers
 from cli.listeners import BalancedListeners, listening_socket
 from cli.serve import default_workers
 from engine.settings import PROJECT_ROOT
@@ -273,19 +270,10 @@ def _two_workers(server: subprocess.Popen[bytes], port: int, besides: tuple[int,
     while time.monotonic() < deadline:
         workers = [pid for pid in _workers_of(server.pid) if pid not in besides]
         if (len(workers) == 2 and len(_tcp_sockets(port, "0A")) == 1
-                and set(workers) <= _counted_workers()):
+                and set(workers) <= listening_workers(server.pid)):
             return workers
         time.sleep(0.1)
     raise AssertionError(f"workers: {_workers_of(server.pid)}")
-
-
-def _counted_workers() -> set[int]:
-    """The process ids in every workers' shared counts file on this machine."""
-    found: set[int] = set()
-    for path in Path(tempfile.gettempdir()).glob("hatchery-workers-*"):
-        with contextlib.suppress(OSError):
-            found.update(pid for pid, _ in struct.iter_unpack("qq", path.read_bytes()))
-    return found
 
 
 def _accepted_by(port: int, workers: list[int], connections: int = 32) -> dict[int, int]:
