@@ -213,6 +213,38 @@ def test_canonical_json_is_stable_through_a_json_round_trip(value: Any) -> None:
     assert canonical_json(json.loads(once)) == once
 
 
+moments = st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=8)),
+                                                   timezone(timedelta(hours=-3, minutes=-30))]))
+body_values = st.recursive(
+    json_leaves | moments,
+    lambda inner: st.lists(inner, max_size=3)
+    | st.dictionaries(st.text(max_size=5) | st.sampled_from(["%s", "a%", "%%"]), inner),
+    max_leaves=12,
+)
+
+
+@given(st.dictionaries(st.text(max_size=8), body_values, max_size=16))
+def test_canonical_json_of_a_dict_is_the_encoders_text_of_its_plain_form(
+        value: dict[str, Any]) -> None:
+    # The quick writing of dicts (`_object_text`) against the encoder over `_plain`.
+    from engine.ledger.hashing import _plain
+
+    expected = json.dumps(_plain(value, "$"), sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=False, allow_nan=False).encode("utf-8")
+    assert canonical_json(value) == expected
+    assert canonical_json(value) == expected  # its shape known now
+
+
+def test_canonical_json_writes_dicts_past_the_shapes_it_keeps() -> None:
+    from engine.ledger import hashing
+
+    for i in range(hashing._MOST_SHAPES + 5):
+        value = {f"k{i}": i, "a": [1], "b": {"c": None}}
+        assert canonical_json(value) == json.dumps(
+            value, sort_keys=True, separators=(",", ":")).encode()
+    assert len(hashing._SHAPES) <= hashing._MOST_SHAPES
+
+
 # --- verify_chain ----------------------------------------------------------------------
 
 

@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -148,13 +149,85 @@ def canonical_json(value: Any) -> bytes:
     ``TypeError`` for anything else that is not plain JSON (sets, bytes, non-string keys,
     arbitrary objects): guessing a representation would make hashes unstable.
     """
+    return _text(value).encode("utf-8")
+
+
+def _text(value: Any) -> str:
+    """`canonical_json(value)` as text (before its UTF-8 encoding)."""
+    if type(value) is dict:
+        found = _object_text(value)
+        if found is not None:
+            return found
     try:
         plain = _common(value)
     except _Unusual:
         plain = _plain(value, "$")
     if _ONE_SHOT is None:
-        return _CANONICAL.encode(plain).encode("utf-8")
-    return "".join(_ONE_SHOT(plain, 0)).encode("utf-8")
+        return _CANONICAL.encode(plain)
+    return "".join(_ONE_SHOT(plain, 0))
+
+
+_string = json.encoder.encode_basestring  # a str as the encoder writes it (ensure_ascii off)
+_SHAPES: dict[tuple[str, ...], tuple[Any, str]] = {}
+"""A dict's keys, in the order it holds them -> what picks its values in sorted key order
+(one C call) and the text of the dict with `%s` for each value (`{"actor":%s,"at":%s...}`)."""
+_MOST_SHAPES = 1024
+"""Shapes kept at most: the keys of an event body are the engine's, but those of its
+input are the caller's; past this, a shape is worked out for each dict."""
+
+
+def _shape(keys: tuple[str, ...]) -> tuple[Any, str] | None:
+    found = _SHAPES.get(keys)
+    if found is not None:
+        return found
+    for key in keys:
+        if type(key) is not str:
+            return None
+    ordered = sorted(keys)  # by code point, as the encoder's sort_keys orders them
+    picks = itemgetter(*ordered) if len(ordered) > 1 else lambda d: (d[ordered[0]],)
+    members = ",".join(_string(key).replace("%", "%%") + ":%s" for key in ordered)
+    found = (picks, "{" + members + "}")
+    if len(_SHAPES) < _MOST_SHAPES:
+        _SHAPES[keys] = found
+    return found
+
+
+def _object_text(value: dict[Any, Any]) -> str | None:
+    """The canonical text of a dict whose keys are exact `str` and whose values are of
+    the exact types a change carries (str, int, bool, None, finite float, aware datetime,
+    and dicts of these), written without the plain copy `_common` makes for the encoder
+    and without the encoder's sort of its items: the same text (tests/test_ledger.py
+    holds the two to each other); None at anything else, which the caller then writes
+    the general way (and which raises there what it raises)."""
+    if not value:
+        return "{}"
+    shape = _shape(tuple(value))
+    if shape is None:
+        return None
+    picks, template = shape
+    texts = []
+    for item in picks(value):
+        kind = type(item)
+        if kind is str:
+            texts.append(_string(item))
+        elif item is None:
+            texts.append("null")
+        elif kind is int:
+            texts.append(int.__repr__(item))
+        elif kind is bool:
+            texts.append("true" if item else "false")
+        elif kind is dict:
+            found = _object_text(item)
+            if found is None:
+                return None
+            texts.append(found)
+        elif kind is datetime and item.utcoffset() is not None:
+            texts.append(f'"{format_datetime(item)}"')
+        elif kind is float and math.isfinite(item):
+            texts.append(float.__repr__(item))
+        else:
+            return None
+    return template % tuple(texts)
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False,
@@ -186,6 +259,7 @@ def event_hash(previous_hash: str, body: Mapping[str, Any]) -> str:
 def chain_event(previous_hash: str, body: Mapping[str, Any]) -> tuple[str, str]:
     """`event_hash(previous_hash, body)` and the canonical text it hashed, which the event
     stores as its body (the door makes both once per change)."""
-    canonical = canonical_json(body)
-    digest = hashlib.sha256(previous_hash.encode("ascii") + canonical).hexdigest()
-    return digest, canonical.decode("utf-8")
+    canonical = _text(body)
+    digest = hashlib.sha256(previous_hash.encode("ascii")
+                            + canonical.encode("utf-8")).hexdigest()
+    return digest, canonical
