@@ -108,3 +108,16 @@ def test_the_chain_helper_hashes_as_the_ledger_does() -> None:
     assert digest == event_hash("a" * 64, body)
     assert canonical == '{"case_id":"c1","input":{"by":1.5},"seq":2,"trigger":"选择"}'
 
+
+
+def test_an_events_columns_are_its_body_fields_in_the_order_its_view_declares() -> None:
+    from engine.service.views import EVENT_VIEW_FIELDS, EventView, event_view
+    from engine.service.writing import _event_values
+    from engine.store.tables import EVENT_FIELDS
+
+    body = {name: None for name in EVENT_FIELDS}
+    values = _event_values({**body, "input": {"a": 1}}, "p" * 64, "h" * 64)
+    assert tuple(values) == EVENT_VIEW_FIELDS
+    assert set(values) == {*EVENT_FIELDS, "prev_hash", "hash"}
+    assert values["input"] == {"a": 1} and values["changes"] == {}
+    assert isinstance(event_view(values), EventView)

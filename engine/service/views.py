@@ -12,8 +12,8 @@ from typing import Any, Literal, TypeVar
 from engine.errors import Refusal
 from engine.ledger.chain import GENESIS
 
-__all__ = ["CaseView", "EventView", "FireResult", "TimerOutcome", "TimerView", "built",
-           "event_view", "timer_view"]
+__all__ = ["EVENT_VIEW_FIELDS", "CaseView", "EventView", "FireResult", "TimerOutcome",
+           "TimerView", "built", "event_view", "timer_view"]
 
 
 @dataclass(frozen=True)
@@ -139,6 +139,7 @@ class TimerOutcome:
 _View = TypeVar("_View", "CaseView", "EventView", "FireResult")
 _ORDER: dict[type[Any], tuple[str, ...]] = {
     kind: tuple(f.name for f in fields(kind)) for kind in (CaseView, EventView, FireResult)}
+EVENT_VIEW_FIELDS = _ORDER[EventView]
 
 
 def built(kind: type[_View], values: dict[str, Any]) -> _View:

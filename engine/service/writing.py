@@ -33,10 +33,10 @@ from engine.errors import Conflict
 from engine.ledger.chain import chain_event
 from engine.service import deadlines
 from engine.service.loading import Loaded
-from engine.service.views import EventView, event_view
+from engine.service.views import EVENT_VIEW_FIELDS as _VIEW_FIELDS
+from engine.service.views import EventView, built
 from engine.store import repository as repo
 from engine.store.operations import record_in
-from engine.store.tables import EVENT_FIELDS
 
 __all__ = ["automatic", "insert_event", "priority_moved", "reprioritise", "write"]
 
@@ -57,7 +57,7 @@ def write(connection: Connection, loaded: Loaded, change: Change, now: datetime)
                              {**values, "body": canonical}):
         current = repo.case_version(connection, row["id"])
         raise Conflict(row["id"], version, current if current is not None else -1)
-    event = event_view(values)
+    event = built(EventView, values)
     row.update(update)
     if change.workflow is not None:
         loaded.wf = change.workflow
@@ -118,15 +118,22 @@ def insert_event(connection: Connection, body: Mapping[str, Any], prev: str, dig
                  canonical: str) -> EventView:
     values = _event_values(body, prev, digest)
     repo.insert_event(connection, {**values, "body": canonical})
-    return event_view(values)
+    return built(EventView, values)
+
+
+_LEADING = _VIEW_FIELDS[:_VIEW_FIELDS.index("prev_hash")]
+"""The event view's fields before its hashes: the body's fields but `changes`, which
+follows the hashes (tests/test_fire_path.py holds them to `EVENT_FIELDS`)."""
 
 
 def _event_values(body: Mapping[str, Any], prev: str, digest: str) -> dict[str, Any]:
-    """The event's columns but its stored body: the body's fields, chained."""
-    values = dict(zip(EVENT_FIELDS, map(body.get, EVENT_FIELDS), strict=True))  # or None
+    """The event's columns but its stored body: the body's fields (None for one it
+    lacks), chained; in the order `EventView` declares its fields, so that the same
+    dict makes the event's view (`built`) once it is written."""
+    values = dict(zip(_LEADING, map(body.get, _LEADING), strict=True))
     values["input"] = dict(values["input"] or {})
-    values["changes"] = dict(values["changes"] or {})
     values["prev_hash"], values["hash"] = prev, digest
+    values["changes"] = dict(body.get("changes") or {})
     return values
 
 
