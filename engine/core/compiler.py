@@ -147,6 +147,11 @@ class CompiledWorkflow:
     def fields(self) -> Mapping[str, FieldSpec]:
         return self.spec.fields
 
+    @cached_property
+    def timed_states(self) -> frozenset[str]:
+        """The states that have timers (only theirs are ever armed)."""
+        return frozenset(sid for sid, info in self.states.items() if info.spec.timers)
+
     def leaf(self, state_id: str) -> str:
         """The state a case actually rests in when entering `state_id` (initial children)."""
         return self.states[state_id].leaf

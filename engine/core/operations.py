@@ -119,19 +119,20 @@ def transition_change(wf: CompiledWorkflow, case: CaseSnapshot, t: Transition,
     if t.final:
         values["status"] = "closed"
         values["outcome"] = t.outcome
-    after = moved_to(t.to_state, t.data, values.get("entered_at", case.entered_at),
-                     case.links)
-    values["priority"] = priority(wf, after, now, params)
+    values["priority"] = 0.0 if wf.priority is None else priority(
+        wf, moved_to(t.to_state, t.data, values.get("entered_at", case.entered_at),
+                     case.links), now, params)
     # Timer rows are only ever armed for states whose definition (in the case's version)
     # has timers: with no timed state left, there is nothing to cancel.
     effects: list[Effect] = []
+    timed = wf.timed_states
     if t.final:
-        if any(info.spec.timers for info in wf.states.values()):
+        if timed:
             effects.append(CancelTimers(None))
     else:
-        timed = tuple(s for s in t.exited if wf.states[s].spec.timers)
-        if timed:
-            effects.append(CancelTimers(timed))
+        left = tuple(s for s in t.exited if s in timed) if timed else ()
+        if left:
+            effects.append(CancelTimers(left))
         if t.arm:
             effects.append(ArmTimers(t.arm))
         if t.moved:
