@@ -53,7 +53,7 @@ from starlette.types import Scope
 from api.errors import forbidden
 from api.security import ADMIN, AUDITOR, Principal
 from engine.errors import HatcheryError, Refused
-from engine.observability import ATTEMPT, REQUEST_ID, Attempt, usable_request_id
+from engine.observability import ATTEMPT, REQUEST_ID, Attempt, log_line, usable_request_id
 from engine.store.db import read_connection
 
 __all__ = [
@@ -269,7 +269,7 @@ class RequestMeter:
             return
         state = scope.get("state") or {}
         principal = state.get("principal") if isinstance(state, dict) else None
-        access.info("%s %s %s", method, route, status, extra={
+        log_line(access, logging.INFO, "%s %s %s", (method, route, status), {
             "method": method, "route": route, "status": status,
             "duration_ms": round(seconds * 1000, 2),
             "case_id": (scope.get("path_params") or {}).get("case_id"),

@@ -21,9 +21,9 @@ import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
-__all__ = ["ATTEMPT", "REQUEST_ID", "Attempt", "JsonLines", "configure_logging",
+__all__ = ["ATTEMPT", "REQUEST_ID", "Attempt", "JsonLines", "configure_logging", "log_line",
            "new_request_id", "usable_request_id"]
 
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -106,20 +106,31 @@ class JsonLines(logging.Formatter):
     """One JSON object per record, UTF-8 text kept as it is (Chinese stays readable)."""
 
     def format(self, record: logging.LogRecord) -> str:
+        return self.line(record.created, record.levelname, record.name, record.getMessage(),
+                         record.__dict__,
+                         self.formatException(record.exc_info) if record.exc_info else None)
+
+    @staticmethod
+    def line(created: float, levelname: str, name: str, message: str,
+             fields: dict[str, Any], exception: str | None = None) -> str:
+        """The object of a record with these values; of `fields`, those a caller gave
+        (`extra=`), in their order."""
         document: dict[str, Any] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(
-                timespec="milliseconds"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "message": record.getMessage(),
+            "time": datetime.fromtimestamp(created, UTC).isoformat(timespec="milliseconds"),
+            "level": levelname.lower(),
+            "logger": name,
+            "message": message,
             "request_id": REQUEST_ID.get(),
         }
-        for key, value in record.__dict__.items():
+        for key, value in fields.items():
             if key not in _STANDARD and not key.startswith("_"):
                 document[key] = value
-        if record.exc_info:
-            document["exception"] = self.formatException(record.exc_info)
+        if exception:
+            document["exception"] = exception
         return json.dumps(document, ensure_ascii=False, default=str)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 class _WithRequestId(logging.Formatter):
@@ -129,26 +140,121 @@ class _WithRequestId(logging.Formatter):
                    datefmt: str | None = None) -> str:
         """logging's own time text, its strftime done once a second rather than for every
         line (an access line per request)."""
-        msec = self.default_msec_format
-        if datefmt is not None or self.datefmt is not None or msec is None or record.created < 0:
+        if (datefmt is not None or self.datefmt is not None
+                or self.default_msec_format is None or record.created < 0):
             return super().formatTime(record, datefmt)
-        second = int(record.created)  # what time.localtime rounds it down to
+        return self._time_text(record.created, record.msecs)
+
+    def _time_text(self, created: float, msecs: float) -> str:
+        second = int(created)  # what time.localtime rounds it down to
         if self._second[0] != second:
             self._second = (second, time.strftime(self.default_time_format,
-                                                  self.converter(record.created)))
-        return msec % (self._second[1], record.msecs)
+                                                  self.converter(created)))
+        return str(self.default_msec_format) % (self._second[1], msecs)  # never None here
 
     def format(self, record: logging.LogRecord) -> str:
-        line = super().format(record)
+        return self._with_id(super().format(record))
+
+    @staticmethod
+    def _with_id(line: str) -> str:
         found = REQUEST_ID.get()
         return f"{line} [request {found}]" if found else line
+
+    def plain(self) -> bool:
+        """Whether this formatter writes `TEXT_FORMAT` as `configure_logging` made it, so
+        that `line` writes what `format` would."""
+        return (type(self) is _WithRequestId and self._fmt == TEXT_FORMAT
+                and type(self._style) is logging.PercentStyle and self.datefmt is None
+                and self.default_msec_format is not None)
+
+    def line(self, created: float, msecs: float, levelname: str, name: str,
+             message: str) -> str:
+        """What `format` writes for a record with these values (of a `plain` formatter,
+        and a record without exception or stack)."""
+        return self._with_id(
+            f"{self._time_text(created, msecs)} {levelname} {name}: {message}")
+
+
+class _Lines(logging.StreamHandler[TextIO]):
+    """The handler `configure_logging` installs: logging's own, which can also write a
+    line made without a record (`log_line`)."""
+
+    def line(self, created: float, level: int, name: str, message: str,
+             fields: dict[str, Any]) -> str | None:
+        """The text `format` would give a record with these values, when this handler's
+        formatter is one `configure_logging` made; else None."""
+        formatter = self.formatter
+        levelname = logging.getLevelName(level)
+        if type(formatter) is JsonLines:
+            return formatter.line(created, levelname, name, message, fields)
+        if isinstance(formatter, _WithRequestId) and formatter.plain():
+            # A LogRecord's milliseconds, taken from its `created` as logging does.
+            msecs = int((created - int(created)) * 1000) + 0.0
+            return formatter.line(created, msecs, levelname, name, message)
+        return None
+
+    def write(self, text: str) -> bool:
+        """Write one formatted line as `emit` does; False when it failed."""
+        self.acquire()
+        try:
+            self.stream.write(text + self.terminator)
+            self.flush()
+        except RecursionError:
+            raise
+        except Exception:
+            return False
+        finally:
+            self.release()
+        return True
+
+
+def _sole_lines(logger: logging.Logger, level: int) -> _Lines | None:
+    """The handler that alone writes `logger`'s records of `level` (`configure_logging`'s,
+    with nothing else looking: no filter, other handler, logger class or record factory
+    of anyone's), or None."""
+    if (type(logger) is not logging.Logger or logger.filters or logger.disabled
+            or logging.getLogRecordFactory() is not logging.LogRecord):
+        return None
+    found = None
+    current: logging.Logger | None = logger
+    while current is not None:
+        for handler in current.handlers:
+            if (found is not None or type(handler) is not _Lines or handler.filters
+                    or level < handler.level):
+                return None
+            found = handler
+        current = current.parent if current.propagate else None
+    return found
+
+
+def log_line(logger: logging.Logger, level: int, msg: str, args: tuple[object, ...],
+             fields: dict[str, Any]) -> None:
+    """`logger.log(level, msg, *args, extra=fields)`, the same line written.
+
+    A record costs more than the line it gives (the caller's frame looked up, a dozen
+    attributes of the process and thread read, the logger tree walked, the formatter's
+    generic steps): a fifth of the event loop's work for a request, whose access line
+    this writes. So when `configure_logging`'s handler alone would see the record, the
+    line is made from these values directly, as its formatter makes it from a record;
+    anything else (a test's capture, an operator's handler or filter) gets the record."""
+    if not logger.isEnabledFor(level):
+        return
+    handler = _sole_lines(logger, level)
+    if handler is not None and _STANDARD.isdisjoint(fields):
+        created = time.time()  # as a LogRecord takes it
+        text = handler.line(created, level, logger.name, msg % args if args else msg, fields)
+        if text is not None:
+            if not handler.write(text):  # let logging report it its way
+                handler.handleError(logger.makeRecord(logger.name, level, "(unknown file)",
+                                                      0, msg, args, None, extra=fields))
+            return
+    logger.log(level, msg, *args, extra=fields, stacklevel=2)
 
 
 def configure_logging(form: str, level: str = "INFO") -> None:
     """Send every logger's records to standard error as JSON lines or as text."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(JsonLines() if form == "json" else _WithRequestId(
-        "%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler = _Lines()
+    handler.setFormatter(JsonLines() if form == "json" else _WithRequestId(TEXT_FORMAT))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
