@@ -10,8 +10,10 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from engine.core.snapshot import Actor
+from engine.errors import Refused
 from engine.language import untrusted
-from engine.service.unstorable import _clean
+from engine.service.unstorable import _clean, refuse_unstorable
 
 _TEXT = st.text(alphabet=st.sampled_from(["a", "组", "\x00", "\ud800", "\udfff", "é", "/"]),
                 max_size=4)
@@ -58,3 +60,16 @@ def test_nesting_near_the_limit_is_left_to_untrusted() -> None:
     assert untrusted.first_flaw(too_deep) is not None
     assert not _clean(too_deep)
     assert _clean(_nested(untrusted.MAX_DEPTH - 2))
+
+
+@given(st.dictionaries(st.sampled_from(["case_id", "trigger", "input", "comment"]), _VALUES,
+                       max_size=4), _TEXT, st.none() | _TEXT)
+def test_the_door_refuses_exactly_what_untrusted_finds_a_flaw_in(
+        request: dict[str, Any], actor: str, key: str | None) -> None:
+    flaw = untrusted.first_flaw({**request, "actor": actor, "idempotency_key": key})
+    try:
+        refuse_unstorable(request, Actor(actor), key)
+    except Refused:
+        assert flaw is not None
+    else:
+        assert flaw is None

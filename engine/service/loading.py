@@ -49,7 +49,7 @@ class Loaded:
         links = self.links
         return made(
             CaseSnapshot, state=row["state"], data=row["data"], entered_at=row["entered_at"],
-            checklist={t["item"]: True for t in self.ticks},
+            checklist={t["item"]: True for t in self.ticks} if self.ticks else {},
             links=tuple(LinkedCase(link["other_case_id"], link["workflow_id"], link["state"],
                                    link["relation"], tuple(link.get("within", ())))
                         for link in links) if links else (),
@@ -107,19 +107,20 @@ def check_version(loaded: Loaded, expected_version: int | None) -> None:
 def view(loaded: Loaded) -> CaseView:
     row = loaded.row
     items = loaded.wf.checklist_of(row["state"])
-    ticked = {t["item"]: t for t in loaded.ticks}
     checklist: dict[str, dict[str, Any]] = {}
-    for item, owner in items.items():
-        tick = ticked.get(item)
-        checklist[item] = {
-            "state": owner, "ticked": tick is not None,
-            "evidence": tick["evidence"] if tick else None,
-            "actor": tick["actor"] if tick else None, "at": tick["at"] if tick else None,
-        }
+    if items:
+        ticked = {t["item"]: t for t in loaded.ticks}
+        for item, owner in items.items():
+            tick = ticked.get(item)
+            checklist[item] = {
+                "state": owner, "ticked": tick is not None,
+                "evidence": tick["evidence"] if tick else None,
+                "actor": tick["actor"] if tick else None, "at": tick["at"] if tick else None,
+            }
     case_links = [{"case_id": link["other_case_id"], "workflow_id": link["workflow_id"],
                    "state": link["state"], "relation": link["relation"],
                    "direction": link["direction"], "community": link.get("community")}
-                  for link in loaded.links]
+                  for link in loaded.links] if loaded.links else []
     return built(CaseView, {
         "id": row["id"], "workflow_id": row["workflow_id"],
         "workflow_version": row["workflow_version"], "state": row["state"],
