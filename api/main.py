@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from api import console, errors
 from api.front import Front
 from api.limits import RefusalLimit
-from api.metrics import MeteredService, Metrics, RequestMeter, StoreCollector, pool_use
+from api.metrics import MeteredService, Metrics, RequestMeter, StoreCollector
 from api.metrics import router as metrics_routes
 from api.routes import audit, cases, exports, health, history, timers, workflows
 from api.security import CaseCommunities, TokenStore
@@ -87,6 +87,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
             current = MeteredService(current, metrics)
         metrics.registry.register(StoreCollector(current.engine, current.clock.now))
         _attach(app, current)
+        meter.engine = current.engine  # the pool gauges follow its pool
         _quiet_access_log()
         _prepare_routes(app)
         await run_in_threadpool(_hint_first_token, app.state.tokens, settings)
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         ],
     )
     metrics = Metrics()
+    meter = RequestMeter(metrics)
     app.state.metrics = metrics
     app.state.default_language = "zh" if settings.lang == "zh" else "en"
     app.state.max_body_bytes = max_body_bytes
@@ -122,8 +124,7 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         app.include_router(router, prefix=API_PREFIX)
     console.mount(app, settings)
     app.include_router(metrics_routes)
-    app.add_middleware(Front, meter=RequestMeter(metrics, pool=lambda: _pool_use(app)),
-                       max_body_bytes=max_body_bytes)
+    app.add_middleware(Front, meter=meter, max_body_bytes=max_body_bytes)
     return app
 
 
@@ -135,11 +136,6 @@ def _prepare_routes(app: FastAPI) -> None:
     event loop."""
     for _ in iter_route_contexts(app.router.routes):
         pass
-
-
-def _pool_use(app: FastAPI) -> tuple[int, int]:
-    engine = getattr(app.state, "db", None)
-    return (0, 0) if engine is None else pool_use(engine)
 
 
 class DropQueryStrings(logging.Filter):

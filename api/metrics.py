@@ -220,9 +220,10 @@ class RequestMeter:
     raw path, so case ids do not each become a time series.
     """
 
-    def __init__(self, metrics: Metrics, pool: Callable[[], tuple[int, int]]) -> None:
+    def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
-        self.pool = pool
+        # The app's database, whose pool the gauges follow; set when the app starts.
+        self.engine: sa.Engine | None = None
         # Per request, only what changes: the series of each (route, method, status) are
         # looked up once (prometheus-client's `labels()` checks, joins and locks every
         # time), and the pool gauges are written when their values move.
@@ -260,7 +261,7 @@ class RequestMeter:
                 self._series[(route, method, status)] = series
         series[0].inc()
         series[1].observe(seconds)
-        pool = self.pool()
+        pool = (0, 0) if self.engine is None else pool_use(self.engine)
         if pool != self._pool_seen:
             self._pool_seen = pool
             self.metrics.pool_in_use.set(pool[0])
@@ -278,15 +279,21 @@ class RequestMeter:
 
 def route_label(scope: Scope) -> str:
     """The matched route's template with its prefix (`/api/v1/cases/{case_id}/events`):
-    the request's path with each path parameter's segment put back as `{name}`."""
+    the request's path with each path parameter's segment put back as `{name}` (a segment
+    equal to two parameters' values takes the last one's name)."""
     if scope.get("route") is None:
         return UNMATCHED
     params = scope.get("path_params")
     if not params:
         return str(scope["path"])
+    parts = scope["path"].split("/")
+    if len(params) == 1:  # most routes: one name, no mapping to build
+        for name, value in params.items():
+            value = str(value)
+            named = f"{{{name}}}"
+            return "/".join([named if part == value else part for part in parts])
     names = {str(v): k for k, v in params.items()}
-    return "/".join(f"{{{names[part]}}}" if part in names else part
-                    for part in scope["path"].split("/"))
+    return "/".join([f"{{{names[part]}}}" if part in names else part for part in parts])
 
 
 def pool_use(engine: sa.Engine) -> tuple[int, int]:

@@ -8,8 +8,10 @@ import logging
 import re
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from api.metrics import route_label
 from engine.observability import REQUEST_ID, JsonLines
 from engine.store.operations import list_operations
 from http_api.conftest import WORKFLOW, Api, start_case
@@ -134,3 +136,16 @@ def test_every_fire_of_a_workflow_is_counted_the_first_and_those_after(
         after = scrape(api, area)
     assert value(after, "hatchery_fires_total", workflow=WORKFLOW, source="api") - value(
         before, "hatchery_fires_total", workflow=WORKFLOW, source="api") == 3
+
+
+@pytest.mark.parametrize(("path", "params", "label"), [
+    ("/api/v1/cases/c1/events", {"case_id": "c1"}, "/api/v1/cases/{case_id}/events"),
+    ("/api/v1/cases/cases/events", {"case_id": "cases"}, "/api/v1/{case_id}/{case_id}/events"),
+    ("/w/7/v/7", {"workflow_id": "7", "version": 7}, "/w/{version}/v/{version}"),
+    ("/w/a/v/b", {"workflow_id": "a", "version": "b"}, "/w/{workflow_id}/v/{version}"),
+    ("/healthz", {}, "/healthz"),
+])
+def test_the_route_label_puts_each_parameters_name_back_in_its_segments(
+        path: str, params: dict[str, object], label: str) -> None:
+    assert route_label({"route": object(), "path": path, "path_params": params}) == label
+    assert route_label({"path": path, "path_params": params}) == "unmatched"
