@@ -149,7 +149,8 @@ def _planned(wf: CompiledWorkflow, case: CaseSnapshot, step: Step, actor: Actor,
     return made(
         Transition, trigger=trigger, from_state=source, to_state=moved.target, data=data,
         changes=dict(changes), role=role, event=event,
-        arm=arm(moved.timers, data, now, params), exited=moved.exited,
+        arm=arm(moved.timers, data, now, params) if moved.timers else (),
+        exited=moved.exited,
         entered=moved.entered, final=moved.final, outcome=moved.outcome,
         moved=rearmed, rearm=rearm,
     )

@@ -299,7 +299,7 @@ class Door:
         """The automatic steps of the case and, along links, of the cases whose guards
         may now read differently; the result as the caller sees it."""
         taken = automatic(connection, loaded, self.clock, self.max_automatic_steps)
-        seeds = [*_cascade_seeds(loaded), *also]
+        seeds = [*_cascade_seeds(loaded), *also] if loaded.links or also else None
         if seeds:
             taken += self._cascade(connection, loaded, seeds,
                                    self.max_automatic_steps - len(taken))
@@ -370,7 +370,7 @@ class _Undo(Exception):
 def _cascade_seeds(loaded: Loaded) -> tuple[str, ...]:
     # Guards see linked cases only through their workflow and state: the others need a
     # look only when this case's state changed.
-    if not loaded.state_changed:
+    if not loaded.state_changed or not loaded.links:
         return ()
     return tuple(dict.fromkeys(link["other_case_id"] for link in loaded.links))
 

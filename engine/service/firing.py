@@ -98,9 +98,11 @@ def fire_due(connection: Connection, loaded: Loaded, clock: Clock, budget: int, 
     """Fire the case's pending timers due now (those due before `before`, a timer's
     `(due_at, id)`, when given), oldest first, whoever has claimed them: the case is
     locked, so a worker holding a claim finds them fired and skips them."""
+    if loaded.row["status"] != "active" or (loaded.next_due_known
+                                             and loaded.next_due is None):
+        return []  # most changes: no pending timer, the clock is not read
     now = clock.now()
-    if loaded.row["status"] != "active" or (
-            loaded.next_due_known and (loaded.next_due is None or loaded.next_due > now)):
+    if loaded.next_due_known and loaded.next_due is not None and loaded.next_due > now:
         return []
     fired: list[Fired] = []
     for row in repo.due_timers(connection, loaded.id, now):
