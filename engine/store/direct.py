@@ -37,7 +37,7 @@ class _Prepared:
     """One statement compiled for one dialect, with its value conversions."""
 
     __slots__ = ("_dialect", "_types", "binding", "columns", "converting", "defaults", "error",
-                 "keeps_cursor", "order", "pick", "processors", "results", "sql")
+                 "formats", "order", "pick", "processors", "results", "sql", "wire")
 
     def __init__(self, statement: Any, dialect: Any, keys: Sequence[str] | None) -> None:
         compiled = statement.compile(dialect=_positional(dialect), column_keys=keys)
@@ -72,16 +72,45 @@ class _Prepared:
         self.results: tuple[Any, ...] | None = None
         self.converting: tuple[tuple[str, int, Any], ...] = ()
         self.error: type[Exception] = dialect.loaded_dbapi.Error
-        self.keeps_cursor: bool = getattr(dialect, "driver", None) == "psycopg"
+        # On psycopg, run through libpq (`engine.store.wire`): the SQL as bytes, and the
+        # format psycopg's cursor asks of each parameter's dumper (`%s`: automatic).
+        self.wire: bytes | None = None
+        self.formats: tuple[Any, ...] = ()
+        if _on_libpq(dialect):
+            global _WIRE  # imported once, when first needed: psycopg is optional
+            from engine.store import wire
 
-    def converters(self, cursor: Any) -> tuple[tuple[str, int, Any], ...]:
-        """The columns whose values are converted: name, position, conversion."""
-        if self.results is None:  # psycopg builds the description anew at every access
+            _WIRE = wire
+            self.wire = self.sql.encode()
+            self.formats = (wire.AUTO,) * len(self.order or ())
+
+    def arguments(self, params: Mapping[str, Any]) -> Any:
+        """The statement's arguments from `params` (and its defaults), converted as a
+        Core execute converts them."""
+        values = {**self.defaults, **params} if self.defaults else params
+        args: Any
+        if self.binding is not None:
+            args = self.pick(values)
+            if self.binding:
+                args = list(args)
+                for index, convert in self.binding:
+                    args[index] = convert(args[index])
+            return args
+        args = dict(values)
+        for name, processor in self.processors.items():
+            if name in args:
+                args[name] = processor(args[name])
+        return args
+
+    def converters(self, kinds: Sequence[Any]) -> tuple[tuple[str, int, Any], ...]:
+        """The columns whose values are converted: name, position, conversion; `kinds`
+        are the types the driver reports of the columns (a cursor description's second
+        entries)."""
+        if self.results is None:
             dialect = self._dialect
-            results = tuple(json_value(kind, dialect, entry[1],
-                                       kind.result_processor(dialect, entry[1]))
-                            for kind, entry in zip(self._types, cursor.description,
-                                                   strict=True))
+            results = tuple(json_value(kind, dialect, code,
+                                       kind.result_processor(dialect, code))
+                            for kind, code in zip(self._types, kinds, strict=True))
             self.converting = tuple((name, index, convert) for index, (name, convert)
                                     in enumerate(zip(self.columns, results, strict=True))
                                     if convert is not None)
@@ -90,20 +119,27 @@ class _Prepared:
 
 
 _POSITIONAL: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+_WIRE: Any = None
+"""`engine.store.wire`, once a statement for psycopg has been compiled."""
+
+
+def _on_libpq(dialect: Any) -> bool:
+    """Whether direct statements of `dialect` run through libpq (`engine.store.wire`)."""
+    return getattr(dialect, "driver", None) == "psycopg"
 
 
 def _positional(dialect: Any) -> Any:
-    """The dialect to compile a direct statement with: psycopg's named placeholders
-    (`%(name)s`) as positional ones (`%s`), so that the arguments are picked in order in
-    one C call and psycopg takes them as they come (a dict costs a copy, a lookup per
-    value here and psycopg's reordering in Python); the same SQL otherwise. A copy of
-    the dialect used only to compile: values are converted with the dialect's own types."""
-    if dialect.positional or getattr(dialect, "driver", None) != "psycopg":
+    """The dialect to compile a direct statement with: on psycopg, libpq's numbered
+    placeholders (`$1`) instead of psycopg's named ones (`%(name)s`), so that the
+    arguments are picked in order in one C call and go to libpq as they come; the same
+    SQL otherwise. A copy of the dialect used only to compile: values are converted with
+    the dialect's own types."""
+    if not _on_libpq(dialect):
         return dialect
     twin = _POSITIONAL.get(dialect)
     if twin is None:
         twin = copy.copy(dialect)
-        twin.paramstyle, twin.positional = "format", True
+        twin.paramstyle, twin.positional = "numeric_dollar", True
         _POSITIONAL[dialect] = twin
     return twin
 
@@ -119,7 +155,8 @@ def _picker(order: Sequence[str]) -> Any:
 
 
 class Direct:
-    """A hot-path statement: compiled once per dialect, executed on the DBAPI cursor."""
+    """A hot-path statement: compiled once per dialect, executed on the DBAPI cursor (on
+    psycopg, on libpq: `engine.store.wire`)."""
 
     def __init__(self, statement: Any, keys: Sequence[str] | None = None) -> None:
         self._statement = statement
@@ -138,45 +175,40 @@ class Direct:
         self._last = (weakref.ref(dialect), found)
         return found
 
-    def _run(self, connection: Connection, params: Mapping[str, Any]) -> tuple[Any, _Prepared]:
-        return self._execute(connection.connection, connection.dialect, params)
-
-    def _execute(self, pooled: Any, dialect: Any, params: Mapping[str, Any]
-                 ) -> tuple[Any, _Prepared]:
+    def _execute(self, pooled: Any, dialect: Any, params: Mapping[str, Any],
+                 begin: bool = True) -> tuple[Any, _Prepared]:
+        """Run the statement on `pooled`'s driver connection: the cursor it ran on, or on
+        psycopg (`prepared.wire`) libpq's result with the connection's wire session.
+        With `begin`, psycopg's transaction is opened as its cursor would open it."""
         prepared = self._for(dialect)
-        values = {**prepared.defaults, **params} if prepared.defaults else params
-        args: Any
-        if prepared.binding is not None:
-            args = prepared.pick(values)
-            if prepared.binding:
-                args = list(args)
-                for index, convert in prepared.binding:
-                    args[index] = convert(args[index])
-        else:
-            args = dict(values)
-            for name, processor in prepared.processors.items():
-                if name in args:
-                    args[name] = processor(args[name])
-        if prepared.keeps_cursor:
-            cursor = _kept_cursor(pooled)
-        else:
+        args = prepared.arguments(params)
+        if prepared.wire is not None:
             driver = pooled.dbapi_connection
             if driver is None:
                 raise sa.exc.ResourceClosedError("the connection is closed")
-            cursor = driver.cursor()
+            try:
+                state = _WIRE.session(pooled, driver)
+                return (state, _WIRE.run(state, prepared, prepared.wire, args,
+                                         prepared.formats, begin)), prepared
+            except prepared.error as error:
+                raise sa.exc.DBAPIError.instance(prepared.sql, args, error, prepared.error,
+                                                 dialect=dialect) from error
+        driver = pooled.dbapi_connection
+        if driver is None:
+            raise sa.exc.ResourceClosedError("the connection is closed")
+        cursor = driver.cursor()
         try:
             cursor.execute(prepared.sql, args)
         except prepared.error as error:
-            if not prepared.keeps_cursor:
-                cursor.close()
+            cursor.close()
             raise sa.exc.DBAPIError.instance(prepared.sql, args, error, prepared.error,
                                              dialect=dialect) from error
         return cursor, prepared
 
     def rows(self, connection: Connection, params: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The selected rows as dicts, values converted as a Core execute would."""
-        cursor, prepared = self._run(connection, params)
-        return _fetched(cursor, prepared, connection.dialect)
+        ran, prepared = self._execute(connection.connection, connection.dialect, params)
+        return _fetched(ran, prepared, connection.dialect)
 
     def first(self, connection: Connection, params: Mapping[str, Any]
               ) -> dict[str, Any] | None:
@@ -187,13 +219,13 @@ class Direct:
                     ) -> dict[str, Any] | None:
         """`first`, run as a statement of its own on a connection of `engine`'s pool.
 
-        No transaction around it: on PostgreSQL the driver's autocommit, one round trip
+        No transaction around it: on PostgreSQL the statement is sent alone on a
+        connection outside a transaction (the server commits it by itself), one round trip
         where a transaction takes three (BEGIN, the statement, ROLLBACK); SQLite's driver
         here never opens one itself. The connection is checked out and returned without a
-        `Connection` around it, whose set-up, isolation-level switch and reset on return
-        cost more than the statement. Failures are SQLAlchemy's errors, as from `first`
-        (a connection that cannot be made too); a connection the statement failed on is
-        discarded, not handed out again in autocommit."""
+        `Connection` around it, whose set-up and reset on return cost more than the
+        statement. Failures are SQLAlchemy's errors, as from `first` (a connection that
+        cannot be made too)."""
         dialect = engine.dialect
         try:
             pooled = engine.raw_connection()
@@ -201,69 +233,42 @@ class Direct:
             raise sa.exc.DBAPIError.instance(None, None, error, dialect.loaded_dbapi.Error,
                                              dialect=dialect) from error
         try:
-            driver = pooled.dbapi_connection
-            if driver is None:
-                raise sa.exc.ResourceClosedError("the connection is closed")
-            switch = dialect.name == "postgresql" and not driver.autocommit
-            if switch:
-                driver.autocommit = True
-            try:
-                cursor, prepared = self._execute(pooled, dialect, params)
-                found = _fetched(cursor, prepared, dialect)
-            except BaseException:
-                if switch:
-                    pooled.invalidate()
-                raise
-            if switch:
-                driver.autocommit = False
+            ran, prepared = self._execute(pooled, dialect, params, begin=False)
+            found = _fetched(ran, prepared, dialect)
         finally:
             pooled.close()
         return found[0] if found else None
 
     def write(self, connection: Connection, params: Mapping[str, Any]) -> int:
         """Run an INSERT, UPDATE or DELETE; the number of rows it matched."""
-        cursor, prepared = self._run(connection, params)
+        ran, prepared = self._execute(connection.connection, connection.dialect, params)
+        if prepared.wire is not None:
+            count = ran[1].command_tuples
+            return -1 if count is None else int(count)
         try:
-            return int(cursor.rowcount)
+            return int(ran.rowcount)
         finally:
-            if not prepared.keeps_cursor:
-                cursor.close()
+            ran.close()
 
 
-_CURSOR = "hatchery_direct_cursor"
-
-
-def _kept_cursor(pooled: Any) -> Any:
-    """The cursor direct statements run on for this pooled psycopg connection: made once
-    per driver connection and kept in the pool's info for it (which SQLAlchemy clears
-    when the connection is replaced). A psycopg cursor costs a copy of the connection's
-    adapters map to make, and looks its dumpers and loaders up anew; a kept one has
-    them (3.5% of a PostgreSQL fire's instructions; on SQLite, whose cursors cost
-    little, keeping them measured no gain). Each statement's results are fetched
-    before the next one runs."""
-    info = pooled.info
-    kept = info.get(_CURSOR)
-    driver = pooled.dbapi_connection
-    if kept is not None and kept[0] is driver:
-        return kept[1]
-    if driver is None:
-        raise sa.exc.ResourceClosedError("the connection is closed")
-    cursor = driver.cursor()
-    info[_CURSOR] = (driver, cursor)
-    return cursor
-
-
-def _fetched(cursor: Any, prepared: _Prepared, dialect: Any) -> list[dict[str, Any]]:
-    """The rows of `cursor`'s statement as dicts, values converted."""
+def _fetched(ran: Any, prepared: _Prepared, dialect: Any) -> list[dict[str, Any]]:
+    """The rows of the statement `ran` (a cursor; a wire session and result) as dicts,
+    values converted."""
     try:
-        fetched = cursor.fetchall()
-        converting = prepared.converters(cursor)
+        if prepared.wire is not None:
+            fetched, kinds = _WIRE.load(*ran)
+            converting = prepared.converting if prepared.results is not None \
+                else prepared.converters(kinds)
+        else:
+            try:
+                fetched = ran.fetchall()
+                converting = prepared.converting if prepared.results is not None \
+                    else prepared.converters([entry[1] for entry in ran.description])
+            finally:
+                ran.close()
     except prepared.error as error:
         raise sa.exc.DBAPIError.instance(prepared.sql, None, error, prepared.error,
                                          dialect=dialect) from error
-    finally:
-        if not prepared.keeps_cursor:
-            cursor.close()
     columns = prepared.columns
     out = []
     for raw in fetched:

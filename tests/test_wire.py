@@ -1,0 +1,184 @@
+"""Direct statements on libpq (`engine.store.wire`): the first statement of a transaction
+goes in one flush with psycopg's BEGIN, in the transaction psycopg and SQLAlchemy then
+commit or roll back; statements are prepared once per connection and stay prepared
+across rollbacks; errors are SQLAlchemy's, the connection usable afterwards. What the
+statements read and write is tests/test_direct.py's (both databases). PostgreSQL only."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from psycopg import pq
+
+from engine.store.db import make_engine, read_connection, write_connection
+from engine.store.direct import Direct
+from engine.store.tables import CALENDAR_NOTICES as NOTICES
+
+pytestmark = pytest.mark.postgres
+
+ROW = {"year": 2026, "notice": "通知", "days_off": ["2026-01-01"], "working_days": [],
+       "content_hash": "a" * 64, "imported_at": datetime(2026, 1, 5, tzinfo=UTC),
+       "imported_by": "operator"}
+_BY_YEAR = Direct(sa.select(NOTICES).where(NOTICES.c.year == sa.bindparam("year")))
+_BY_YEAR_LOCKED = Direct(sa.select(NOTICES.c.year).where(
+    NOTICES.c.year == sa.bindparam("year")).with_for_update())
+_INSERT = Direct(NOTICES.insert().inline(), list(ROW))
+_RENAME = Direct(sa.update(NOTICES).where(NOTICES.c.year == sa.bindparam("w_year")),
+                 ["notice"])
+
+
+@pytest.fixture
+def backend() -> str:
+    return "postgres"
+
+
+@contextmanager
+def exchanges(connection: sa.Connection) -> Iterator[list[str]]:
+    """The messages `connection`'s driver sends that wait for the server's answer (a
+    simple query, or the sync ending an extended-protocol exchange): its round trips."""
+    sent: list[str] = []
+    pgconn: Any = connection.connection.driver_connection.pgconn  # type: ignore[union-attr]
+    with tempfile.NamedTemporaryFile("w+", suffix=".trace") as trace:
+        pgconn.trace(trace.fileno())
+        try:
+            yield sent
+        finally:
+            pgconn.untrace()
+            trace.flush()
+            os.fsync(trace.fileno())
+            trace.seek(0)
+            for line in trace:
+                parts = line.rstrip("\n").split("\t")
+                if len(parts) >= 4 and parts[1] == "F" and parts[3].split(" ")[0] in (
+                        "Query", "Sync"):
+                    sent.append(parts[3].split(" ")[0])
+
+
+def _status(connection: sa.Connection) -> pq.TransactionStatus:
+    driver: Any = connection.connection.driver_connection
+    return pq.TransactionStatus(driver.pgconn.transaction_status)
+
+
+def test_a_transactions_first_direct_statement_goes_with_its_begin(engine: sa.Engine) -> None:
+    with engine.connect() as connection:
+        with connection.begin():
+            _INSERT.write(connection, {**ROW, "year": 1})  # prepared on this connection
+            _RENAME.write(connection, {"w_year": 1, "notice": "旧"})
+        assert _status(connection) is pq.TransactionStatus.IDLE
+        with exchanges(connection) as sent, connection.begin():
+            _INSERT.write(connection, ROW)
+            assert _status(connection) is pq.TransactionStatus.INTRANS
+            assert _RENAME.write(connection, {"w_year": 2026, "notice": "新"}) == 1
+        # BEGIN + insert, the update, COMMIT
+        assert sent == ["Sync", "Sync", "Query"]
+        assert _status(connection) is pq.TransactionStatus.IDLE
+    assert _BY_YEAR.first_alone(engine, {"year": 2026}) == {**ROW, "notice": "新"}
+
+
+def test_a_rolled_back_transaction_opened_by_a_direct_statement_writes_nothing(
+        engine: sa.Engine) -> None:
+    with pytest.raises(RuntimeError), write_connection(engine) as connection:
+        _INSERT.write(connection, ROW)
+        raise RuntimeError("rolled back")
+    assert _BY_YEAR.first_alone(engine, {"year": 2026}) is None
+
+
+def test_a_lock_taken_by_a_transactions_first_statement_is_held_until_it_ends(
+        engine: sa.Engine) -> None:
+    with write_connection(engine) as connection:
+        _INSERT.write(connection, ROW)
+    impatient = make_engine(str(engine.url.render_as_string(hide_password=False)),
+                            lock_timeout=0.2)
+    try:
+        with write_connection(engine) as holder:
+            assert _BY_YEAR_LOCKED.first(holder, {"year": 2026}) == {"year": 2026}
+            with pytest.raises(Exception, match="lock"), \
+                    write_connection(impatient) as waiter:
+                _BY_YEAR_LOCKED.first(waiter, {"year": 2026})
+        with write_connection(impatient) as waiter:  # released at commit
+            assert _BY_YEAR_LOCKED.first(waiter, {"year": 2026}) == {"year": 2026}
+    finally:
+        impatient.dispose()
+
+
+def test_a_connections_isolation_level_is_the_one_its_begin_asks_for(
+        engine: sa.Engine) -> None:
+    level = sa.text("SELECT current_setting('transaction_isolation')")
+    serializable = engine.execution_options(isolation_level="SERIALIZABLE")
+    with serializable.connect() as connection, connection.begin():
+        _BY_YEAR.first(connection, {"year": 2026})
+        assert connection.execute(level).scalar_one() == "serializable"
+    autocommit = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with autocommit.connect() as connection:
+        _INSERT.write(connection, ROW)
+        assert _status(connection) is pq.TransactionStatus.IDLE  # committed on its own
+    assert _BY_YEAR.first_alone(engine, {"year": 2026}) == ROW
+
+
+def test_direct_statements_stay_prepared_across_rollbacks(engine: sa.Engine) -> None:
+    """psycopg prepares nothing itself on the engine's connections: were it to, it would
+    deallocate every prepared statement at the next rollback, these too."""
+    with engine.connect() as connection:
+        for _ in range(8):  # what psycopg would have prepared at its fifth run
+            connection.execute(sa.select(NOTICES.c.year)).all()
+        _BY_YEAR.first(connection, {"year": 2026})
+        connection.rollback()
+        with connection.begin_nested():  # ROLLBACK TO SAVEPOINT: psycopg's other trigger
+            pass
+        connection.execute(sa.text("SAVEPOINT s"))
+        connection.execute(sa.text("ROLLBACK TO SAVEPOINT s"))
+        assert _BY_YEAR.first(connection, {"year": 2026}) is None
+        connection.rollback()
+        with exchanges(connection) as sent, connection.begin():
+            assert _BY_YEAR.first(connection, {"year": 2026}) is None
+        assert sent == ["Sync", "Query"]  # not prepared again: BEGIN + select, COMMIT
+
+
+def test_a_failed_first_statement_leaves_a_transaction_to_roll_back_and_no_trace(
+        engine: sa.Engine) -> None:
+    with write_connection(engine) as connection:
+        _INSERT.write(connection, ROW)
+    for _ in range(2):  # prepared while failing, then run prepared
+        with pytest.raises(sa.exc.IntegrityError), write_connection(engine) as connection:
+            _INSERT.write(connection, ROW)
+    with write_connection(engine) as connection:
+        assert _RENAME.write(connection, {"w_year": 2026, "notice": "新"}) == 1
+        with pytest.raises(sa.exc.IntegrityError):
+            _INSERT.write(connection, ROW)
+        assert _status(connection) is pq.TransactionStatus.INERROR
+        connection.rollback()
+    assert _BY_YEAR.first_alone(engine, {"year": 2026}) == ROW
+
+
+def test_a_statement_run_alone_opens_no_transaction(engine: sa.Engine) -> None:
+    with write_connection(engine) as connection:
+        _INSERT.write(connection, ROW)
+    pooled = engine.raw_connection()
+    try:
+        driver: Any = pooled.dbapi_connection
+        assert driver.autocommit is False
+    finally:
+        pooled.close()
+    assert _BY_YEAR.first_alone(engine, {"year": 2026}) == ROW
+    pooled = engine.raw_connection()  # the same one, last in first out
+    try:
+        assert pooled.dbapi_connection is driver
+        assert driver.pgconn.transaction_status == pq.TransactionStatus.IDLE
+    finally:
+        pooled.close()
+
+
+def test_values_read_back_are_the_ones_a_core_select_reads(engine: sa.Engine) -> None:
+    with write_connection(engine) as connection:
+        _INSERT.write(connection, ROW)
+    with read_connection(engine) as connection:
+        core = [dict(r) for r in connection.execute(
+            sa.select(NOTICES).where(NOTICES.c.year == 2026)).mappings()]
+        assert _BY_YEAR.rows(connection, {"year": 2026}) == core == [ROW]
