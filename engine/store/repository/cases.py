@@ -139,9 +139,17 @@ def update_case(connection: Connection, case_id: str, expected_version: int,
     """`UPDATE ... WHERE id = :id AND version = :v`; False when the version moved on.
     A new head is sealed with the engine's chain key (`engine.ledger.keys`)."""
     values = _sealed(connection, case_id, values)
-    statement = _direct_update_case[tuple(sorted(values))]
+    keys = tuple(values)
+    statement = _update_shapes.get(keys)
+    if statement is None:
+        statement = _update_shapes[keys] = _direct_update_case[tuple(sorted(keys))]
     return statement.write(connection, {**values, "w_id": case_id,
                                         "w_version": expected_version}) == 1
+
+
+_update_shapes: dict[tuple[str, ...], Direct] = {}
+"""The keys of an update as given -> its statement, without sorting them at every change
+(the keys are the engine's: a change's columns, a few shapes in all)."""
 
 
 def _update_and_append(shape: tuple[tuple[str, ...], tuple[str, ...]]) -> Direct:

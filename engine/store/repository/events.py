@@ -36,8 +36,17 @@ _hash_at = (sa.select(events.c.hash)
 _direct_insert_event = ByShape(lambda keys: Direct(events.insert().inline(), keys))
 
 
+_insert_shapes: dict[tuple[str, ...], Direct] = {}
+"""The keys of an event as given -> its statement, without sorting them at every change
+(the keys are the engine's event columns)."""
+
+
 def insert_event(connection: Connection, values: Mapping[str, Any]) -> None:
-    _direct_insert_event[tuple(sorted(values))].write(connection, values)
+    keys = tuple(values)
+    statement = _insert_shapes.get(keys)
+    if statement is None:
+        statement = _insert_shapes[keys] = _direct_insert_event[tuple(sorted(keys))]
+    statement.write(connection, values)
 
 
 def events_of(connection: Connection, case_id: str) -> list[RowMapping]:
