@@ -160,19 +160,19 @@ class _WithRequestId(logging.Formatter):
         found = REQUEST_ID.get()
         return f"{line} [request {found}]" if found else line
 
-    def plain(self) -> bool:
-        """Whether this formatter writes `TEXT_FORMAT` as `configure_logging` made it, so
-        that `line` writes what `format` would."""
-        return (type(self) is _WithRequestId and self._fmt == TEXT_FORMAT
-                and type(self._style) is logging.PercentStyle and self.datefmt is None
-                and self.default_msec_format is not None)
-
-    def line(self, created: float, msecs: float, levelname: str, name: str,
-             message: str) -> str:
-        """What `format` writes for a record with these values (of a `plain` formatter,
-        and a record without exception or stack)."""
-        return self._with_id(
-            f"{self._time_text(created, msecs)} {levelname} {name}: {message}")
+    def line(self, created: float, levelname: str, name: str, message: str) -> str | None:
+        """What `format` writes for a record with these values and without exception or
+        stack, when this formatter writes `TEXT_FORMAT` as `configure_logging` made it
+        (else None)."""
+        if (type(self) is not _WithRequestId or self._fmt != TEXT_FORMAT
+                or type(self._style) is not logging.PercentStyle or self.datefmt is not None
+                or self.default_msec_format is None):
+            return None
+        # A LogRecord's milliseconds, taken from its `created` as logging does.
+        msecs = int((created - int(created)) * 1000) + 0.0
+        line = f"{self._time_text(created, msecs)} {levelname} {name}: {message}"
+        found = REQUEST_ID.get()
+        return f"{line} [request {found}]" if found else line
 
 
 class _Lines(logging.StreamHandler[TextIO]):
@@ -187,24 +187,28 @@ class _Lines(logging.StreamHandler[TextIO]):
         levelname = logging.getLevelName(level)
         if type(formatter) is JsonLines:
             return formatter.line(created, levelname, name, message, fields)
-        if isinstance(formatter, _WithRequestId) and formatter.plain():
-            # A LogRecord's milliseconds, taken from its `created` as logging does.
-            msecs = int((created - int(created)) * 1000) + 0.0
-            return formatter.line(created, msecs, levelname, name, message)
+        if isinstance(formatter, _WithRequestId):
+            return formatter.line(created, levelname, name, message)
         return None
 
     def write(self, text: str) -> bool:
-        """Write one formatted line as `emit` does; False when it failed."""
-        self.acquire()
+        """Write one formatted line as `emit` does (`flush` inlined); False when it
+        failed."""
+        lock = self.lock
+        if lock is not None:
+            lock.acquire()
         try:
-            self.stream.write(text + self.terminator)
-            self.flush()
+            stream = self.stream
+            stream.write(text + self.terminator)
+            if stream and hasattr(stream, "flush"):
+                stream.flush()
         except RecursionError:
             raise
         except Exception:
             return False
         finally:
-            self.release()
+            if lock is not None:
+                lock.release()
         return True
 
 
