@@ -106,9 +106,11 @@ def load_for_change(connection: Connection, case_id: str, *, lock: bool = False
     rows = query.rows(connection, {"case_id": case_id})
     if not rows:
         return None, {}, False
-    overrides = most_specific((r["override_community"], r["override_name"], r["override_value"])
-                              for r in rows if r["override_name"] is not None)
     row = rows[0]
+    # No override applies (the common case): the one row the outer join gives, with NULLs.
+    overrides = {} if len(rows) == 1 and row["override_name"] is None else most_specific(
+        (r["override_community"], r["override_name"], r["override_value"])
+        for r in rows if r["override_name"] is not None)
     has_links = bool(row["has_links"]) or row["seen_version"] != row["version"]
     for name in _OVERRIDE_COLUMNS:
         del row[name]
