@@ -79,6 +79,10 @@ class TransitionPlan:
     """The effects' programs, in order (what `_context` runs them as, nested)."""
     flat: FlatPlan | None = None
     """The conditions and effects over flat names, when all of them can be."""
+    direct: tuple[tuple[str, str], ...] | None = None
+    """When the flat form reads nothing but `data` members of declared fields stored as
+    CEL takes them (not dates): each member with its flat name, read straight from the
+    case's data (`bindings` and `flat_variables` would give the same values)."""
 
 
 @dataclass(frozen=True)
@@ -153,12 +157,24 @@ def _plan(wf: CompiledWorkflow, t: CompiledTransition) -> TransitionPlan:
     typed = None if fields is None else tuple(
         (name, wf.fields[name].type) for name in fields if name in wf.fields)
     plain = t.names <= PLAIN
+    flat = _flat_plan(t, effects) if plain else None
     return TransitionPlan(
         transition=t, conditions=tuple(c.guard.program for c in t.conditions),
         effects=effects, evaluates=bool(t.conditions or t.effects),
         plain=plain, roots=t.names, fields=typed,
         programs=tuple(effect.program for effect in effects),
-        flat=_flat_plan(t, effects) if plain else None)
+        flat=flat, direct=_direct(t.names, typed, flat))
+
+
+def _direct(roots: frozenset[str], typed: tuple[tuple[str, str], ...] | None,
+            flat: FlatPlan | None) -> tuple[tuple[str, str], ...] | None:
+    """`TransitionPlan.direct` (None: not every read is such a member)."""
+    kinds = dict(typed or ())
+    if flat is None or roots != {"data"} or typed is None or any(
+            root != "data" or kinds.get(member) in (None, "date", "datetime")
+            for root, member, _ in flat.reads):
+        return None
+    return tuple((member, name) for _, member, name in flat.reads)
 
 
 def _flat_plan(t: CompiledTransition, effects: tuple[Effect, ...]) -> FlatPlan | None:
@@ -304,6 +320,12 @@ def _context(wf: CompiledWorkflow, planned: TransitionPlan, case: CaseSnapshot, 
              ) -> tuple[Any, tuple[Any, ...], tuple[Any, ...]]:
     """The CEL context of a decision, with the programs of the conditions and the effects
     to run in it: their flat forms when every member they read has a value."""
+    if planned.direct is not None and planned.flat is not None:
+        data, read = case.data, {}
+        for member, name in planned.direct:
+            read[name] = data.get(member)
+        if None not in read.values():  # else a member has no value: as below, nested
+            return cel.Context(variables=read), planned.flat.conditions, planned.flat.programs
     t = planned.transition
     given = to_cel(t.spec.input, clean) if clean else {}
     if not planned.plain:
