@@ -24,6 +24,7 @@ from fastapi.middleware.asyncexitstack import AsyncExitStackMiddleware
 from starlette.middleware.exceptions import ExceptionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.console.headers import NAMES as SECURITY_NAMES
 from api.console.headers import security_headers
 from api.dispatch import QuickRoutes
 from api.edge import request_line_problem, send_request_line_problem
@@ -78,8 +79,13 @@ class Front:
                 started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                present = {name.lower() for name, _ in headers}
-                headers += [(k, v) for k, v in extra if k not in present]
+                for name, _ in headers:
+                    if name.lower() in SECURITY_NAMES:  # set by the response: it keeps its own
+                        present = {name.lower() for name, _ in headers}
+                        headers += [(k, v) for k, v in extra if k not in present]
+                        break
+                else:
+                    headers += extra
                 headers.append(named)
                 message["headers"] = headers
             await send(message)

@@ -37,6 +37,8 @@ def _headers(policy: str, https: bool) -> tuple[tuple[bytes, bytes], ...]:
 
 _BY_KIND = {(policy, https): _headers(policy, https)
             for policy in (PAGE_POLICY, DOCS_POLICY) for https in (False, True)}
+NAMES = frozenset(name for kind in _BY_KIND.values() for name, _ in kind)
+"""Every header `security_headers` may give, whatever the request."""
 
 
 def security_headers(scope: Scope) -> tuple[tuple[bytes, bytes], ...]:
