@@ -182,3 +182,35 @@ def test_values_read_back_are_the_ones_a_core_select_reads(engine: sa.Engine) ->
         core = [dict(r) for r in connection.execute(
             sa.select(NOTICES).where(NOTICES.c.year == 2026)).mappings()]
         assert _BY_YEAR.rows(connection, {"year": 2026}) == core == [ROW]
+
+
+def test_a_constraint_checked_at_commit_fails_the_commit_as_sqlalchemys_error(
+        engine: sa.Engine) -> None:
+    """The engine's COMMIT goes straight to libpq: a deferred unique key broken in the
+    transaction fails it with the error psycopg's `commit()` raises, wrapped as
+    SQLAlchemy wraps it, and nothing of the transaction stays."""
+    with engine.begin() as connection:
+        connection.execute(sa.text(
+            "CREATE TABLE deferred_probe (k int UNIQUE DEFERRABLE INITIALLY DEFERRED)"))
+    with pytest.raises(sa.exc.IntegrityError), write_connection(engine) as connection:
+        connection.execute(sa.text("INSERT INTO deferred_probe VALUES (1), (1)"))
+    with write_connection(engine) as connection:
+        assert connection.execute(sa.text("SELECT count(*) FROM deferred_probe")
+                                  ).scalar_one() == 0
+        connection.execute(sa.text("INSERT INTO deferred_probe VALUES (1)"))
+    with read_connection(engine) as connection:
+        assert connection.execute(sa.text("SELECT k FROM deferred_probe")).all() == [(1,)]
+
+
+def test_a_connection_returned_after_its_commit_sends_no_rollback(engine: sa.Engine) -> None:
+    with engine.connect() as connection:
+        with exchanges(connection) as sent:
+            with connection.begin():
+                _INSERT.write(connection, ROW)
+            connection.rollback()  # nothing to roll back
+        assert sent == ["Sync", "Query"]  # BEGIN + insert, COMMIT
+        with exchanges(connection) as sent, connection.begin():
+            _RENAME.write(connection, {"w_year": 2026, "notice": "新"})
+            connection.rollback()
+        assert sent == ["Sync", "Query"]  # BEGIN + update, ROLLBACK
+    assert _BY_YEAR.first_alone(engine, {"year": 2026}) == ROW

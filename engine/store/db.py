@@ -208,6 +208,9 @@ def _postgres_engine(url: URL, lock_timeout: float, echo: bool, pool: dict[str, 
     engine = create_engine(url, echo=echo, connect_args=connect_args,
                            json_deserializer=json_from_bytes, **pool)
     ping_after_rest(engine)
+    from engine.store.wire import end_on_libpq  # psycopg is optional
+
+    end_on_libpq(engine.dialect)
     return engine
 
 

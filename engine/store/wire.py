@@ -32,12 +32,13 @@ from psycopg.adapt import PyFormat, Transformer
 from psycopg.errors import error_from_result
 from psycopg.generators import fetch_many, send
 
-__all__ = ["AUTO", "Session", "begin_command", "load", "run", "session"]
+__all__ = ["AUTO", "Session", "begin_command", "end_on_libpq", "load", "run", "session"]
 
 AUTO = PyFormat.AUTO
 """The format psycopg's cursor asks of a parameter's dumper for a `%s` placeholder."""
 
 _IDLE = pq.TransactionStatus.IDLE
+_INTRANS = pq.TransactionStatus.INTRANS
 _OK = pq.ConnStatus.OK
 _TUPLES_OK = pq.ExecStatus.TUPLES_OK
 _COMMAND_OK = pq.ExecStatus.COMMAND_OK
@@ -187,3 +188,46 @@ def load(state: Session, result: Any) -> tuple[list[tuple[Any, ...]], tuple[int,
     transformer.set_pgresult(None)
     return rows, types
 
+
+# ---------------------------------------------------------------------------------------
+# Ending a transaction
+
+
+def _commit(_dialect: Any, connection: Any) -> None:
+    """COMMIT on libpq when psycopg would send it (a transaction open and well), in one
+    C call; psycopg's `commit()` (its lock, its generator, its wait) otherwise. Its errors
+    are the ones psycopg raises, made from the server's answer the same way."""
+    driver = getattr(connection, "dbapi_connection", connection)  # the pool's proxy
+    pgconn = driver.pgconn if driver is not None else None
+    if pgconn is None or pgconn.transaction_status != _INTRANS or pgconn.status != _OK:
+        connection.commit()
+        return
+    result = pgconn.exec_(b"COMMIT")
+    if result is None or result.status != _COMMAND_OK:
+        _checked(driver, result)
+
+
+def _rollback(_dialect: Any, connection: Any) -> None:
+    """psycopg's `rollback()`, skipped when there is nothing to roll back (every pooled
+    connection returned after its commit, every statement run alone): psycopg then
+    sends nothing either, after its lock and its generator."""
+    driver = getattr(connection, "dbapi_connection", connection)  # the pool's proxy
+    if driver is not None and driver.pgconn.transaction_status == _IDLE:
+        return
+    connection.rollback()
+
+
+_ENDING: dict[type[Any], type[Any]] = {}
+
+
+def end_on_libpq(dialect: Any) -> None:
+    """Make the engine's psycopg dialect commit on libpq and skip rollbacks of nothing
+    (`_commit`, `_rollback`): SQLAlchemy wraps their errors as it wraps every other. A
+    subclass of the dialect's class, as `engine.store.db` makes SQLite's begin its own."""
+    kind = type(dialect)
+    ending = _ENDING.get(kind)
+    if ending is None:
+        ending = _ENDING[kind] = type(f"Ending{kind.__name__}", (kind,), {
+            "do_commit": _commit, "do_rollback": _rollback,
+            "supports_statement_cache": True})
+    dialect.__class__ = ending
