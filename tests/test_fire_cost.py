@@ -4,7 +4,6 @@ stops reusing the warm connection fails here instead of showing up as a slower b
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,6 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from conftest import CASEWORKER, COMMUNITY
+from pq_trace import round_trip_messages
 
 from engine.clock import FrozenClock
 from engine.definitions.registry import WorkflowRegistry
@@ -107,14 +107,7 @@ def statements(engine: sa.Engine) -> Iterator[list[str]]:
                 dbapi_connection.set_trace_callback(None)
             else:
                 dbapi_connection.pgconn.untrace()
-        trace.flush()
-        os.fsync(trace.fileno())
-        trace.seek(0)
-        for line in trace:
-            parts = line.rstrip("\n").split("\t")
-            if len(parts) >= 4 and parts[1] == "F" and parts[3].split(" ")[0] in (
-                    "Query", "Sync"):
-                sent.append(parts[3].strip())
+        sent.extend(round_trip_messages(trace))
         trace.close()
 
 

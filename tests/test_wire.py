@@ -6,7 +6,6 @@ statements read and write is tests/test_direct.py's (both databases). PostgreSQL
 
 from __future__ import annotations
 
-import os
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -15,6 +14,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from pq_trace import round_trip_messages
 from psycopg import pq
 
 from engine.store.db import make_engine, read_connection, write_connection
@@ -51,14 +51,7 @@ def exchanges(connection: sa.Connection) -> Iterator[list[str]]:
             yield sent
         finally:
             pgconn.untrace()
-            trace.flush()
-            os.fsync(trace.fileno())
-            trace.seek(0)
-            for line in trace:
-                parts = line.rstrip("\n").split("\t")
-                if len(parts) >= 4 and parts[1] == "F" and parts[3].split(" ")[0] in (
-                        "Query", "Sync"):
-                    sent.append(parts[3].split(" ")[0])
+            sent.extend(message.split(" ")[0] for message in round_trip_messages(trace))
 
 
 def _status(connection: sa.Connection) -> pq.TransactionStatus:
