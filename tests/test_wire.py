@@ -1,7 +1,7 @@
 """Direct statements on libpq (`engine.store.wire`): the first statement of a transaction
 goes in one flush with psycopg's BEGIN, in the transaction psycopg and SQLAlchemy then
-commit or roll back; statements are prepared once per connection and stay prepared
-across rollbacks; errors are SQLAlchemy's, the connection usable afterwards. What the
+commit or roll back; statements are prepared once per connection, and again after psycopg
+deallocated them; errors are SQLAlchemy's, the connection usable afterwards. What the
 statements read and write is tests/test_direct.py's (both databases). PostgreSQL only."""
 
 from __future__ import annotations
@@ -115,23 +115,53 @@ def test_a_connections_isolation_level_is_the_one_its_begin_asks_for(
     assert _BY_YEAR.first_alone(engine, {"year": 2026}) == ROW
 
 
-def test_direct_statements_stay_prepared_across_rollbacks(engine: sa.Engine) -> None:
-    """psycopg prepares nothing itself on the engine's connections: were it to, it would
-    deallocate every prepared statement at the next rollback, these too."""
+def _prepared_names(connection: sa.Connection) -> list[str]:
+    return list(connection.execute(sa.text(
+        "SELECT name FROM pg_prepared_statements ORDER BY name")).scalars())
+
+
+def test_statements_run_often_through_core_are_prepared_by_psycopg(
+        engine: sa.Engine) -> None:
     with engine.connect() as connection:
-        for _ in range(8):  # what psycopg would have prepared at its fifth run
+        for _ in range(6):  # psycopg prepares at the fifth run
+            connection.execute(sa.select(NOTICES.c.year)).all()
+        assert any(name.startswith("_pg3_") for name in _prepared_names(connection))
+
+
+def test_direct_statements_survive_psycopg_deallocating_every_statement(
+        engine: sa.Engine) -> None:
+    with engine.connect() as connection:
+        for _ in range(8):  # psycopg prepares statements of its own
             connection.execute(sa.select(NOTICES.c.year)).all()
         _BY_YEAR.first(connection, {"year": 2026})
+        connection.rollback()  # psycopg: ROLLBACK, then DEALLOCATE ALL
+        assert _prepared_names(connection) == []
+        assert _BY_YEAR.first(connection, {"year": 2026}) is None  # prepared again
         connection.rollback()
-        with connection.begin_nested():  # ROLLBACK TO SAVEPOINT: psycopg's other trigger
-            pass
-        connection.execute(sa.text("SAVEPOINT s"))
-        connection.execute(sa.text("ROLLBACK TO SAVEPOINT s"))
+        for _ in range(8):
+            connection.execute(sa.select(NOTICES.c.year)).all()
         assert _BY_YEAR.first(connection, {"year": 2026}) is None
+        with connection.begin_nested():  # ROLLBACK TO SAVEPOINT: psycopg's other trigger
+            connection.execute(sa.text("SAVEPOINT s"))
+            connection.execute(sa.text("ROLLBACK TO SAVEPOINT s"))
+        connection.execute(sa.select(NOTICES.c.year)).all()  # psycopg deallocates here
+        connection.commit()
+        # The first statement of the next transaction finds its statement gone: run again
+        # after the BEGIN sent with it is rolled back.
+        assert _BY_YEAR.first(connection, {"year": 2026}) is None
+        _INSERT.write(connection, {**ROW, "year": 3})
+        connection.commit()
+        assert _BY_YEAR.first(connection, {"year": 3}) is not None
         connection.rollback()
-        with exchanges(connection) as sent, connection.begin():
-            assert _BY_YEAR.first(connection, {"year": 2026}) is None
-        assert sent == ["Sync", "Query"]  # not prepared again: BEGIN + select, COMMIT
+
+
+def test_a_direct_statement_run_alone_is_prepared_again_when_psycopg_dropped_it(
+        engine: sa.Engine) -> None:
+    assert _BY_YEAR.first_alone(engine, {"year": 2026}) is None
+    with engine.connect() as connection:
+        connection.execute(sa.text("DEALLOCATE ALL"))
+        connection.commit()
+    assert _BY_YEAR.first_alone(engine, {"year": 2026}) is None
 
 
 def test_a_failed_first_statement_leaves_a_transaction_to_roll_back_and_no_trace(

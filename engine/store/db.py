@@ -200,9 +200,7 @@ def _postgres_engine(url: URL, lock_timeout: float, echo: bool, pool: dict[str, 
         milliseconds = int(statement_timeout * 1000)
         options = (f"{options} -c statement_timeout={milliseconds} "
                    f"-c idle_in_transaction_session_timeout={milliseconds * 10}").strip()
-    # No statement prepared by psycopg: `engine.store.wire` prepares the hot path's, which
-    # psycopg's DEALLOCATE ALL after a rollback would drop.
-    connect_args: dict[str, Any] = {"options": options, "prepare_threshold": None}
+    connect_args: dict[str, Any] = {"options": options}
     if "connect_timeout" not in url.query:
         connect_args["connect_timeout"] = 10
     engine = create_engine(url, echo=echo, connect_args=connect_args,

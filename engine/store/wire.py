@@ -16,9 +16,13 @@ psycopg's, made from the result as its cursor makes them (`error_from_result`).
 Waiting for the server goes through psycopg's generators and wait function (the one its
 cursors use), which release the GIL; libpq's `get_result` would hold it while it blocks.
 
-The connections must not prepare statements themselves (`prepare_threshold=None`, set by
-`engine.store.db`): psycopg sends `DEALLOCATE ALL` after a rollback when it has prepared
-some, which would drop the statements prepared here too.
+psycopg still prepares the statements it runs often (the read side's, through SQLAlchemy
+Core), and once it has, it sends `DEALLOCATE ALL` after a rollback (or after a `DROP` or a
+`ROLLBACK TO SAVEPOINT` it runs), which drops the statements prepared here too. So a
+rollback that may have done so makes the session forget its names (`_rollback`), and a
+statement found missing anyway (SQLSTATE 26000) is forgotten and, when nothing else of a
+transaction is lost with it (it ran alone, or right after the BEGIN sent with it), prepared
+and run again; inside a transaction its failure is the transaction's.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from typing import Any
 
 from psycopg import IsolationLevel, OperationalError, pq
 from psycopg.adapt import PyFormat, Transformer
-from psycopg.errors import error_from_result
+from psycopg.errors import InvalidSqlStatementName, error_from_result
 from psycopg.generators import fetch_many, send
 
 __all__ = ["AUTO", "Session", "begin_command", "end_on_libpq", "load", "run", "session"]
@@ -57,8 +61,6 @@ class Session:
     __slots__ = ("driver", "names", "pgconn", "transformer")
 
     def __init__(self, driver: Any) -> None:
-        if driver.prepare_threshold is not None:  # an engine not made by `make_engine`
-            driver.prepare_threshold = None
         self.driver = driver
         self.pgconn = driver.pgconn
         self.transformer = Transformer(driver)
@@ -107,13 +109,30 @@ def run(state: Session, key: object, sql: bytes, args: Sequence[Any],
     name = state.names.get(entry)
     driver = state.driver
     if begin and not driver.autocommit and pgconn.transaction_status == _IDLE:
-        return _pipelined(state, begin_command(driver), entry, name, sql, params,
-                          transformer.formats)
-    if name is None:
-        name = b"hatchery_%d" % next(_NUMBERS)
-        _checked(driver, pgconn.prepare(name, sql, types))
-        state.names[entry] = name
-    return _checked(driver, pgconn.exec_prepared(name, params, transformer.formats, _TEXT))
+        try:
+            return _pipelined(state, begin_command(driver), entry, name, sql, params,
+                              transformer.formats)
+        except InvalidSqlStatementName:
+            # Deallocated by psycopg: nothing but the BEGIN sent with it is lost.
+            state.names.clear()
+            _checked(driver, pgconn.exec_(b"ROLLBACK"))
+            return _pipelined(state, begin_command(driver), entry, None, sql, params,
+                              transformer.formats)
+    alone = pgconn.transaction_status == _IDLE
+    for _ in range(2):
+        if name is None:
+            name = b"hatchery_%d" % next(_NUMBERS)
+            _checked(driver, pgconn.prepare(name, sql, types))
+            state.names[entry] = name
+        try:
+            return _checked(driver, pgconn.exec_prepared(name, params, transformer.formats,
+                                                         _TEXT))
+        except InvalidSqlStatementName:
+            state.names.clear()  # deallocated by psycopg
+            if not alone:
+                raise
+            name = None
+    raise AssertionError("unreachable")
 
 
 def _pipelined(state: Session, begin: bytes, entry: tuple[object, tuple[int, ...]],
@@ -210,11 +229,25 @@ def _commit(_dialect: Any, connection: Any) -> None:
 def _rollback(_dialect: Any, connection: Any) -> None:
     """psycopg's `rollback()`, skipped when there is nothing to roll back (every pooled
     connection returned after its commit, every statement run alone): psycopg then
-    sends nothing either, after its lock and its generator."""
+    sends nothing either, after its lock and its generator. When psycopg had prepared
+    statements of its own, it deallocated them all with ours: the session forgets ours."""
     driver = getattr(connection, "dbapi_connection", connection)  # the pool's proxy
     if driver is not None and driver.pgconn.transaction_status == _IDLE:
         return
+    dropping = driver is not None and _psycopg_prepared(driver)
     connection.rollback()
+    if dropping:
+        info = getattr(connection, "info", None)  # the pool's, where `session` keeps it
+        kept = info.get(_SESSION) if isinstance(info, dict) else None
+        if kept is not None and kept.driver is driver:
+            kept.names.clear()
+
+
+def _psycopg_prepared(driver: Any) -> bool:
+    """Whether psycopg holds statements it prepared on `driver` (its next rollback then
+    deallocates every statement); True when its private manager cannot be read."""
+    names = getattr(getattr(driver, "_prepared", None), "_names", None)
+    return True if names is None else bool(names)
 
 
 _ENDING: dict[type[Any], type[Any]] = {}
