@@ -170,9 +170,7 @@ class _WithRequestId(logging.Formatter):
             return None
         # A LogRecord's milliseconds, taken from its `created` as logging does.
         msecs = int((created - int(created)) * 1000) + 0.0
-        line = f"{self._time_text(created, msecs)} {levelname} {name}: {message}"
-        found = REQUEST_ID.get()
-        return f"{line} [request {found}]" if found else line
+        return self._with_id(f"{self._time_text(created, msecs)} {levelname} {name}: {message}")
 
 
 class _Lines(logging.StreamHandler[TextIO]):

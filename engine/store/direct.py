@@ -257,8 +257,7 @@ def _fetched(ran: Any, prepared: _Prepared, dialect: Any) -> list[dict[str, Any]
     try:
         if prepared.wire is not None:
             fetched, kinds = _WIRE.load(*ran)
-            converting = prepared.converting if prepared.results is not None \
-                else prepared.converters(kinds)
+            converting = prepared.converters(kinds)
         else:
             try:
                 fetched = ran.fetchall()
